@@ -1,0 +1,122 @@
+"""The platform model: node types, the nodes they expand to, and what fits where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hetflow.errors import FitError
+from hetflow.spec.dag import longest_path
+from hetflow.spec.resources import GPU_UNIT, Resources, format_memory
+from hetflow.spec.workflow import TaskSet, Workflow
+
+
+@dataclass(frozen=True, slots=True)
+class NodeType:
+    """Count identical nodes. memory 0 means unlimited (not tracked); speed scales run times (2.0 halves them)."""
+
+    type: str
+    count: int = 1
+    cores: int = 1
+    gpu_units: int = 0
+    memory: int = 0
+    speed: float = 1.0
+
+    @property
+    def gpus(self) -> float:
+        return self.gpu_units / GPU_UNIT
+
+    def fits(self, need: Resources) -> bool:
+        mem_ok = self.memory == 0 or need.memory <= self.memory
+        return need.cores <= self.cores and need.gpu_units <= self.gpu_units and mem_ok
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node of a platform, as the engine sees it."""
+
+    name: str
+    type: str
+    cores: int
+    gpu_units: int
+    memory: int
+    speed: float = 1.0
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What there is to run on."""
+
+    name: str
+    node_types: tuple[NodeType, ...]
+    source: str | None = None
+
+    def nodes(self) -> list[Node]:
+        """Every node, named TYPE-i, in declaration order."""
+        out: list[Node] = []
+        for t in self.node_types:
+            for i in range(t.count):
+                out.append(Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed))
+        return out
+
+    @property
+    def n_nodes(self) -> int:
+        return sum(t.count for t in self.node_types)
+
+    @property
+    def cores(self) -> int:
+        return sum(t.count * t.cores for t in self.node_types)
+
+    @property
+    def gpu_units(self) -> int:
+        return sum(t.count * t.gpu_units for t in self.node_types)
+
+    @property
+    def gpus(self) -> float:
+        return self.gpu_units / GPU_UNIT
+
+    @property
+    def max_speed(self) -> float:
+        return max((t.speed for t in self.node_types if t.count), default=1.0)
+
+    def can_run(self, s: TaskSet) -> bool:
+        """True when some way of running the set's tasks fits on some node type."""
+        return any(
+            t.count and t.fits(v.resources) and (v.node_type is None or v.node_type == t.type)
+            for v in s.options
+            for t in self.node_types
+        )
+
+    def check_fits(self, workflow: Workflow) -> None:
+        """Raise FitError for the first task set that fits on no node."""
+        for i, s in enumerate(workflow.sets):
+            if not self.can_run(s):
+                biggest = ", ".join(
+                    f"{t.type}: {t.cores} cores, {t.gpus:g} GPUs, {format_memory(t.memory) if t.memory else 'any'} memory"
+                    for t in self.node_types
+                )
+                raise FitError(
+                    f"a task of {s.name} needs {s.resources}, more than any node of platform {self.name!r} has ({biggest})",
+                    source=workflow.source,
+                    place=f"tasks[{i}] ({s.name})",
+                    fix="lower the task's resources, add a variant that fits, or use a platform with larger nodes",
+                )
+
+    def lower_bound(self, workflow: Workflow) -> float:
+        """max(critical path, core-seconds / cores, GPU-seconds / GPUs), at the platform's best speed and best variants.
+
+        Every bound part takes, per task set, the smallest amount over its ways to run, so it holds for any policy.
+        """
+        speed = self.max_speed
+        order = workflow.order
+        parents = workflow.parents
+        cp, _ = longest_path(order, parents, lambda n: min(v.runtime for v in workflow[n].options) / speed)
+        core_s = sum(s.count * min(v.resources.cores * v.runtime for v in s.options) for s in workflow.sets)
+        gpu_s = sum(s.count * min(v.resources.gpu_units * v.runtime for v in s.options) for s in workflow.sets)
+        core_cap = sum(t.count * t.cores * t.speed for t in self.node_types)
+        gpu_cap = sum(t.count * t.gpu_units * t.speed for t in self.node_types)
+        bound = cp
+        if core_s:
+            bound = max(bound, core_s / core_cap if core_cap else float("inf"))
+        if gpu_s:
+            bound = max(bound, gpu_s / gpu_cap if gpu_cap else float("inf"))
+        return bound

@@ -1,0 +1,117 @@
+"""Resources of one task: cores, GPUs (fractions allowed, kept as integer GPU units) and memory in bytes."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from hetflow.errors import SpecError
+
+GPU_UNIT = 10_000  # one GPU = 10,000 units, so sums of fractions never drift
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "p": 1000**5,
+    "pb": 1000**5,
+    "ki": 1024,
+    "kib": 1024,
+    "mi": 1024**2,
+    "mib": 1024**2,
+    "gi": 1024**3,
+    "gib": 1024**3,
+    "ti": 1024**4,
+    "tib": 1024**4,
+    "pi": 1024**5,
+    "pib": 1024**5,
+}
+_MEMORY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_memory(value: object, place: str = "memory") -> int:
+    """Bytes from an integer or a string such as "512GiB", "2 GB" or "1.5e9"."""
+    if isinstance(value, bool):
+        raise SpecError(f"memory must be a size, not {value!r}", place=place, fix='write bytes or a size like "2GiB"')
+    if isinstance(value, int | float):
+        number, unit = float(value), ""
+    elif isinstance(value, str) and (m := _MEMORY.match(value)):
+        number, unit = float(m.group(1)), m.group(2).lower()
+    else:
+        raise SpecError(f"memory {value!r} is not a size", place=place, fix='write bytes or a size like "2GiB"')
+    if unit not in _UNITS:
+        raise SpecError(f"memory unit {unit!r} is unknown", place=place, fix="use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB")
+    if not math.isfinite(number) or number < 0:
+        raise SpecError(f"memory {value!r} is negative or not finite", place=place, fix="give a size >= 0")
+    return int(round(number * _UNITS[unit]))
+
+
+def parse_cores(value: object, place: str = "cores") -> int:
+    """A whole number of cores >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"cores must be a whole number, not {value!r}", place=place, fix="write an integer >= 0")
+    if value != int(value) or value < 0:
+        raise SpecError(f"cores must be a whole number >= 0, not {value!r}", place=place, fix="write an integer >= 0")
+    return int(value)
+
+
+def parse_gpus(value: object, place: str = "gpus") -> int:
+    """GPU units from a number of GPUs >= 0 (0.25 is a quarter GPU); finer than 1/10,000 is refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"gpus must be a number, not {value!r}", place=place, fix="write a number >= 0, e.g. 0.5")
+    if value < 0:
+        raise SpecError(f"gpus must be >= 0, not {value!r}", place=place, fix="write a number >= 0, e.g. 0.5")
+    units = round(value * GPU_UNIT)
+    if abs(units - value * GPU_UNIT) > 1e-6 * max(1.0, value * GPU_UNIT):
+        raise SpecError(f"gpus {value!r} is finer than 1/{GPU_UNIT}", place=place, fix="round to 4 decimals")
+    return int(units)
+
+
+def format_memory(nbytes: int) -> str:
+    """A short human form of a byte count (binary units)."""
+    size = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What one task needs: cores, GPU units (1 GPU = GPU_UNIT) and memory in bytes."""
+
+    cores: int = 1
+    gpu_units: int = 0
+    memory: int = 0
+
+    @classmethod
+    def of(cls, cores: int = 1, gpus: float = 0, memory: int | str = 0) -> Resources:
+        """Build from user-facing values (validated)."""
+        return cls(parse_cores(cores), parse_gpus(gpus), parse_memory(memory))
+
+    @property
+    def gpus(self) -> float:
+        return self.gpu_units / GPU_UNIT
+
+    def fits_in(self, cores: int, gpu_units: int, memory: int) -> bool:
+        return self.cores <= cores and self.gpu_units <= gpu_units and self.memory <= memory
+
+    def times(self, n: int) -> Resources:
+        return Resources(self.cores * n, self.gpu_units * n, self.memory * n)
+
+    def __str__(self) -> str:
+        parts = [f"{self.cores} cores"]
+        if self.gpu_units:
+            parts.append(f"{self.gpus:g} GPUs")
+        if self.memory:
+            parts.append(format_memory(self.memory))
+        return ", ".join(parts)

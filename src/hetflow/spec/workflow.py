@@ -1,0 +1,197 @@
+"""The workflow model: task sets, their variants, and the DAG analysis a scheduler and a reader need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from hetflow.errors import SpecError
+from hetflow.spec import dag
+from hetflow.spec.resources import GPU_UNIT, Resources
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file a task reads or writes (kept from WfCommons traces for data-aware work)."""
+
+    name: str
+    size: int
+    link: str  # "input" or "output"
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One way to run a task: its resources, its run time on a node of speed 1, and optionally the node type."""
+
+    resources: Resources
+    runtime: float
+    node_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSet:
+    """N identical tasks declared once. A dependency on a set is a dependency on every task of it."""
+
+    name: str
+    count: int = 1
+    resources: Resources = Resources()
+    runtime: float = 0.0
+    after: tuple[str, ...] = ()
+    workload: str | None = None
+    command: str | None = None
+    function: str | None = None
+    variants: tuple[Variant, ...] = ()
+    files: tuple[FileRef, ...] = ()
+
+    def task_id(self, index: int) -> str:
+        """Stable id of one task: the set's name when it holds one task, else NAME[index]."""
+        return self.name if self.count == 1 else f"{self.name}[{index}]"
+
+    @property
+    def options(self) -> tuple[Variant, ...]:
+        """The default way to run a task of this set, then its variants."""
+        return (Variant(self.resources, self.runtime), *self.variants)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the DAG of a workflow looks like."""
+
+    order: tuple[str, ...]  # topological, stable in declaration order
+    levels: dict[str, int]
+    workloads: dict[str, tuple[str, ...]]  # workload name -> its task sets
+    workload_of: dict[str, str]
+    shared: tuple[str, ...]  # shared ancestors set apart from the derived workloads
+    roots: tuple[str, ...]
+    leaves: tuple[str, ...]
+    critical_path: tuple[str, ...]
+    critical_path_s: float
+
+    @property
+    def n_levels(self) -> int:
+        return 1 + max(self.levels.values(), default=-1)
+
+
+def _workload_names(n: int) -> Iterator[str]:
+    """A, B, ..., Z, AA, AB, ..."""
+    for i in range(n):
+        name = ""
+        i += 1
+        while i:
+            i, r = divmod(i - 1, 26)
+            name = chr(65 + r) + name
+        yield name
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A DAG of task sets. Constructing one checks names and dependencies; analysis is computed once, on demand."""
+
+    name: str
+    sets: tuple[TaskSet, ...]
+    source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, TaskSet] = {}
+        for i, s in enumerate(self.sets):
+            if s.name in index:
+                raise SpecError(
+                    f"task set {s.name!r} is declared twice", source=self.source, place=f"tasks[{i}]", fix="rename one"
+                )
+            index[s.name] = s
+        for i, s in enumerate(self.sets):
+            for p in s.after:
+                if p not in index:
+                    raise SpecError(
+                        f"{s.name} depends on {p!r}, which is not a task set of this workflow",
+                        source=self.source,
+                        place=f"tasks[{i}].after",
+                        fix=_did_you_mean(p, index) or "declare that task set or remove the dependency",
+                    )
+                if p == s.name:
+                    raise SpecError(
+                        f"{s.name} depends on itself", source=self.source, place=f"tasks[{i}].after", fix="remove it"
+                    )
+        object.__setattr__(self, "_index", index)
+        try:
+            object.__setattr__(self, "_order", tuple(dag.topological_order([s.name for s in self.sets], self.parents)))
+        except SpecError as exc:
+            raise exc.at(self.source) if self.source else exc
+
+    def __getitem__(self, name: str) -> TaskSet:
+        return self._index[name]  # type: ignore[attr-defined,no-any-return]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index  # type: ignore[attr-defined]
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    @cached_property
+    def parents(self) -> dict[str, tuple[str, ...]]:
+        return {s.name: tuple(dict.fromkeys(s.after)) for s in self.sets}
+
+    @cached_property
+    def children(self) -> dict[str, list[str]]:
+        return dag.children_of([s.name for s in self.sets], self.parents)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return self._order  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def n_tasks(self) -> int:
+        return sum(s.count for s in self.sets)
+
+    def task_ids(self) -> Iterator[str]:
+        """Every task's stable id, set by set in declaration order."""
+        for s in self.sets:
+            for i in range(s.count):
+                yield s.task_id(i)
+
+    @cached_property
+    def analysis(self) -> Analysis:
+        order = self.order
+        level = dag.levels(order, self.parents)
+        branches, shared = dag.workloads(order, self.parents)
+        workload_of: dict[str, str] = {}
+        for wname, members in zip(_workload_names(len(branches)), branches, strict=True):
+            for m in members:
+                workload_of[m] = wname
+        for m in shared:
+            workload_of[m] = m  # a shared ancestor is a workload of its own
+        for s in self.sets:
+            if s.workload is not None:
+                workload_of[s.name] = s.workload
+        groups: dict[str, list[str]] = {}
+        for s in self.sets:
+            groups.setdefault(workload_of[s.name], []).append(s.name)
+        cp_s, cp = dag.longest_path(order, self.parents, lambda n: self[n].runtime)
+        return Analysis(
+            order=order,
+            levels=level,
+            workloads={k: tuple(v) for k, v in groups.items()},
+            workload_of=workload_of,
+            shared=tuple(m for m in shared if self[m].workload is None),
+            roots=tuple(s.name for s in self.sets if not self.parents[s.name]),
+            leaves=tuple(s.name for s in self.sets if not self.children[s.name]),
+            critical_path=tuple(cp),
+            critical_path_s=cp_s,
+        )
+
+    def work(self) -> tuple[float, float]:
+        """Total work of the default variants: (core-seconds, GPU-seconds)."""
+        core_s = sum(s.count * s.resources.cores * s.runtime for s in self.sets)
+        gpu_s = sum(s.count * s.resources.gpu_units * s.runtime for s in self.sets) / GPU_UNIT
+        return core_s, gpu_s
+
+
+def _did_you_mean(word: str, choices: Sequence[str] | dict[str, object]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+did_you_mean = _did_you_mean
