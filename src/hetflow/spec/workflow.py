@@ -43,6 +43,7 @@ class TaskSet:
     function: str | None = None
     variants: tuple[Variant, ...] = ()
     files: tuple[FileRef, ...] = ()
+    retries: int = 0  # how often a failed task is tried again
 
     def task_id(self, index: int) -> str:
         """Stable id of one task: the set's name when it holds one task, else NAME[index]."""
@@ -97,7 +98,10 @@ class Workflow:
         for i, s in enumerate(self.sets):
             if s.name in index:
                 raise SpecError(
-                    f"task set {s.name!r} is declared twice", source=self.source, place=f"tasks[{i}]", fix="rename one"
+                    f"task set {s.name!r} is declared twice",
+                    source=self.source,
+                    place=f"tasks[{i}] ({s.name})",
+                    fix="rename one",
                 )
             index[s.name] = s
         for i, s in enumerate(self.sets):
@@ -106,12 +110,15 @@ class Workflow:
                     raise SpecError(
                         f"{s.name} depends on {p!r}, which is not a task set of this workflow",
                         source=self.source,
-                        place=f"tasks[{i}].after",
+                        place=f"tasks[{i}] ({s.name}).after",
                         fix=_did_you_mean(p, index) or "declare that task set or remove the dependency",
                     )
                 if p == s.name:
                     raise SpecError(
-                        f"{s.name} depends on itself", source=self.source, place=f"tasks[{i}].after", fix="remove it"
+                        f"{s.name} depends on itself",
+                        source=self.source,
+                        place=f"tasks[{i}] ({s.name}).after",
+                        fix="remove it",
                     )
         object.__setattr__(self, "_index", index)
         try:

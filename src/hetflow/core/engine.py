@@ -1,0 +1,526 @@
+"""The engine: a pure scheduler. Stimuli in, instructions out; no clock, no I/O.
+
+Task sets are tracked by counts per state, and ready tasks as ranges of indices, so that N identical tasks cost
+far less than N objects. A launch places several tasks of one set on one node at once.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+from hetflow.core.instructions import Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
+from hetflow.core.ledger import GpuGrant, Ledger
+from hetflow.core.modes import Gate, make_gate
+from hetflow.core.policy import Policy
+from hetflow.core.states import TERMINAL, TaskState, check_transition
+from hetflow.core.stimuli import (
+    CancelRequested,
+    NodeJoined,
+    NodeLost,
+    Stimulus,
+    TaskFailed,
+    TaskFinished,
+    TasksSubmitted,
+)
+from hetflow.errors import EngineError, LedgerError
+from hetflow.spec import dag
+from hetflow.spec.platform import Node
+from hetflow.spec.resources import Resources
+from hetflow.spec.workflow import TaskSet, Variant
+
+P, R, RUN, D, F, S, C = (TaskState(i) for i in range(7))
+
+
+class SetState:
+    """The engine's view of one task set."""
+
+    __slots__ = (
+        "attempts",
+        "cancelled",
+        "children",
+        "count",
+        "counts",
+        "ended",
+        "in_ready",
+        "key",
+        "level",
+        "name",
+        "options",
+        "parents_left",
+        "rank",
+        "ready",
+        "released",
+        "seq",
+        "sid",
+        "spec",
+        "tainted",
+        "workload",
+    )
+
+    def __init__(self, sid: int, spec: TaskSet, level: int, workload: str) -> None:
+        self.sid = sid
+        self.spec = spec
+        self.name = spec.name
+        self.count = spec.count
+        self.options: tuple[Variant, ...] = spec.options
+        self.level = level
+        self.workload = workload
+        self.children: list[SetState] = []
+        self.parents_left = 0
+        self.counts = [spec.count, 0, 0, 0, 0, 0, 0]
+        self.ready: deque[list[int]] = deque()  # [start, stop) ranges of ready indices
+        self.attempts: dict[int, int] = {}
+        self.cancelled: set[int] = set()  # indices cancelled before release
+        self.seq = -1  # release order
+        self.key: tuple[float, ...] = ()
+        self.rank = 0.0  # longest remaining path, own run time included
+        self.released = False
+        self.in_ready = False
+        self.tainted = False
+        self.ended = False
+
+    @property
+    def n_ready(self) -> int:
+        return self.counts[R]
+
+
+class LaunchRecord:
+    __slots__ = ("done", "est_end", "grants", "id", "need", "node", "option", "running", "set", "start", "stop")
+
+    def __init__(
+        self, lid: int, st: SetState, start: int, stop: int, node: int, option: int, need: Resources, est_end: float
+    ) -> None:
+        self.id = lid
+        self.set = st
+        self.start = start
+        self.stop = stop
+        self.node = node
+        self.option = option
+        self.need = need
+        self.est_end = est_end
+        self.grants: tuple[GpuGrant, ...] = ()
+        self.running = stop - start
+        self.done: set[int] = set()  # indices that ended one by one
+
+
+class Engine:
+    """Owns task states, the ledger, the mode's gate and the policy calls."""
+
+    def __init__(self, nodes: Iterable[Node], mode: str, policy: Policy) -> None:
+        self.mode = mode
+        self.policy = policy
+        self.gate: Gate = make_gate(mode)
+        self.ledger = Ledger()
+        self.node_index: dict[str, int] = {}
+        self.now = 0.0
+        self.sets: dict[str, SetState] = {}
+        self._by_sid: list[SetState] = []
+        self._topo: list[SetState] = []  # every set, parents before children
+        self._waiting: list[SetState] = []  # dependencies met, gate closed
+        self._ready: list[SetState] = []  # sorted by key
+        self._launches: dict[int, LaunchRecord] = {}
+        self._on_node: list[set[int]] = []
+        self._next_launch = 0
+        self._next_seq = 0
+        self._n_batches = 0
+        self.unfinished = 0  # tasks not yet in a terminal state
+        for node in nodes:
+            self._add_node(node)
+
+    # ---- driving -------------------------------------------------------------------------------------------------
+    def handle(self, now: float, stimuli: Sequence[Stimulus]) -> list[Instruction]:
+        """Apply stimuli at time now, release what may start, place what fits; return the instructions."""
+        self.now = now
+        out: list[Instruction] = []
+        gate_moved = False
+        for s in stimuli:
+            if isinstance(s, TaskFinished):
+                gate_moved |= self._finished(s, out)
+            elif isinstance(s, TasksSubmitted):
+                self._submit(s.sets, out)
+            elif isinstance(s, TaskFailed):
+                gate_moved |= self._failed(s, out)
+            elif isinstance(s, NodeJoined):
+                self._add_node(s.node)
+            elif isinstance(s, NodeLost):
+                self._lose_node(s.node, out)
+            elif isinstance(s, CancelRequested):
+                gate_moved |= self._cancel(s, out)
+            else:  # pragma: no cover - the Stimulus union is closed
+                raise EngineError(f"unknown stimulus {s!r}")
+        self._release(out, gate_moved)
+        self._schedule(out)
+        return out
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs; with unfinished > 0 this means the run is stuck (nothing fits)."""
+        return not self._launches
+
+    # ---- views for policies and drivers ---------------------------------------------------------------------------
+    @property
+    def nodes(self) -> list[Node]:
+        return self.ledger.nodes
+
+    def usable(self, option: Variant, node: int) -> bool:
+        """Whether this way of running may use that node at all (alive, node type, big enough)."""
+        n = self.ledger.nodes[node]
+        return (option.node_type is None or option.node_type == n.type) and self.ledger.could_ever_fit(
+            node, option.resources
+        )
+
+    def duration(self, st: SetState, option: int, node: int) -> float:
+        return st.options[option].runtime / self.ledger.nodes[node].speed
+
+    def available_at(self, node: int, need: Resources) -> float:
+        """Estimated time at which one task needing `need` fits on the node (inf when it never will)."""
+        led = self.ledger
+        if led.fit_count(node, need, 1):
+            return self.now
+        if not led.could_ever_fit(node, need):
+            return float("inf")
+        gpus = list(led.free_gpu[node])
+        cores, mem = led.free_cores[node], led.free_memory[node]
+        for rec in sorted((self._launches[i] for i in self._on_node[node]), key=lambda r: r.est_end):
+            cores += rec.need.cores * rec.running
+            mem += rec.need.memory * rec.running
+            for k, grant in enumerate(rec.grants):
+                if rec.start + k not in rec.done:
+                    for j, u in grant:
+                        gpus[j] += u
+            if Ledger.fit_count_on(gpus, cores, mem, need, 1):
+                return max(self.now, rec.est_end)
+        return float("inf")
+
+    def launches(self) -> Iterable[LaunchRecord]:
+        return self._launches.values()
+
+    def state_counts(self) -> dict[TaskState, int]:
+        tot = [0] * 7
+        for st in self._by_sid:
+            for i, n in enumerate(st.counts):
+                tot[i] += n
+        return {TaskState(i): n for i, n in enumerate(tot)}
+
+    def validate(self) -> None:
+        """Check the ledger, and that it agrees with the running launches."""
+        led = self.ledger
+        led.validate()
+        cores = [0] * len(led.nodes)
+        for rec in self._launches.values():
+            cores[rec.node] += rec.need.cores * rec.running
+        if cores != led.used_cores:
+            raise LedgerError("ledger and running launches disagree")
+        for st in self._by_sid:
+            if sum(st.counts) != st.count or min(st.counts) < 0:
+                raise EngineError(f"task counts of {st.name} out of balance: {st.counts}")
+
+    # ---- stimuli --------------------------------------------------------------------------------------------------
+    def _move(self, st: SetState, frm: TaskState, to: TaskState, n: int) -> None:
+        check_transition(frm, to)
+        if n > st.counts[frm]:
+            raise EngineError(f"{st.name}: {n} tasks cannot leave {frm.name}, only {st.counts[frm]} are there")
+        st.counts[frm] -= n
+        st.counts[to] += n
+        if to in TERMINAL:
+            self.unfinished -= n
+
+    def _submit(self, sets: Sequence[TaskSet], out: list[Instruction]) -> None:
+        names = [s.name for s in sets]
+        local = set(names)
+        for s in sets:
+            if s.name in self.sets:
+                raise EngineError(f"task set {s.name!r} was submitted before")
+            for p in s.after:
+                if p not in self.sets and p not in local:
+                    raise EngineError(f"{s.name} depends on unknown task set {p!r}")
+        parents = {s.name: tuple(p for p in dict.fromkeys(s.after) if p in local) for s in sets}
+        order = dag.topological_order(names, parents)
+        kids = dag.children_of(order, parents)
+        spec_of = {s.name: s for s in sets}
+        branches, shared = dag.workloads(order, parents)
+        prefix = f"{len(self._by_sid)}:" if self._by_sid else ""
+        label = {m: m for m in shared}
+        for i, members in enumerate(branches):
+            for m in members:
+                label[m] = prefix + _letters(i)
+        level = dag.levels(order, parents)
+        for name in order:  # levels above sets submitted earlier
+            for p in parents_outside(spec_of[name], local):
+                level[name] = max(level[name], self.sets[p].level + 1)
+            for c in kids[name]:
+                level[c] = max(level[c], level[name] + 1)
+        fresh: list[SetState] = []
+        for s in sets:  # set ids follow declaration order: it breaks ties in release order
+            st = SetState(len(self._by_sid), s, level[s.name], s.workload or label[s.name])
+            self.sets[s.name] = st
+            self._by_sid.append(st)
+            fresh.append(st)
+            self.gate.add(st)
+            self.unfinished += st.count
+        for st in fresh:
+            for p in dict.fromkeys(st.spec.after):
+                parent = self.sets[p]
+                if parent.ended:
+                    st.tainted |= _bad(parent)
+                else:
+                    st.parents_left += 1
+                    parent.children.append(st)
+            if st.parents_left == 0:
+                self._deps_met(st, out)
+        self._topo.extend(self.sets[n] for n in order)
+        for st in reversed(self._topo):  # longest remaining path, own run time included
+            st.rank = min(o.runtime for o in st.options) + max((c.rank for c in st.children), default=0.0)
+
+    def _finished(self, s: TaskFinished, out: list[Instruction]) -> bool:
+        rec = self._launch_of(s.launch)
+        st = rec.set
+        if s.index is None:
+            n = rec.running
+            self._release_resources(rec, None)
+            self._end_launch(rec)
+        else:
+            self._check_index(rec, s.index)
+            n = 1
+            self._release_resources(rec, s.index)
+            rec.done.add(s.index)
+            rec.running -= 1
+            if rec.running == 0:
+                self._end_launch(rec)
+        self._move(st, RUN, D, n)
+        return self._maybe_end(st, out)
+
+    def _failed(self, s: TaskFailed, out: list[Instruction]) -> bool:
+        rec = self._launch_of(s.launch)
+        st = rec.set
+        self._check_index(rec, s.index)
+        self._release_resources(rec, s.index)
+        rec.done.add(s.index)
+        rec.running -= 1
+        if rec.running == 0:
+            self._end_launch(rec)
+        attempt = st.attempts.get(s.index, 0) + 1
+        st.attempts[s.index] = attempt
+        if s.retry and attempt <= st.spec.retries:
+            self._requeue(st, s.index)
+            out.append(Retried(st.name, s.index, attempt, s.error))
+            return False
+        self._move(st, RUN, F, 1)
+        out.append(Failed(st.name, s.index, s.error))
+        return self._maybe_end(st, out)
+
+    def _lose_node(self, name: str, out: list[Instruction]) -> None:
+        i = self.node_index.get(name)
+        if i is None or not self.ledger.alive[i]:
+            raise EngineError(f"node {name!r} is not part of the run")
+        for lid in sorted(self._on_node[i]):
+            rec = self._launches[lid]
+            for idx in range(rec.start, rec.stop):
+                if idx not in rec.done:
+                    self._requeue(rec.set, idx)
+                    out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), f"node {name} lost"))
+            self._release_resources(rec, None)
+            self._end_launch(rec)
+            out.append(Cancel(lid))
+        self.ledger.remove(i)
+
+    def _cancel(self, s: CancelRequested, out: list[Instruction]) -> bool:
+        st = self.sets.get(s.set)
+        if st is None:
+            raise EngineError(f"cannot cancel unknown task set {s.set!r}")
+        if st.ended:
+            return False
+        wanted = range(st.count) if s.index is None else range(s.index, s.index + 1)
+        if not st.released:  # pending: remember the indices so that release leaves them out
+            new = [i for i in wanted if i not in st.cancelled]
+            st.cancelled.update(new)
+            self._move(st, P, C, len(new))
+        else:
+            keep: deque[list[int]] = deque()
+            for a, b in st.ready:
+                for lo, hi in ((a, max(a, min(b, wanted.start))), (max(a, wanted.stop), b)):
+                    if lo < hi:
+                        keep.append([lo, hi])
+            n_gone = st.counts[R] - sum(b - a for a, b in keep)
+            st.ready = keep
+            self._move(st, R, C, n_gone)
+            for rec in [r for r in self._launches.values() if r.set is st]:
+                for idx in range(max(rec.start, wanted.start), min(rec.stop, wanted.stop)):
+                    if idx not in rec.done:
+                        self._release_resources(rec, idx)
+                        rec.done.add(idx)
+                        rec.running -= 1
+                        self._move(st, RUN, C, 1)
+                        out.append(Cancel(rec.id, idx))
+                if rec.running == 0:
+                    self._end_launch(rec)
+        return self._maybe_end(st, out)
+
+    # ---- bookkeeping ----------------------------------------------------------------------------------------------
+    def _launch_of(self, lid: int) -> LaunchRecord:
+        rec = self._launches.get(lid)
+        if rec is None:
+            raise EngineError(f"launch {lid} is not running")
+        return rec
+
+    @staticmethod
+    def _check_index(rec: LaunchRecord, index: int) -> None:
+        if not rec.start <= index < rec.stop or index in rec.done:
+            raise EngineError(f"task {index} of launch {rec.id} is not running")
+
+    def _release_resources(self, rec: LaunchRecord, index: int | None) -> None:
+        if index is None:
+            live = [k for k in range(rec.stop - rec.start) if rec.start + k not in rec.done]
+            grants = tuple(rec.grants[k] for k in live) if rec.grants else ()
+            self.ledger.release(rec.node, rec.need, len(live), grants)
+        else:
+            grants = (rec.grants[index - rec.start],) if rec.grants else ()
+            self.ledger.release(rec.node, rec.need, 1, grants)
+
+    def _end_launch(self, rec: LaunchRecord) -> None:
+        del self._launches[rec.id]
+        self._on_node[rec.node].discard(rec.id)
+
+    def _requeue(self, st: SetState, index: int) -> None:
+        self._move(st, RUN, R, 1)
+        st.ready.append([index, index + 1])
+        self._to_ready(st)
+
+    def _to_ready(self, st: SetState) -> None:
+        if not st.in_ready:
+            st.in_ready = True
+            bisect.insort(self._ready, st, key=lambda x: x.key)
+
+    def _maybe_end(self, st: SetState, out: list[Instruction]) -> bool:
+        """End the set when all its tasks are terminal; propagate to children. True when a gate may have opened."""
+        moved = False
+        stack = [st]
+        while stack:
+            cur = stack.pop()
+            if cur.ended or cur.counts[D] + cur.counts[F] + cur.counts[S] + cur.counts[C] != cur.count:
+                continue
+            cur.ended = True
+            moved |= self.gate.ended(cur)
+            bad = _bad(cur)
+            for child in cur.children:
+                child.parents_left -= 1
+                child.tainted |= bad
+                if child.parents_left == 0:
+                    if child.tainted:
+                        n = child.counts[P]
+                        self._move(child, P, S, n)
+                        out.append(Skipped(child.name, n, f"a dependency of {child.name} failed or was cancelled"))
+                        stack.append(child)
+                    else:
+                        self._deps_met(child, out)
+        return moved
+
+    def _deps_met(self, st: SetState, out: list[Instruction]) -> None:
+        if st.tainted:
+            n = st.counts[P]
+            self._move(st, P, S, n)
+            out.append(Skipped(st.name, n, f"a dependency of {st.name} failed or was cancelled"))
+            self._maybe_end(st, out)
+        else:
+            self._waiting.append(st)
+
+    def _release(self, out: list[Instruction], gate_moved: bool) -> None:
+        if not self._waiting:
+            return
+        if not gate_moved and all(st.released for st in self._waiting):
+            return
+        still: list[SetState] = []
+        for st in sorted(self._waiting, key=lambda x: x.sid):
+            if not self.gate.open(st):
+                still.append(st)
+                continue
+            st.released = True
+            st.seq = self._next_seq
+            self._next_seq += 1
+            n = st.counts[P]
+            self._move(st, P, R, n)
+            start = 0
+            for idx in sorted(st.cancelled):
+                if start < idx:
+                    st.ready.append([start, idx])
+                start = idx + 1
+            if start < st.count:
+                st.ready.append([start, st.count])
+            st.key = self.policy.priority(st, self)
+            out.append(Released(st.name))
+            if n:
+                self._to_ready(st)
+            else:
+                self._maybe_end(st, out)
+        self._waiting = still
+
+    def _schedule(self, out: list[Instruction]) -> None:
+        if not self._ready:
+            return
+        led = self.ledger
+        keep: list[SetState] = []
+        for st in self._ready:
+            need0 = st.options[0].resources
+            if len(st.options) > 1 or (
+                need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu
+            ):
+                for node, option, n in self.policy.place(st, self):
+                    self._launch(st, node, option, n, out)
+                    if not st.counts[R]:
+                        break
+            if st.counts[R]:
+                keep.append(st)
+            else:
+                st.in_ready = False
+        self._ready = keep
+
+    def _launch(self, st: SetState, node: int, option: int, n: int, out: list[Instruction]) -> None:
+        opt = st.options[option]
+        need = opt.resources
+        dur = opt.runtime / self.ledger.nodes[node].speed
+        node_name = self.ledger.nodes[node].name
+        while n > 0 and st.ready:
+            rng = st.ready[0]
+            a = rng[0]
+            b = min(rng[1], a + n)
+            if b == rng[1]:
+                st.ready.popleft()
+            else:
+                rng[0] = b
+            k = b - a
+            n -= k
+            grants = self.ledger.allocate(node, need, k)
+            lid = self._next_launch
+            self._next_launch += 1
+            rec = LaunchRecord(lid, st, a, b, node, option, need, self.now + dur)
+            rec.grants = grants
+            self._launches[lid] = rec
+            self._on_node[node].add(lid)
+            self._move(st, R, RUN, k)
+            out.append(Launch(lid, st.name, a, b, node_name, option, need.cores, need.gpu_units, need.memory, dur, grants))
+
+    def _add_node(self, node: Node) -> None:
+        if node.name in self.node_index and self.ledger.alive[self.node_index[node.name]]:
+            raise EngineError(f"node {node.name!r} joined twice")
+        self.node_index[node.name] = self.ledger.add(node)
+        self._on_node.append(set())
+
+
+def parents_outside(s: TaskSet, local: set[str]) -> list[str]:
+    """Parents of s that were submitted in an earlier batch."""
+    return [p for p in s.after if p not in local]
+
+
+def _bad(st: SetState) -> bool:
+    return bool(st.counts[F] or st.counts[S] or st.counts[C])
+
+
+def _letters(i: int) -> str:
+    name = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        name = chr(65 + r) + name
+    return name

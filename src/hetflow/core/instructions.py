@@ -1,0 +1,76 @@
+"""What the engine answers: instructions for the executor and notices for the journal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """Run tasks start..stop-1 of a set on one node, each with the given resources, as one launch.
+
+    gpus holds, per task, the (GPU index on the node, GPU units) pairs it was given; empty for CPU-only tasks.
+    duration is the engine's estimate: the chosen variant's run time divided by the node's speed.
+    """
+
+    launch: int
+    set: str
+    start: int
+    stop: int
+    node: str
+    variant: int
+    cores: int
+    gpu_units: int
+    memory: int
+    duration: float
+    gpus: tuple[tuple[tuple[int, int], ...], ...] = ()
+
+    @property
+    def n(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Stop task `index` of a launch (every task of it when None)."""
+
+    launch: int
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retried:
+    """A failed or lost task went back to the ready queue; attempt counts the failures so far."""
+
+    set: str
+    index: int
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A task gave up: it failed and has no retries left."""
+
+    set: str
+    index: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Every task of a set is skipped because a dependency failed or was cancelled."""
+
+    set: str
+    count: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A set's tasks became ready (dependencies and the mode's gate are satisfied)."""
+
+    set: str
+
+
+Instruction = Launch | Cancel | Retried | Failed | Skipped | Released

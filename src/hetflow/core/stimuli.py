@@ -1,0 +1,56 @@
+"""What the engine is told: the stimuli a driver feeds to Engine.handle()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hetflow.spec.platform import Node
+from hetflow.spec.workflow import TaskSet
+
+
+@dataclass(frozen=True, slots=True)
+class TasksSubmitted:
+    """New task sets (a whole workflow, or tasks added while running). Their dependencies must already be known."""
+
+    sets: tuple[TaskSet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFinished:
+    """Task `index` of a launch ended well; index None means every task of the launch that is still running."""
+
+    launch: int
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    """Task `index` of a launch failed; the engine retries it while its retries last unless retry is False."""
+
+    launch: int
+    index: int
+    error: str
+    retry: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class NodeJoined:
+    node: Node
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLost:
+    """A node is gone: its running tasks go back to the ready queue without counting as attempts."""
+
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """Cancel the tasks of a set (all of them when index is None) that have not ended."""
+
+    set: str
+    index: int | None = None
+
+
+Stimulus = TasksSubmitted | TaskFinished | TaskFailed | NodeJoined | NodeLost | CancelRequested
