@@ -385,7 +385,10 @@ class Engine:
 
     def _requeue(self, st: SetState, index: int) -> None:
         self._move(st, RUN, R, 1)
-        st.ready.append([index, index + 1])
+        if st.ready and st.ready[-1][1] == index:  # keep neighbours in one range, so they launch together
+            st.ready[-1][1] += 1
+        else:
+            st.ready.append([index, index + 1])
         self._to_ready(st)
 
     def _to_ready(self, st: SetState) -> None:
@@ -407,7 +410,7 @@ class Engine:
             for child in cur.children:
                 child.parents_left -= 1
                 child.tainted |= bad
-                if child.parents_left == 0:
+                if child.parents_left == 0 and not child.ended:  # a cancelled child may end before its parents
                     if child.tainted:
                         n = child.counts[P]
                         self._move(child, P, S, n)
@@ -467,6 +470,8 @@ class Engine:
                 need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu
             ):
                 for node, option, n in self.policy.place(st, self):
+                    if n <= 0:
+                        raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
                     self._launch(st, node, option, n, out)
                     if not st.counts[R]:
                         break

@@ -6,6 +6,8 @@ inside a GPU and a task asking for whole GPUs gets whole free ones.
 
 from __future__ import annotations
 
+import bisect
+
 from hetflow.errors import LedgerError
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import GPU_UNIT, Resources
@@ -30,8 +32,11 @@ class Ledger:
         self.used_cores: list[int] = []
         self.used_memory: list[int] = []
         self.used_gpu: list[list[int]] = []
+        self.free_gpu_total: list[int] = []  # per node: free GPU units over all its GPUs
+        self.open_nodes: list[int] = []  # live nodes with a free core, in index order
         self.total_free_cores = 0
         self.total_free_gpu = 0
+        self.n_alive = 0
 
     def add(self, node: Node) -> int:
         """Add a node; returns its index."""
@@ -48,8 +53,12 @@ class Ledger:
         self.used_cores.append(0)
         self.used_memory.append(0)
         self.used_gpu.append([0] * len(gpus))
+        self.free_gpu_total.append(node.gpu_units)
         self.total_free_cores += node.cores
         self.total_free_gpu += node.gpu_units
+        self.n_alive += 1
+        if node.cores:
+            self.open_nodes.append(len(self.nodes) - 1)
         return len(self.nodes) - 1
 
     def remove(self, i: int) -> None:
@@ -57,14 +66,15 @@ class Ledger:
         if self.used_cores[i] or self.used_memory[i] or any(self.used_gpu[i]):
             raise LedgerError(f"node {self.nodes[i].name} still has allocations")
         self.alive[i] = False
+        self.n_alive -= 1
         self.total_free_cores -= self.free_cores[i]
         self.total_free_gpu -= sum(self.free_gpu[i])
         self.free_cores[i] = 0
         self.free_memory[i] = 0
         self.free_gpu[i] = [0] * len(self.free_gpu[i])
-
-    def total_gpu_free(self, i: int) -> int:
-        return sum(self.free_gpu[i])
+        self.free_gpu_total[i] = 0
+        if i in self.open_nodes:
+            self.open_nodes.remove(i)
 
     def could_ever_fit(self, i: int, need: Resources) -> bool:
         """Whether an empty node i could hold one such task."""
@@ -114,18 +124,27 @@ class Ledger:
 
     def allocate(self, i: int, need: Resources, n: int) -> tuple[GpuGrant, ...]:
         """Take n tasks' worth of resources on node i; returns each task's GPU grant (empty when no GPUs)."""
-        if n <= 0 or self.fit_count(i, need, n) < n:
-            raise LedgerError(f"{n} x ({need}) do not fit on node {self.nodes[i].name}")
         c, m = need.cores * n, need.memory * n
+        if (
+            n <= 0
+            or not self.alive[i]
+            or c > self.free_cores[i]
+            or m > self.free_memory[i]
+            or (need.gpu_units and self.fit_count(i, need, n) < n)
+        ):
+            raise LedgerError(f"{n} x ({need}) do not fit on node {self.nodes[i].name}")
         self.free_cores[i] -= c
         self.used_cores[i] += c
         self.total_free_cores -= c
         self.free_memory[i] -= m
         self.used_memory[i] += m
+        if c and self.free_cores[i] == 0:
+            del self.open_nodes[bisect.bisect_left(self.open_nodes, i)]
         if not need.gpu_units:
             return ()
         grants = tuple(self._grant_gpus(i, need.gpu_units) for _ in range(n))
         self.total_free_gpu -= need.gpu_units * n
+        self.free_gpu_total[i] -= need.gpu_units * n
         return grants
 
     def _grant_gpus(self, i: int, units: int) -> GpuGrant:
@@ -157,6 +176,8 @@ class Ledger:
         self.used_cores[i] -= c
         self.used_memory[i] -= m
         if self.alive[i]:
+            if c and self.free_cores[i] == 0:
+                bisect.insort(self.open_nodes, i)
             self.free_cores[i] += c
             self.free_memory[i] += m
             self.total_free_cores += c
@@ -167,6 +188,7 @@ class Ledger:
                 self.used_gpu[i][j] -= u
                 if self.alive[i]:
                     self.free_gpu[i][j] += u
+                    self.free_gpu_total[i] += u
                     self.total_free_gpu += u
 
     def validate(self) -> None:
@@ -184,8 +206,10 @@ class Ledger:
                 if f < 0 or u < 0 or f + u > GPU_UNIT:
                     raise LedgerError(f"a GPU of {node.name} out of balance")
                 gpu_total += f + u
-            if gpu_total != node.gpu_units:
+            if gpu_total != node.gpu_units or self.free_gpu_total[i] != sum(self.free_gpu[i]):
                 raise LedgerError(f"GPUs of {node.name} out of balance")
+            if (self.free_cores[i] > 0) != (i in self.open_nodes):
+                raise LedgerError(f"open-node list wrong about {node.name}")
             tot_c += self.free_cores[i]
             tot_g += sum(self.free_gpu[i])
         if tot_c != self.total_free_cores or tot_g != self.total_free_gpu:

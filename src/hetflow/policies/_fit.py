@@ -35,7 +35,13 @@ def first_fit(engine: Engine, st: SetState, option: int, nodes: list[int]) -> It
     """Fill nodes in order with as many ready tasks as fit."""
     need = st.options[option].resources
     led = engine.ledger
+    c, g = need.cores, need.gpu_units
+    free_cores, free_gpu = led.free_cores, led.free_gpu_total
+    if c and len(nodes) == led.n_alive:
+        nodes = list(led.open_nodes)  # every live node is usable: visit only those with a free core
     for i in nodes:
+        if free_cores[i] < c or free_gpu[i] < g:
+            continue
         left = st.counts[1]
         if not left:
             return

@@ -30,7 +30,7 @@ class BestFit:
             best, best_key = -1, (0, 0, 0)
             for i in nodes:
                 if led.fit_count(i, need, 1):
-                    key = (led.total_gpu_free(i) - need.gpu_units, led.free_cores[i] - need.cores, i)
+                    key = (led.free_gpu_total[i] - need.gpu_units, led.free_cores[i] - need.cores, i)
                     if best < 0 or key < best_key:
                         best, best_key = i, key
             if best < 0:

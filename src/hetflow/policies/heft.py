@@ -24,21 +24,20 @@ class Heft:
         led = engine.ledger
         now = engine.now
         while s.counts[1]:
-            best: tuple[float, float, int, int] | None = None  # (finish, start, node, option)
+            best: tuple[float, int, int, int] | None = None  # (finish, waits, node, option)
             for option, opt in enumerate(s.options):
                 need = opt.resources
                 for i in self._nodes.nodes(engine, s, option):
                     dur = opt.runtime / led.nodes[i].speed
                     if led.fit_count(i, need, 1):
-                        start = now
+                        cand = (now + dur, 0, i, option)
                     elif best is not None and now + dur >= best[0]:
                         continue  # even starting now it would not beat the best
                     else:
-                        start = engine.available_at(i, need)
-                    cand = (start + dur, start, i, option)
+                        cand = (engine.available_at(i, need) + dur, 1, i, option)
                     if best is None or cand < best:
                         best = cand
-            if best is None or best[1] > now:
+            if best is None or best[1]:
                 return  # nothing fits now, or waiting for a busy node finishes sooner
             _, _, node, option = best
             yield node, option, led.fit_count(node, s.options[option].resources, s.counts[1])

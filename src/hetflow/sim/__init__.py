@@ -1,5 +1,5 @@
 """Discrete-event simulation of a workflow on a platform."""
 
-from hetflow.sim.simulator import SimRun, run_simulation
+from hetflow.sim.simulator import SimResult, run_simulation, simulate
 
-__all__ = ["SimRun", "run_simulation"]
+__all__ = ["SimResult", "run_simulation", "simulate"]

@@ -8,12 +8,16 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Launch
 from hetflow.core.stimuli import Stimulus, TaskFinished, TasksSubmitted
-from hetflow.errors import EngineError
+from hetflow.errors import EngineError, SpecError
+from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
+from hetflow.spec.load import load_platform, load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet, Workflow
@@ -22,17 +26,11 @@ Injector = Callable[[float, Engine], Sequence[Stimulus]]
 
 
 @dataclass
-class SimRun:
-    """What one simulation produced: the executed intervals and the engine it ended with."""
+class SimResult(RunResult):
+    """A simulated run: its result, how many engine steps it took, and the engine it ended with."""
 
-    workflow: Workflow
-    platform: Platform
-    mode: str
-    policy: str
-    intervals: list[Interval]
-    makespan_s: float
-    events: int
-    engine: Engine = field(repr=False)
+    steps: int = 0
+    engine: Engine | None = field(default=None, repr=False)
 
 
 def run_simulation(
@@ -43,7 +41,7 @@ def run_simulation(
     *,
     at: Sequence[tuple[float, Sequence[TaskSet]]] = (),
     check: Callable[[Engine], None] | None = None,
-) -> SimRun:
+) -> SimResult:
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times;
     `check` is called after every engine step (tests use it to validate the ledger)."""
     platform.check_fits(workflow)
@@ -85,5 +83,22 @@ def run_simulation(
             inject_i += 1
     if engine.unfinished:
         raise EngineError(f"the simulation stopped with {engine.unfinished} tasks that can never run")
-    makespan = max((iv.end for iv in intervals), default=0.0)
-    return SimRun(workflow, platform, mode, policy, intervals, makespan, steps, engine)
+    return SimResult(workflow, platform, mode, policy, intervals, steps=steps, engine=engine)
+
+
+def simulate(
+    workflow: Workflow | str | Path | dict[str, Any],
+    platform: Platform | str | Path | dict[str, Any] | None = None,
+    mode: str = "task",
+    policy: str = "fifo",
+) -> SimResult:
+    """Simulate a workflow (object, file or dict) on a platform; a WfFormat file brings its own machines."""
+    wf = load_workflow(workflow)
+    plat = load_platform(platform) if platform is not None else None
+    if plat is None and not isinstance(workflow, Workflow):
+        plat = recorded_platform(workflow)
+    if plat is None:
+        raise SpecError(
+            "no platform to simulate on", source=wf.source, fix="pass a platform (a file, a dict or a Platform)"
+        )
+    return run_simulation(wf, plat, mode, policy)

@@ -1,0 +1,107 @@
+"""The result of a run, simulated or real: makespan, bounds, utilization and per-set spans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hetflow.metrics.utilization import StepSeries, busy_series, utilization
+from hetflow.spec.platform import Platform
+from hetflow.spec.trace import Interval, task_rows
+from hetflow.spec.workflow import Workflow
+
+
+@dataclass(frozen=True)
+class SetSpan:
+    """When the tasks of one set ran: first start, last end, how many ran."""
+
+    set: str
+    start: float
+    end: float
+    tasks: int
+
+
+@dataclass
+class RunResult:
+    """Everything a person looks at after a run. `intervals` are the per-launch (or per-task) records."""
+
+    workflow: Workflow
+    platform: Platform
+    mode: str
+    policy: str
+    intervals: list[Interval] = field(repr=False)
+    source: str = "simulation"  # or "real"
+    origin: float = 0.0  # time the run started, on the clock of the intervals
+
+    @property
+    def makespan_s(self) -> float:
+        return max((iv.end for iv in self.intervals), default=self.origin) - self.origin
+
+    @property
+    def lower_bound_s(self) -> float:
+        return self.platform.lower_bound(self.workflow)
+
+    @property
+    def cpu_utilization(self) -> float:
+        return utilization(self._shifted(), self.platform.cores, self.makespan_s)
+
+    @property
+    def gpu_utilization(self) -> float:
+        return utilization(self._shifted(), self.platform.gpus, self.makespan_s, gpus=True)
+
+    @property
+    def tasks(self) -> int:
+        return sum(iv.n for iv in self.intervals if iv.status == "done")
+
+    def _shifted(self) -> list[Interval]:
+        if not self.origin:
+            return self.intervals
+        o = self.origin
+        return [
+            Interval(iv.set, iv.first, iv.last, iv.node, iv.start - o, iv.end - o, iv.cores, iv.gpu_units, iv.status)
+            for iv in self.intervals
+        ]
+
+    def cores_busy(self) -> StepSeries:
+        return busy_series(self._shifted())
+
+    def gpus_busy(self) -> StepSeries:
+        return busy_series(self._shifted(), gpus=True)
+
+    def spans(self) -> list[SetSpan]:
+        """Per set, in declaration order: first start, last end, tasks run."""
+        acc: dict[str, list[float]] = {}
+        for iv in self._shifted():
+            a = acc.setdefault(iv.set, [iv.start, iv.end, 0])
+            a[0] = min(a[0], iv.start)
+            a[1] = max(a[1], iv.end)
+            a[2] += iv.n
+        order = [s.name for s in self.workflow.sets if s.name in acc] + [k for k in acc if k not in self.workflow]
+        return [SetSpan(k, acc[k][0], acc[k][1], int(acc[k][2])) for k in order]
+
+    def task_records(self) -> Iterator[dict[str, Any]]:
+        counts = {s.name: s.count for s in self.workflow.sets}
+        return task_rows(self._shifted(), counts)
+
+    def summary(self) -> dict[str, Any]:
+        """The --json object of DESIGN.md."""
+        return {
+            "workflow": self.workflow.name,
+            "platform": self.platform.name,
+            "mode": self.mode,
+            "policy": self.policy,
+            "source": self.source,
+            "makespan_s": round(self.makespan_s, 6),
+            "lower_bound_s": round(self.lower_bound_s, 6),
+            "cpu_utilization": round(self.cpu_utilization, 6),
+            "gpu_utilization": round(self.gpu_utilization, 6),
+            "tasks": self.tasks,
+        }
+
+
+def asynchronicity_gain(result: RunResult, sync: RunResult) -> float:
+    """Fraction of the synchronous makespan that a more asynchronous mode saves (0.15 = 15% shorter)."""
+    if sync.makespan_s <= 0:
+        return 0.0
+    return 1.0 - result.makespan_s / sync.makespan_s

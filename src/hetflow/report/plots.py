@@ -1,0 +1,202 @@
+"""Plots of runs, one panel per result on a shared time axis: busy cores and GPUs over time, and task sets (Gantt).
+
+Figures are plain `matplotlib.figure.Figure` objects rendered by Agg; pyplot and its global state are never touched.
+Every panel holds a fixed number of artists whatever the number of tasks (step series are numpy arrays, the Gantt bars
+of a panel are one PolyCollection), so runs of a million tasks plot in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from hetflow.metrics.result import RunResult, SetSpan
+from hetflow.metrics.utilization import StepSeries
+from hetflow.report.table import title_of
+
+CORES_COLOR = "tab:blue"
+GPUS_COLOR = "tab:orange"
+OTHER_COLOR = "0.6"  # sets without a workload (added while running)
+WIDTH_IN = 11.0
+MAX_STEPS = 5000  # a longer busy series is averaged over this many bins
+MAX_LABELLED_SETS = 40  # above this many sets a Gantt panel drops its per-set labels
+MAX_LEGEND_WORKLOADS = 20
+
+
+def _plain(text: str) -> str:
+    """Text that matplotlib draws as it is (a pair of $ would start math mode)."""
+    return text.replace("$", r"\$")
+
+
+def _horizon(makespans: Sequence[float]) -> float:
+    """The common x-axis end: the longest makespan plus a margin."""
+    if not makespans:
+        raise ValueError("nothing to plot: no results")
+    return max(max(makespans), 1e-9) * 1.02
+
+
+def _panel_title(r: RunResult, makespan: float, extra: str = "") -> str:
+    return _plain(f"{r.mode} mode, {r.policy} policy: makespan {makespan:,.0f} s{extra}")
+
+
+def _bin_means(t: np.ndarray, v: np.ndarray, end: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """The step function (t[0] == 0) averaged over `bins` equal bins of [0, end]; areas, hence utilization, are kept."""
+    area = np.concatenate(([0.0], np.cumsum(v[:-1] * np.diff(t))))
+    edges = np.linspace(0.0, end, bins + 1)
+    i = np.searchsorted(t, edges, side="right") - 1
+    cumulative = area[i] + v[i] * (edges - t[i])
+    return edges[:-1], np.diff(cumulative) / np.diff(edges)
+
+
+def _steps(series: StepSeries, end: float) -> tuple[np.ndarray, np.ndarray]:
+    """The series from time 0 (idle before its first time) to `end`, ready for a steps-post plot.
+
+    A series of more than MAX_STEPS steps is averaged over MAX_STEPS bins, several per pixel, to keep drawing fast.
+    """
+    t, v = np.concatenate(([0.0], series.times)), np.concatenate(([0.0], series.values))
+    if len(t) > MAX_STEPS:
+        t, v = _bin_means(t, v, end, MAX_STEPS)
+    return np.append(t, end), np.append(v, v[-1])
+
+
+def _draw_busy(ax: Axes, series: StepSeries, end: float, capacity: float, color: str, fill: bool) -> None:
+    t, v = _steps(series, end)
+    if fill:
+        ax.fill_between(t, v, step="post", color=color, alpha=0.2, linewidth=0)
+    ax.plot(t, v, drawstyle="steps-post", color=color, linewidth=1.2 if fill else 1.8)
+    ax.set_ylim(0, capacity * 1.08 if capacity else 1.0)
+
+
+def _mean_use(series: StepSeries, capacity: float, makespan: float) -> float:
+    return series.area(makespan) / (capacity * makespan) if capacity and makespan else 0.0
+
+
+def _utilization_panel(ax: Axes, r: RunResult, makespan: float, end: float) -> None:
+    cores, gpus = r.cores_busy(), r.gpus_busy()
+    _draw_busy(ax, cores, end, r.platform.cores, CORES_COLOR, fill=True)
+    ax.set_ylabel("busy cores", color=CORES_COLOR)
+    ax.tick_params(axis="y", colors=CORES_COLOR)
+    ax.axhline(r.platform.cores, color="0.25", linestyle="--", linewidth=1)
+    ax.axvline(makespan, color="0.4", linestyle=":", linewidth=1.2)
+    if r.platform.gpu_units:
+        gx = ax.twinx()  # same headroom as the cores axis, so both capacities sit on the one dashed line
+        _draw_busy(gx, gpus, end, r.platform.gpus, GPUS_COLOR, fill=False)
+        gx.set_ylabel("busy GPUs", color=GPUS_COLOR)
+        gx.tick_params(axis="y", colors=GPUS_COLOR)
+    ax.set_xlim(0, end)
+    use = f", CPU {_mean_use(cores, r.platform.cores, makespan):.0%}"
+    if r.platform.gpu_units:
+        use += f", GPU {_mean_use(gpus, r.platform.gpus, makespan):.0%}"
+    ax.set_title(_panel_title(r, makespan, use), loc="left", fontsize="medium")
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _capacity(r: RunResult) -> str:
+    gpus = r.platform.gpus
+    return f"{r.platform.cores:,} cores" + (f", {gpus:,.4g} GPU{'s' if gpus != 1 else ''}" if gpus else "")
+
+
+def utilization_figure(results: Sequence[RunResult]) -> Figure:
+    """Busy cores (left axis) and busy GPUs (right axis) over time, one panel per result, same time range."""
+    makespans = [r.makespan_s for r in results]
+    end = _horizon(makespans)
+    fig = Figure(figsize=(WIDTH_IN, 0.6 + 2.4 * len(results)), layout="constrained")
+    axes = fig.subplots(len(results), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, r, makespan in zip(axes, results, makespans, strict=True):
+        _utilization_panel(ax, r, makespan, end)
+    axes[-1].set_xlabel("time (s)")
+    capacity = ", ".join(sorted({_capacity(r) for r in results}))
+    handles = [Line2D([], [], color=CORES_COLOR, linewidth=2, label="busy cores")]
+    if any(r.platform.gpu_units for r in results):
+        handles.append(Line2D([], [], color=GPUS_COLOR, linewidth=2, label="busy GPUs"))
+    handles += [
+        Line2D([], [], color="0.25", linestyle="--", label=f"capacity ({capacity})"),
+        Line2D([], [], color="0.4", linestyle=":", label="makespan"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    fig.suptitle(f"Utilization: {_plain(title_of(results))}", fontweight="bold")
+    return fig
+
+
+def _workload_colors(results: Sequence[RunResult]) -> dict[str, str]:
+    """One colour per workload, in order of first appearance across the results."""
+    names: dict[str, None] = {}
+    for r in results:
+        for s in r.workflow.sets:
+            names.setdefault(r.workflow.analysis.workload_of[s.name])
+    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {w: to_hex(cmap(i % cmap.N)) for i, w in enumerate(names)}
+
+
+def _gantt_panel(ax: Axes, r: RunResult, spans: Sequence[SetSpan], colors: dict[str, str], end: float) -> None:
+    n = len(spans)
+    labelled = n <= MAX_LABELLED_SETS
+    y = np.arange(n, dtype=float)
+    x0 = np.fromiter((s.start for s in spans), float, n)
+    x1 = np.fromiter((s.end for s in spans), float, n)
+    lo, hi = y - 0.4, y + 0.4
+    verts = np.stack([np.column_stack(p) for p in ((x0, lo), (x0, hi), (x1, hi), (x1, lo))], axis=1)
+    workload_of = r.workflow.analysis.workload_of
+    faces = [colors.get(workload_of.get(s.set, ""), OTHER_COLOR) for s in spans]
+    ax.add_collection(
+        PolyCollection(list(verts), facecolors=faces, edgecolors="0.2", linewidths=0.4 if labelled else 0)
+    )
+    ax.set_xlim(0, end)
+    ax.set_ylim(max(n, 1) - 0.5, -0.5)
+    ax.set_axisbelow(True)
+    if labelled:
+        ax.set_yticks(y, [_plain(s.set) for s in spans])
+        for s, yi in zip(spans, y, strict=True):
+            inside = s.end > 0.9 * end  # no room right of the bar: write inside its end
+            ax.annotate(
+                f"{s.tasks:,}",
+                (s.end, yi),
+                xytext=(-3 if inside else 3, 0),
+                textcoords="offset points",
+                ha="right" if inside else "left",
+                va="center",
+                fontsize="x-small",
+                color="white" if inside else "black",
+            )
+        ax.set_ylabel("task set")
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{n:,} task sets")
+    makespan = float(x1.max(initial=0.0))
+    ax.axvline(makespan, color="0.4", linestyle=":", linewidth=1.2)
+    ax.set_title(_panel_title(r, makespan), loc="left", fontsize="medium")
+    ax.grid(axis="x", alpha=0.3)
+
+
+def gantt_figure(results: Sequence[RunResult]) -> Figure:
+    """Each task set as one bar from its first start to its last end, coloured by workload; one panel per result."""
+    spans = [r.spans() for r in results]
+    end = _horizon([max((s.end for s in ss), default=0.0) for ss in spans])
+    heights = [1.0 + 0.26 * (max(len(s), 4) if len(s) <= MAX_LABELLED_SETS else 16) for s in spans]
+    fig = Figure(figsize=(WIDTH_IN, 0.8 + sum(heights)), layout="constrained")
+    axes = fig.subplots(len(results), 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]
+    colors = _workload_colors(results)
+    for ax, r, s in zip(axes, results, spans, strict=True):
+        _gantt_panel(ax, r, s, colors, end)
+    axes[-1].set_xlabel("time (s)")
+    if len(colors) <= MAX_LEGEND_WORKLOADS:
+        handles = [Patch(facecolor=c, edgecolor="0.2", label=_plain(w)) for w, c in colors.items()]
+        fig.legend(handles=handles, title="workload", loc="outside right upper", frameon=False)
+    note = " (bar labels: tasks run)" if any(len(s) <= MAX_LABELLED_SETS for s in spans) else ""
+    fig.suptitle(f"Task sets over time: {_plain(title_of(results))}{note}", fontweight="bold")
+    return fig
+
+
+def save_png(fig: Figure, path: Path, dpi: int = 110) -> Path:
+    """Render the figure to a PNG file and return its path."""
+    fig.savefig(path, dpi=dpi, format="png")
+    return path
