@@ -13,8 +13,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
+SEED := examples/seed/arbitrary-workflow.yaml --platform examples/seed/summit-30.yaml
+
 demo: setup
-	$(BIN)/hetflow validate examples/seed/arbitrary-workflow.yaml --platform examples/seed/summit-30.yaml
+	$(BIN)/hetflow validate $(SEED)
+	$(BIN)/hetflow simulate $(SEED) --mode all --report out/seed-report
+	@echo "open out/seed-report/index.html for the utilization and Gantt plots"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples
@@ -27,6 +31,7 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/simulate.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

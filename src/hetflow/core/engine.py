@@ -124,7 +124,7 @@ class Engine:
         self._on_node: list[set[int]] = []
         self._next_launch = 0
         self._next_seq = 0
-        self._n_batches = 0
+        self.passes = 0  # scheduling passes so far
         self.unfinished = 0  # tasks not yet in a terminal state
         for node in nodes:
             self._add_node(node)
@@ -371,7 +371,9 @@ class Engine:
             raise EngineError(f"task {index} of launch {rec.id} is not running")
 
     def _release_resources(self, rec: LaunchRecord, index: int | None) -> None:
-        if index is None:
+        if index is None and not rec.done:
+            self.ledger.release(rec.node, rec.need, rec.stop - rec.start, rec.grants)
+        elif index is None:
             live = [k for k in range(rec.stop - rec.start) if rec.start + k not in rec.done]
             grants = tuple(rec.grants[k] for k in live) if rec.grants else ()
             self.ledger.release(rec.node, rec.need, len(live), grants)
@@ -462,13 +464,12 @@ class Engine:
     def _schedule(self, out: list[Instruction]) -> None:
         if not self._ready:
             return
+        self.passes += 1
         led = self.ledger
         keep: list[SetState] = []
         for st in self._ready:
             need0 = st.options[0].resources
-            if len(st.options) > 1 or (
-                need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu
-            ):
+            if len(st.options) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu):
                 for node, option, n in self.policy.place(st, self):
                     if n <= 0:
                         raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
@@ -504,7 +505,9 @@ class Engine:
             self._launches[lid] = rec
             self._on_node[node].add(lid)
             self._move(st, R, RUN, k)
-            out.append(Launch(lid, st.name, a, b, node_name, option, need.cores, need.gpu_units, need.memory, dur, grants))
+            out.append(
+                Launch(lid, st.name, a, b, node_name, option, need.cores, need.gpu_units, need.memory, dur, grants)
+            )
 
     def _add_node(self, node: Node) -> None:
         if node.name in self.node_index and self.ledger.alive[self.node_index[node.name]]:

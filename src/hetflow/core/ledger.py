@@ -78,7 +78,10 @@ class Ledger:
 
     def could_ever_fit(self, i: int, need: Resources) -> bool:
         """Whether an empty node i could hold one such task."""
-        return self.alive[i] and self.fit_count_on(self._capacity_gpus(i), self.cap_cores[i], self.cap_memory[i], need)
+        return (
+            self.alive[i]
+            and self.fit_count_on(self._capacity_gpus(i), self.cap_cores[i], self.cap_memory[i], need, 1) > 0
+        )
 
     def _capacity_gpus(self, i: int) -> list[int]:
         return [f + u for f, u in zip(self.free_gpu[i], self.used_gpu[i], strict=True)]
@@ -197,7 +200,11 @@ class Ledger:
         for i, node in enumerate(self.nodes):
             if not self.alive[i]:
                 continue
-            if self.free_cores[i] < 0 or self.used_cores[i] < 0 or self.free_cores[i] + self.used_cores[i] != node.cores:
+            if (
+                self.free_cores[i] < 0
+                or self.used_cores[i] < 0
+                or self.free_cores[i] + self.used_cores[i] != node.cores
+            ):
                 raise LedgerError(f"cores of {node.name} out of balance")
             if self.free_memory[i] < 0 or self.free_memory[i] + self.used_memory[i] != self.cap_memory[i]:
                 raise LedgerError(f"memory of {node.name} out of balance")

@@ -56,7 +56,7 @@ def find_cycle(candidates: Iterable[str], parents: Mapping[str, Sequence[str]]) 
         seen[node] = len(walk)
         walk.append(node)
         node = next(p for p in parents[node] if p in left)
-    cycle = walk[seen[node] :] + [node]
+    cycle = [*walk[seen[node] :], node]
     cycle.reverse()  # walked child -> parent; print in dependency order parent -> child
     return cycle
 

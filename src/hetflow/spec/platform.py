@@ -91,11 +91,13 @@ class Platform:
         for i, s in enumerate(workflow.sets):
             if not self.can_run(s):
                 biggest = ", ".join(
-                    f"{t.type}: {t.cores} cores, {t.gpus:g} GPUs, {format_memory(t.memory) if t.memory else 'any'} memory"
+                    f"{t.type}: {t.cores} cores, {t.gpus:g} GPUs, "
+                    f"{format_memory(t.memory) if t.memory else 'any'} memory"
                     for t in self.node_types
                 )
                 raise FitError(
-                    f"a task of {s.name} needs {s.resources}, more than any node of platform {self.name!r} has ({biggest})",
+                    f"a task of {s.name} needs {s.resources}, "
+                    f"more than any node of platform {self.name!r} has ({biggest})",
                     source=workflow.source,
                     place=f"tasks[{i}] ({s.name})",
                     fix="lower the task's resources, add a variant that fits, or use a platform with larger nodes",

@@ -38,20 +38,24 @@ _MEMORY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s
 
 
 def parse_memory(value: object, place: str = "memory") -> int:
-    """Bytes from an integer or a string such as "512GiB", "2 GB" or "1.5e9"."""
+    """Bytes from an integer or a string such as "512GiB", "2 GB" or "1.5e9"; whole numbers are exact at any size."""
     if isinstance(value, bool):
         raise SpecError(f"memory must be a size, not {value!r}", place=place, fix='write bytes or a size like "2GiB"')
+    number: int | float
     if isinstance(value, int | float):
-        number, unit = float(value), ""
+        number, unit = value, ""
     elif isinstance(value, str) and (m := _MEMORY.match(value)):
-        number, unit = float(m.group(1)), m.group(2).lower()
+        digits = m.group(1)
+        number, unit = int(digits) if digits.isdigit() else float(digits), m.group(2).lower()
     else:
         raise SpecError(f"memory {value!r} is not a size", place=place, fix='write bytes or a size like "2GiB"')
     if unit not in _UNITS:
-        raise SpecError(f"memory unit {unit!r} is unknown", place=place, fix="use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB")
-    if not math.isfinite(number) or number < 0:
+        raise SpecError(
+            f"memory unit {unit!r} is unknown", place=place, fix="use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB"
+        )
+    if number < 0 or (isinstance(number, float) and not math.isfinite(number)):
         raise SpecError(f"memory {value!r} is negative or not finite", place=place, fix="give a size >= 0")
-    return int(round(number * _UNITS[unit]))
+    return number * _UNITS[unit] if isinstance(number, int) else round(number * _UNITS[unit])
 
 
 def parse_cores(value: object, place: str = "cores") -> int:
@@ -70,7 +74,7 @@ def parse_gpus(value: object, place: str = "gpus") -> int:
     if value < 0:
         raise SpecError(f"gpus must be >= 0, not {value!r}", place=place, fix="write a number >= 0, e.g. 0.5")
     units = round(value * GPU_UNIT)
-    if abs(units - value * GPU_UNIT) > 1e-6 * max(1.0, value * GPU_UNIT):
+    if abs(units - value * GPU_UNIT) > 1e-9 * max(1.0, value * GPU_UNIT):  # float error only
         raise SpecError(f"gpus {value!r} is finer than 1/{GPU_UNIT}", place=place, fix="round to 4 decimals")
     return int(units)
 

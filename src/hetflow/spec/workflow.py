@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -35,7 +35,7 @@ class TaskSet:
 
     name: str
     count: int = 1
-    resources: Resources = Resources()
+    resources: Resources = Resources()  # noqa: RUF009 (frozen, so one shared default is safe)
     runtime: float = 0.0
     after: tuple[str, ...] = ()
     workload: str | None = None
@@ -124,7 +124,7 @@ class Workflow:
         try:
             object.__setattr__(self, "_order", tuple(dag.topological_order([s.name for s in self.sets], self.parents)))
         except SpecError as exc:
-            raise exc.at(self.source) if self.source else exc
+            raise (exc.at(self.source) if self.source else exc) from None
 
     def __getitem__(self, name: str) -> TaskSet:
         return self._index[name]  # type: ignore[attr-defined,no-any-return]
@@ -194,7 +194,7 @@ class Workflow:
         return core_s, gpu_s
 
 
-def _did_you_mean(word: str, choices: Sequence[str] | dict[str, object]) -> str | None:
+def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     import difflib
 
     close = difflib.get_close_matches(word, list(choices), n=1)

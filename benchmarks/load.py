@@ -1,0 +1,120 @@
+"""Loading benchmark: load + validate + analyse a large generated workflow, beside the bare parse of the same file.
+
+Two shapes are generated (layered random DAGs, fixed seed): the declared form, one million tasks in sets of
+10,000; and the per-record form of a converted trace, one task per set (--records of them). Each is loaded from
+a Python dict, a YAML file and a JSON file. The peer in the same run is the time to merely parse the file
+(json.loads, yaml.load with the C loader), so the figures compare across machines. The cycle collector is paused
+in every timed call, as the loader pauses it itself, so no figure pays for another's garbage. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hetflow.spec import Workflow, load_workflow
+
+try:
+    from yaml import CSafeDumper as Dumper
+    from yaml import CSafeLoader as Loader
+except ImportError:  # PyYAML without libyaml
+    from yaml import SafeDumper as Dumper  # type: ignore[assignment]
+    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+
+
+def generate(n_sets: int, per_set: int, width: int, seed: int = 2024) -> dict[str, Any]:
+    """A layered random DAG of n_sets task sets, width sets per layer, each depending on 1-3 of the layer above."""
+    rng = random.Random(seed)
+    tasks: list[dict[str, Any]] = []
+    above: list[str] = []
+    layer: list[str] = []
+    for i in range(n_sets):
+        if i and i % width == 0:
+            above, layer = layer, []
+        task: dict[str, Any] = {
+            "name": f"S{i}",
+            "count": per_set,
+            "cores": rng.choice([1, 2, 4, 8]),
+            "gpus": rng.choice([0, 0, 0.25, 1]),
+            "memory": rng.choice(["1GiB", "2GiB", "4GiB"]),
+            "runtime": round(rng.uniform(10, 600), 1),
+        }
+        if above:
+            task["after"] = rng.sample(above, k=rng.randint(1, min(3, len(above))))
+        tasks.append(task)
+        layer.append(task["name"])
+    return {"workflow": f"bench-{n_sets}x{per_set}", "tasks": tasks}
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    """The shortest of repeat timed calls, in seconds, with the cycle collector paused as the loader pauses it."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        gc.disable()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+        gc.enable()
+    return round(min(times), 4)
+
+
+def analyse_afresh(workflow: Workflow) -> None:
+    """The DAG analysis alone, its cached result dropped first."""
+    workflow.__dict__.pop("analysis", None)
+    _ = workflow.analysis
+
+
+def load_and_analyse(source: object) -> None:
+    workflow = load_workflow(source)  # type: ignore[arg-type]
+    _ = workflow.analysis
+
+
+def measure(name: str, doc: dict[str, Any], folder: Path, repeat: int) -> dict[str, Any]:
+    yaml_path, json_path = folder / f"{name}.yaml", folder / f"{name}.json"
+    yaml_path.write_text(yaml.dump(doc, Dumper=Dumper, sort_keys=False))
+    json_path.write_text(json.dumps(doc))
+    wf = load_workflow(doc)
+    return {
+        "sets": len(wf),
+        "tasks": wf.n_tasks,
+        "levels": wf.analysis.n_levels,
+        "yaml_bytes": yaml_path.stat().st_size,
+        "json_bytes": json_path.stat().st_size,
+        "analysis_only_s": best_of(repeat, lambda: analyse_afresh(wf)),
+        "dict_load_s": best_of(repeat, lambda: load_and_analyse(doc)),
+        "yaml_load_s": best_of(repeat, lambda: load_and_analyse(yaml_path)),
+        "yaml_parse_only_s": best_of(repeat, lambda: yaml.load(yaml_path.read_text(), Loader=Loader)),
+        "json_load_s": best_of(repeat, lambda: load_and_analyse(json_path)),
+        "json_parse_only_s": best_of(repeat, lambda: json.loads(json_path.read_text())),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=1_000_000, help="tasks of the declared workflow")
+    parser.add_argument("--per-set", type=int, default=10_000, help="tasks per set of the declared workflow")
+    parser.add_argument("--records", type=int, default=20_000, help="sets of one task in the per-record workflow")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per figure; the best is reported")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine()}
+    with tempfile.TemporaryDirectory() as tmp:
+        declared = generate(args.tasks // args.per_set, args.per_set, width=10)
+        results["declared"] = measure("declared", declared, Path(tmp), args.repeat)
+        records = generate(args.records, 1, width=max(1, args.records // 100))
+        results["per_record"] = measure("per-record", records, Path(tmp), args.repeat)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

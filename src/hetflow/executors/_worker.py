@@ -1,0 +1,288 @@
+"""A persistent worker process of the local executor. Run as a script (`python _worker.py FD PARENT_PID`), never imported by
+hetflow itself: it needs only the standard library, so it starts in a few milliseconds.
+
+It reads batches of operations from its socket, runs them one after another and answers with batches of events:
+
+    driver -> worker   [("def", fid, ref), ("run", key, fid, args, kwargs, cpus, env), ("cmd", key, command, cpus,
+                        env, out_path, err_path), ("exit",)]
+    worker -> driver   [("pid", key, pid)]                 a command's process started (its process group is pid)
+                       [("end", key, ok, start, end, value, error, exception, traceback)]
+
+A function reference is ("ref", module, qualname) or ("blob", pickled function); a function decorated with
+`hetflow.task` is unwrapped through its `__hetflow_task__` attribute. A "pkg.mod:func" reference taking one
+parameter is called with the task's index (args = (index,) is sent only then; see LocalExecutor).
+A command runs in its own session (process group), so that a timeout or a cancel kills its whole tree.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import inspect
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+_POLL_S = 0.1  # how often a worker waiting for a command checks that its driver is still there
+
+
+_command_pgid = 0  # the process group of the command running now, if any
+
+
+def _on_term(signum: int, frame: object) -> None:
+    """SIGTERM (the driver died, or someone asked): take the running command along, and go."""
+    if _command_pgid:
+        try:
+            os.killpg(_command_pgid, signal.SIGKILL)
+        except OSError:
+            pass
+    os._exit(1)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel sends SIGTERM to this worker when the driver thread that started it dies (kill -9 of the
+    driver), even in the middle of a Python task; _on_term then kills the running command too."""
+    signal.signal(signal.SIGTERM, _on_term)
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the driver died before the request took effect
+        os._exit(1)
+
+
+def _resolve(ref: tuple[Any, ...]) -> Callable[..., Any]:
+    if ref[0] == "blob":
+        fn = pickle.loads(ref[1])
+    else:
+        obj: Any = importlib.import_module(ref[1])
+        for part in ref[2].split("."):
+            obj = getattr(obj, part)
+        fn = obj
+    return getattr(fn, "__hetflow_task__", fn)  # type: ignore[no-any-return]
+
+
+def _wants_index(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+
+
+def _dump(value: object) -> bytes:
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        import cloudpickle  # by value: lambdas, local classes
+
+        return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[no-any-return]
+
+
+def _dump_exception(exc: BaseException) -> bytes | None:
+    try:
+        blob = _dump(exc)
+        pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
+        return blob
+    except Exception:
+        return None
+
+
+class Worker:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.parent = os.getppid()
+        self.funcs: dict[int, tuple[Callable[..., Any], bool]] = {}
+        self.cpus: tuple[int, ...] | None = None
+        self.env: dict[str, str] = {}
+
+    def serve(self) -> None:
+        conn = self.conn
+        recv, send = conn.recv_bytes, conn.send_bytes
+        while True:
+            try:
+                ops = pickle.loads(recv())
+            except (EOFError, OSError):
+                return  # the driver is gone
+            out: list[tuple[Any, ...]] = []
+            for op in ops:
+                kind = op[0]
+                if kind == "run":
+                    out.append(self.call(*op[1:]))
+                elif kind == "def":
+                    self.define(op[1], op[2])
+                elif kind == "cmd":
+                    if out:  # what ran before goes first
+                        send(_dump(out))
+                        out = []
+                    out.append(self.command(*op[1:]))
+                elif kind == "exit":
+                    if out:
+                        send(_dump(out))
+                    return
+            if out:
+                send(_dump(out))
+
+    def define(self, fid: int, ref: tuple[Any, ...]) -> None:
+        try:
+            fn = _resolve(ref)
+            self.funcs[fid] = (fn, _wants_index(fn))
+        except BaseException as exc:  # reported when a task uses it
+            err = exc
+
+            def broken(*_a: object, **_k: object) -> None:
+                raise err
+
+            self.funcs[fid] = (broken, False)
+
+    def _place(self, cpus: tuple[int, ...] | None, env: dict[str, str] | None) -> None:
+        if cpus is not None and cpus != self.cpus:
+            try:
+                os.sched_setaffinity(0, cpus)
+                self.cpus = cpus
+            except (OSError, AttributeError):
+                pass
+        if env:
+            mine = self.env
+            for k, v in env.items():
+                if mine.get(k) != v:
+                    os.environ[k] = v
+                    mine[k] = v
+
+    def call(
+        self,
+        key: int,
+        fid: int,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None,
+        cpus: tuple[int, ...] | None,
+        env: dict[str, str] | None,
+        index: int | None = None,
+    ) -> tuple[Any, ...]:
+        self._place(cpus, env)
+        fn, wants_index = self.funcs[fid]
+        if index is not None and wants_index:
+            args = (index,)
+        start = time.time()
+        try:
+            value = fn(*args, **kwargs) if kwargs else fn(*args)
+        except BaseException as exc:
+            end = time.time()
+            tb = traceback.format_exc()
+            error = f"{type(exc).__name__}: {exc}".strip()
+            return ("end", key, False, start, end, None, error, _dump_exception(exc), tb)
+        end = time.time()
+        try:
+            blob = _dump(value)
+        except Exception as exc:
+            error = f"the result could not be pickled: {type(exc).__name__}: {exc}"
+            return ("end", key, False, start, end, None, error, None, "")
+        return ("end", key, True, start, end, blob, "", None, "")
+
+    def command(
+        self,
+        key: int,
+        command: str,
+        cpus: tuple[int, ...] | None,
+        env: dict[str, str] | None,
+        out_path: str,
+        err_path: str,
+    ) -> tuple[Any, ...]:
+        self._place(cpus, None)  # the command inherits the affinity
+        full = dict(os.environ)
+        if env:
+            full.update(env)
+        start = time.time()
+        try:
+            with open(out_path, "wb") as out, open(err_path, "wb") as err:
+                proc = subprocess.Popen(
+                    command,
+                    shell=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env=full,
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            return ("end", key, False, start, time.time(), None, f"cannot start the command: {exc}", None, "")
+        global _command_pgid
+        _command_pgid = proc.pid
+        self.conn.send_bytes(_dump([("pid", key, proc.pid)]))
+        try:
+            rc = self._wait(proc)
+        finally:
+            _command_pgid = 0
+        end = time.time()
+        value = _dump((rc, out_path, err_path))
+        if rc == 0:
+            return ("end", key, True, start, end, value, "", None, "")
+        return ("end", key, False, start, end, value, _exit_text(rc, err_path), None, "")
+
+
+    def _wait(self, proc: subprocess.Popen[bytes]) -> int:
+        """The command's exit status. Waits on a pidfd and the driver's socket together where Linux has pidfds (no
+        polling delay); when the socket says the driver is gone (or tells it to stop), the command's process group is
+        killed and the worker exits."""
+        pidfd = -1
+        if hasattr(os, "pidfd_open"):
+            try:
+                pidfd = os.pidfd_open(proc.pid)
+            except OSError:
+                pidfd = -1
+        try:
+            while True:
+                if pidfd >= 0:
+                    ready, _, _ = select.select([pidfd, self.conn.fileno()], [], [])
+                    if pidfd in ready:
+                        return proc.wait()
+                else:
+                    try:
+                        return proc.wait(timeout=_POLL_S)
+                    except subprocess.TimeoutExpired:
+                        if os.getppid() == self.parent:
+                            continue
+                try:  # the driver is gone, or said "exit": take the command along
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                os._exit(1)
+        finally:
+            if pidfd >= 0:
+                os.close(pidfd)
+
+
+def _exit_text(rc: int, err_path: str) -> str:
+    what = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
+    try:
+        with open(err_path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 2000))
+            tail = f.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        tail = []
+    return f"{what}: {tail[-1][:300]}" if tail else what
+
+
+def main() -> None:
+    fd, parent = int(sys.argv[1]), int(sys.argv[2])
+    _die_with_parent(parent)
+    path = os.environ.pop("HETFLOW_WORKER_PATH", None)
+    if path is not None:
+        sys.path[:] = [p for p in path.split(os.pathsep)]
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's business
+    Worker(Connection(fd)).serve()
+
+
+if __name__ == "__main__":
+    main()

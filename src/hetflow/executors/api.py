@@ -1,0 +1,150 @@
+"""What an executor is given (TaskRun), what it gives back (Outcome), and what every executor shares.
+
+An executor runs single task executions. The runtime expands each Launch of the engine into TaskRuns, one per task,
+hands them to the executor, and turns each Outcome into a TaskFinished or TaskFailed stimulus. The executor never
+sees the engine: it knows nodes, resources and what to execute.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from hetflow.spec.platform import Node
+from hetflow.spec.resources import GPU_UNIT
+
+# Outcome statuses
+DONE = "done"
+FAILED = "failed"  # the task's own failure: an exception, a non-zero exit status
+TIMEOUT = "timeout"  # it ran past its time limit and was killed
+CANCELLED = "cancelled"  # the runtime asked for it to stop
+LOST = "lost"  # its worker died under it (kill -9, out of memory); not the task's fault
+
+GpuGrant = tuple[tuple[int, int], ...]  # (GPU index on the node, GPU units) pairs given to one task
+
+
+@dataclass(slots=True)
+class TaskRun:
+    """One execution of one task. Exactly one of fn and command is set.
+
+    fn is a callable (called with args and kwargs) or a "pkg.mod:func" reference (called with the task's index when
+    it takes a parameter, else with nothing). command is a shell command, already expanded.
+    """
+
+    key: int  # unique per execution; an Outcome names it
+    task_id: str  # "SET[index]" or "SET": for logs and the task's environment
+    node: str
+    cores: int
+    gpus: GpuGrant = ()
+    fn: Callable[..., Any] | str | None = None
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] | None = None
+    command: str | None = None
+    index: int | None = None
+    timeout: float | None = None
+    attempt: int = 1
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How an execution ended. start and end are wall-clock seconds (time.time()) taken where the task ran."""
+
+    key: int
+    status: str
+    start: float
+    end: float
+    value: bytes | None = None  # the pickled result (a CommandResult for commands, also when they failed)
+    error: str = ""  # one line, for FAILED, TIMEOUT and LOST
+    exception: bytes | None = None  # the pickled exception a Python task raised, when it pickles
+    traceback: str = ""
+
+    def result(self) -> Any:
+        """The unpickled result (None when there is none)."""
+        return None if self.value is None else pickle.loads(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a shell command task returns: its exit status and where its output went (one pair of files per task)."""
+
+    returncode: int
+    stdout_path: str
+    stderr_path: str
+
+    @property
+    def stdout(self) -> str:
+        return Path(self.stdout_path).read_text(errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return Path(self.stderr_path).read_text(errors="replace")
+
+
+class Executor(Protocol):
+    """Where tasks really run. One driver thread calls every method except wake(), which any thread may call."""
+
+    name: str
+
+    def start(self, nodes: Sequence[Node]) -> None:
+        """Get ready to run tasks on these nodes (start workers, connect to a cluster)."""
+        ...
+
+    def submit(self, runs: Sequence[TaskRun]) -> None:
+        """Start these executions; returns at once."""
+        ...
+
+    def cancel(self, key: int) -> None:
+        """Stop an execution; its Outcome (CANCELLED) still comes back through poll()."""
+        ...
+
+    def poll(self, timeout: float | None) -> list[Outcome]:
+        """Outcomes that are in; waits up to timeout seconds (None: until one comes or wake() is called)."""
+        ...
+
+    def wake(self) -> None:
+        """Make a blocked poll() return now. Thread-safe."""
+        ...
+
+    def close(self) -> None:
+        """Stop every execution and release every resource (workers, files)."""
+        ...
+
+
+def gpu_env(grant: GpuGrant, node_has_gpus: bool, physical: Sequence[str] | None = None) -> dict[str, str]:
+    """The environment that shows a task exactly the GPUs it was given.
+
+    Whole GPUs: CUDA_VISIBLE_DEVICES lists them. A fraction of one GPU: CUDA_VISIBLE_DEVICES names that GPU and
+    CUDA_MPS_ACTIVE_THREAD_PERCENTAGE is the fraction in percent (rounded up); with whole GPUs and a fraction the
+    percentage is the fraction's. HETFLOW_GPUS lists "index:fraction" pairs. A task given no GPU on a node that has
+    GPUs sees none (CUDA_VISIBLE_DEVICES=""); on a node without GPUs the environment is left alone.
+    physical maps GPU indices of the node to device ids (the CUDA_VISIBLE_DEVICES the runtime itself was given).
+    """
+    if not grant:
+        return {"CUDA_VISIBLE_DEVICES": "", "HETFLOW_GPUS": ""} if node_has_gpus else {}
+    ids = [physical[j] if physical is not None and j < len(physical) else str(j) for j, _ in grant]
+    env = {
+        "CUDA_VISIBLE_DEVICES": ",".join(ids),
+        "HETFLOW_GPUS": ",".join(f"{j}:{u / GPU_UNIT:g}" for j, u in grant),
+    }
+    parts = [u for _, u in grant if u < GPU_UNIT]
+    if parts:
+        env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = str(max(1, math.ceil(min(parts) * 100 / GPU_UNIT)))
+    return env
+
+
+def visible_devices(environ: Mapping[str, str] | None = None) -> list[str] | None:
+    """The device ids of CUDA_VISIBLE_DEVICES as this process was given it (None when unset)."""
+    value = (os.environ if environ is None else environ).get("CUDA_VISIBLE_DEVICES")
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def safe_name(task_id: str) -> str:
+    """A file name for a task id: brackets kept, anything odd replaced."""
+    return "".join(c if c.isalnum() or c in "[]-_.=+" else "_" for c in task_id) or "task"

@@ -1,0 +1,57 @@
+"""Task sets and platforms as JSON-ready dicts, losslessly (internal units: GPU units, bytes), for the journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hetflow.spec.platform import NodeType, Platform
+from hetflow.spec.resources import Resources
+from hetflow.spec.workflow import FileRef, TaskSet, Variant
+
+
+def _resources(r: Resources) -> list[int]:
+    return [r.cores, r.gpu_units, r.memory]
+
+
+def set_to_dict(s: TaskSet) -> dict[str, Any]:
+    d: dict[str, Any] = {"name": s.name, "count": s.count, "resources": _resources(s.resources), "runtime": s.runtime}
+    if s.after:
+        d["after"] = list(s.after)
+    if s.retries:
+        d["retries"] = s.retries
+    for key in ("workload", "command", "function"):
+        value = getattr(s, key)
+        if value is not None:
+            d[key] = value
+    if s.variants:
+        d["variants"] = [[_resources(v.resources), v.runtime, v.node_type] for v in s.variants]
+    if s.files:
+        d["files"] = [[f.name, f.size, f.link] for f in s.files]
+    return d
+
+
+def set_from_dict(d: dict[str, Any]) -> TaskSet:
+    return TaskSet(
+        name=d["name"],
+        count=d["count"],
+        resources=Resources(*d["resources"]),
+        runtime=d["runtime"],
+        after=tuple(d.get("after", ())),
+        workload=d.get("workload"),
+        command=d.get("command"),
+        function=d.get("function"),
+        variants=tuple(Variant(Resources(*r), rt, nt) for r, rt, nt in d.get("variants", ())),
+        files=tuple(FileRef(n, size, link) for n, size, link in d.get("files", ())),
+        retries=d.get("retries", 0),
+    )
+
+
+def platform_to_dict(p: Platform) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "node_types": [[t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed] for t in p.node_types],
+    }
+
+
+def platform_from_dict(d: dict[str, Any]) -> Platform:
+    return Platform(d["name"], tuple(NodeType(*t) for t in d["node_types"]))

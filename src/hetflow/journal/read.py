@@ -1,0 +1,215 @@
+"""Reading a journal back: its workflow, platform and runs, and one record per task derived from the events."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hetflow.errors import SpecError
+from hetflow.journal import store as J
+from hetflow.journal.codec import platform_from_dict, set_from_dict
+from hetflow.spec.platform import Platform
+from hetflow.spec.resources import GPU_UNIT
+from hetflow.spec.trace import Interval
+from hetflow.spec.workflow import TaskSet, Workflow
+
+# task statuses in records
+PENDING = "pending"  # never started
+UNFINISHED = "unfinished"  # started, and the run stopped (crashed) before it ended
+_TERMINAL = frozenset({J.DONE, J.FAILED, J.SKIPPED, J.CANCELLED})
+
+
+@dataclass
+class TaskRecord:
+    """What became of one task, over every run of the journal. Times are wall-clock seconds (time.time())."""
+
+    set: str
+    index: int
+    task_id: str
+    status: str = PENDING  # done, failed, skipped, cancelled, pending, unfinished
+    node: str | None = None
+    start: float | None = None
+    end: float | None = None
+    cores: int = 0
+    gpu_units: int = 0
+    attempts: int = 0
+    error: str | None = None
+    run: int | None = None  # the run in which it last started
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run: int
+    started: float
+    ended: float | None
+    status: str
+
+
+@dataclass
+class JournalView:
+    """A journal as read: its workflow (every set submitted), platform, mode, policy, runs and task records."""
+
+    path: Path
+    workflow: Workflow
+    platform: Platform
+    mode: str
+    policy: str
+    runs: list[RunInfo]
+    records: list[TaskRecord] = field(repr=False)
+    kept: int = 0  # tasks of the last run that were done in an earlier run and not run again
+    set_kinds: dict[str, str] = field(default_factory=dict, repr=False)
+    first_submit: float | None = None
+
+    @property
+    def origin(self) -> float:
+        """When the first run started its work: its first submission (else when it started)."""
+        if self.first_submit is not None:
+            return self.first_submit
+        return self.runs[0].started if self.runs else 0.0
+
+    def intervals(self) -> list[Interval]:
+        """One Interval per task that ran to an end (done or failed), on the wall clock."""
+        return [
+            Interval(r.set, r.index, r.index + 1, r.node or "", r.start, r.end, r.cores, r.gpu_units, r.status,
+                     r.attempts)  # fmt: skip
+            for r in self.records
+            if r.start is not None and r.end is not None and r.status in (J.DONE, J.FAILED)
+        ]
+
+    def done(self) -> dict[str, dict[int, Interval]]:
+        """Per set, the tasks that are done, with their intervals."""
+        out: dict[str, dict[int, Interval]] = {}
+        for iv in self.intervals():
+            if iv.status == J.DONE:
+                out.setdefault(iv.set, {})[iv.first] = iv
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks are in each status."""
+        out: dict[str, int] = {}
+        for r in self.records:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def task_rows(self) -> Iterator[dict[str, Any]]:
+        """The per-task records of `hetflow report --json`: times in seconds since the first run started."""
+        o = self.origin
+        for r in self.records:
+            yield {
+                "id": r.task_id,
+                "set": r.set,
+                "node": r.node,
+                "start": None if r.start is None else round(r.start - o, 6),
+                "end": None if r.end is None else round(r.end - o, 6),
+                "cores": r.cores,
+                "gpus": r.gpu_units / GPU_UNIT,
+                "status": r.status,
+                "attempts": r.attempts,
+                "error": r.error,
+            }
+
+    def result(self, set_name: str, index: int) -> Any:
+        """A task's result, unpickled (KeyError when the journal holds none)."""
+        with closing_ro(self.path) as conn:
+            row = conn.execute('SELECT data, digest FROM results WHERE "set" = ? AND idx = ?', (set_name, index)).fetchone()
+        if row is None:
+            raise KeyError(f"{set_name}[{index}]")
+        data, digest = row
+        if data is None:
+            data = (J.results_dir(self.path) / digest).read_bytes()
+        return pickle.loads(data)
+
+
+class closing_ro:
+    """A read connection to a journal, closed on exit."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.conn = sqlite3.connect(os.fspath(path), check_same_thread=False)
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+def read_journal(path: str | os.PathLike[str]) -> JournalView:
+    """Read a journal file; SpecError when it is missing or not a journal."""
+    source = os.fspath(path)
+    if not Path(source).is_file():
+        raise SpecError("no such journal", source=source, fix="check the path")
+    try:
+        with closing_ro(source) as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != J.FORMAT:
+                raise SpecError("not a hetflow journal", source=source, fix="give a file written by hetflow run --journal")
+            runs = [RunInfo(*row) for row in conn.execute("SELECT run, started, ended, status FROM runs ORDER BY run")]
+            set_rows = conn.execute("SELECT name, kind, spec FROM sets ORDER BY seq").fetchall()
+            events = conn.execute(
+                'SELECT run, t, kind, "set", idx, node, attempt, t0, cores, gpu_units, detail FROM events ORDER BY seq'
+            ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise SpecError(f"not a hetflow journal ({exc})", source=source, fix="give a journal file") from None
+    sets: list[TaskSet] = [set_from_dict(json.loads(spec)) for _, _, spec in set_rows]
+    kinds = {name: kind for name, kind, _ in set_rows}
+    workflow = Workflow(meta.get("workflow", "session"), tuple(sets), source=source)
+    platform = platform_from_dict(json.loads(meta["platform"]))
+    records, kept = _records(sets, events, runs)
+    first = next((e[1] for e in events if e[2] == J.SUBMITTED), None)
+    mode, policy = meta.get("mode", "task"), meta.get("policy", "fifo")
+    return JournalView(Path(source), workflow, platform, mode, policy, runs, records, kept, kinds, first)
+
+
+def _records(
+    sets: list[TaskSet], events: list[tuple[Any, ...]], runs: list[RunInfo]
+) -> tuple[list[TaskRecord], int]:
+    by_set: dict[str, list[TaskRecord]] = {}
+    for s in sets:
+        by_set[s.name] = [TaskRecord(s.name, i, s.task_id(i)) for i in range(s.count)]
+    last_run = runs[-1].run if runs else None
+    kept = 0
+    for run, t, kind, name, idx, node, attempt, t0, cores, gpu_units, detail in events:
+        tasks = by_set.get(name) if name is not None else None
+        if tasks is None:
+            continue
+        if idx is None:  # a whole set
+            if kind in (J.SKIPPED, J.CANCELLED):
+                for r in tasks:
+                    if r.status not in _TERMINAL:
+                        r.status = kind
+                        r.error = detail
+            continue
+        if not 0 <= idx < len(tasks):
+            continue
+        r = tasks[idx]
+        if kind == J.STARTED:
+            r.attempts += 1
+            r.status = UNFINISHED
+            r.node = node
+            r.start, r.end = t, None
+            r.cores = cores or 0
+            r.gpu_units = gpu_units or 0
+            r.run = run
+        elif kind == J.DONE:
+            r.status = J.DONE
+            r.start, r.end = (t0 if t0 is not None else r.start), t
+            r.error = None
+        elif kind == J.ERROR:
+            r.start, r.end = (t0 if t0 is not None else r.start), t
+            r.error = detail
+        elif kind == J.FAILED:
+            r.status = J.FAILED
+            r.error = detail
+        elif kind == J.CANCELLED:
+            if r.status not in (J.DONE, J.FAILED):
+                r.status = J.CANCELLED
+                r.end = r.end if r.start is None else t
+        elif kind == J.KEPT and run == last_run:
+            kept += 1
+    return [r for tasks in by_set.values() for r in tasks], kept

@@ -1,0 +1,63 @@
+"""Futures of tasks: concurrent.futures.Future objects that asyncio code can also await."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable, Generator
+from typing import Any
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process (set as the __cause__ of the re-raised exception)."""
+
+    def __init__(self, tb: str) -> None:
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.tb}"""'
+
+
+class TaskFuture(concurrent.futures.Future[Any]):
+    """The result of one task. `result()`, `exception()`, `add_done_callback()`, `concurrent.futures.wait()` and
+    `as_completed()` work as for any Future, and `await future` works in asyncio code.
+
+    Passed as an argument to another task, it is a dependency: that task starts once this one is done and receives its
+    result in its place. `cancel()` stops the task wherever it is, running included (its dependents are skipped).
+    Callbacks run in the runtime's driver thread: they may submit new tasks, but must not wait for one.
+    """
+
+    def __init__(self, task_id: str, set_name: str, index: int, on_cancel: Callable[[TaskFuture], None]) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.set = set_name
+        self.index = index
+        self._on_cancel = on_cancel
+
+    def cancel(self) -> bool:
+        if self.done():
+            return self.cancelled()
+        if not super().cancel():  # pragma: no cover - not done, so not RUNNING or FINISHED
+            return False
+        self._on_cancel(self)
+        return True
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return asyncio.wrap_future(self).__await__()
+
+    def __repr__(self) -> str:
+        return f"<TaskFuture {self.task_id} {self._state.lower()}>"
+
+    # set from the driver; a future cancelled meanwhile keeps its state
+    def _resolve(self, value: Any) -> None:
+        try:
+            self.set_result(value)
+        except concurrent.futures.InvalidStateError:
+            pass
+
+    def _reject(self, exc: BaseException) -> None:
+        try:
+            self.set_exception(exc)
+        except concurrent.futures.InvalidStateError:
+            pass

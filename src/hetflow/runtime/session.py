@@ -1,0 +1,404 @@
+"""The Session: where a program submits real work. It owns an engine, an executor and the driver thread.
+
+    with hetflow.Session() as s:          # the local machine, discovered; or platform=..., journal=..., backend=...
+        a = prepare()                     # a @hetflow.task call returns a TaskFuture at once
+        m = train(a)                      # a future passed as an argument is a dependency
+        r = s.run("workflow.yaml")        # a declarative workflow (command or function per task set)
+
+Leaving the `with` block waits for every task (new ones may still come from callbacks); an exception in the block
+cancels what has not ended.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from hetflow.core.engine import Engine
+from hetflow.core.modes import MODES
+from hetflow.errors import ExecutionError, FitError, SpecError
+from hetflow.executors import make_executor
+from hetflow.journal.codec import platform_from_dict, set_to_dict
+from hetflow.journal.read import JournalView, read_journal
+from hetflow.journal.store import Journal
+from hetflow.metrics.result import RunResult
+from hetflow.policies import make_policy
+from hetflow.runtime.driver import Driver, Group, SetInfo, find_futures
+from hetflow.runtime.futures import TaskFuture
+from hetflow.runtime.task import TaskFunction, TaskOptions, pop_session, push_session
+from hetflow.spec.load import load_platform, load_workflow
+from hetflow.spec.local import local_platform
+from hetflow.spec.platform import Platform
+from hetflow.spec.resources import GPU_UNIT
+from hetflow.spec.trace import Interval
+from hetflow.spec.workflow import TaskSet, Workflow
+
+PlatformLike = Platform | str | os.PathLike[str] | Mapping[str, Any]
+WorkflowLike = Workflow | str | os.PathLike[str] | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a session: tasks by state, and cores and GPUs busy."""
+
+    total: int
+    done: int
+    running: int
+    failed: int
+    skipped: int
+    cancelled: int
+    waiting: int  # pending or ready
+    cores_busy: int
+    cores: int
+    gpus_busy: float
+    gpus: float
+
+
+class WorkflowRun:
+    """A declarative workflow submitted to a Session. `wait()` blocks until every task of it has ended."""
+
+    def __init__(self, session: Session, workflow: Workflow, group: Group, origin: float) -> None:
+        self.session = session
+        self.workflow = workflow
+        self._group = group
+        self.origin = origin
+
+    def done(self) -> bool:
+        return self._group.event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every task has ended (or timeout seconds); True when they have."""
+        return self._group.event.wait(timeout)
+
+    def result(self, timeout: float | None = None) -> RunResult:
+        """What really happened, as a RunResult (source "real"); waits for the end first."""
+        if not self.wait(timeout):
+            raise TimeoutError(f"workflow {self.workflow.name} has not ended after {timeout} s")
+        if self._group.error is not None:
+            raise ExecutionError(str(self._group.error)) from self._group.error
+        s = self.session
+        return RunResult(
+            self.workflow, s.platform, s.mode, s.policy, list(self._group.intervals), source="real", origin=self.origin
+        )
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        """(task id, error) of every task that failed after its retries."""
+        return list(self._group.failed)
+
+    @property
+    def skipped(self) -> list[tuple[str, int, str]]:
+        """(set, number of tasks, why) of every set whose tasks were skipped."""
+        return list(self._group.skipped)
+
+    @property
+    def kept(self) -> int:
+        """Tasks done in an earlier run of the journal, not run again (resume)."""
+        return self._group.kept
+
+    @property
+    def ok(self) -> bool:
+        """Every task is done: nothing failed, was skipped or cancelled."""
+        g = self._group
+        return self.done() and not (g.failed or g.skipped or g.cancelled or g.error)
+
+
+class Session:
+    """A real run in progress. backend: an executor by name ("local"); platform: a path, dict or Platform (default:
+    this machine, discovered; on resume, the journal's); mode and policy as in simulation; journal: a SQLite file
+    recording everything; resume: go on with that journal's run (its done tasks are not run again); retry_backoff:
+    the first pause before a retry, doubled at each one. Other keyword options go to the executor (local: workers,
+    log_dir, pin)."""
+
+    def __init__(
+        self,
+        backend: str = "local",
+        *,
+        platform: PlatformLike | None = None,
+        mode: str | None = None,
+        policy: str | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+        retry_backoff: float = 0.1,
+        **executor_options: Any,
+    ) -> None:
+        if resume and journal is None:
+            raise SpecError("resume needs a journal", place="resume", fix="pass journal=FILE (--journal FILE)")
+        self._journal = Journal(journal, resume=resume) if journal is not None else None
+        self._resumed: JournalView | None = read_journal(journal) if resume and journal is not None else None
+        recorded: dict[str, str] = self._journal.meta() if self._journal is not None and resume else {}
+        if platform is not None:
+            self.platform = load_platform(platform)
+        elif "platform" in recorded:
+            self.platform = platform_from_dict(json.loads(recorded["platform"]))
+        else:
+            self.platform = local_platform()
+        self.mode = mode or recorded.get("mode", "task")
+        if self.mode not in MODES:
+            raise SpecError(f"unknown mode {self.mode!r}", place="--mode", fix=f"use one of {', '.join(MODES)}")
+        self.policy = policy or recorded.get("policy", "fifo")
+        make_policy(self.policy)  # an unknown name is bad input, now rather than in the driver
+        self.backend = backend
+        if journal is not None and backend == "local":
+            executor_options.setdefault("log_dir", Path(os.fspath(journal) + ".logs"))
+        self.log_dir: Path | None = executor_options.get("log_dir")
+        self._executor = make_executor(backend, **executor_options)
+        self._backoff = retry_backoff
+        self._driver: Driver | None = None
+        self._names: set[str] = set()
+        self._specs: list[TaskSet] = []
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._origin = time.time()
+
+    @property
+    def journal_path(self) -> Path | None:
+        return self._journal.path if self._journal is not None else None
+
+    # ---- lifecycle ------------------------------------------------------------------------------------------------
+    def start(self) -> Session:
+        """Start the workers and the driver (entering the `with` block does it); the session becomes the active one."""
+        if self._driver is not None:
+            return self
+        if self._closed:
+            raise ExecutionError("the session is closed")
+        engine = Engine(self.platform.nodes(), self.mode, make_policy(self.policy))
+        if self._journal is not None:
+            self._journal.begin(self.platform, self.mode, self.policy, None)
+        self._origin = time.time()
+        self._driver = Driver(engine, self._executor, self.platform.nodes(), self._journal, self._backoff)
+        self._driver.start()
+        push_session(self)
+        return self
+
+    def close(self, wait: bool = True, cancel: bool = False) -> None:
+        """End the session: wait for every task (cancel=True: stop them), then stop the workers."""
+        driver = self._driver
+        if driver is None or self._closed:
+            self._closed = True
+            if self._journal is not None and driver is None:
+                self._journal.close()
+            return
+        self._closed = True
+        pop_session(self)
+        try:
+            driver.post(("close", cancel))
+        except ExecutionError:
+            pass  # it stopped already
+        if wait:
+            try:
+                while driver.alive:
+                    driver.join(0.2)
+            except KeyboardInterrupt:
+                driver.post(("close", True))
+                driver.join()
+                raise
+        if driver.error is not None:
+            raise ExecutionError(f"the runtime stopped: {driver.error}") from driver.error
+
+    def __enter__(self) -> Session:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close(cancel=kind is not None)
+
+    # ---- submitting -----------------------------------------------------------------------------------------------
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
+        """Run fn(*args, **kwargs) as a task (with the options of @hetflow.task when fn has them)."""
+        opts, target = _options_of(fn)
+        found: list[TaskFuture] = []
+        find_futures(args, found)
+        find_futures(kwargs, found)
+        name = self._new_name(opts.name or getattr(target, "__name__", "task"))
+        spec = TaskSet(name, 1, opts.resources, opts.runtime, self._after(found), retries=opts.retries)
+        self._check_fits(spec)
+        fut = TaskFuture(name, name, 0, self._cancel_future)
+        info = SetInfo(spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut],
+                       deps=bool(found))  # fmt: skip
+        self._post([(spec, info)], "call")
+        return fut
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
+        """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
+        opts, target = _options_of(fn)
+        items = list(zip(*iterables, strict=False))
+        if not items:
+            return []
+        found: list[TaskFuture] = []
+        find_futures(items, found)
+        name = self._new_name(opts.name or getattr(target, "__name__", "task"))
+        spec = TaskSet(name, len(items), opts.resources, opts.runtime, self._after(found), retries=opts.retries)
+        self._check_fits(spec)
+        cb = self._cancel_future
+        futures = [TaskFuture(spec.task_id(i), name, i, cb) for i in range(len(items))]
+        info = SetInfo(spec, fn=target, items=items, timeout=opts.timeout, futures=futures, deps=bool(found))
+        self._post([(spec, info)], "map")
+        return futures
+
+    def shell(
+        self,
+        command: str,
+        *,
+        cores: int = 1,
+        gpus: float = 0,
+        memory: int | str = 0,
+        retries: int = 0,
+        timeout: float | None = None,
+        runtime: float = 0.0,
+        name: str | None = None,
+        after: Sequence[TaskFuture] = (),
+    ) -> TaskFuture:
+        """Run a shell command as a task; its future's result is a CommandResult (exit status, output files)."""
+        opts = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name)
+        name = self._new_name(opts.name or "shell")
+        spec = TaskSet(name, 1, opts.resources, opts.runtime, self._after(list(after)), command=command,
+                       retries=opts.retries)  # fmt: skip
+        self._check_fits(spec)
+        fut = TaskFuture(name, name, 0, self._cancel_future)
+        info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
+        self._post([(spec, info)], "shell")
+        return fut
+
+    def submit_workflow(self, workflow: WorkflowLike) -> WorkflowRun:
+        """Start a declarative workflow: every task runs its command ({index} expanded) or function (called with its
+        index when it takes a parameter). Returns at once."""
+        wf = load_workflow(workflow)
+        self.platform.check_fits(wf)
+        for i, s in enumerate(wf.sets):
+            if s.command is None and s.function is None:
+                raise SpecError(
+                    f"task set {s.name} has nothing to run",
+                    source=wf.source,
+                    place=f"tasks[{i}] ({s.name})",
+                    fix="give it a command or a function",
+                )
+        kept = self._kept(wf)
+        origin = time.time()
+        if kept and self._resumed is not None:
+            origin = self._resumed.origin
+        group = Group([s.name for s in wf.sets], origin)
+        pairs = [
+            (s, SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name))) for s in wf.sets
+        ]
+        with self._lock:
+            clash = [s.name for s in wf.sets if s.name in self._names]
+            if clash:
+                raise SpecError(
+                    f"task set {clash[0]} is already part of this session",
+                    source=wf.source,
+                    fix="rename the task set, or run the workflow in a new Session",
+                )
+            self._names.update(s.name for s in wf.sets)
+        self._post(pairs, "workflow", wf.name)
+        return WorkflowRun(self, wf, group, origin)
+
+    def run(self, workflow: WorkflowLike, wait: bool = True) -> WorkflowRun:
+        """Run a declarative workflow (path, dict or Workflow); with wait, return once every task has ended."""
+        r = self.submit_workflow(workflow)
+        if wait:
+            r.wait()
+        return r
+
+    # ---- looking at it --------------------------------------------------------------------------------------------
+    def progress(self) -> Progress:
+        d = self._require()
+        counts = d.engine.state_counts()
+        by = {s.name.lower(): n for s, n in counts.items()}
+        return Progress(
+            total=sum(counts.values()),
+            done=by["done"],
+            running=len(d.inflight),
+            failed=by["failed"],
+            skipped=by["skipped"],
+            cancelled=by["cancelled"],
+            waiting=by["pending"] + by["ready"],
+            cores_busy=d.cores_busy,
+            cores=self.platform.cores,
+            gpus_busy=d.gpu_units_busy / GPU_UNIT,
+            gpus=self.platform.gpus,
+        )
+
+    def result(self) -> RunResult:
+        """Everything this session ran so far, as one RunResult."""
+        d = self._require()
+        wf = Workflow("session", tuple(self._specs))
+        return RunResult(wf, self.platform, self.mode, self.policy, list(d.intervals), source="real",
+                         origin=self._origin)  # fmt: skip
+
+    # ---- internals ------------------------------------------------------------------------------------------------
+    def _require(self) -> Driver:
+        if self._driver is None:
+            raise ExecutionError("the session has not started: use `with Session() as s:` or s.start()")
+        return self._driver
+
+    def _post(self, pairs: list[tuple[TaskSet, SetInfo]], kind: str, workflow: str | None = None) -> None:
+        d = self._require()
+        if self._closed and not d.alive:
+            raise ExecutionError("the session is closed")
+        with self._lock:
+            self._specs.extend(p[0] for p in pairs)
+        d.post(("sets", pairs, kind, workflow))
+
+    def _new_name(self, prefix: str) -> str:
+        prefix = prefix.replace("[", "(").replace("]", ")") or "task"
+        with self._lock:
+            while True:
+                name = f"{prefix}-{next(self._counter)}"
+                if name not in self._names:
+                    self._names.add(name)
+                    return name
+
+    def _after(self, futures: list[TaskFuture]) -> tuple[str, ...]:
+        for f in futures:
+            if getattr(f._on_cancel, "__self__", None) is not self:
+                raise ExecutionError(f"{f.task_id} belongs to another Session: pass its result instead")
+        return tuple(dict.fromkeys(f.set for f in futures))
+
+    def _check_fits(self, spec: TaskSet) -> None:
+        if not self.platform.can_run(spec):
+            raise FitError(
+                f"a task of {spec.name} needs {spec.resources}, more than any node of platform "
+                f"{self.platform.name!r} has",
+                place=spec.name,
+                fix="ask for less, or give the Session a platform with larger nodes",
+            )
+
+    def _cancel_future(self, fut: TaskFuture) -> None:
+        d = self._driver
+        if d is not None and not d.finished.is_set():
+            try:
+                d.post(("cancel", fut.set, fut.index))
+            except ExecutionError:
+                pass
+
+    def _kept(self, wf: Workflow) -> dict[str, dict[int, Interval]]:
+        view = self._resumed
+        if view is None:
+            return {}
+        for i, s in enumerate(wf.sets):
+            if s.name in view.workflow and set_to_dict(view.workflow[s.name]) != set_to_dict(s):
+                raise SpecError(
+                    f"the journal records another version of task set {s.name}",
+                    source=wf.source,
+                    place=f"tasks[{i}] ({s.name})",
+                    fix="resume with the workflow the journal was written for, or start a new journal",
+                )
+        done = view.done()
+        return {s.name: done[s.name] for s in wf.sets if s.name in done}
+
+
+def _options_of(fn: Callable[..., Any]) -> tuple[TaskOptions, Callable[..., Any]]:
+    if isinstance(fn, TaskFunction):
+        return fn.options, fn.__hetflow_task__
+    if not callable(fn):
+        raise SpecError(f"a task needs a callable, not {fn!r}", place="submit", fix="pass a function")
+    return TaskOptions(), fn

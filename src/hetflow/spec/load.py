@@ -1,0 +1,165 @@
+"""Load workflows and platforms from files (.yaml, .yml, .json), from parsed mappings, or as ready models.
+
+The format is told by content: a WfCommons WfFormat instance or a native document (DESIGN.md, "Formats").
+Every problem, from an unreadable file to a malformed line, is a SpecError naming the file.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+from collections.abc import Hashable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hetflow.errors import SpecError
+from hetflow.spec.native import platform_from_dict, workflow_from_dict
+from hetflow.spec.platform import Platform
+from hetflow.spec.wfformat import is_wfformat, platform_from_wfformat, workflow_from_wfformat
+from hetflow.spec.workflow import Workflow
+
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+PathLike = str | os.PathLike[str]
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class _Loader(_SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise SpecError(
+                        f"key {key.value!r} appears twice in one mapping",
+                        place=f"line {key.start_mark.line + 1}",
+                        fix="keep one of them",
+                    )
+                seen.add(key.value)
+        return super().construct_mapping(node, deep)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise SpecError(f"key {k!r} appears twice in one object", fix="keep one of them")
+        out[k] = v
+    return out
+
+
+def _parse_json(text: str, source: str) -> object:
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"malformed JSON: {exc.msg}",
+            source=source,
+            place=f"line {exc.lineno}, column {exc.colno}",
+            fix="correct the JSON syntax there",
+        ) from None
+
+
+def _parse_yaml(text: str, source: str) -> object:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise SpecError(
+            f"malformed YAML: {problem}",
+            source=source,
+            place=f"line {mark.line + 1}, column {mark.column + 1}" if mark else None,
+            fix="correct the YAML syntax there (indentation, a missing colon or quote)",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"malformed YAML: {exc}", source=source, fix="correct the YAML syntax") from None
+
+
+def read_document(path: PathLike) -> object:
+    """The data a workflow or platform file holds, by its suffix; SpecError when it cannot be read or parsed."""
+    source = os.fspath(path)
+    file = Path(source)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("no such file", source=source, fix="check the path") from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a file", source=source, fix="give a .yaml, .yml or .json file") from None
+    except PermissionError:
+        raise SpecError("cannot be read: permission denied", source=source, fix="make it readable") from None
+    except UnicodeDecodeError:
+        raise SpecError("is not UTF-8 text", source=source, fix="give a YAML or JSON text file") from None
+    except OSError as exc:
+        raise SpecError(f"cannot be read: {exc.strerror}", source=source, fix="check the path") from None
+    suffix = file.suffix.lower()
+    if suffix not in _SUFFIXES:
+        kind = f"unknown file type {suffix!r}" if suffix else "the file name has no suffix"
+        raise SpecError(kind, source=source, fix="name it .yaml, .yml or .json")
+    try:
+        data = _parse_json(text, source) if suffix == ".json" else _parse_yaml(text, source)
+    except SpecError as exc:
+        raise exc.at(source) from None
+    if data is None:
+        raise SpecError("the file is empty", source=source, fix="write a workflow or platform in it")
+    return data
+
+
+def _document(source: PathLike | Mapping[str, Any]) -> tuple[object, str | None, str | None]:
+    """(data, file name for errors, default name) of a path or a mapping."""
+    if isinstance(source, Mapping):
+        return dict(source), None, None
+    return read_document(source), os.fspath(source), Path(source).stem
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cycle collector: loading makes millions of acyclic objects, whose only effect on it is slow passes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load_workflow(source: PathLike | Mapping[str, Any] | Workflow) -> Workflow:
+    """A workflow from a file, a parsed mapping (native or WfFormat), or a Workflow (returned as is)."""
+    if isinstance(source, Workflow):
+        return source
+    with _gc_paused():
+        data, name, stem = _document(source)
+        if is_wfformat(data):
+            return workflow_from_wfformat(data, name)
+        return workflow_from_dict(data, name, stem or "workflow")
+
+
+def load_platform(source: PathLike | Mapping[str, Any] | Platform) -> Platform:
+    """A platform from a file, a parsed mapping (native, or the machines of a WfFormat instance), or a Platform."""
+    if isinstance(source, Platform):
+        return source
+    with _gc_paused():
+        data, name, stem = _document(source)
+        if not is_wfformat(data):
+            return platform_from_dict(data, name, stem or "platform")
+        recorded = platform_from_wfformat(data, name)
+    if recorded is None:
+        raise SpecError("the instance records no machines", source=name, fix="give a platform file")
+    return recorded
+
+
+def recorded_platform(source: PathLike | Mapping[str, Any]) -> Platform | None:
+    """The machines a WfFormat instance records, as a platform; None for a native workflow or no machines."""
+    with _gc_paused():
+        data, name, _ = _document(source)
+        return platform_from_wfformat(data, name) if is_wfformat(data) else None

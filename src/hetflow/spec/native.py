@@ -1,0 +1,162 @@
+"""The native workflow and platform formats (DESIGN.md, "Formats"), from the mapping a YAML or JSON file holds.
+
+Unknown keys, wrong types and out-of-range values become one SpecError naming the place, e.g.
+`tasks[3] (T3).cores`. A variant leaves out what it shares with its task: omitted fields take the task's values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from hetflow.errors import SpecError
+from hetflow.spec.platform import NodeType, Platform
+from hetflow.spec.resources import Resources
+from hetflow.spec.schema import (
+    Cores,
+    Count,
+    GpuUnits,
+    Memory,
+    Name,
+    Names,
+    Positive,
+    Seconds,
+    Strict,
+    fail,
+    to_spec_error,
+)
+from hetflow.spec.workflow import TaskSet, Variant, Workflow
+
+_LABELS = ("name", "type")
+_FIX = "see the format in DESIGN.md, section Formats"
+_FUNCTION = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+
+
+class VariantDoc(Strict):
+    """Another way to run the tasks of a set; omitted fields take the task's values."""
+
+    cores: Cores | None = Field(None, description="a whole number of cores >= 0")
+    gpus: GpuUnits | None = Field(None, description="a number of GPUs >= 0, e.g. 0.5")
+    memory: Memory | None = Field(None, description="a size such as 2GiB or a number of bytes")
+    runtime: Seconds | None = Field(None, description="a number of seconds >= 0")
+    node_type: Name | None = Field(None, description="the type of a platform node")
+
+    def variant(self, task: Resources, runtime: float) -> Variant:
+        """This variant, with what it leaves out taken from its task's resources and run time."""
+        resources = Resources(
+            task.cores if self.cores is None else self.cores,
+            task.gpu_units if self.gpus is None else self.gpus,
+            task.memory if self.memory is None else self.memory,
+        )
+        return Variant(resources, runtime if self.runtime is None else self.runtime, self.node_type)
+
+
+class TaskDoc(Strict):
+    """One task set of a native workflow."""
+
+    name: Name = Field(description="a non-empty name without brackets")
+    count: Count = Field(1, description="a whole number of tasks >= 1")
+    cores: Cores = Field(1, description="a whole number of cores >= 0")
+    gpus: GpuUnits = Field(0, description="a number of GPUs >= 0, e.g. 0.5")
+    memory: Memory = Field(0, description="a size such as 2GiB or a number of bytes")
+    runtime: Seconds = Field(0.0, description="a number of seconds >= 0")
+    after: Names = Field((), description="a list of task set names")
+    workload: Name | None = Field(None, description="a workload name")
+    command: str | None = Field(None, description="a shell command as a string")
+    function: str | None = Field(None, pattern=_FUNCTION, description='a Python callable as "package.module:function"')
+    variants: tuple[VariantDoc, ...] = Field(
+        (), description="a list of variants such as {cores: 1, gpus: 1, runtime: 40}"
+    )
+    retries: Cores = Field(0, description="a whole number of retries >= 0")
+
+    @model_validator(mode="after")
+    def _one_action(self) -> TaskDoc:
+        if self.command is not None and self.function is not None:
+            raise fail(f"{self.name} has both a command and a function", "keep one of them")
+        return self
+
+    def task_set(self) -> TaskSet:
+        resources = Resources(self.cores, self.gpus, self.memory)
+        variants = tuple(v.variant(resources, self.runtime) for v in self.variants) if self.variants else ()
+        return TaskSet(
+            name=self.name,
+            count=self.count,
+            resources=resources,
+            runtime=self.runtime,
+            after=self.after,
+            workload=self.workload,
+            command=self.command,
+            function=self.function,
+            variants=variants,
+            retries=self.retries,
+        )
+
+
+class WorkflowDoc(Strict):
+    """A native workflow document."""
+
+    workflow: Name | None = Field(None, description="the workflow's name")
+    tasks: list[TaskDoc] = Field(min_length=1, description="a list of at least one task set")
+
+
+class NodeDoc(Strict):
+    """Identical nodes of one type."""
+
+    type: Name = Field(description="a non-empty node type name without brackets")
+    count: Count = Field(1, description="a whole number of nodes >= 1")
+    cores: Cores = Field(description="a whole number of cores >= 0")
+    gpus: GpuUnits = Field(0, description="a number of GPUs >= 0, e.g. 6")
+    memory: Memory = Field(0, description="a size such as 512GiB (0: not tracked)")
+    speed: Positive = Field(1.0, description="a number > 0 (2.0 halves run times)")
+
+
+class PlatformDoc(Strict):
+    """A native platform document."""
+
+    platform: Name | None = Field(None, description="the platform's name")
+    nodes: list[NodeDoc] = Field(min_length=1, description="a list of at least one node type")
+
+
+def _mapping(data: object, kind: str, source: str | None, example: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise SpecError(
+            f"expected a {kind} mapping, found {type(data).__name__}", source=source, fix=f"start it with {example}"
+        )
+    return data
+
+
+def workflow_from_dict(data: object, source: str | None = None, default_name: str = "workflow") -> Workflow:
+    """A workflow from the mapping of a native document; source names the file in errors."""
+    doc = _mapping(data, "workflow", source, "`workflow: NAME` and a `tasks:` list")
+    if "nodes" in doc and "tasks" not in doc:
+        raise SpecError("this is a platform, not a workflow", source=source, fix="pass a workflow file here")
+    try:
+        parsed = WorkflowDoc.model_validate(doc)
+    except ValidationError as exc:
+        raise to_spec_error(exc, WorkflowDoc, doc, source=source, labels=_LABELS, fix=_FIX) from None
+    sets = tuple(t.task_set() for t in parsed.tasks)
+    return Workflow(parsed.workflow or default_name, sets, source=source)
+
+
+def platform_from_dict(data: object, source: str | None = None, default_name: str = "platform") -> Platform:
+    """A platform from the mapping of a native document; source names the file in errors."""
+    doc = _mapping(data, "platform", source, "`platform: NAME` and a `nodes:` list")
+    if "tasks" in doc and "nodes" not in doc:
+        raise SpecError("this is a workflow, not a platform", source=source, fix="pass a platform file here")
+    try:
+        parsed = PlatformDoc.model_validate(doc)
+    except ValidationError as exc:
+        raise to_spec_error(exc, PlatformDoc, doc, source=source, labels=_LABELS, fix=_FIX) from None
+    seen: set[str] = set()
+    for i, n in enumerate(parsed.nodes):
+        if n.type in seen:
+            raise SpecError(
+                f"node type {n.type!r} is declared twice",
+                source=source,
+                place=f"nodes[{i}] ({n.type})",
+                fix="merge the two entries or rename one",
+            )
+        seen.add(n.type)
+    types = tuple(NodeType(n.type, n.count, n.cores, n.gpus, n.memory, n.speed) for n in parsed.nodes)
+    return Platform(parsed.platform or default_name, types, source=source)

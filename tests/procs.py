@@ -1,0 +1,32 @@
+"""Helpers of the tests that run real processes: waiting for a condition, and whether a process is still alive."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str = "a condition") -> None:
+    """Poll cond until it is true; fail the test after timeout seconds (a bound on a hang, not a timing assertion)."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
