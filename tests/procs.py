@@ -17,6 +17,13 @@ def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str = "a c
         time.sleep(0.01)
 
 
+def write_pid(path: str | Path) -> None:
+    """Write this process's id into path at once (a reader never sees the file empty)."""
+    tmp = Path(f"{path}.{os.getpid()}.tmp")
+    tmp.write_text(str(os.getpid()))
+    os.replace(tmp, path)
+
+
 def alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie."""
     stat = Path(f"/proc/{pid}/stat")

@@ -163,3 +163,164 @@ def simulate(
     if report_dir is not None:
         index = write_report(results, Path(report_dir))
         click.echo(f"report: {index}", err=as_json)
+
+
+# ---- hetflow run / hetflow report: real execution and what it left in its journal ----------------------------------
+# (these imports stand here, not at the top, because the two commands were appended to this file in one piece)
+from hetflow.executors import EXECUTORS  # noqa: E402
+from hetflow.journal import read_journal  # noqa: E402
+from hetflow.metrics.result import RunResult  # noqa: E402
+from hetflow.runtime import Progress, Session, WorkflowRun  # noqa: E402
+
+EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was cancelled
+_RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
+
+
+def _progress_line(p: Progress) -> str:
+    gpus = f"  GPUs {p.gpus_busy:g}/{p.gpus:g}" if p.gpus else ""
+    return f"running {p.running}  failed {p.failed}  skipped {p.skipped}  cores {p.cores_busy}/{p.cores}{gpus}"
+
+
+def _follow(session: Session, run: WorkflowRun, total: int, console: Console) -> None:
+    """A live progress bar on the console until the run ends: tasks ended of total, then running, failed, skipped,
+    and the cores and GPUs busy. Without a terminal it only waits (the summary follows)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    if not console.is_terminal:
+        run.wait()
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Bar(*columns, console=console, refresh_per_second=8) as bar:
+        task = bar.add_task(run.workflow.name, total=total, detail="")
+        while True:
+            ended = run.wait(0.125)
+            p = session.progress()
+            bar.update(task, completed=p.done + p.failed + p.skipped + p.cancelled, detail=_progress_line(p))
+            if ended:
+                return
+
+
+@main.command()
+@click.argument("workflow")
+@click.option("--backend", default="local", show_default=True, help=f"Where tasks run: {', '.join(EXECUTORS)}.")
+@click.option("--platform", "-p", "platform", metavar="P", help=_RUN_HELP_PLATFORM)
+@click.option(
+    "--mode", default=None, help="Asynchrony: sync, workload or task (default; with --resume: the journal's)."
+)
+@click.option("--policy", default=None, metavar="NAME", help="Placement policy (default fifo).")
+@click.option("--journal", metavar="FILE", help="Record every transition and result in this SQLite file.")
+@click.option("--resume", is_flag=True, help="Go on with the run the journal records: done tasks are not run again.")
+@click.option("--report", "report_dir", metavar="DIR", help="Write the HTML report of the run into DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    workflow: str,
+    backend: str,
+    platform: str | None,
+    mode: str | None,
+    policy: str | None,
+    journal: str | None,
+    resume: bool,
+    report_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
+
+    Exit status: 0 when every task is done, 1 when some failed or were skipped, 2 on bad input.
+    """
+    wf = load_workflow(workflow)
+    pf = load_platform(platform) if platform is not None else None
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume)
+    try:
+        session.check_workflow(wf)  # before the journal records a run
+    except HetflowError:
+        session.close()
+        raise
+    with session:
+        r = session.submit_workflow(wf)
+        _follow(session, r, wf.n_tasks, err)
+    result = r.result()
+    if report_dir is not None:
+        write_report([result], Path(report_dir))
+    if as_json:
+        summary = result.summary()
+        summary.update(
+            failed=len(r.failed),
+            skipped=sum(n for _, n, _ in r.skipped),
+            kept=r.kept,
+            journal=journal,
+        )
+        click.echo(json.dumps([summary], indent=2))
+    else:
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+        print_table([result], console)
+        for task_id, error in r.failed[:10]:
+            _line(console, "failed", f"{task_id}: {error}")
+        if len(r.failed) > 10:
+            _line(console, "", f"… and {len(r.failed) - 10} more failed tasks")
+        for name, n, why in r.skipped[:10]:
+            _line(console, "skipped", f"{name} ({_count(n, 'task')}): {why}")
+        if resume:
+            _line(console, "resumed", f"{_count(r.kept, 'task')} done in an earlier run, not run again")
+        if journal is not None:
+            _line(console, "journal", journal)
+        if report_dir is not None:
+            _line(console, "report", str(Path(report_dir) / "index.html"))
+    if not r.ok:
+        ctx.exit(EXIT_TASKS_FAILED)
+
+
+@main.command()
+@click.argument("journal")
+@click.option("--out", "out_dir", metavar="DIR", help="Write the HTML report (utilization, Gantt) into DIR.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON record per task (with --compare-sim: both makespans)."
+)
+@click.option(
+    "--compare-sim", is_flag=True, help="Simulate the journal's workflow on its platform and compare makespans."
+)
+def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) -> None:
+    """Report what a real run recorded in JOURNAL: the same HTML report as simulate, per-task records, or the
+    simulated makespan next to the real one."""
+    view = read_journal(journal)
+    real = RunResult(
+        view.workflow, view.platform, view.mode, view.policy, view.intervals(), source="real", origin=view.origin
+    )
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    if out_dir is not None:
+        index = write_report([real], Path(out_dir))
+        if not as_json:
+            _line(console, "report", str(index))
+    if compare_sim:
+        sim = run_simulation(view.workflow, view.platform, view.mode, view.policy)
+        diff = (real.makespan_s / sim.makespan_s - 1) * 100 if sim.makespan_s > 0 else None
+        if as_json:
+            click.echo(
+                json.dumps({"simulated": sim.summary(), "real": real.summary(), "difference_pct": diff}, indent=2)
+            )
+        else:
+            _line(console, "workflow", f"{view.workflow.name} on {view.platform.name} ({view.mode}, {view.policy})")
+            _line(console, "simulated", f"{sim.makespan_s:,.2f} s makespan")
+            _line(
+                console, "real", f"{real.makespan_s:,.2f} s makespan" + (f" ({diff:+.1f}%)" if diff is not None else "")
+            )
+            if len(view.runs) > 1:
+                _line(console, "note", f"{len(view.runs)} runs (resumed): the real makespan spans them all")
+        return
+    if as_json:
+        click.echo(json.dumps(list(view.task_rows()), indent=1))
+        return
+    if out_dir is None:
+        print_table([real], console)
+        counts = view.counts()
+        _line(console, "tasks", ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items())))
+        _line(console, "runs", f"{len(view.runs)}" + (f" ({view.kept:,} tasks kept on resume)" if view.kept else ""))

@@ -18,7 +18,7 @@ from hetflow.executors.api import gpu_env
 from hetflow.executors.local import LocalExecutor, can_pin, machine_cpus
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import GPU_UNIT
-from tests.procs import alive, wait_for
+from tests.procs import alive, wait_for, write_pid
 
 
 def whoami() -> tuple[int, list[int], dict[str, str | None]]:
@@ -32,7 +32,7 @@ def nap(seconds: float) -> list[int]:
 
 
 def write_pid_and_sleep(path: str, seconds: float) -> int:
-    Path(path).write_text(str(os.getpid()))
+    write_pid(path)
     time.sleep(seconds)
     return os.getpid()
 
@@ -154,7 +154,9 @@ def test_cancel_a_running_and_a_queued_task(tmp_path: Path) -> None:
     ex.start([Node("n-0", "n", 1, 0, 0)])
     try:
         pidfile = tmp_path / "pid"
-        ex.submit([TaskRun(1, "a", "n-0", 1, command=f"echo $$ > {pidfile}; exec sleep 60")])
+        ex.submit(
+            [TaskRun(1, "a", "n-0", 1, command=f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; exec sleep 60")]
+        )
         wait_for(pidfile.exists, what="the command to start")
         ex.cancel(1)
         got = drain(ex, 1)
@@ -198,5 +200,5 @@ def test_an_exception_comes_back_with_its_traceback(executor: LocalExecutor) -> 
 
 def test_executors_by_name() -> None:
     assert isinstance(make_executor("local", workers=0), LocalExecutor)
-    with pytest.raises(SpecError, match="unknown backend 'nope'.*use one of local"):
+    with pytest.raises(SpecError, match=r"unknown backend 'nope'.*use one of local"):
         make_executor("nope")

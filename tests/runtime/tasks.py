@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import hetflow as hf
+from tests.procs import write_pid
 
 
 @hf.task
@@ -64,7 +65,7 @@ def too_slow() -> None:
 
 @hf.task
 def write_pid_then_sleep(path: str, seconds: float) -> int:
-    Path(path).write_text(str(os.getpid()))
+    write_pid(path)
     time.sleep(seconds)
     return os.getpid()
 
@@ -98,3 +99,7 @@ def record(index: int) -> None:
 
 def large(index: int) -> bytes:
     return bytes([index % 256]) * 200_000
+
+
+def blob(n: int) -> bytes:
+    return b"x" * n

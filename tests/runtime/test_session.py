@@ -120,7 +120,7 @@ def test_retries_with_backoff_until_it_works(session: hf.Session, tmp_path: Path
 
 
 def test_a_timeout_fails_the_task(session: hf.Session) -> None:
-    with pytest.raises(TaskFailedError, match="too_slow-0 failed: timed out after 0.5 s"):
+    with pytest.raises(TaskFailedError, match=r"too_slow-0 failed: timed out after 0\.5 s"):
         t.too_slow().result(timeout=30)
 
 

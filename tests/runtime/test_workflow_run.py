@@ -13,6 +13,7 @@ from hetflow.spec import load_platform, load_workflow
 
 TWO_CORES = {"platform": "two", "nodes": [{"type": "n", "cores": 2}]}
 
+
 def test_commands_and_functions_run_per_index(tmp_path: Path) -> None:
     out = tmp_path / "out"
     wf = {
@@ -70,7 +71,10 @@ def test_forty_sleeps_on_two_cores_take_the_simulated_makespan(tmp_path: Path) -
     shorter than the simulated one: the sleeps alone take 5 s.
     """
     wf = load_workflow(
-        {"workflow": "sleeps", "tasks": [{"name": "s", "count": 40, "cores": 1, "runtime": 0.25, "command": "sleep 0.25"}]}
+        {
+            "workflow": "sleeps",
+            "tasks": [{"name": "s", "count": 40, "cores": 1, "runtime": 0.25, "command": "sleep 0.25"}],
+        }
     )
     platform = load_platform(TWO_CORES)
     simulated = run_simulation(wf, platform).makespan_s

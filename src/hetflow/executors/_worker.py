@@ -1,5 +1,5 @@
-"""A persistent worker process of the local executor. Run as a script (`python _worker.py FD PARENT_PID`), never imported by
-hetflow itself: it needs only the standard library, so it starts in a few milliseconds.
+"""A persistent worker process of the local executor. Run as a script (`python _worker.py FD PARENT_PID`), never
+imported by hetflow itself: it needs only the standard library, so it starts in a few milliseconds.
 
 It reads batches of operations from its socket, runs them one after another and answers with batches of events:
 
@@ -16,6 +16,7 @@ A command runs in its own session (process group), so that a timeout or a cancel
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import inspect
@@ -41,10 +42,8 @@ _command_pgid = 0  # the process group of the command running now, if any
 def _on_term(signum: int, frame: object) -> None:
     """SIGTERM (the driver died, or someone asked): take the running command along, and go."""
     if _command_pgid:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(_command_pgid, signal.SIGKILL)
-        except OSError:
-            pass
     os._exit(1)
 
 
@@ -53,10 +52,8 @@ def _die_with_parent(parent: int) -> None:
     driver), even in the middle of a Python task; _on_term then kills the running command too."""
     signal.signal(signal.SIGTERM, _on_term)
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
     if os.getppid() != parent:  # the driver died before the request took effect
         os._exit(1)
 
@@ -229,7 +226,6 @@ class Worker:
             return ("end", key, True, start, end, value, "", None, "")
         return ("end", key, False, start, end, value, _exit_text(rc, err_path), None, "")
 
-
     def _wait(self, proc: subprocess.Popen[bytes]) -> int:
         """The command's exit status. Waits on a pidfd and the driver's socket together where Linux has pidfds (no
         polling delay); when the socket says the driver is gone (or tells it to stop), the command's process group is
@@ -252,10 +248,8 @@ class Worker:
                     except subprocess.TimeoutExpired:
                         if os.getppid() == self.parent:
                             continue
-                try:  # the driver is gone, or said "exit": take the command along
+                with contextlib.suppress(OSError):  # the driver is gone, or said "exit": take the command along
                     os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
                 os._exit(1)
         finally:
             if pidfd >= 0:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import heapq
 import os
 import pickle
@@ -161,10 +162,8 @@ class LocalExecutor:
             if job.pid:
                 _killpg(job.pid)
         for w in self._workers:
-            try:
+            with contextlib.suppress(OSError):
                 w.conn.send_bytes(pickle.dumps([("exit",)]))
-            except OSError:
-                pass
         deadline = time.monotonic() + _KILL_GRACE_S
         for w in self._workers:
             if w.job is not None:
@@ -228,10 +227,8 @@ class LocalExecutor:
             self._stop(job)
 
     def wake(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # BlockingIOError: awake already
             os.write(self._wake_w, b"x")
-        except (BlockingIOError, OSError):
-            pass  # already awake, or closed
 
     # ---- waiting --------------------------------------------------------------------------------------------------
     def poll(self, timeout: float | None) -> list[Outcome]:
@@ -335,10 +332,8 @@ class LocalExecutor:
         assert self._sel is not None
         self._sel.unregister(w.conn.fileno())
         self._workers.remove(w)
-        try:
+        with contextlib.suppress(OSError):
             w.conn.send_bytes(pickle.dumps([("exit",)]))
-        except OSError:
-            pass
         w.conn.close()
         self._retired = [p for p in self._retired if p.poll() is None]
         self._retired.append(w.proc)
@@ -378,10 +373,8 @@ class LocalExecutor:
             job.worker = w
             w.job = job
             w.cpus = job.cpus
-            try:
+            with contextlib.suppress(OSError):  # a dead worker: its socket says so at the next poll
                 w.conn.send_bytes(data)
-            except OSError:
-                pass  # the worker died; its socket says so at the next poll
             if run.timeout is not None:
                 heapq.heappush(self._deadlines, (now + run.timeout, run.key))
 
@@ -480,10 +473,9 @@ def _stopped_text(job: _Job) -> str:
 def _reference(fn: Callable[..., Any] | str) -> tuple[Any, ...]:
     """How a worker finds a function: ("ref", module, qualname) when it can import it, else ("blob", pickled)."""
     if isinstance(fn, str):
-        module, _, qualname = fn.partition(":")
-        return ("ref", module, qualname)
-    module = getattr(fn, "__module__", None)
-    qualname = getattr(fn, "__qualname__", None)
+        return ("ref", *fn.split(":", 1))
+    module: str | None = getattr(fn, "__module__", None)
+    qualname: str | None = getattr(fn, "__qualname__", None)
     if module and qualname and module != "__main__" and "<" not in qualname:
         obj: Any = sys.modules.get(module)
         for part in qualname.split("."):
@@ -505,14 +497,10 @@ def _dumps(ops: list[tuple[Any, ...]]) -> bytes:
 
 
 def _kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _killpg(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

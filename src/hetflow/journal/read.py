@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -76,8 +77,9 @@ class JournalView:
     def intervals(self) -> list[Interval]:
         """One Interval per task that ran to an end (done or failed), on the wall clock."""
         return [
-            Interval(r.set, r.index, r.index + 1, r.node or "", r.start, r.end, r.cores, r.gpu_units, r.status,
-                     r.attempts)  # fmt: skip
+            Interval(
+                r.set, r.index, r.index + 1, r.node or "", r.start, r.end, r.cores, r.gpu_units, r.status, r.attempts
+            )
             for r in self.records
             if r.start is not None and r.end is not None and r.status in (J.DONE, J.FAILED)
         ]
@@ -116,8 +118,10 @@ class JournalView:
 
     def result(self, set_name: str, index: int) -> Any:
         """A task's result, unpickled (KeyError when the journal holds none)."""
-        with closing_ro(self.path) as conn:
-            row = conn.execute('SELECT data, digest FROM results WHERE "set" = ? AND idx = ?', (set_name, index)).fetchone()
+        with _connect(self.path) as conn:
+            row = conn.execute(
+                'SELECT data, digest FROM results WHERE "set" = ? AND idx = ?', (set_name, index)
+            ).fetchone()
         if row is None:
             raise KeyError(f"{set_name}[{index}]")
         data, digest = row
@@ -126,17 +130,9 @@ class JournalView:
         return pickle.loads(data)
 
 
-class closing_ro:
-    """A read connection to a journal, closed on exit."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.conn = sqlite3.connect(os.fspath(path), check_same_thread=False)
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.close()
+def _connect(path: str | os.PathLike[str]) -> contextlib.closing[sqlite3.Connection]:
+    """A connection to read a journal, closed at the end of its `with` block."""
+    return contextlib.closing(sqlite3.connect(os.fspath(path), check_same_thread=False))
 
 
 def read_journal(path: str | os.PathLike[str]) -> JournalView:
@@ -145,10 +141,12 @@ def read_journal(path: str | os.PathLike[str]) -> JournalView:
     if not Path(source).is_file():
         raise SpecError("no such journal", source=source, fix="check the path")
     try:
-        with closing_ro(source) as conn:
+        with _connect(source) as conn:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("format") != J.FORMAT:
-                raise SpecError("not a hetflow journal", source=source, fix="give a file written by hetflow run --journal")
+                raise SpecError(
+                    "not a hetflow journal", source=source, fix="give a file written by hetflow run --journal"
+                )
             runs = [RunInfo(*row) for row in conn.execute("SELECT run, started, ended, status FROM runs ORDER BY run")]
             set_rows = conn.execute("SELECT name, kind, spec FROM sets ORDER BY seq").fetchall()
             events = conn.execute(
@@ -166,15 +164,13 @@ def read_journal(path: str | os.PathLike[str]) -> JournalView:
     return JournalView(Path(source), workflow, platform, mode, policy, runs, records, kept, kinds, first)
 
 
-def _records(
-    sets: list[TaskSet], events: list[tuple[Any, ...]], runs: list[RunInfo]
-) -> tuple[list[TaskRecord], int]:
+def _records(sets: list[TaskSet], events: list[tuple[Any, ...]], runs: list[RunInfo]) -> tuple[list[TaskRecord], int]:
     by_set: dict[str, list[TaskRecord]] = {}
     for s in sets:
         by_set[s.name] = [TaskRecord(s.name, i, s.task_id(i)) for i in range(s.count)]
     last_run = runs[-1].run if runs else None
     kept = 0
-    for run, t, kind, name, idx, node, attempt, t0, cores, gpu_units, detail in events:
+    for run, t, kind, name, idx, node, _attempt, t0, cores, gpu_units, detail in events:
         tasks = by_set.get(name) if name is not None else None
         if tasks is None:
             continue

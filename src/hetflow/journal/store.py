@@ -11,7 +11,9 @@ one goes into the content-addressed folder beside the file (FILE.results/SHA256)
 
 Tables:
     meta(key, value)                          format, platform (JSON), mode, policy, workflow name, created
-    runs(run, started, ended, pid, status)    status: running, done, failed, interrupted (ended is NULL after a crash)
+    runs(run, started, ended, pid, status)    status: running, done, failed (some task failed or was skipped),
+                                              cancelled, crashed (the runtime stopped on an error), interrupted (the
+                                              process died: found so by the next run; ended stays NULL)
     sets(seq, name, run, kind, spec)          spec: JSON of the task set (codec.set_to_dict); kind: workflow, call, ...
     events(seq, run, t, kind, set, idx, node, attempt, t0, cores, gpu_units, detail)
     results(set, idx, run, size, data, digest)

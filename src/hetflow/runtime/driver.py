@@ -13,93 +13,25 @@ import heapq
 import pickle
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
+from hetflow.core.states import TaskState
 from hetflow.core.stimuli import CancelRequested, Stimulus, TaskFailed, TaskFinished, TasksSubmitted
 from hetflow.errors import ExecutionError, TaskFailedError, TaskSkippedError
 from hetflow.executors.api import CANCELLED, DONE, LOST, Executor, Outcome, TaskRun
 from hetflow.journal import store as J
 from hetflow.journal.store import Journal
 from hetflow.runtime.futures import RemoteTraceback, TaskFuture
+from hetflow.runtime.sets import SetInfo, resolve_futures
 from hetflow.spec.platform import Node
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet
 
 MAX_LOSSES = 3  # a task whose worker dies this many times under it fails
 MAX_BACKOFF_S = 60.0
-
-
-class Group:
-    """The tasks of one submission that someone waits for as a whole (a workflow run via Session.run)."""
-
-    def __init__(self, names: Sequence[str], t0: float) -> None:
-        self.sets_left = len(set(names))
-        self.t0 = t0
-        self.intervals: list[Interval] = []
-        self.failed: list[tuple[str, str]] = []  # (task id, error)
-        self.skipped: list[tuple[str, int, str]] = []  # (set, count, why)
-        self.cancelled = 0
-        self.kept = 0
-        self.error: BaseException | None = None
-        self.event = threading.Event()
-        if not self.sets_left:
-            self.event.set()
-
-
-class SetInfo:
-    """What the driver knows of a set beyond its TaskSet: what to execute and who waits for it."""
-
-    __slots__ = (
-        "args",
-        "command",
-        "deps",
-        "fn",
-        "futures",
-        "group",
-        "items",
-        "kept",
-        "kwargs",
-        "last",
-        "losses",
-        "not_before",
-        "spec",
-        "starts",
-        "timeout",
-    )
-
-    def __init__(
-        self,
-        spec: TaskSet,
-        *,
-        fn: Callable[..., Any] | str | None = None,
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
-        items: list[tuple[Any, ...]] | None = None,
-        command: str | None = None,
-        timeout: float | None = None,
-        futures: list[TaskFuture] | None = None,
-        deps: bool = False,
-        group: Group | None = None,
-        kept: dict[int, Interval] | None = None,
-    ) -> None:
-        self.spec = spec
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        self.items = items  # per-index argument tuples (Session.map)
-        self.command = command
-        self.timeout = timeout
-        self.futures = futures
-        self.deps = deps  # the arguments hold futures, replaced by their results at launch
-        self.group = group
-        self.kept = kept  # resume: tasks done in an earlier run, not run again
-        self.starts: dict[int, int] = {}  # extra starts per index (retries, lost workers)
-        self.losses: dict[int, int] = {}
-        self.last: dict[int, tuple[Outcome, _Rec]] = {}  # the failure a Failed instruction reports, and its run
-        self.not_before: dict[int, float] = {}  # backoff: monotonic time before which a retry may not start
 
 
 class _Rec:
@@ -111,29 +43,6 @@ class _Rec:
         self.index = index
         self.run = run
         self.gpu_units = gpu_units
-
-
-def resolve_futures(value: Any) -> Any:
-    """A copy of value with every TaskFuture (top level, or inside lists, tuples, sets and dicts) replaced by its result."""
-    if isinstance(value, TaskFuture):
-        return value.result(timeout=0)
-    if type(value) in (list, tuple, set, frozenset):
-        return type(value)(resolve_futures(v) for v in value)
-    if type(value) is dict:
-        return {k: resolve_futures(v) for k, v in value.items()}
-    return value
-
-
-def find_futures(value: Any, out: list[TaskFuture]) -> None:
-    """Collect the TaskFutures in value (where resolve_futures looks)."""
-    if isinstance(value, TaskFuture):
-        out.append(value)
-    elif type(value) in (list, tuple, set, frozenset):
-        for v in value:
-            find_futures(v, out)
-    elif type(value) is dict:
-        for v in value.values():
-            find_futures(v, out)
 
 
 class Driver:
@@ -156,9 +65,12 @@ class Driver:
         self.finished = threading.Event()
         self.cores_busy = 0
         self.gpu_units_busy = 0
+        self.failed_tasks = 0
+        self.skipped_tasks = 0
         self._lock = threading.Lock()
         self._inbox: list[tuple[Any, ...]] = []
         self._posted = False
+        self._accepting = True  # False once the loop has ended: nothing posted after would ever be seen
         self._closing = False
         self._delayed: list[tuple[float, int]] = []
         self._next_key = 0
@@ -173,10 +85,10 @@ class Driver:
             raise ExecutionError(f"the runtime could not start: {self.error}") from self.error
 
     def post(self, item: tuple[Any, ...]) -> None:
-        """Hand the driver ("sets", [(TaskSet, SetInfo)], kind, workflow name or None), ("cancel", set, index) or
-        ("close", cancel_all)."""
+        """Hand the driver ("sets", [(TaskSet, SetInfo)], kind, workflow name or None, time submitted),
+        ("cancel", set, index) or ("close", cancel_all)."""
         with self._lock:
-            if self.finished.is_set():
+            if not self._accepting:
                 raise ExecutionError("the session is closed")
             self._inbox.append(item)
             if self._posted or threading.get_ident() == self._thread.ident:
@@ -202,14 +114,17 @@ class Driver:
                     self.journal.event(now, J.NODE_JOINED, node=n.name, cores=n.cores, gpu_units=n.gpu_units)
             self.started.set()
             self._loop()
-            if any(g.failed or g.skipped for g in self._groups()):
+            if self.failed_tasks or self.skipped_tasks:
                 status = "failed"
+            elif self.engine.state_counts()[TaskState.CANCELLED]:
+                status = "cancelled"
         except BaseException as exc:
             status = "crashed"
             self.error = exc
             self._fail_all(exc)
         finally:
             with self._lock:
+                self._accepting = False
                 self.finished.set()
             self.started.set()
             try:
@@ -220,9 +135,6 @@ class Driver:
                         self.journal.end(status)
                     finally:
                         self.journal.close()
-
-    def _groups(self) -> list[Group]:
-        return list({id(i.group): i.group for i in self.sets.values() if i.group is not None}.values())
 
     def _loop(self) -> None:
         engine, ex, j = self.engine, self.executor, self.journal
@@ -246,7 +158,11 @@ class Driver:
             if self._delayed:
                 self._start_due()
             if self._closing and not self._inbox and not engine.unfinished and not self.inflight:
-                return
+                with self._lock:
+                    if not self._inbox:
+                        self._accepting = False
+                        return
+                continue
             timeout: float | None = None
             if self._delayed:
                 timeout = max(0.0, self._delayed[0][0] - time.monotonic())
@@ -273,7 +189,7 @@ class Driver:
                     self.sets[spec.name] = info
                     new.append(spec)
                 if j is not None:
-                    now = time.time()
+                    now = item[4]
                     if item[3] is not None:
                         j.name_workflow(item[3])
                     j.add_sets((p[0] for p in pairs), item[2])
@@ -359,24 +275,41 @@ class Driver:
             self._next_key += 1
             attempt = 1 + info.starts.get(idx, 0) if info.starts else 1
             if info.command is not None:
-                run = TaskRun(key, spec.name if single else f"{spec.name}[{idx}]", ins.node, ins.cores, grant,
-                              command=info.command.replace("{index}", str(idx)), timeout=info.timeout,
-                              attempt=attempt)  # fmt: skip
+                run = TaskRun(
+                    key,
+                    spec.name if single else f"{spec.name}[{idx}]",
+                    ins.node,
+                    ins.cores,
+                    grant,
+                    command=info.command.replace("{index}", str(idx)),
+                    timeout=info.timeout,
+                    attempt=attempt,
+                )
             else:
                 args = info.items[idx] if info.items is not None else info.args
                 kwargs = info.kwargs
                 if info.deps:
                     args, kwargs = resolve_futures(args), resolve_futures(kwargs)
-                run = TaskRun(key, spec.name if single else f"{spec.name}[{idx}]", ins.node, ins.cores, grant,
-                              info.fn, args, kwargs, None, idx if isinstance(info.fn, str) else None, info.timeout,
-                              attempt)  # fmt: skip
+                run = TaskRun(
+                    key,
+                    spec.name if single else f"{spec.name}[{idx}]",
+                    ins.node,
+                    ins.cores,
+                    grant,
+                    info.fn,
+                    args,
+                    kwargs,
+                    None,
+                    idx if isinstance(info.fn, str) else None,
+                    info.timeout,
+                    attempt,
+                )
             units = ins.gpu_units
             self.inflight[key] = _Rec(info, ins.launch, idx, run, units)
             self.cores_busy += ins.cores
             self.gpu_units_busy += units
             if j is not None:
-                j.event(now, J.STARTED, ins.set, idx, ins.node, attempt, None, ins.cores, units,
-                        _grant_text(grant))  # fmt: skip
+                j.event(now, J.STARTED, ins.set, idx, ins.node, attempt, None, ins.cores, units, _grant_text(grant))
             if info.not_before:
                 at = info.not_before.pop(idx, 0.0)
                 if at > mono:
@@ -398,6 +331,7 @@ class Driver:
     def _failed(self, ins: Failed) -> None:
         info = self.sets[ins.set]
         self._touched.add(ins.set)
+        self.failed_tasks += 1
         last = info.last.pop(ins.index, None)
         o = last[0] if last is not None else None
         spec = info.spec
@@ -405,8 +339,18 @@ class Driver:
         if last is not None:
             o, rec = last
             run = rec.run
-            iv = Interval(ins.set, ins.index, ins.index + 1, run.node, o.start, o.end, run.cores, rec.gpu_units,
-                          "failed", run.attempt)  # fmt: skip
+            iv = Interval(
+                ins.set,
+                ins.index,
+                ins.index + 1,
+                run.node,
+                o.start,
+                o.end,
+                run.cores,
+                rec.gpu_units,
+                "failed",
+                run.attempt,
+            )
             self.intervals.append(iv)
             if info.group is not None:
                 info.group.intervals.append(iv)
@@ -419,6 +363,7 @@ class Driver:
 
     def _skipped(self, ins: Skipped) -> None:
         self._touched.add(ins.set)
+        self.skipped_tasks += ins.count
         info = self.sets.get(ins.set)
         if info is not None:
             if info.group is not None:
@@ -432,7 +377,9 @@ class Driver:
 
     def _cancel(self, ins: Cancel) -> None:
         keys = [
-            k for k, r in self.inflight.items() if r.launch == ins.launch and (ins.index is None or r.index == ins.index)
+            k
+            for k, r in self.inflight.items()
+            if r.launch == ins.launch and (ins.index is None or r.index == ins.index)
         ]
         now = time.time()
         for key in keys:
@@ -475,8 +422,18 @@ class Driver:
                 if info.futures:
                     info.futures[rec.index]._resolve(value)
                 stimuli.append(TaskFinished(rec.launch, rec.index))
-                iv = Interval(name, rec.index, rec.index + 1, run.node, o.start, o.end, run.cores, rec.gpu_units,
-                              "done", run.attempt)  # fmt: skip
+                iv = Interval(
+                    name,
+                    rec.index,
+                    rec.index + 1,
+                    run.node,
+                    o.start,
+                    o.end,
+                    run.cores,
+                    rec.gpu_units,
+                    "done",
+                    run.attempt,
+                )
                 self.intervals.append(iv)
                 if info.group is not None:
                     info.group.intervals.append(iv)
@@ -502,16 +459,38 @@ class Driver:
         old = rec.run
         key = self._next_key
         self._next_key += 1
-        run = TaskRun(key, old.task_id, old.node, old.cores, old.gpus, old.fn, old.args, old.kwargs, old.command,
-                      old.index, old.timeout, old.attempt + 1)  # fmt: skip
+        run = TaskRun(
+            key,
+            old.task_id,
+            old.node,
+            old.cores,
+            old.gpus,
+            old.fn,
+            old.args,
+            old.kwargs,
+            old.command,
+            old.index,
+            old.timeout,
+            old.attempt + 1,
+        )
         self.inflight[key] = _Rec(info, rec.launch, rec.index, run, rec.gpu_units)
         self.cores_busy += run.cores
         self.gpu_units_busy += rec.gpu_units
         if self.journal is not None:
             now = time.time()
             self.journal.event(now, J.LOST, info.spec.name, rec.index, old.node, old.attempt, detail=o.error)
-            self.journal.event(now, J.STARTED, info.spec.name, rec.index, old.node, run.attempt, None, run.cores,
-                               rec.gpu_units, _grant_text(run.gpus))  # fmt: skip
+            self.journal.event(
+                now,
+                J.STARTED,
+                info.spec.name,
+                rec.index,
+                old.node,
+                run.attempt,
+                None,
+                run.cores,
+                rec.gpu_units,
+                _grant_text(run.gpus),
+            )
         self.executor.submit([run])
 
     def _start_due(self) -> None:

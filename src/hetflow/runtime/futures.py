@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
+import contextlib
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -44,6 +44,8 @@ class TaskFuture(concurrent.futures.Future[Any]):
         return True
 
     def __await__(self) -> Generator[Any, None, Any]:
+        import asyncio  # only asyncio code awaits, and asyncio takes a while to import
+
         return asyncio.wrap_future(self).__await__()
 
     def __repr__(self) -> str:
@@ -51,13 +53,9 @@ class TaskFuture(concurrent.futures.Future[Any]):
 
     # set from the driver; a future cancelled meanwhile keeps its state
     def _resolve(self, value: Any) -> None:
-        try:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
             self.set_result(value)
-        except concurrent.futures.InvalidStateError:
-            pass
 
     def _reject(self, exc: BaseException) -> None:
-        try:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
             self.set_exception(exc)
-        except concurrent.futures.InvalidStateError:
-            pass

@@ -11,6 +11,8 @@ cancels what has not ended.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import itertools
 import json
 import os
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hetflow.core.engine import Engine
 from hetflow.core.modes import MODES
@@ -29,17 +31,20 @@ from hetflow.executors import make_executor
 from hetflow.journal.codec import platform_from_dict, set_to_dict
 from hetflow.journal.read import JournalView, read_journal
 from hetflow.journal.store import Journal
-from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
-from hetflow.runtime.driver import Driver, Group, SetInfo, find_futures
+from hetflow.runtime.driver import Driver
 from hetflow.runtime.futures import TaskFuture
+from hetflow.runtime.sets import Group, SetInfo, find_futures
 from hetflow.runtime.task import TaskFunction, TaskOptions, pop_session, push_session
 from hetflow.spec.load import load_platform, load_workflow
 from hetflow.spec.local import local_platform
 from hetflow.spec.platform import Platform
-from hetflow.spec.resources import GPU_UNIT
+from hetflow.spec.resources import GPU_UNIT, Resources
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet, Workflow
+
+if TYPE_CHECKING:
+    from hetflow.metrics.result import RunResult
 
 PlatformLike = Platform | str | os.PathLike[str] | Mapping[str, Any]
 WorkflowLike = Workflow | str | os.PathLike[str] | Mapping[str, Any]
@@ -84,6 +89,8 @@ class WorkflowRun:
             raise TimeoutError(f"workflow {self.workflow.name} has not ended after {timeout} s")
         if self._group.error is not None:
             raise ExecutionError(str(self._group.error)) from self._group.error
+        from hetflow.metrics.result import RunResult  # numpy: imported when a result is asked for
+
         s = self.session
         return RunResult(
             self.workflow, s.platform, s.mode, s.policy, list(self._group.intervals), source="real", origin=self.origin
@@ -133,6 +140,24 @@ class Session:
         if resume and journal is None:
             raise SpecError("resume needs a journal", place="resume", fix="pass journal=FILE (--journal FILE)")
         self._journal = Journal(journal, resume=resume) if journal is not None else None
+        try:
+            self._setup(backend, platform, mode, policy, journal, resume, retry_backoff, executor_options)
+        except BaseException:
+            if self._journal is not None:
+                self._journal.close()
+            raise
+
+    def _setup(
+        self,
+        backend: str,
+        platform: PlatformLike | None,
+        mode: str | None,
+        policy: str | None,
+        journal: str | os.PathLike[str] | None,
+        resume: bool,
+        retry_backoff: float,
+        executor_options: dict[str, Any],
+    ) -> None:
         self._resumed: JournalView | None = read_journal(journal) if resume and journal is not None else None
         recorded: dict[str, str] = self._journal.meta() if self._journal is not None and resume else {}
         if platform is not None:
@@ -156,6 +181,7 @@ class Session:
         self._names: set[str] = set()
         self._specs: list[TaskSet] = []
         self._counter = itertools.count()
+        self._fits: dict[Resources, bool] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._origin = time.time()
@@ -178,7 +204,13 @@ class Session:
         self._driver = Driver(engine, self._executor, self.platform.nodes(), self._journal, self._backoff)
         self._driver.start()
         push_session(self)
+        atexit.register(self._at_exit)
         return self
+
+    def _at_exit(self) -> None:
+        """A session still open when the interpreter exits: stop its tasks, keep its journal whole."""
+        with contextlib.suppress(Exception):
+            self.close(cancel=True)
 
     def close(self, wait: bool = True, cancel: bool = False) -> None:
         """End the session: wait for every task (cancel=True: stop them), then stop the workers."""
@@ -190,10 +222,9 @@ class Session:
             return
         self._closed = True
         pop_session(self)
-        try:
+        atexit.unregister(self._at_exit)
+        with contextlib.suppress(ExecutionError):  # it stopped already
             driver.post(("close", cancel))
-        except ExecutionError:
-            pass  # it stopped already
         if wait:
             try:
                 while driver.alive:
@@ -218,12 +249,13 @@ class Session:
         found: list[TaskFuture] = []
         find_futures(args, found)
         find_futures(kwargs, found)
-        name = self._new_name(opts.name or getattr(target, "__name__", "task"))
+        name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
         spec = TaskSet(name, 1, opts.resources, opts.runtime, self._after(found), retries=opts.retries)
         self._check_fits(spec)
         fut = TaskFuture(name, name, 0, self._cancel_future)
-        info = SetInfo(spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut],
-                       deps=bool(found))  # fmt: skip
+        info = SetInfo(
+            spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
+        )
         self._post([(spec, info)], "call")
         return fut
 
@@ -235,7 +267,7 @@ class Session:
             return []
         found: list[TaskFuture] = []
         find_futures(items, found)
-        name = self._new_name(opts.name or getattr(target, "__name__", "task"))
+        name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
         spec = TaskSet(name, len(items), opts.resources, opts.runtime, self._after(found), retries=opts.retries)
         self._check_fits(spec)
         cb = self._cancel_future
@@ -260,17 +292,18 @@ class Session:
         """Run a shell command as a task; its future's result is a CommandResult (exit status, output files)."""
         opts = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name)
         name = self._new_name(opts.name or "shell")
-        spec = TaskSet(name, 1, opts.resources, opts.runtime, self._after(list(after)), command=command,
-                       retries=opts.retries)  # fmt: skip
+        spec = TaskSet(
+            name, 1, opts.resources, opts.runtime, self._after(list(after)), command=command, retries=opts.retries
+        )
         self._check_fits(spec)
         fut = TaskFuture(name, name, 0, self._cancel_future)
         info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
         self._post([(spec, info)], "shell")
         return fut
 
-    def submit_workflow(self, workflow: WorkflowLike) -> WorkflowRun:
-        """Start a declarative workflow: every task runs its command ({index} expanded) or function (called with its
-        index when it takes a parameter). Returns at once."""
+    def check_workflow(self, workflow: WorkflowLike) -> Workflow:
+        """The workflow, loaded and checked for a real run here (SpecError when it cannot run): every task fits on the
+        platform and has a command or a function; on resume, its task sets are those the journal records."""
         wf = load_workflow(workflow)
         self.platform.check_fits(wf)
         for i, s in enumerate(wf.sets):
@@ -281,14 +314,19 @@ class Session:
                     place=f"tasks[{i}] ({s.name})",
                     fix="give it a command or a function",
                 )
+        self._kept(wf)
+        return wf
+
+    def submit_workflow(self, workflow: WorkflowLike) -> WorkflowRun:
+        """Start a declarative workflow: every task runs its command ({index} expanded) or function (called with its
+        index when it takes a parameter). Returns at once."""
+        wf = self.check_workflow(workflow)
         kept = self._kept(wf)
-        origin = time.time()
-        if kept and self._resumed is not None:
-            origin = self._resumed.origin
+        submitted = time.time()
+        # a resumed run's result spans every run of its journal: it starts when the first one did
+        origin = self._resumed.origin if kept and self._resumed is not None else submitted
         group = Group([s.name for s in wf.sets], origin)
-        pairs = [
-            (s, SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name))) for s in wf.sets
-        ]
+        pairs = [(s, SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name))) for s in wf.sets]
         with self._lock:
             clash = [s.name for s in wf.sets if s.name in self._names]
             if clash:
@@ -298,7 +336,7 @@ class Session:
                     fix="rename the task set, or run the workflow in a new Session",
                 )
             self._names.update(s.name for s in wf.sets)
-        self._post(pairs, "workflow", wf.name)
+        self._post(pairs, "workflow", wf.name, submitted)
         return WorkflowRun(self, wf, group, origin)
 
     def run(self, workflow: WorkflowLike, wait: bool = True) -> WorkflowRun:
@@ -329,10 +367,13 @@ class Session:
 
     def result(self) -> RunResult:
         """Everything this session ran so far, as one RunResult."""
+        from hetflow.metrics.result import RunResult
+
         d = self._require()
         wf = Workflow("session", tuple(self._specs))
-        return RunResult(wf, self.platform, self.mode, self.policy, list(d.intervals), source="real",
-                         origin=self._origin)  # fmt: skip
+        return RunResult(
+            wf, self.platform, self.mode, self.policy, list(d.intervals), source="real", origin=self._origin
+        )
 
     # ---- internals ------------------------------------------------------------------------------------------------
     def _require(self) -> Driver:
@@ -340,13 +381,15 @@ class Session:
             raise ExecutionError("the session has not started: use `with Session() as s:` or s.start()")
         return self._driver
 
-    def _post(self, pairs: list[tuple[TaskSet, SetInfo]], kind: str, workflow: str | None = None) -> None:
+    def _post(
+        self, pairs: list[tuple[TaskSet, SetInfo]], kind: str, workflow: str | None = None, at: float | None = None
+    ) -> None:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
         with self._lock:
             self._specs.extend(p[0] for p in pairs)
-        d.post(("sets", pairs, kind, workflow))
+        d.post(("sets", pairs, kind, workflow, time.time() if at is None else at))
 
     def _new_name(self, prefix: str) -> str:
         prefix = prefix.replace("[", "(").replace("]", ")") or "task"
@@ -364,7 +407,10 @@ class Session:
         return tuple(dict.fromkeys(f.set for f in futures))
 
     def _check_fits(self, spec: TaskSet) -> None:
-        if not self.platform.can_run(spec):
+        fits = self._fits.get(spec.resources)
+        if fits is None:  # the same resources come again and again: ask the platform once
+            fits = self._fits[spec.resources] = self.platform.can_run(spec)
+        if not fits:
             raise FitError(
                 f"a task of {spec.name} needs {spec.resources}, more than any node of platform "
                 f"{self.platform.name!r} has",
@@ -375,10 +421,8 @@ class Session:
     def _cancel_future(self, fut: TaskFuture) -> None:
         d = self._driver
         if d is not None and not d.finished.is_set():
-            try:
+            with contextlib.suppress(ExecutionError):
                 d.post(("cancel", fut.set, fut.index))
-            except ExecutionError:
-                pass
 
     def _kept(self, wf: Workflow) -> dict[str, dict[int, Interval]]:
         view = self._resumed

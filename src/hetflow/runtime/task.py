@@ -51,8 +51,13 @@ class TaskOptions:
             raise SpecError(f"runtime must be seconds >= 0, not {runtime!r}", place="runtime", fix="e.g. 10")
         if name is not None and (not name or "[" in name or "]" in name):
             raise SpecError(f"name {name!r} is not usable", place="name", fix="a non-empty name without brackets")
-        return cls(Resources.of(cores, gpus, memory), retries, None if timeout is None else float(timeout),
-                   float(runtime), name)  # fmt: skip
+        return cls(
+            Resources.of(cores, gpus, memory),
+            retries,
+            None if timeout is None else float(timeout),
+            float(runtime),
+            name,
+        )
 
 
 # ---- the active session: the innermost `with Session()` of the process (any thread, the driver's included) ----------
@@ -77,6 +82,9 @@ def pop_session(s: Session) -> None:
 
 class TaskFunction:
     """A function decorated with `@hetflow.task`. Call it to submit a task; `.map(items)` submits one per item."""
+
+    __name__: str
+    __qualname__: str
 
     def __init__(self, fn: Callable[..., Any], options: TaskOptions) -> None:
         functools.update_wrapper(self, fn)
@@ -105,7 +113,7 @@ class TaskFunction:
         for part in self.__qualname__.split("."):
             obj = getattr(obj, part, None)
         if obj is self:
-            return self.__qualname__
+            return str(self.__qualname__)
         return (TaskFunction, (self.__hetflow_task__, self.options))
 
 

@@ -1,0 +1,128 @@
+"""Throughput of real execution: N no-op Python tasks through hetflow's local backend and, in the same run, through a
+Dask LocalCluster. Prints one JSON object.
+
+hetflow: a Session on a platform of W cores (one node, so W pre-started workers pinned to W CPUs), then
+`noop.map(range(N))` (one task set of N tasks, the way a workflow declares N identical tasks) and every result.
+Two more hetflow figures: the same with a journal (every transition and result written to SQLite), and --calls N
+separate decorated calls (`[noop(i) for i in range(N)]`, one task set each).
+Dask, the peer, at its best settings for this: LocalCluster(n_workers=W, threads_per_worker=1, processes=True),
+`client.map(noop, range(N), pure=False)` and `client.gather`, with the scheduler's worker-saturation set to inf
+(queuing off: every task goes to a worker at once; it more than doubles Dask's rate here), no dashboard.
+Both sides are warmed up first (workers started, the function shipped); each figure is the best of --repeat.
+
+    python benchmarks/throughput.py [--tasks 20000] [--workers 2] [--calls 20000] [--repeat 3] [--no-peer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform as pyplatform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hetflow as hf
+
+
+@hf.task
+def noop(_: object = None) -> None:
+    return None
+
+
+def plain_noop(_: object = None) -> None:
+    return None
+
+
+def best_of(repeat: int, run: Callable[[], float]) -> float:
+    return min(run() for _ in range(repeat))
+
+
+def hetflow_rate(n: int, workers: int, repeat: int, journal: bool = False, calls: bool = False) -> float:
+    """Seconds for n no-op tasks (best of repeat), in one warm Session."""
+    plat = {"platform": f"local-{workers}", "nodes": [{"type": "local", "cores": workers}]}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "run.db" if journal else None
+        with hf.Session(platform=plat, journal=path):
+            for f in noop.map(range(workers * 50)):  # warm up: workers up, the function shipped to each
+                f.result()
+
+            def once() -> float:
+                t0 = time.perf_counter()
+                futures = [noop(i) for i in range(n)] if calls else noop.map(range(n))
+                for f in futures:
+                    f.result()
+                return time.perf_counter() - t0
+
+            return best_of(repeat, once)
+
+
+def dask_rate(n: int, workers: int, repeat: int) -> tuple[float, str]:
+    import dask
+    import distributed
+
+    config = {"distributed.scheduler.worker-saturation": float("inf")}
+    with (
+        dask.config.set(config),
+        distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.gather(client.map(plain_noop, range(workers * 50), pure=False))
+
+        def once() -> float:
+            t0 = time.perf_counter()
+            client.gather(client.map(plain_noop, range(n), pure=False))
+            return time.perf_counter() - t0
+
+        return best_of(repeat, once), dask.__version__
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (and cores) on each side")
+    parser.add_argument("--calls", type=int, default=20_000, help="tasks for the one-call-each figure (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-peer", action="store_true", help="skip Dask")
+    args = parser.parse_args()
+    n, w = args.tasks, args.workers
+
+    def figure(seconds: float, tasks: int) -> dict[str, Any]:
+        return {"tasks": tasks, "seconds": round(seconds, 3), "tasks_per_s": round(tasks / seconds)}
+
+    out: dict[str, Any] = {
+        "benchmark": "throughput",
+        "machine": f"{pyplatform.machine()}, {os.cpu_count()} CPUs, "
+        f"{pyplatform.python_implementation()} {pyplatform.python_version()}",
+        "workers": w,
+        "hetflow": figure(hetflow_rate(n, w, args.repeat), n),
+        "hetflow_with_journal": figure(hetflow_rate(n, w, args.repeat, journal=True), n),
+    }
+    if args.calls:
+        out["hetflow_one_call_each"] = figure(hetflow_rate(args.calls, w, 1, calls=True), args.calls)
+    if not args.no_peer:
+        seconds, version = dask_rate(n, w, args.repeat)
+        out["dask"] = {"version": version, **figure(seconds, n)}
+        out["hetflow_vs_dask"] = round(out["hetflow"]["tasks_per_s"] / out["dask"]["tasks_per_s"], 2)
+        out["hetflow_with_journal_vs_dask"] = round(
+            out["hetflow_with_journal"]["tasks_per_s"] / out["dask"]["tasks_per_s"], 2
+        )
+        if args.calls:
+            out["hetflow_one_call_each_vs_dask"] = round(
+                out["hetflow_one_call_each"]["tasks_per_s"] / out["dask"]["tasks_per_s"], 2
+            )
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
