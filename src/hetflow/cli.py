@@ -18,8 +18,12 @@ from rich.text import Text
 
 from hetflow.core.modes import MODES, make_gate
 from hetflow.errors import HetflowError, SpecError
+from hetflow.executors import EXECUTORS
+from hetflow.journal import read_journal
+from hetflow.metrics.result import RunResult
 from hetflow.policies import POLICIES, make_policy
 from hetflow.report import print_table, write_report
+from hetflow.runtime import Progress, Session, WorkflowRun
 from hetflow.sim.simulator import run_simulation
 from hetflow.spec import Platform, Workflow, load_platform, load_workflow, recorded_platform
 from hetflow.spec.resources import format_memory
@@ -167,10 +171,6 @@ def simulate(
 
 # ---- hetflow run / hetflow report: real execution and what it left in its journal ----------------------------------
 # (these imports stand here, not at the top, because the two commands were appended to this file in one piece)
-from hetflow.executors import EXECUTORS  # noqa: E402
-from hetflow.journal import read_journal  # noqa: E402
-from hetflow.metrics.result import RunResult  # noqa: E402
-from hetflow.runtime import Progress, Session, WorkflowRun  # noqa: E402
 
 EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was cancelled
 _RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
