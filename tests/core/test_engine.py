@@ -176,3 +176,21 @@ def test_launch_carries_duration_scaled_by_speed(make_driver) -> None:  # type: 
     d = make_driver([node("fast-0", cores=1, speed=2.0)])
     (x,) = d.launches(d(0, TasksSubmitted((ts("A", runtime=10),))))
     assert isinstance(x, Launch) and x.duration == 5.0
+
+
+def test_ranks_grow_along_ancestors_when_tasks_are_added(make_driver) -> None:  # type: ignore[no-untyped-def]
+    d = make_driver([node("n-0", cores=1)], policy="critical-path")
+    out = d(0, TasksSubmitted((ts("A", runtime=5), ts("B", runtime=1, after=["A"]), ts("C", runtime=1))))
+    sets = d.engine.sets
+    assert (sets["A"].rank, sets["B"].rank, sets["C"].rank) == (6, 1, 1)
+    d(1, TasksSubmitted((ts("D", runtime=10, after=["B"]),)))
+    assert (sets["A"].rank, sets["B"].rank, sets["D"].rank) == (16, 11, 10)
+    assert d.launches(out)[0].set == "A"  # the longest remaining path went first
+
+
+def test_full_platform_stops_the_pass_but_zero_resource_tasks_still_start(make_driver) -> None:  # type: ignore[no-untyped-def]
+    d = make_driver([node("n-0", cores=1)])
+    sets = (*(ts(f"S{i}") for i in range(50)), ts("Z", cores=0))
+    out = d(0, TasksSubmitted(sets))
+    assert {x.set for x in d.launches(out)} == {"S0", "Z"}
+    assert d.engine.passes == 1

@@ -47,7 +47,9 @@ class SetState:
         "key",
         "level",
         "name",
+        "needs_nothing",
         "options",
+        "parents",
         "parents_left",
         "rank",
         "ready",
@@ -65,6 +67,8 @@ class SetState:
         self.name = spec.name
         self.count = spec.count
         self.options: tuple[Variant, ...] = spec.options
+        self.needs_nothing = any(o.resources.cores == 0 and o.resources.gpu_units == 0 for o in self.options)
+        self.parents: list[SetState] = []
         self.level = level
         self.workload = workload
         self.children: list[SetState] = []
@@ -117,9 +121,9 @@ class Engine:
         self.now = 0.0
         self.sets: dict[str, SetState] = {}
         self._by_sid: list[SetState] = []
-        self._topo: list[SetState] = []  # every set, parents before children
         self._waiting: list[SetState] = []  # dependencies met, gate closed
         self._ready: list[SetState] = []  # sorted by key
+        self._n_ready_needing_nothing = 0  # ready sets with a way to run that takes no core and no GPU
         self._launches: dict[int, LaunchRecord] = {}
         self._on_node: list[set[int]] = []
         self._next_launch = 0
@@ -268,11 +272,22 @@ class Engine:
                 else:
                     st.parents_left += 1
                     parent.children.append(st)
+                    st.parents.append(parent)
             if st.parents_left == 0:
                 self._deps_met(st, out)
-        self._topo.extend(self.sets[n] for n in order)
-        for st in reversed(self._topo):  # longest remaining path, own run time included
-            st.rank = min(o.runtime for o in st.options) + max((c.rank for c in st.children), default=0.0)
+        self._rank([self.sets[n] for n in order])
+
+    def _rank(self, fresh: list[SetState]) -> None:
+        """Longest remaining path (own run time included) of new sets, raised along their ancestors as needed."""
+        for st in reversed(fresh):  # topological order of the batch
+            st.rank = _own(st) + max((c.rank for c in st.children), default=0.0)
+        stack = [p for st in fresh for p in st.parents if p.rank < _own(p) + st.rank]
+        while stack:
+            p = stack.pop()
+            new = _own(p) + max(c.rank for c in p.children)
+            if new > p.rank:
+                p.rank = new
+                stack.extend(p.parents)
 
     def _finished(self, s: TaskFinished, out: list[Instruction]) -> bool:
         rec = self._launch_of(s.launch)
@@ -396,6 +411,7 @@ class Engine:
     def _to_ready(self, st: SetState) -> None:
         if not st.in_ready:
             st.in_ready = True
+            self._n_ready_needing_nothing += st.needs_nothing
             bisect.insort(self._ready, st, key=lambda x: x.key)
 
     def _maybe_end(self, st: SetState, out: list[Instruction]) -> bool:
@@ -467,7 +483,11 @@ class Engine:
         self.passes += 1
         led = self.ledger
         keep: list[SetState] = []
-        for st in self._ready:
+        ready = self._ready
+        for at, st in enumerate(ready):
+            if not (led.total_free_cores or led.total_free_gpu or self._n_ready_needing_nothing):
+                keep.extend(ready[at:])  # nothing is free and every waiting set needs something: stop the pass
+                break
             need0 = st.options[0].resources
             if len(st.options) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu):
                 for node, option, n in self.policy.place(st, self):
@@ -480,6 +500,7 @@ class Engine:
                 keep.append(st)
             else:
                 st.in_ready = False
+                self._n_ready_needing_nothing -= st.needs_nothing
         self._ready = keep
 
     def _launch(self, st: SetState, node: int, option: int, n: int, out: list[Instruction]) -> None:
@@ -519,6 +540,10 @@ class Engine:
 def parents_outside(s: TaskSet, local: set[str]) -> list[str]:
     """Parents of s that were submitted in an earlier batch."""
     return [p for p in s.after if p not in local]
+
+
+def _own(st: SetState) -> float:
+    return min(o.runtime for o in st.options)
 
 
 def _bad(st: SetState) -> bool:
