@@ -8,9 +8,13 @@ separate decorated calls (`[noop(i) for i in range(N)]`, one task set each).
 Dask, the peer, at its best settings for this: LocalCluster(n_workers=W, threads_per_worker=1, processes=True),
 `client.map(noop, range(N), pure=False)` and `client.gather`, with the scheduler's worker-saturation set to inf
 (queuing off: every task goes to a worker at once; it more than doubles Dask's rate here), no dashboard.
+hetflow's dask backend (--dask-tasks N): the engine places, a local Dask cluster shaped like the platform runs (one
+`dask worker` of W threads), beside plain Dask on the same N tasks (LocalCluster(n_workers=W), as above).
+The Ray backend is not there yet (see docs/hpc.md).
 Both sides are warmed up first (workers started, the function shipped); each figure is the best of --repeat.
 
-    python benchmarks/throughput.py [--tasks 20000] [--workers 2] [--calls 20000] [--repeat 3] [--no-peer]
+    python benchmarks/throughput.py [--tasks 20000] [--workers 2] [--calls 20000] [--dask-tasks 2000] [--repeat 3]
+                                    [--no-peer]
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ def best_of(repeat: int, run: Callable[[], float]) -> float:
     return min(run() for _ in range(repeat))
 
 
-def hetflow_rate(n: int, workers: int, repeat: int, journal: bool = False, calls: bool = False) -> float:
+def hetflow_rate(
+    n: int, workers: int, repeat: int, journal: bool = False, calls: bool = False, backend: str = "local"
+) -> float:
     """Seconds for n no-op tasks (best of repeat), in one warm Session."""
     plat = {"platform": f"local-{workers}", "nodes": [{"type": "local", "cores": workers}]}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "run.db" if journal else None
-        with hf.Session(platform=plat, journal=path):
+        with hf.Session(backend, platform=plat, journal=path):
             for f in noop.map(range(workers * 50)):  # warm up: workers up, the function shipped to each
                 f.result()
 
@@ -93,6 +99,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (and cores) on each side")
     parser.add_argument("--calls", type=int, default=20_000, help="tasks for the one-call-each figure (0: skip)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--dask-tasks", type=int, default=2_000, help="tasks for hetflow on its dask backend, and plain Dask (0: skip)"
+    )
     parser.add_argument("--no-peer", action="store_true", help="skip Dask")
     args = parser.parse_args()
     n, w = args.tasks, args.workers
@@ -110,7 +119,19 @@ def main() -> None:
     }
     if args.calls:
         out["hetflow_one_call_each"] = figure(hetflow_rate(args.calls, w, 1, calls=True), args.calls)
+    if args.dask_tasks:
+        # hetflow's engine placing, Dask running: a local Dask cluster of one worker of W threads (the platform's
+        # one node of W cores); the peer figure is plain Dask on the same number of tasks
+        out["hetflow_dask_backend"] = figure(
+            hetflow_rate(args.dask_tasks, w, args.repeat, backend="dask"), args.dask_tasks
+        )
     if not args.no_peer:
+        if args.dask_tasks:
+            seconds, _ = dask_rate(args.dask_tasks, w, args.repeat)
+            out["dask_same_tasks"] = figure(seconds, args.dask_tasks)
+            out["hetflow_dask_backend_vs_dask"] = round(
+                out["hetflow_dask_backend"]["tasks_per_s"] / out["dask_same_tasks"]["tasks_per_s"], 2
+            )
         seconds, version = dask_rate(n, w, args.repeat)
         out["dask"] = {"version": version, **figure(seconds, n)}
         out["hetflow_vs_dask"] = round(out["hetflow"]["tasks_per_s"] / out["dask"]["tasks_per_s"], 2)

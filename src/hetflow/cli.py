@@ -210,6 +210,12 @@ def _follow(session: Session, run: WorkflowRun, total: int, console: Console) ->
 @main.command()
 @click.argument("workflow")
 @click.option("--backend", default="local", show_default=True, help=f"Where tasks run: {', '.join(EXECUTORS)}.")
+@click.option(
+    "--address",
+    metavar="ADDR",
+    help="The cluster to run on (dask: the scheduler's address; ray: the head's, or 'auto'); its workers or nodes "
+    "are the platform. Without it, dask and ray start a local cluster shaped like --platform.",
+)
 @click.option("--platform", "-p", "platform", metavar="P", help=_RUN_HELP_PLATFORM)
 @click.option(
     "--mode", default=None, help="Asynchrony: sync, workload or task (default; with --resume: the journal's)."
@@ -224,6 +230,7 @@ def run(
     ctx: click.Context,
     workflow: str,
     backend: str,
+    address: str | None,
     platform: str | None,
     mode: str | None,
     policy: str | None,
@@ -239,7 +246,12 @@ def run(
     wf = load_workflow(workflow)
     pf = load_platform(platform) if platform is not None else None
     err = Console(stderr=True, soft_wrap=True, highlight=False)
-    session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume)
+    options: dict[str, Any] = {}
+    if address is not None:
+        if backend == "local":
+            raise SpecError("--address needs a cluster backend", place="--address", fix="add --backend dask or ray")
+        options["address"] = address
+    session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run
     except HetflowError:

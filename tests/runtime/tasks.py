@@ -103,3 +103,35 @@ def large(index: int) -> bytes:
 
 def blob(n: int) -> bytes:
     return b"x" * n
+
+
+@hf.task(cores=1)
+def one_core(x: int) -> int:
+    time.sleep(0.05)
+    return x * 3
+
+
+@hf.task(cores=2)
+def two_cores(x: int) -> int:
+    time.sleep(0.05)
+    return x + 100
+
+
+@hf.task(cores=1, gpus=0.5)
+def half_gpu_sum(values: list[int]) -> tuple[int, str | None, str | None]:
+    """What a fractional-GPU task sees: its GPU and its share of it."""
+    time.sleep(0.05)
+    return sum(values), os.environ.get("HETFLOW_GPUS"), os.environ.get("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE")
+
+
+@hf.task
+def mark_and_nap(folder: str, i: int, seconds: float) -> int:
+    """Write this process's id to FOLDER/I (where task i runs now), then sleep."""
+    write_pid(Path(folder) / str(i))
+    time.sleep(seconds)
+    return i
+
+
+@hf.task
+def sum_first(pairs: list[tuple[int, Any, Any]]) -> int:
+    return sum(p[0] for p in pairs)

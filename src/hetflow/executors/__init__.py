@@ -26,6 +26,7 @@ from hetflow.executors.api import (
 # name -> "module:class"; a backend registers itself here
 EXECUTORS: dict[str, str] = {
     "local": "hetflow.executors.local:LocalExecutor",
+    "dask": "hetflow.executors.dask:DaskExecutor",
 }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from hetflow.spec.platform import Node
+from hetflow.spec.platform import Node, Platform
 from hetflow.spec.resources import GPU_UNIT
 
 # Outcome statuses
@@ -112,6 +112,29 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Stop every execution and release every resource (workers, files)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NodeChange:
+    """A node of a cluster that joined (node is its shape) or left (node is None) while the run goes on."""
+
+    name: str
+    node: Node | None = None
+
+
+class ClusterExecutor(Executor, Protocol):
+    """An executor on a distributed engine (Dask, Ray) whose nodes come and go. The runtime asks it for the platform
+    (connect) before start, and for the nodes that joined or left (changes) after every poll."""
+
+    def connect(self, shape: Platform) -> Platform:
+        """Start a local cluster shaped like `shape` (one worker or node per platform node, its cores and GPUs
+        declared as resources), or connect to the cluster at the executor's address; the cluster's nodes, as a
+        platform. Node names are those of platform.nodes()."""
+        ...
+
+    def changes(self) -> list[NodeChange]:
+        """Nodes that joined or left since the last call, in order. poll() returns early when one happens."""
         ...
 
 

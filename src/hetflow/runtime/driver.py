@@ -3,8 +3,9 @@
 It takes submissions and cancels from any thread (an inbox and a wake-up), feeds the engine, expands each Launch into
 one TaskRun per task for the executor, and turns each Outcome into TaskFinished or TaskFailed. It resolves the
 futures, records intervals, writes the journal, delays retries (exponential backoff) and runs again, without using a
-retry, a task whose worker died under it. Everything the engine decides is the engine's: the driver holds no
-resource bookkeeping of its own beyond what a progress bar shows.
+retry, a task whose worker died under it. An executor on a cluster (Dask) also says which nodes joined or left
+(changes()): they become NodeJoined and NodeLost, and the engine re-queues what ran on a lost node. Everything the
+engine decides is the engine's: the driver holds no resource bookkeeping of its own beyond what a progress bar shows.
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ import heapq
 import pickle
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
 from hetflow.core.states import TaskState
-from hetflow.core.stimuli import CancelRequested, Stimulus, TaskFailed, TaskFinished, TasksSubmitted
+from hetflow.core.stimuli import (
+    CancelRequested,
+    NodeJoined,
+    NodeLost,
+    Stimulus,
+    TaskFailed,
+    TaskFinished,
+    TasksSubmitted,
+)
 from hetflow.errors import ExecutionError, TaskFailedError, TaskSkippedError
-from hetflow.executors.api import CANCELLED, DONE, LOST, Executor, Outcome, TaskRun
+from hetflow.executors.api import CANCELLED, DONE, LOST, Executor, NodeChange, Outcome, TaskRun
 from hetflow.journal import store as J
 from hetflow.journal.store import Journal
 from hetflow.runtime.futures import RemoteTraceback, TaskFuture
@@ -75,6 +84,9 @@ class Driver:
         self._delayed: list[tuple[float, int]] = []
         self._next_key = 0
         self._touched: set[str] = set()
+        self._changes: Callable[[], list[NodeChange]] | None = getattr(executor, "changes", None)
+        self._losing: set[str] = set()  # nodes whose loss the engine is being told now
+        self.lost_nodes = 0
         self._thread = threading.Thread(target=self._main, name="hetflow-driver", daemon=True)
 
     # ---- any thread -----------------------------------------------------------------------------------------------
@@ -149,6 +161,7 @@ class Driver:
                 out = engine.handle(time.monotonic() - self.t0, stimuli)
                 stimuli = []
                 self._apply(out, stimuli)
+                self._losing.clear()
                 if stimuli:
                     continue  # tasks kept from an earlier run end at once
                 self._settle()
@@ -176,6 +189,8 @@ class Driver:
             outcomes = ex.poll(timeout)
             if outcomes:
                 self._outcomes(outcomes, stimuli)
+            if self._changes is not None:
+                self._membership(self._changes(), stimuli)
 
     # ---- inbox ----------------------------------------------------------------------------------------------------
     def _take(self, items: list[tuple[Any, ...]], stimuli: list[Stimulus]) -> None:
@@ -229,6 +244,23 @@ class Driver:
         for _, key in self._delayed:
             self.inflight.pop(key, None)
         self._delayed.clear()
+
+    def _membership(self, changes: list[NodeChange], stimuli: list[Stimulus]) -> None:
+        """Nodes of the cluster that joined or left: new ones are used at once, a lost one's tasks run elsewhere."""
+        j = self.journal
+        for c in changes:
+            now = time.time()
+            if c.node is None:
+                self._losing.add(c.name)
+                self.lost_nodes += 1
+                stimuli.append(NodeLost(c.name))
+                if j is not None:
+                    j.event(now, J.NODE_LOST, node=c.name)
+            else:
+                stimuli.append(NodeJoined(c.node))
+                if j is not None:
+                    n = c.node
+                    j.event(now, J.NODE_JOINED, node=n.name, cores=n.cores, gpu_units=n.gpu_units)
 
     # ---- instructions ---------------------------------------------------------------------------------------------
     def _apply(self, out: list[Instruction], stimuli: list[Stimulus]) -> None:
@@ -387,7 +419,8 @@ class Driver:
             self.cores_busy -= rec.run.cores
             self.gpu_units_busy -= rec.gpu_units
             self._touched.add(rec.info.spec.name)
-            if rec.info.group is not None:
+            lost = rec.run.node in self._losing  # its node is gone: the engine re-queued it (Retried came first)
+            if rec.info.group is not None and not lost:
                 rec.info.group.cancelled += 1
             if any(k == key for _, k in self._delayed):
                 self._delayed = [d for d in self._delayed if d[1] != key]
@@ -395,7 +428,11 @@ class Driver:
             else:
                 self.executor.cancel(key)
             if self.journal is not None:
-                self.journal.event(now, J.CANCELLED, rec.info.spec.name, rec.index, rec.run.node)
+                kind = J.LOST if lost else J.CANCELLED
+                detail = f"node {rec.run.node} lost" if lost else None
+                self.journal.event(
+                    now, kind, rec.info.spec.name, rec.index, rec.run.node, rec.run.attempt, detail=detail
+                )
 
     # ---- outcomes -------------------------------------------------------------------------------------------------
     def _outcomes(self, outcomes: list[Outcome], stimuli: list[Stimulus]) -> None:

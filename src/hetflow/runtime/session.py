@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from hetflow.core.engine import Engine
 from hetflow.core.modes import MODES
 from hetflow.errors import ExecutionError, FitError, SpecError
-from hetflow.executors import make_executor
+from hetflow.executors import Executor, make_executor
 from hetflow.journal.codec import platform_from_dict, set_to_dict
 from hetflow.journal.read import JournalView, read_journal
 from hetflow.journal.store import Journal
@@ -123,7 +123,11 @@ class Session:
     this machine, discovered; on resume, the journal's); mode and policy as in simulation; journal: a SQLite file
     recording everything; resume: go on with that journal's run (its done tasks are not run again); retry_backoff:
     the first pause before a retry, doubled at each one. Other keyword options go to the executor (local: workers,
-    log_dir, pin)."""
+    log_dir, pin; dask and ray: address, log_dir).
+
+    backend="dask" or "ray": with address=, the cluster there, whose workers (nodes) become the platform; without,
+    a local cluster started shaped like the platform (one worker or node per platform node, its cores and GPUs
+    declared as resources), which is how one machine stands for a heterogeneous cluster."""
 
     def __init__(
         self,
@@ -162,20 +166,33 @@ class Session:
         recorded: dict[str, str] = self._journal.meta() if self._journal is not None and resume else {}
         if platform is not None:
             self.platform = load_platform(platform)
-        elif "platform" in recorded:
+        elif "platform" in recorded and executor_options.get("address") is None:
             self.platform = platform_from_dict(json.loads(recorded["platform"]))
         else:
             self.platform = local_platform()
+        if platform is not None and executor_options.get("address") is not None:
+            raise SpecError(
+                "a platform and a cluster address were both given",
+                place="--platform",
+                fix="leave the platform out: with an address the platform is the cluster's (its workers or nodes)",
+            )
         self.mode = mode or recorded.get("mode", "task")
         if self.mode not in MODES:
             raise SpecError(f"unknown mode {self.mode!r}", place="--mode", fix=f"use one of {', '.join(MODES)}")
         self.policy = policy or recorded.get("policy", "fifo")
         make_policy(self.policy)  # an unknown name is bad input, now rather than in the driver
         self.backend = backend
-        if journal is not None and backend == "local":
+        if journal is not None:
             executor_options.setdefault("log_dir", Path(os.fspath(journal) + ".logs"))
         self.log_dir: Path | None = executor_options.get("log_dir")
         self._executor = make_executor(backend, **executor_options)
+        connect = getattr(self._executor, "connect", None)
+        if connect is not None:  # a cluster: started shaped like the platform, or found at its address
+            try:
+                self.platform = connect(self.platform)
+            except BaseException:
+                self._executor.close()
+                raise
         self._backoff = retry_backoff
         self._driver: Driver | None = None
         self._names: set[str] = set()
@@ -185,6 +202,11 @@ class Session:
         self._lock = threading.Lock()
         self._closed = False
         self._origin = time.time()
+
+    @property
+    def executor(self) -> Executor:
+        """Where the tasks run (for tools and tests: the Dask client, the worker processes)."""
+        return self._executor
 
     @property
     def journal_path(self) -> Path | None:
@@ -217,8 +239,10 @@ class Session:
         driver = self._driver
         if driver is None or self._closed:
             self._closed = True
-            if self._journal is not None and driver is None:
-                self._journal.close()
+            if driver is None:
+                self._executor.close()  # never started: a cluster it started goes now
+                if self._journal is not None:
+                    self._journal.close()
             return
         self._closed = True
         pop_session(self)

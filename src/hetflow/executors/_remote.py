@@ -1,0 +1,126 @@
+"""What runs where a Dask worker or a Ray node put a task: one call of a Python function or one shell command.
+
+Imported on the workers (hetflow must be installed there, as it is in a cluster started from the same environment).
+It reuses the local worker's way of finding functions and reporting errors. A command runs in a session of its own
+with exactly the environment it was given on top of the worker's (CUDA_VISIBLE_DEVICES and the like), its process
+group recorded so that a cancel reaches it (kill). A Python function runs in the worker's own process, with the
+environment set in that process for the duration of the call: exact when one task runs on the worker at a time
+(a GPU task per worker, or one core per worker), shared between the tasks that run there together otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from hetflow.executors._worker import _dump, _dump_exception, _exit_text, _resolve, _wants_index
+from hetflow.executors.api import GpuGrant, gpu_env, visible_devices
+
+_running: dict[int, int] = {}  # key -> process group of a command running in this worker process
+_lock = threading.Lock()
+_PHYSICAL = visible_devices()  # as the worker process started, before a task changed its environment
+
+Result = tuple[str, float, float, bytes | None, str, bytes | None, str]  # status, start, end, value, error, exc, tb
+
+
+def run_task(
+    key: int,
+    ref: tuple[Any, ...] | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    index: int | None,
+    command: str | None,
+    grant: GpuGrant,
+    has_gpus: bool,
+    task_id: str,
+    out_path: str,
+    err_path: str,
+    timeout: float | None,
+) -> Result:
+    """Run one task; never raises: every way it can end comes back as ("done" | "failed" | "timeout", ...).
+    The grant indexes the node's GPUs, mapped onto the CUDA_VISIBLE_DEVICES the worker process started with."""
+    env = gpu_env(grant, has_gpus, _PHYSICAL)
+    env["HETFLOW_TASK_ID"] = task_id
+    if command is not None:
+        return _command(key, command, env, out_path, err_path, timeout)
+    assert ref is not None
+    start = time.time()
+    try:
+        fn = _resolve(ref)
+        if index is not None and _wants_index(fn):
+            args = (index,)
+        os.environ.update(env)
+        value = fn(*args, **kwargs) if kwargs else fn(*args)
+    except BaseException as exc:
+        end = time.time()
+        error = f"{type(exc).__name__}: {exc}".strip()
+        return ("failed", start, end, None, error, _dump_exception(exc), traceback.format_exc())
+    end = time.time()
+    try:
+        blob = _dump(value)
+    except Exception as exc:
+        return ("failed", start, end, None, f"the result could not be pickled: {type(exc).__name__}: {exc}", None, "")
+    return ("done", start, end, blob, "", None, "")
+
+
+def _command(
+    key: int, command: str, env: dict[str, str], out_path: str, err_path: str, timeout: float | None
+) -> Result:
+    full = dict(os.environ)
+    full.update(env)
+    start = time.time()
+    try:
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            proc = subprocess.Popen(
+                command,
+                shell=True,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=full,
+                start_new_session=True,
+            )
+    except OSError as exc:
+        return ("failed", start, time.time(), None, f"cannot start the command: {exc}", None, "")
+    with _lock:
+        _running[key] = proc.pid
+    try:
+        rc = proc.wait(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        _killpg(proc.pid)
+        rc = proc.wait()
+        timed_out = True
+    finally:
+        with _lock:
+            _running.pop(key, None)
+    end = time.time()
+    value = _dump((rc, out_path, err_path))
+    if timed_out:
+        return ("timeout", start, end, value, f"timed out after {timeout:g} s", None, "")
+    if rc == 0:
+        return ("done", start, end, value, "", None, "")
+    return ("failed", start, end, value, _exit_text(rc, err_path), None, "")
+
+
+def kill(key: int) -> bool:
+    """Kill the command of an execution if it runs in this process; True when there was one."""
+    with _lock:
+        pgid = _running.get(key)
+    if pgid is None:
+        return False
+    _killpg(pgid)
+    return True
+
+
+def _killpg(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)

@@ -1,0 +1,415 @@
+"""The Dask executor: hetflow's engine places, a Dask cluster runs (`pip install 'hetflow[dask]'`).
+
+- connect(shape): with an address, a client of that scheduler; without, a local cluster shaped like the platform:
+  a scheduler in this process and one `dask worker` process per platform node, named after the node, with as many
+  threads as the node has cores and its cores, GPUs and memory declared as worker resources (so that a CPU-only
+  machine stands for GPU nodes).
+  The platform is the cluster's: each worker becomes a node (_cluster.Membership names them).
+- submit: each TaskRun becomes one Dask task pinned to the worker of its node (workers=[address],
+  allow_other_workers=False); Dask's own resource accounting is not asked for, the engine's ledger decides.
+  The task sees its GPU grant through CUDA_VISIBLE_DEVICES / CUDA_MPS_ACTIVE_THREAD_PERCENTAGE / HETFLOW_GPUS
+  (api.gpu_env, mapped onto the worker's own CUDA_VISIBLE_DEVICES), and HETFLOW_TASK_ID.
+- Workers that join or leave (the scheduler's add-worker and remove-worker events, and a scheduler_info every
+  REFRESH_S) come out of changes(); the runtime turns them into NodeJoined / NodeLost, the engine re-queues what ran
+  on a lost node and cancels it here. Results that come back from a lost node's tasks before that are dropped.
+- Cancels and timeouts: a command's process group is killed on its worker; a Python function cannot be stopped in a
+  Dask worker's thread, so it is reported at once (CANCELLED, TIMEOUT) and left to end on its own there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import heapq
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hetflow.errors import ExecutionError
+from hetflow.executors import _remote
+from hetflow.executors._cluster import Membership, Seen, declared, shape_resources
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, NodeChange, Outcome, TaskRun
+from hetflow.executors.local import _reference
+from hetflow.spec.platform import Node, Platform
+
+REFRESH_S = 2.0  # how often the list of workers is read again, events or not
+GATHER_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 120.0  # for the workers of a local cluster to come up (a loaded machine: slow imports)
+
+
+class _Job:
+    __slots__ = ("future", "run", "worker")
+
+    def __init__(self, run: TaskRun, worker: str, future: Any) -> None:
+        self.run = run
+        self.worker = worker
+        self.future = future
+
+
+class DaskExecutor:
+    """Tasks on a Dask cluster: the one at `address`, else a local one shaped like the platform. log_dir: where
+    commands write their output (a folder every worker can reach; default a temporary one)."""
+
+    name = "dask"
+
+    def __init__(self, *, address: str | None = None, log_dir: str | os.PathLike[str] | None = None) -> None:
+        self.address = address
+        self._log_dir = Path(log_dir) if log_dir is not None else None
+        self._cluster: _ShapedCluster | None = None
+        self._client: Any = None
+        self._members = Membership()
+        self._nodes: dict[str, Node] = {}
+        self._jobs: dict[int, _Job] = {}
+        self._orphans: set[int] = set()  # keys submitted to a node already gone: NodeLost cancels them
+        self._done: list[Outcome] = []
+        self._ready: deque[Any] = deque()
+        self._cond = threading.Condition()
+        self._woken = False
+        self._dirty = False
+        self._refreshed = 0.0
+        self._deadlines: list[tuple[float, int]] = []
+        self._token = uuid.uuid4().hex[:8]
+        self._closed = False
+
+    # ---- lifecycle ------------------------------------------------------------------------------------------------
+    def connect(self, shape: Platform) -> Platform:
+        try:
+            import distributed
+        except ImportError as exc:
+            raise ExecutionError(
+                f"the dask backend needs dask.distributed ({exc}): pip install 'hetflow[dask]'"
+            ) from exc
+        if self._client is not None:
+            raise ExecutionError("the dask executor is connected already")
+        if self.address is None:
+            self._cluster = _ShapedCluster(shape)
+            self._client = distributed.Client(self._cluster.address)  # type: ignore[no-untyped-call]
+            self._client.wait_for_workers(shape.n_nodes, timeout=STARTUP_TIMEOUT_S)
+            name = shape.name
+        else:
+            self._client = distributed.Client(self.address, timeout=30)  # type: ignore[no-untyped-call]
+            name = f"dask-{self.address}"
+        try:
+            found = self._found()
+            if not found:
+                raise ExecutionError(f"the Dask cluster at {self.address} has no workers")
+            platform = self._members.first(name, found, shape if self._cluster is not None else None)
+            self._nodes = dict(self._members.nodes)
+            self._refreshed = time.monotonic()
+            self._client.subscribe_topic("all", self._on_event)
+        except BaseException:
+            self.close()
+            raise
+        return platform
+
+    def start(self, nodes: Sequence[Node]) -> None:
+        if self._client is None:
+            raise ExecutionError("connect() the dask executor to a cluster before start()")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        client, cluster = self._client, self._cluster
+        if client is not None:
+            for key in list(self._jobs):
+                self.cancel(key)
+            with contextlib.suppress(Exception):
+                client.unsubscribe_topic("all")  # else the scheduler tells a closed client that it left
+            with contextlib.suppress(Exception):
+                client.close(timeout=10)
+        if cluster is not None:
+            cluster.close()
+
+    @property
+    def client(self) -> Any:
+        """The distributed.Client (for tests and tools)."""
+        return self._client
+
+    @property
+    def worker_pids(self) -> dict[str, int]:
+        """Node name -> process id of its worker, for a local cluster this executor started ({} otherwise)."""
+        return {name: p.pid for name, p in self._cluster.procs.items()} if self._cluster is not None else {}
+
+    def worker_of(self, node: str) -> str | None:
+        """The address of the worker running a node now (None: the node is gone)."""
+        return self._members.id_of.get(node)
+
+    # ---- submitting -----------------------------------------------------------------------------------------------
+    def submit(self, runs: Sequence[TaskRun]) -> None:
+        client = self._client
+        assert client is not None, "connect() the executor first"
+        now = time.monotonic()
+        for run in runs:
+            worker = self._members.id_of.get(run.node)
+            if worker is None:
+                self._orphans.add(run.key)
+                continue
+            node = self._nodes.get(run.node)
+            has_gpus = node is not None and node.gpu_units > 0
+            ref = _reference(run.fn) if run.fn is not None else None
+            out_path = err_path = ""
+            if run.command is not None:
+                logs = self._logs()
+                name = _remote_name(run.task_id, run.attempt)
+                out_path, err_path = str(logs / f"{name}.out"), str(logs / f"{name}.err")
+            try:
+                fut = client.submit(
+                    _remote.run_task,
+                    run.key,
+                    ref,
+                    run.args,
+                    run.kwargs,
+                    run.index,
+                    run.command,
+                    run.gpus,
+                    has_gpus,
+                    run.task_id,
+                    out_path,
+                    err_path,
+                    run.timeout,
+                    key=f"hetflow-{self._token}-{run.key}",
+                    workers=[worker],
+                    allow_other_workers=False,
+                    pure=False,
+                )
+            except Exception as exc:  # arguments that cannot be serialized fail this task, not the run
+                t = time.time()
+                self._done.append(Outcome(run.key, FAILED, t, t, error=f"cannot send the task to Dask: {exc}"))
+                continue
+            self._jobs[run.key] = _Job(run, worker, fut)
+            fut.add_done_callback(self._on_done)
+            if run.timeout is not None and run.command is None:
+                heapq.heappush(self._deadlines, (now + run.timeout, run.key))
+
+    def cancel(self, key: int) -> None:
+        if key in self._orphans:
+            self._orphans.discard(key)
+            return
+        job = self._jobs.pop(key, None)
+        if job is None:
+            return
+        self._stop(job)
+        t = time.time()
+        self._done.append(Outcome(key, CANCELLED, t, t, error="cancelled"))
+
+    def wake(self) -> None:
+        with self._cond:
+            self._woken = True
+            self._cond.notify()
+
+    def changes(self) -> list[NodeChange]:
+        out = self._members.changes()
+        for c in out:
+            if c.node is not None:
+                self._nodes[c.name] = c.node
+        return out
+
+    # ---- waiting --------------------------------------------------------------------------------------------------
+    def poll(self, timeout: float | None) -> list[Outcome]:
+        out, self._done = self._done, []
+        wait = 0.0 if out else REFRESH_S if timeout is None else min(timeout, REFRESH_S)
+        if self._deadlines:
+            wait = max(0.0, min(wait, self._deadlines[0][0] - time.monotonic()))
+        with self._cond:
+            if not (self._ready or self._woken or self._dirty) and wait > 0:
+                self._cond.wait(wait)
+            ready = list(self._ready)
+            self._ready.clear()
+            self._woken = False
+            dirty, self._dirty = self._dirty, False
+        if dirty or time.monotonic() - self._refreshed >= REFRESH_S:
+            self._refresh()
+        if ready:
+            self._collect(ready, out)
+        if self._deadlines:
+            self._expire(time.monotonic(), out)
+        return out
+
+    # ---- internals ------------------------------------------------------------------------------------------------
+    def _on_done(self, fut: Any) -> None:  # the client's event loop thread
+        with self._cond:
+            self._ready.append(fut)
+            self._cond.notify()
+
+    def _on_event(self, event: Any) -> None:  # the client's event loop thread
+        msg = event[1] if isinstance(event, tuple) and len(event) == 2 else event
+        if isinstance(msg, dict) and msg.get("action") in ("add-worker", "remove-worker"):
+            with self._cond:
+                self._dirty = True
+                self._cond.notify()
+
+    def _found(self) -> dict[str, Seen]:
+        info = self._client.scheduler_info(n_workers=-1)
+        found: dict[str, Seen] = {}
+        for address, w in info.get("workers", {}).items():
+            cores, gpu_units, memory = declared(
+                w.get("resources") or {}, int(w.get("nthreads", 1)), w.get("memory_limit") or 0
+            )
+            found[address] = Seen(str(w.get("name", address)), cores, gpu_units, memory)
+        return found
+
+    def _refresh(self) -> None:
+        self._refreshed = time.monotonic()
+        if self._closed:
+            return
+        try:
+            found = self._found()
+        except Exception:  # the scheduler does not answer now: ask again at the next refresh
+            return
+        if self._members.update(found):
+            self.wake()  # the runtime reads changes() after this poll
+
+    def _collect(self, ready: list[Any], out: list[Outcome]) -> None:
+        finished: list[_Job] = []
+        for fut in ready:
+            key = _key_of(fut.key)
+            job = self._jobs.get(key)
+            if job is None or job.future is not fut:
+                continue  # cancelled, timed out, or an old attempt
+            if fut.status == "finished":
+                finished.append(job)
+                continue
+            if fut.status == "cancelled":
+                continue
+            del self._jobs[key]
+            if not self._members.alive(job.run.node) or self._members.id_of.get(job.run.node) != job.worker:
+                self._orphans.add(key)  # its node is gone: the engine re-queues it when it hears of it
+                continue
+            t = time.time()
+            out.append(Outcome(key, LOST, t, t, error=f"Dask lost the task: {_describe(fut)}"))
+        if not finished:
+            return
+        try:
+            values = self._client.sync(
+                self._client._gather, [j.future for j in finished], errors="skip", callback_timeout=GATHER_TIMEOUT_S
+            )
+        except Exception:
+            values = None
+        for i, job in enumerate(finished):
+            key = job.run.key
+            del self._jobs[key]
+            if values is None or i >= len(values) or not isinstance(values[i], tuple):
+                if self._members.id_of.get(job.run.node) != job.worker:
+                    self._orphans.add(key)
+                else:
+                    t = time.time()
+                    out.append(Outcome(key, LOST, t, t, error="the result could not be fetched from its worker"))
+                continue
+            out.append(_outcome(key, job.run, values[i]))
+
+    def _expire(self, now: float, out: list[Outcome]) -> None:
+        dl = self._deadlines
+        while dl and dl[0][0] <= now:
+            _, key = heapq.heappop(dl)
+            job = self._jobs.pop(key, None)
+            if job is not None:
+                self._stop(job)
+                t = time.time()
+                out.append(Outcome(key, TIMEOUT, t, t, error=f"timed out after {job.run.timeout:g} s"))
+
+    def _stop(self, job: _Job) -> None:
+        with contextlib.suppress(Exception):
+            job.future.cancel()
+        if job.run.command is not None:
+            with contextlib.suppress(Exception):
+                self._client.run(_remote.kill, job.run.key, workers=[job.worker], wait=False)
+
+    def _logs(self) -> Path:
+        if self._log_dir is None:
+            self._log_dir = Path(tempfile.mkdtemp(prefix="hetflow-logs-"))
+        return self._log_dir
+
+
+class _ShapedCluster:
+    """A local Dask cluster shaped like a platform: a scheduler in this process and one `dask worker` process per
+    node (no nanny: a killed worker stays dead, like a node that failed), named after the node, with the node's cores
+    as threads and its cores, GPUs and memory as declared resources. The workers die with this process."""
+
+    def __init__(self, shape: Platform) -> None:
+        import distributed
+
+        self.scheduler = distributed.LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=0, dashboard_address=None, silence_logs=logging.ERROR, protocol="tcp"
+        )
+        self.address: str = self.scheduler.scheduler_address
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        env.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._tmp = tempfile.mkdtemp(prefix="hetflow-dask-")
+        try:
+            for node in shape.nodes():
+                res = " ".join(f"{k}={int(v) if v == int(v) else v}" for k, v in shape_resources(node).items())
+                cmd = [sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--name", node.name]
+                cmd += ["--nthreads", str(max(1, node.cores)), "--no-nanny", "--no-dashboard", "--resources", res]
+                cmd += ["--memory-limit", str(node.memory or 0), "--death-timeout", "60"]
+                cmd += ["--local-directory", self._tmp]
+                self.procs[node.name] = subprocess.Popen(
+                    cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            with contextlib.suppress(OSError):
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with contextlib.suppress(Exception):
+            self.scheduler.close(timeout=10)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _die_with_parent() -> None:
+    """In a worker process about to start (Linux): SIGTERM when the process that started it dies."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _outcome(key: int, run: TaskRun, value: tuple[Any, ...]) -> Outcome:
+    status, start, end, blob, error, exc, tb = value
+    if run.command is not None and blob is not None:
+        import pickle
+
+        rc, out_path, err_path = pickle.loads(blob)
+        blob = pickle.dumps(CommandResult(rc, out_path, err_path))
+    kind = {"done": DONE, "timeout": TIMEOUT}.get(status, FAILED)
+    return Outcome(key, kind, start, end, blob, error, exc, tb)
+
+
+def _key_of(dask_key: Any) -> int:
+    return int(str(dask_key).rsplit("-", 1)[1])
+
+
+def _remote_name(task_id: str, attempt: int) -> str:
+    from hetflow.executors.api import safe_name
+
+    name = safe_name(task_id)
+    return name if attempt <= 1 else f"{name}.{attempt}"
+
+
+def _describe(fut: Any) -> str:
+    try:
+        exc = fut.exception(timeout=1)
+    except Exception as e:
+        exc = e
+    return f"{type(exc).__name__}: {exc}" if exc is not None else str(fut.status)

@@ -1,0 +1,71 @@
+"""What the backend tests share: an emulated heterogeneous cluster of three nodes, a workflow mixing 1-core, 2-core
+and fractional-GPU tasks with dependencies, and the check that no node ever ran more than its capacity."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from hetflow.journal import read_journal
+from hetflow.spec.platform import Node
+
+# three nodes of different shapes: a 1-core node, a 2-core node, and a 2-core node with one GPU (declared)
+HET3: dict[str, Any] = {
+    "platform": "het3",
+    "nodes": [
+        {"type": "small", "cores": 1},
+        {"type": "wide", "cores": 2},
+        {"type": "gpu", "cores": 2, "gpus": 1},
+    ],
+}
+
+
+def mixed_workflow() -> Any:
+    """Submit the workflow in the active Session; its futures: 8 one-core tasks -> 4 two-core tasks (each on two
+    one-core results) -> 4 half-GPU tasks -> their sum. Returns the futures of every stage."""
+    from tests.runtime.tasks import half_gpu_sum, one_core, sum_first, two_cores
+
+    ones = one_core.map(range(8))
+    twos = [two_cores(a) for a in ones[:4]]
+    halves = [half_gpu_sum([t, b]) for t, b in zip(twos, ones[4:], strict=True)]
+    return ones, twos, halves, sum_first(halves)
+
+
+def results_of(stages: Any) -> Any:
+    ones, twos, halves, last = stages
+    return (
+        [f.result(timeout=120) for f in ones],
+        [f.result(timeout=120) for f in twos],
+        [f.result(timeout=120) for f in halves],
+        last.result(timeout=120),
+    )
+
+
+def peak_use(journal: Path) -> dict[str, tuple[int, int]]:
+    """Per node, the most cores and GPU units its tasks held at once, from the intervals the journal records (start
+    and end as measured where each task ran; at equal times ends come first)."""
+    view = read_journal(journal)
+    events: dict[str, list[tuple[float, int, int, int]]] = defaultdict(list)
+    for iv in view.intervals():
+        n = iv.last - iv.first
+        events[iv.node].append((iv.start, 1, iv.cores * n, iv.gpu_units * n))
+        events[iv.node].append((iv.end, 0, -iv.cores * n, -iv.gpu_units * n))
+    peaks: dict[str, tuple[int, int]] = {}
+    for node, evs in events.items():
+        cores = units = top_cores = top_units = 0
+        for _, _, c, u in sorted(evs):
+            cores += c
+            units += u
+            top_cores, top_units = max(top_cores, cores), max(top_units, units)
+        peaks[node] = (top_cores, top_units)
+    return peaks
+
+
+def assert_within_capacity(journal: Path, nodes: list[Node]) -> dict[str, tuple[int, int]]:
+    shape = {n.name: n for n in nodes}
+    peaks = peak_use(journal)
+    for node, (cores, units) in peaks.items():
+        assert cores <= shape[node].cores, f"{node} ran {cores} cores at once, has {shape[node].cores}"
+        assert units <= shape[node].gpu_units, f"{node} held {units} GPU units at once, has {shape[node].gpu_units}"
+    return peaks

@@ -1,0 +1,123 @@
+"""The Dask backend against real Dask clusters on this machine: each node of an emulated heterogeneous platform is a
+`dask worker` process of its own; a worker killed in the middle of a run is a node lost for good."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import hetflow as hf
+from hetflow.cli import main
+from hetflow.executors.dask import DaskExecutor
+from hetflow.journal import read_journal
+from hetflow.spec import load_platform
+from tests.clusters import HET3, assert_within_capacity
+from tests.procs import alive, wait_for
+from tests.runtime.tasks import mark_and_nap
+
+pytest.importorskip("distributed")
+
+
+def events(journal: Path, kind: str) -> list[tuple[str | None, int | None, str | None]]:
+    with sqlite3.connect(journal) as db:
+        rows = db.execute('SELECT "set", idx, node FROM events WHERE kind = ? ORDER BY seq', (kind,)).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def test_a_killed_worker_is_a_lost_node_and_its_tasks_run_elsewhere(tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    journal = tmp_path / "run.db"
+    plat = {"platform": "three", "nodes": [{"type": "n", "count": 3, "cores": 2}]}
+    with hf.Session("dask", platform=plat, journal=journal) as s:
+        ex = s.executor
+        assert isinstance(ex, DaskExecutor)
+        pids = ex.worker_pids
+        assert sorted(pids) == ["n-0", "n-1", "n-2"]
+        futures = mark_and_nap.map([str(marks)] * 12, range(12), [1.0] * 12)
+        victim = pids["n-1"]
+
+        def running_on_victim() -> bool:
+            return any(p.read_text() == str(victim) for p in marks.iterdir() if p.is_file())
+
+        wait_for(running_on_victim, timeout=120, what="a task running on n-1")
+        os.kill(victim, signal.SIGKILL)
+        assert [f.result(timeout=120) for f in futures] == list(range(12))
+        wait_for(lambda: not alive(victim), timeout=30, what="the killed worker to be reaped")
+
+    assert events(journal, "node-lost") == [(None, None, "n-1")]
+    lost = events(journal, "lost")
+    assert lost and all(node == "n-1" for _, _, node in lost)
+    done = {iv.first: iv for iv in read_journal(journal).intervals() if iv.status == "done"}
+    assert sorted(done) == list(range(12))
+    for _, idx, _ in lost:  # every task the lost node was running ran again on another node, and ended well
+        assert idx is not None
+        assert done[idx].node != "n-1" and done[idx].attempts >= 2
+    assert_within_capacity(journal, load_platform(plat).nodes())
+
+
+def test_the_platform_is_discovered_from_the_scheduler(tmp_path: Path) -> None:
+    """A second client of a running cluster finds its workers as nodes, with their declared cores, GPUs and memory."""
+    host = DaskExecutor()
+    shape = load_platform(
+        {"platform": "p", "nodes": [{"type": "cpu", "count": 2, "cores": 2}, {"type": "gpu", "cores": 1, "gpus": 2}]}
+    )
+    try:
+        assert host.connect(shape) == shape
+        assert host.client is not None
+        address = host.client.scheduler.address
+        guest = DaskExecutor(address=address)
+        try:
+            found = guest.connect(load_platform(HET3))  # the shape is ignored: the cluster is what it is
+            assert {(n.name, n.type, n.cores, n.gpu_units) for n in found.nodes()} == {
+                ("cpu-0", "cpu", 2, 0),
+                ("cpu-1", "cpu", 2, 0),
+                ("gpu-0", "gpu", 1, 20_000),
+            }
+        finally:
+            guest.close()
+    finally:
+        host.close()
+
+
+def test_cli_runs_on_a_cluster_at_an_address(tmp_path: Path) -> None:
+    host = DaskExecutor()
+    shape = load_platform(HET3)
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(
+        "workflow: cli\n"
+        "tasks:\n"
+        "  - {name: a, count: 3, cores: 2, command: 'echo $HETFLOW_TASK_ID'}\n"
+        "  - {name: g, count: 2, gpus: 0.25, after: [a], command: 'test \"$HETFLOW_GPUS\" = 0:0.25'}\n"
+        "  - {name: b, after: [g], function: 'tests.runtime.tasks:square'}\n"
+    )
+    journal = tmp_path / "run.db"
+    try:
+        host.connect(shape)
+        address = host.client.scheduler.address
+        r = CliRunner().invoke(
+            main, ["run", str(wf), "--backend", "dask", "--address", address, "--journal", str(journal), "--json"]
+        )
+        assert r.exit_code == 0, r.output
+        (summary,) = json.loads(r.stdout)
+        assert (summary["tasks"], summary["failed"], summary["platform"]) == (6, 0, f"dask-{address}")
+        assert_within_capacity(journal, shape.nodes())
+        placed = {(iv.set, iv.node) for iv in read_journal(journal).intervals()}
+        assert {n for s, n in placed if s == "a"} <= {"wide-0", "gpu-0"}
+        assert {n for s, n in placed if s == "g"} == {"gpu-0"}
+    finally:
+        host.close()
+
+
+def test_address_needs_a_cluster_backend(tmp_path: Path) -> None:
+    wf = tmp_path / "wf.yaml"
+    wf.write_text("workflow: w\ntasks:\n  - {name: a, command: 'true'}\n")
+    r = CliRunner().invoke(main, ["run", str(wf), "--address", "tcp://127.0.0.1:1"])
+    assert r.exit_code == 2
+    assert "--backend dask or ray" in r.output
