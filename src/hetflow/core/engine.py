@@ -1,7 +1,7 @@
 """The engine: a pure scheduler. Stimuli in, instructions out; no clock, no I/O.
 
 Task sets are tracked by counts per state, and ready tasks as ranges of indices, so that N identical tasks cost
-far less than N objects. A launch places several tasks of one set on one node at once.
+far less than N objects. A launch places several tasks of one set on one node at once (grouped: on several nodes).
 """
 
 from __future__ import annotations
@@ -10,8 +10,19 @@ import bisect
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-from hetflow.core.instructions import Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
-from hetflow.core.ledger import GpuGrant, Ledger
+from hetflow.core.instructions import (
+    Cancel,
+    Failed,
+    GpuGrants,
+    Instruction,
+    Launch,
+    LaunchGroup,
+    Released,
+    Retried,
+    Skipped,
+)
+from hetflow.core.launches import LaunchRecord
+from hetflow.core.ledger import Ledger
 from hetflow.core.modes import Gate, make_gate
 from hetflow.core.policy import Policy
 from hetflow.core.states import TERMINAL, TaskState, check_transition
@@ -90,30 +101,16 @@ class SetState:
         return self.counts[R]
 
 
-class LaunchRecord:
-    __slots__ = ("done", "est_end", "grants", "id", "need", "node", "option", "running", "set", "start", "stop")
-
-    def __init__(
-        self, lid: int, st: SetState, start: int, stop: int, node: int, option: int, need: Resources, est_end: float
-    ) -> None:
-        self.id = lid
-        self.set = st
-        self.start = start
-        self.stop = stop
-        self.node = node
-        self.option = option
-        self.need = need
-        self.est_end = est_end
-        self.grants: tuple[GpuGrant, ...] = ()
-        self.running = stop - start
-        self.done: set[int] = set()  # indices that ended one by one
-
-
 class Engine:
-    """Owns task states, the ledger, the mode's gate and the policy calls."""
+    """Owns task states, the ledger, the mode's gate and the policy calls.
 
-    def __init__(self, nodes: Iterable[Node], mode: str, policy: Policy) -> None:
+    grouped (the simulator's option): the tasks of a set placed in one scheduling pass on nodes of one speed with one
+    variant become one LaunchGroup, a launch that ends as a whole, instead of one Launch per node.
+    """
+
+    def __init__(self, nodes: Iterable[Node], mode: str, policy: Policy, *, grouped: bool = False) -> None:
         self.mode = mode
+        self.grouped = grouped
         self.policy = policy
         self.gate: Gate = make_gate(mode)
         self.ledger = Ledger()
@@ -188,11 +185,12 @@ class Engine:
         gpus = list(led.free_gpu[node])
         cores, mem = led.free_cores[node], led.free_memory[node]
         for rec in sorted((self._launches[i] for i in self._on_node[node]), key=lambda r: r.est_end):
-            cores += rec.need.cores * rec.running
-            mem += rec.need.memory * rec.running
-            for k, grant in enumerate(rec.grants):
-                if rec.start + k not in rec.done:
-                    for j, u in grant:
+            for part in rec.parts_on(node):
+                live = rec.live(part)
+                cores += rec.need.cores * len(live)
+                mem += rec.need.memory * len(live)
+                for k in live if part[3] else ():
+                    for j, u in part[3][k]:
                         gpus[j] += u
             if Ledger.fit_count_on(gpus, cores, mem, need, 1):
                 return max(self.now, rec.est_end)
@@ -214,7 +212,8 @@ class Engine:
         led.validate()
         cores = [0] * len(led.nodes)
         for rec in self._launches.values():
-            cores[rec.node] += rec.need.cores * rec.running
+            for part in rec.parts:
+                cores[part[0]] += rec.need.cores * len(rec.live(part))
         if cores != led.used_cores:
             raise LedgerError("ledger and running launches disagree")
         for st in self._by_sid:
@@ -297,7 +296,7 @@ class Engine:
             self._release_resources(rec, None)
             self._end_launch(rec)
         else:
-            self._check_index(rec, s.index)
+            rec.part_of(s.index)
             n = 1
             self._release_resources(rec, s.index)
             rec.done.add(s.index)
@@ -310,7 +309,7 @@ class Engine:
     def _failed(self, s: TaskFailed, out: list[Instruction]) -> bool:
         rec = self._launch_of(s.launch)
         st = rec.set
-        self._check_index(rec, s.index)
+        rec.part_of(s.index)
         self._release_resources(rec, s.index)
         rec.done.add(s.index)
         rec.running -= 1
@@ -332,13 +331,21 @@ class Engine:
             raise EngineError(f"node {name!r} is not part of the run")
         for lid in sorted(self._on_node[i]):
             rec = self._launches[lid]
-            for idx in range(rec.start, rec.stop):
-                if idx not in rec.done:
-                    self._requeue(rec.set, idx)
-                    out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), f"node {name} lost"))
-            self._release_resources(rec, None)
-            self._end_launch(rec)
-            out.append(Cancel(lid))
+            lost = [p[1] + k for p in rec.parts_on(i) for k in rec.live(p)]
+            for idx in lost:
+                self._requeue(rec.set, idx)
+                out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), f"node {name} lost"))
+            if len(lost) == rec.running:
+                self._release_resources(rec, None)
+                self._end_launch(rec)
+                out.append(Cancel(lid))
+                continue
+            for idx in lost:  # a group that also runs on other nodes: only the lost node's tasks stop
+                self._release_resources(rec, idx)
+                rec.done.add(idx)
+                out.append(Cancel(lid, idx))
+            rec.running -= len(lost)
+            self._on_node[i].discard(lid)
         self.ledger.remove(i)
 
     def _cancel(self, s: CancelRequested, out: list[Instruction]) -> bool:
@@ -362,7 +369,7 @@ class Engine:
             st.ready = keep
             self._move(st, R, C, n_gone)
             for rec in [r for r in self._launches.values() if r.set is st]:
-                for idx in range(max(rec.start, wanted.start), min(rec.stop, wanted.stop)):
+                for idx in [i for _, a, b, _ in rec.parts for i in range(max(a, wanted.start), min(b, wanted.stop))]:
                     if idx not in rec.done:
                         self._release_resources(rec, idx)
                         rec.done.add(idx)
@@ -380,25 +387,23 @@ class Engine:
             raise EngineError(f"launch {lid} is not running")
         return rec
 
-    @staticmethod
-    def _check_index(rec: LaunchRecord, index: int) -> None:
-        if not rec.start <= index < rec.stop or index in rec.done:
-            raise EngineError(f"task {index} of launch {rec.id} is not running")
-
     def _release_resources(self, rec: LaunchRecord, index: int | None) -> None:
-        if index is None and not rec.done:
-            self.ledger.release(rec.node, rec.need, rec.stop - rec.start, rec.grants)
-        elif index is None:
-            live = [k for k in range(rec.stop - rec.start) if rec.start + k not in rec.done]
-            grants = tuple(rec.grants[k] for k in live) if rec.grants else ()
-            self.ledger.release(rec.node, rec.need, len(live), grants)
+        release, need = self.ledger.release, rec.need
+        if index is not None:
+            node, a, _, grants = rec.part_of(index)
+            release(node, need, 1, (grants[index - a],) if grants else ())
+        elif not rec.done:
+            for node, a, b, grants in rec.parts:
+                release(node, need, b - a, grants)
         else:
-            grants = (rec.grants[index - rec.start],) if rec.grants else ()
-            self.ledger.release(rec.node, rec.need, 1, grants)
+            for part in rec.parts:
+                live = rec.live(part)
+                release(part[0], need, len(live), tuple(part[3][k] for k in live) if part[3] else ())
 
     def _end_launch(self, rec: LaunchRecord) -> None:
         del self._launches[rec.id]
-        self._on_node[rec.node].discard(rec.id)
+        for part in rec.parts:
+            self._on_node[part[0]].discard(rec.id)
 
     def _requeue(self, st: SetState, index: int) -> None:
         self._move(st, RUN, R, 1)
@@ -490,12 +495,7 @@ class Engine:
                 break
             need0 = st.options[0].resources
             if len(st.options) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu):
-                for node, option, n in self.policy.place(st, self):
-                    if n <= 0:
-                        raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
-                    self._launch(st, node, option, n, out)
-                    if not st.counts[R]:
-                        break
+                self._place(st, out)
             if st.counts[R]:
                 keep.append(st)
             else:
@@ -503,32 +503,62 @@ class Engine:
                 self._n_ready_needing_nothing -= st.needs_nothing
         self._ready = keep
 
-    def _launch(self, st: SetState, node: int, option: int, n: int, out: list[Instruction]) -> None:
-        opt = st.options[option]
-        need = opt.resources
-        dur = opt.runtime / self.ledger.nodes[node].speed
-        node_name = self.ledger.nodes[node].name
-        while n > 0 and st.ready:
-            rng = st.ready[0]
-            a = rng[0]
-            b = min(rng[1], a + n)
-            if b == rng[1]:
-                st.ready.popleft()
-            else:
-                rng[0] = b
-            k = b - a
-            n -= k
-            grants = self.ledger.allocate(node, need, k)
-            lid = self._next_launch
-            self._next_launch += 1
-            rec = LaunchRecord(lid, st, a, b, node, option, need, self.now + dur)
-            rec.grants = grants
-            self._launches[lid] = rec
-            self._on_node[node].add(lid)
-            self._move(st, R, RUN, k)
+    def _place(self, st: SetState, out: list[Instruction]) -> None:
+        """Take the policy's placements of one set: allocate each, and record the launches (Launch per node and
+        ready range; grouped: a LaunchGroup per variant and node speed)."""
+        led = self.ledger
+        nodes, allocate, on_node = led.nodes, led.allocate, self._on_node
+        counts, ready = st.counts, st.ready
+        groups: dict[tuple[int, float], LaunchRecord] = {}  # stays empty unless grouped
+        for node, option, n in self.policy.place(st, self):
+            if n <= 0:
+                raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
+            need = st.options[option].resources
+            key = (option, nodes[node].speed)
+            while n > 0 and ready:
+                rng = ready[0]
+                a = rng[0]
+                b = a + n
+                if b >= rng[1]:
+                    b = rng[1]
+                    ready.popleft()
+                else:
+                    rng[0] = b
+                k = b - a
+                n -= k
+                grants = allocate(node, need, k)
+                rec = groups.get(key)
+                if rec is None:
+                    rec = self._open_launch(st, node, option, a, b, grants, out)
+                    if self.grouped:
+                        groups[key] = rec
+                rec.parts.append((node, a, b, grants))
+                rec.running += k
+                on_node[node].add(rec.id)
+                counts[R] -= k  # READY -> RUNNING, always a legal transition
+                counts[RUN] += k
+            if not counts[R]:
+                break
+        for (option, speed), rec in groups.items():
+            need, dur = rec.need, st.options[option].runtime / speed
+            parts = tuple(rec.parts)
+            out.append(LaunchGroup(rec.id, st.name, option, need.cores, need.gpu_units, need.memory, dur, parts))
+
+    def _open_launch(
+        self, st: SetState, node: int, option: int, a: int, b: int, grants: GpuGrants, out: list[Instruction]
+    ) -> LaunchRecord:
+        """A new launch record. A default engine announces it as a Launch at once; a grouped one when the pass over
+        the set is done (more parts may join it)."""
+        opt, nd = st.options[option], self.ledger.nodes[node]
+        need, dur = opt.resources, opt.runtime / nd.speed
+        rec = LaunchRecord(self._next_launch, st, option, need, self.now + dur)
+        self._next_launch += 1
+        self._launches[rec.id] = rec
+        if not self.grouped:
             out.append(
-                Launch(lid, st.name, a, b, node_name, option, need.cores, need.gpu_units, need.memory, dur, grants)
+                Launch(rec.id, st.name, a, b, nd.name, option, need.cores, need.gpu_units, need.memory, dur, grants)
             )
+        return rec
 
     def _add_node(self, node: Node) -> None:
         if node.name in self.node_index and self.ledger.alive[self.node_index[node.name]]:

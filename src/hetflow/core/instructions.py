@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+GpuGrants = tuple[tuple[tuple[int, int], ...], ...]  # per task: (GPU index on the node, GPU units) pairs
+Part = tuple[int, int, int, GpuGrants]  # node index, first task, stop (exclusive), per-task GPU grants
+
 
 @dataclass(frozen=True, slots=True)
 class Launch:
@@ -23,11 +26,27 @@ class Launch:
     gpu_units: int
     memory: int
     duration: float
-    gpus: tuple[tuple[tuple[int, int], ...], ...] = ()
+    gpus: GpuGrants = ()
 
     @property
     def n(self) -> int:
         return self.stop - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchGroup:
+    """A grouped engine's launch (the simulator's): the tasks of one set placed in one scheduling pass, with one
+    variant, on nodes of one speed. It ends as a whole, duration after it starts; parts say which tasks run where.
+    """
+
+    launch: int
+    set: str
+    variant: int
+    cores: int
+    gpu_units: int
+    memory: int
+    duration: float
+    parts: tuple[Part, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +92,4 @@ class Released:
     set: str
 
 
-Instruction = Launch | Cancel | Retried | Failed | Skipped | Released
+Instruction = Launch | LaunchGroup | Cancel | Retried | Failed | Skipped | Released

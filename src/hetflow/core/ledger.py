@@ -33,10 +33,12 @@ class Ledger:
         self.used_memory: list[int] = []
         self.used_gpu: list[list[int]] = []
         self.free_gpu_total: list[int] = []  # per node: free GPU units over all its GPUs
+        self.whole_free: list[int] = []  # per node: GPUs that are wholly free
         self.open_nodes: list[int] = []  # live nodes with a free core, in index order
         self.total_free_cores = 0
         self.total_free_gpu = 0
         self.n_alive = 0
+        self.epoch = 0  # bumped when a node joins or leaves
 
     def add(self, node: Node) -> int:
         """Add a node; returns its index."""
@@ -54,9 +56,11 @@ class Ledger:
         self.used_memory.append(0)
         self.used_gpu.append([0] * len(gpus))
         self.free_gpu_total.append(node.gpu_units)
+        self.whole_free.append(whole)
         self.total_free_cores += node.cores
         self.total_free_gpu += node.gpu_units
         self.n_alive += 1
+        self.epoch += 1
         if node.cores:
             self.open_nodes.append(len(self.nodes) - 1)
         return len(self.nodes) - 1
@@ -67,12 +71,14 @@ class Ledger:
             raise LedgerError(f"node {self.nodes[i].name} still has allocations")
         self.alive[i] = False
         self.n_alive -= 1
+        self.epoch += 1
         self.total_free_cores -= self.free_cores[i]
         self.total_free_gpu -= sum(self.free_gpu[i])
         self.free_cores[i] = 0
         self.free_memory[i] = 0
         self.free_gpu[i] = [0] * len(self.free_gpu[i])
         self.free_gpu_total[i] = 0
+        self.whole_free[i] = 0
         if i in self.open_nodes:
             self.open_nodes.remove(i)
 
@@ -90,7 +96,17 @@ class Ledger:
         """How many tasks needing `need` fit on node i now (at most limit)."""
         if not self.alive[i]:
             return 0
-        return self.fit_count_on(self.free_gpu[i], self.free_cores[i], self.free_memory[i], need, limit)
+        g = need.gpu_units
+        if g % GPU_UNIT:
+            return self.fit_count_on(self.free_gpu[i], self.free_cores[i], self.free_memory[i], need, limit)
+        k = limit  # no GPU or whole GPUs only: counters suffice
+        if need.cores:
+            k = min(k, self.free_cores[i] // need.cores)
+        if need.memory:
+            k = min(k, self.free_memory[i] // need.memory)
+        if g:
+            k = min(k, self.whole_free[i] // (g // GPU_UNIT))
+        return k
 
     @staticmethod
     def fit_count_on(gpus: list[int], cores: int, memory: int, need: Resources, limit: int = _MANY) -> int:
@@ -126,33 +142,74 @@ class Ledger:
         return k
 
     def allocate(self, i: int, need: Resources, n: int) -> tuple[GpuGrant, ...]:
-        """Take n tasks' worth of resources on node i; returns each task's GPU grant (empty when no GPUs)."""
-        c, m = need.cores * n, need.memory * n
-        if (
-            n <= 0
-            or not self.alive[i]
-            or c > self.free_cores[i]
-            or m > self.free_memory[i]
-            or (need.gpu_units and self.fit_count(i, need, n) < n)
-        ):
-            raise LedgerError(f"{n} x ({need}) do not fit on node {self.nodes[i].name}")
-        self.free_cores[i] -= c
-        self.used_cores[i] += c
-        self.total_free_cores -= c
-        self.free_memory[i] -= m
-        self.used_memory[i] += m
-        if c and self.free_cores[i] == 0:
-            del self.open_nodes[bisect.bisect_left(self.open_nodes, i)]
-        if not need.gpu_units:
-            return ()
-        grants = tuple(self._grant_gpus(i, need.gpu_units) for _ in range(n))
-        self.total_free_gpu -= need.gpu_units * n
-        self.free_gpu_total[i] -= need.gpu_units * n
-        return grants
+        """Take n tasks' worth of resources on node i; returns each task's GPU grant (empty when no GPUs).
 
-    def _grant_gpus(self, i: int, units: int) -> GpuGrant:
+        The check is cheap (counters) except for fractional GPUs, but it always runs: the ledger never goes negative.
+        """
+        c, m, g = need.cores * n, need.memory * n, need.gpu_units
+        whole, part = divmod(g, GPU_UNIT)
+        if not part:
+            gpus_fit = whole * n <= self.whole_free[i]
+        elif not whole:
+            gpus_fit = sum([f // part for f in self.free_gpu[i]]) >= n
+        else:
+            gpus_fit = self.fit_count(i, need, n) >= n
+        free_cores = self.free_cores
+        fc = free_cores[i]
+        if n <= 0 or not self.alive[i] or c > fc or m > self.free_memory[i] or not gpus_fit:
+            raise LedgerError(f"{n} x ({need}) do not fit on node {self.nodes[i].name}")
+        if c:
+            free_cores[i] = fc - c
+            self.used_cores[i] += c
+            self.total_free_cores -= c
+            if fc == c:
+                del self.open_nodes[bisect.bisect_left(self.open_nodes, i)]
+        if m:
+            self.free_memory[i] -= m
+            self.used_memory[i] += m
+        if not g:
+            return ()
+        self.total_free_gpu -= g * n
+        self.free_gpu_total[i] -= g * n
+        if not part:
+            return self._grant_whole(i, whole, n)
+        if not whole:
+            return tuple([self._grant_fraction(i, part) for _ in range(n)])
+        return tuple([self._grant_gpus(i, whole, part) for _ in range(n)])
+
+    def _grant_fraction(self, i: int, part: int) -> GpuGrant:
+        """One task of a fraction of a GPU: the GPU with the least free room that still holds it (best fit)."""
+        free = self.free_gpu[i]
+        best, room = -1, GPU_UNIT + 1
+        for j, f in enumerate(free):
+            if part <= f < room:
+                best, room = j, f
+        if room == GPU_UNIT:
+            self.whole_free[i] -= 1
+        free[best] = room - part
+        self.used_gpu[i][best] += part
+        return ((best, part),)
+
+    def _grant_whole(self, i: int, whole: int, n: int) -> tuple[GpuGrant, ...]:
+        """n tasks of `whole` GPUs each: the first wholly free GPUs, in order."""
         free, used = self.free_gpu[i], self.used_gpu[i]
-        whole, part = divmod(units, GPU_UNIT)
+        want = whole * n
+        self.whole_free[i] -= want
+        taken: list[int] = []
+        j = -1
+        for _ in range(want):
+            j = free.index(GPU_UNIT, j + 1)
+            free[j] = 0
+            used[j] += GPU_UNIT
+            taken.append(j)
+        if whole == 1:
+            return tuple([((j, GPU_UNIT),) for j in taken])
+        return tuple([tuple([(j, GPU_UNIT) for j in taken[t : t + whole]]) for t in range(0, want, whole)])
+
+    def _grant_gpus(self, i: int, whole: int, part: int) -> GpuGrant:
+        """One task of `whole` GPUs plus `part` units: the first wholly free GPUs, and for the fraction the GPU
+        with the least free room that still holds it (best fit)."""
+        free, used = self.free_gpu[i], self.used_gpu[i]
         grant: list[tuple[int, int]] = []
         for j, f in enumerate(free):
             if len(grant) == whole:
@@ -160,13 +217,11 @@ class Ledger:
             if f == GPU_UNIT:
                 grant.append((j, GPU_UNIT))
         taken = {j for j, _ in grant}
-        if part:  # best fit: the GPU with the least free room that still holds the fraction
-            best = min(
-                (j for j, f in enumerate(free) if f >= part and j not in taken),
-                key=lambda j: (free[j], j),
-            )
-            grant.append((best, part))
+        best = min((j for j, f in enumerate(free) if f >= part and j not in taken), key=lambda j: (free[j], j))
+        grant.append((best, part))
         for j, u in grant:
+            if free[j] == GPU_UNIT:
+                self.whole_free[i] -= 1
             free[j] -= u
             used[j] += u
         return tuple(grant)
@@ -174,25 +229,38 @@ class Ledger:
     def release(self, i: int, need: Resources, n: int, grants: tuple[GpuGrant, ...] = ()) -> None:
         """Give back what allocate() took."""
         c, m = need.cores * n, need.memory * n
-        if c > self.used_cores[i] or m > self.used_memory[i]:
+        used_cores = self.used_cores
+        if c > used_cores[i] or m > self.used_memory[i]:
             raise LedgerError(f"releasing more than is allocated on node {self.nodes[i].name}")
-        self.used_cores[i] -= c
-        self.used_memory[i] -= m
-        if self.alive[i]:
-            if c and self.free_cores[i] == 0:
-                bisect.insort(self.open_nodes, i)
-            self.free_cores[i] += c
-            self.free_memory[i] += m
-            self.total_free_cores += c
+        alive = self.alive[i]
+        if c:
+            used_cores[i] -= c
+            if alive:
+                fc = self.free_cores[i]
+                if not fc:
+                    bisect.insort(self.open_nodes, i)
+                self.free_cores[i] = fc + c
+                self.total_free_cores += c
+        if m:
+            self.used_memory[i] -= m
+            if alive:
+                self.free_memory[i] += m
+        if not grants:
+            return
+        free, used = self.free_gpu[i], self.used_gpu[i]
+        back = 0
         for grant in grants:
             for j, u in grant:
-                if u > self.used_gpu[i][j]:
+                if u > used[j]:
                     raise LedgerError(f"releasing more GPU than is allocated on node {self.nodes[i].name}")
-                self.used_gpu[i][j] -= u
-                if self.alive[i]:
-                    self.free_gpu[i][j] += u
-                    self.free_gpu_total[i] += u
-                    self.total_free_gpu += u
+                used[j] -= u
+                if alive:
+                    free[j] += u
+                    back += u
+                    if free[j] == GPU_UNIT:
+                        self.whole_free[i] += 1
+        self.free_gpu_total[i] += back
+        self.total_free_gpu += back
 
     def validate(self) -> None:
         """Check allocated + free == capacity and nothing negative on every live node."""
@@ -213,7 +281,11 @@ class Ledger:
                 if f < 0 or u < 0 or f + u > GPU_UNIT:
                     raise LedgerError(f"a GPU of {node.name} out of balance")
                 gpu_total += f + u
-            if gpu_total != node.gpu_units or self.free_gpu_total[i] != sum(self.free_gpu[i]):
+            if (
+                gpu_total != node.gpu_units
+                or self.free_gpu_total[i] != sum(self.free_gpu[i])
+                or self.whole_free[i] != self.free_gpu[i].count(GPU_UNIT)
+            ):
                 raise LedgerError(f"GPUs of {node.name} out of balance")
             if (self.free_cores[i] > 0) != (i in self.open_nodes):
                 raise LedgerError(f"open-node list wrong about {node.name}")

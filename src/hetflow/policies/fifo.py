@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from hetflow.core.engine import Engine, SetState
 from hetflow.core.policy import Placement
-from hetflow.policies._fit import NodeFilter, first_fit
+from hetflow.policies._fit import FirstFit, NodeFilter
 
 
 class Fifo:
@@ -14,10 +14,11 @@ class Fifo:
 
     def __init__(self) -> None:
         self._nodes = NodeFilter()
+        self._fit = FirstFit()
 
     def priority(self, s: SetState, engine: Engine) -> tuple[float, ...]:
         return (s.seq,)
 
     def place(self, s: SetState, engine: Engine) -> Iterator[Placement]:
         option = self._nodes.first_option(engine, s)
-        return first_fit(engine, s, option, self._nodes.nodes(engine, s, option))
+        return self._fit.place(engine, s, option, self._nodes.nodes(engine, s, option))

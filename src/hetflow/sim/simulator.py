@@ -1,6 +1,7 @@
 """The discrete-event simulator: the engine on virtual time, with a simulated executor.
 
-A launch of k identical tasks on one node is one event: it ends at now + run time / node speed.
+The engine runs grouped: the tasks of a set placed in one scheduling pass on nodes of one speed are one launch and
+one event, which ends at now + run time / node speed.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from hetflow.core.engine import Engine
-from hetflow.core.instructions import Launch
+from hetflow.core.instructions import LaunchGroup
 from hetflow.core.stimuli import Stimulus, TaskFinished, TasksSubmitted
 from hetflow.errors import EngineError, SpecError
 from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
-from hetflow.spec.load import load_platform, load_workflow, recorded_platform
+from hetflow.spec.load import _gc_paused, load_platform, load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet, Workflow
@@ -45,45 +46,54 @@ def run_simulation(
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times;
     `check` is called after every engine step (tests use it to validate the ledger)."""
     platform.check_fits(workflow)
-    engine = Engine(platform.nodes(), mode, make_policy(policy))
-    events: list[tuple[float, int, int]] = []  # (end time, launch id, launch id) -- ids are unique, so no ties
-    started: dict[int, Launch] = {}
-    begun: dict[int, float] = {}
+    engine = Engine(platform.nodes(), mode, make_policy(policy), grouped=True)
+    with _gc_paused():  # a run makes millions of acyclic objects; the cycle collector would only rescan them
+        intervals, steps = _drive(engine, workflow.sets, at, check)
+    if engine.unfinished:
+        raise EngineError(f"the simulation stopped with {engine.unfinished} tasks that can never run")
+    return SimResult(workflow, platform, mode, policy, intervals, steps=steps, engine=engine)
+
+
+def _drive(
+    engine: Engine,
+    sets: tuple[TaskSet, ...],
+    at: Sequence[tuple[float, Sequence[TaskSet]]],
+    check: Callable[[Engine], None] | None,
+) -> tuple[list[Interval], int]:
+    """The event loop: feed the engine, turn each LaunchGroup into one event at its end; (intervals, steps)."""
+    names = [n.name for n in engine.nodes]  # no node joins or leaves in a simulation
+    events: list[tuple[float, int]] = []  # (end time, launch id) -- ids are unique, so no ties
+    started: dict[int, tuple[LaunchGroup, float]] = {}
     intervals: list[Interval] = []
     injections = sorted(at, key=lambda x: x[0])
     inject_i = 0
     now = 0.0
-    stimuli: list[Stimulus] = [TasksSubmitted(workflow.sets)]
+    stimuli: list[Stimulus] = [TasksSubmitted(sets)]
     steps = 0
     while True:
         for ins in engine.handle(now, stimuli):
-            if isinstance(ins, Launch):
-                started[ins.launch] = ins
-                begun[ins.launch] = now
-                heapq.heappush(events, (now + ins.duration, ins.launch, ins.launch))
+            if type(ins) is LaunchGroup:
+                started[ins.launch] = (ins, now)
+                heapq.heappush(events, (now + ins.duration, ins.launch))
         steps += 1
         if check is not None:
             check(engine)
         next_inject = injections[inject_i][0] if inject_i < len(injections) else float("inf")
         if not events and next_inject == float("inf"):
-            break
+            return intervals, steps
         stimuli = []
         if events and events[0][0] <= next_inject:
             now = events[0][0]
             while events and events[0][0] == now:
-                _, lid, _ = heapq.heappop(events)
-                ins = started.pop(lid)
-                intervals.append(
-                    Interval(ins.set, ins.start, ins.stop, ins.node, begun.pop(lid), now, ins.cores, ins.gpu_units)
-                )
+                lid = heapq.heappop(events)[1]
+                g, begun = started.pop(lid)
+                name, cores, units = g.set, g.cores, g.gpu_units
+                intervals += [Interval(name, a, b, names[i], begun, now, cores, units) for i, a, b, _ in g.parts]
                 stimuli.append(TaskFinished(lid))
         if next_inject <= now or not stimuli:
             now = max(now, next_inject)
             stimuli.append(TasksSubmitted(tuple(injections[inject_i][1])))
             inject_i += 1
-    if engine.unfinished:
-        raise EngineError(f"the simulation stopped with {engine.unfinished} tasks that can never run")
-    return SimResult(workflow, platform, mode, policy, intervals, steps=steps, engine=engine)
 
 
 def simulate(
