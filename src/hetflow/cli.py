@@ -38,12 +38,37 @@ class HetflowGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except HetflowError as exc:
+        except (HetflowError, OSError) as exc:
             if ctx.params.get("debug"):
                 raise
-            text = exc.line() if isinstance(exc, SpecError) else str(exc)
+            if isinstance(exc, OSError):  # a file we were told to write could not be
+                text = f"{exc.filename}: {exc.strerror} (fix: check the path and its permissions)"
+            else:
+                text = exc.line() if isinstance(exc, SpecError) else str(exc)
             click.echo("error: " + " ".join(text.split()), err=True)
             ctx.exit(EXIT_BAD_INPUT)
+
+
+def output_dir(path: str | None, option: str) -> Path | None:
+    """A folder to write into (created when missing), checked before any work is done."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise SpecError(f"{path} exists and is not a folder", place=option, fix="give a folder (created if missing)")
+    return p
+
+
+def output_file(path: str | None, option: str) -> Path | None:
+    """A file to write, checked before any work is done."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        raise SpecError(f"{path} is a folder", place=option, fix="give a file name")
+    if not p.parent.is_dir():
+        raise SpecError(f"folder {p.parent} does not exist", place=option, fix="create it or give another path")
+    return p
 
 
 @click.group(cls=HetflowGroup)
@@ -149,6 +174,7 @@ def simulate(
         make_gate(m)  # an unknown name ends here with the valid ones listed
     for p in policies:
         make_policy(p)
+    trace_path, report_path = output_file(trace_file, "--trace"), output_dir(report_dir, "--report")
     wf, pf = load_inputs(workflow, platform)
     if pf is None:
         raise SpecError(
@@ -159,18 +185,17 @@ def simulate(
         click.echo(json.dumps([r.summary() for r in results], indent=2))
     else:
         print_table(results, Console(highlight=False, width=None if sys.stdout.isatty() else 140))
-    if trace_file is not None:
-        with Path(trace_file).open("w") as f:
+    if trace_path is not None:
+        with trace_path.open("w") as f:
             for r in results:
                 for row in r.task_records():
                     f.write(json.dumps({"mode": r.mode, "policy": r.policy, **row}) + "\n")
-    if report_dir is not None:
-        index = write_report(results, Path(report_dir))
+    if report_path is not None:
+        index = write_report(results, report_path)
         click.echo(f"report: {index}", err=as_json)
 
 
 # ---- hetflow run / hetflow report: real execution and what it left in its journal ----------------------------------
-# (these imports stand here, not at the top, because the two commands were appended to this file in one piece)
 
 EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was cancelled
 _RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
@@ -213,8 +238,8 @@ def _follow(session: Session, run: WorkflowRun, total: int, console: Console) ->
 @click.option(
     "--address",
     metavar="ADDR",
-    help="The cluster to run on (dask: the scheduler's address; ray: the head's, or 'auto'); its workers or nodes "
-    "are the platform. Without it, dask and ray start a local cluster shaped like --platform.",
+    help="The cluster to run on (dask: the scheduler's address); its workers are the platform. Without it, dask "
+    "starts a local cluster shaped like --platform.",
 )
 @click.option("--platform", "-p", "platform", metavar="P", help=_RUN_HELP_PLATFORM)
 @click.option(
@@ -243,13 +268,14 @@ def run(
 
     Exit status: 0 when every task is done, 1 when some failed or were skipped, 2 on bad input.
     """
+    report_path = output_dir(report_dir, "--report")
     wf = load_workflow(workflow)
     pf = load_platform(platform) if platform is not None else None
     err = Console(stderr=True, soft_wrap=True, highlight=False)
     options: dict[str, Any] = {}
     if address is not None:
         if backend == "local":
-            raise SpecError("--address needs a cluster backend", place="--address", fix="add --backend dask or ray")
+            raise SpecError("--address needs a cluster backend", place="--address", fix="add --backend dask")
         options["address"] = address
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
@@ -261,8 +287,8 @@ def run(
         r = session.submit_workflow(wf)
         _follow(session, r, wf.n_tasks, err)
     result = r.result()
-    if report_dir is not None:
-        write_report([result], Path(report_dir))
+    if report_path is not None:
+        write_report([result], report_path)
     if as_json:
         summary = result.summary()
         summary.update(
@@ -303,13 +329,14 @@ def run(
 def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) -> None:
     """Report what a real run recorded in JOURNAL: the same HTML report as simulate, per-task records, or the
     simulated makespan next to the real one."""
+    out_path = output_dir(out_dir, "--out")
     view = read_journal(journal)
     real = RunResult(
         view.workflow, view.platform, view.mode, view.policy, view.intervals(), source="real", origin=view.origin
     )
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-    if out_dir is not None:
-        index = write_report([real], Path(out_dir))
+    if out_path is not None:
+        index = write_report([real], out_path)
         if not as_json:
             _line(console, "report", str(index))
     if compare_sim:

@@ -62,3 +62,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     small.write_text("platform: tiny\nnodes:\n  - {type: n, count: 1, cores: 2}\n")
     code, _, err = run("simulate", str(SEED_WORKFLOW), "-p", str(small))
     assert code == 2 and "T0" in err and "fix:" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_output_paths_are_refused_before_any_work(tmp_path: Path) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    for args, needle in (
+        (("--trace", str(tmp_path)), "is a folder"),
+        (("--trace", str(tmp_path / "missing" / "t.jsonl")), "does not exist"),
+        (("--report", str(a_file)), "is not a folder"),
+    ):
+        code, out, err = run("simulate", str(SEED_WORKFLOW), "-p", str(SEED_PLATFORM), *args)
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, (args, err)
+        assert out == ""  # refused before simulating: no table was printed
+    code, _, err = run("run", str(SEED_WORKFLOW), "--report", str(a_file))
+    assert code == 2 and "--report" in err and len(err.strip().splitlines()) == 1
