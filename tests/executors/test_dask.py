@@ -120,4 +120,4 @@ def test_address_needs_a_cluster_backend(tmp_path: Path) -> None:
     wf.write_text("workflow: w\ntasks:\n  - {name: a, command: 'true'}\n")
     r = CliRunner().invoke(main, ["run", str(wf), "--address", "tcp://127.0.0.1:1"])
     assert r.exit_code == 2
-    assert "--backend dask or ray" in r.output
+    assert "--backend dask" in r.output

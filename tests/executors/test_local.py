@@ -183,12 +183,41 @@ def test_a_worker_killed_under_its_task_is_reported_lost(executor: LocalExecutor
     assert pid not in executor.worker_pids and len(executor.worker_pids) == 2  # replaced
 
 
-def test_arguments_that_cannot_be_sent_fail_only_their_task(executor: LocalExecutor) -> None:
-    lock = threading.Lock()  # no pickler can send a lock
-    executor.submit([TaskRun(1, "a", "n-0", 1, fn=whoami, args=(lock,)), TaskRun(2, "b", "n-0", 1, fn=whoami)])
-    got = drain(executor, 2)
-    assert got[1].status == FAILED and "cannot send the task" in got[1].error
-    assert got[2].status == DONE
+def test_arguments_that_cannot_be_sent_fail_only_their_task(tmp_path: Path) -> None:
+    ex = LocalExecutor(workers=1, log_dir=tmp_path)
+    ex.start([Node("n-0", "n", 1, 0, 0)])
+    try:
+        (pid,) = ex.worker_pids
+        lock = threading.Lock()  # no pickler can send a lock
+        # the same function both times, on the one worker: the failed send must not count as having defined it there
+        ex.submit([TaskRun(1, "a", "n-0", 1, fn=whoami, args=(lock,)), TaskRun(2, "b", "n-0", 1, fn=whoami)])
+        got = drain(ex, 2)
+        assert got[1].status == FAILED and "cannot send the task" in got[1].error
+        assert got[2].status == DONE, got[2].error
+        assert pickle.loads(got[2].value or b"")[0] == pid
+        assert ex.worker_pids == [pid]
+    finally:
+        ex.close()
+
+
+def test_a_function_that_cannot_be_sent_fails_only_its_task(tmp_path: Path) -> None:
+    ex = LocalExecutor(workers=1, log_dir=tmp_path)
+    ex.start([Node("n-0", "n", 1, 0, 0)])
+    try:
+        (pid,) = ex.worker_pids
+        lock = threading.Lock()
+
+        def locked() -> int:  # sent by value, with the lock it closes over: no pickler can
+            with lock:
+                return os.getpid()
+
+        ex.submit([TaskRun(1, "a", "n-0", 1, fn=locked), TaskRun(2, "b", "n-0", 1, fn=whoami)])
+        got = drain(ex, 2)
+        assert got[1].status == FAILED and "cannot send the task" in got[1].error
+        assert got[2].status == DONE, got[2].error
+        assert pickle.loads(got[2].value or b"")[0] == pid and ex.worker_pids == [pid]
+    finally:
+        ex.close()
 
 
 def test_an_exception_comes_back_with_its_traceback(executor: LocalExecutor) -> None:

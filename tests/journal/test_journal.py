@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,20 @@ import hetflow as hf
 from hetflow.errors import SpecError
 from hetflow.journal import read_journal, results_dir
 from hetflow.journal import store as J
-from tests.procs import wait_for
+from tests.procs import wait_for, write_pid
 from tests.runtime import tasks as t
 
 TWO_CORES = {"platform": "two", "nodes": [{"type": "n", "cores": 2}]}
+
+
+def first_sleeps_long(path: str) -> int:
+    """Write this worker's pid into path; the first attempt (no such file yet) then sleeps 60 s, a later one does not:
+    a test that kills the first attempt always finds it mid-task, however loaded the machine."""
+    first = not os.path.exists(path)
+    write_pid(path)
+    if first:
+        time.sleep(60)
+    return os.getpid()
 
 
 def events(path: Path) -> list[tuple[str, str | None, int | None]]:
@@ -103,13 +114,40 @@ def test_a_journal_is_never_written_over(tmp_path: Path) -> None:
         read_journal(not_a_journal)
 
 
+def test_a_path_that_cannot_be_a_journal_says_why(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(SpecError, match=r"folder: this is a folder, not a journal file \(fix: give a file path"):
+        hf.Session(platform=TWO_CORES, journal=folder)
+    with pytest.raises(SpecError, match=r"this is a folder"):
+        hf.Session(platform=TWO_CORES, journal=folder, resume=True)
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(SpecError, match=r"empty\.db: the file is empty, not a hetflow journal \(fix: delete it"):
+        hf.Session(platform=TWO_CORES, journal=empty)
+    missing = tmp_path / "no" / "such" / "run.db"
+    with pytest.raises(SpecError, match=r"run\.db: the folder .*such does not exist \(fix: create the folder"):
+        hf.Session(platform=TWO_CORES, journal=missing)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t(x)")
+    conn.close()
+    with pytest.raises(SpecError, match=r"other\.db: not a hetflow journal .*\(fix: choose another file"):
+        hf.Session(platform=TWO_CORES, journal=other)
+    text = tmp_path / "x.db"
+    text.write_text("hello, this is not SQLite" * 100)
+    with pytest.raises(SpecError, match=r"x\.db: not a hetflow journal"):
+        hf.Session(platform=TWO_CORES, journal=text)
+    assert text.read_text() == "hello, this is not SQLite" * 100  # never written over
+
+
 def test_a_worker_killed_mid_task_shows_in_the_journal(tmp_path: Path) -> None:
     journal, pidfile = tmp_path / "run.db", tmp_path / "pid"
-    with hf.Session(platform=TWO_CORES, journal=journal):
-        f = t.write_pid_then_sleep(str(pidfile), 1.0)
-        wait_for(pidfile.exists, what="the task to start")
+    with hf.Session(platform=TWO_CORES, journal=journal) as s:
+        f = s.submit(first_sleeps_long, str(pidfile))  # the first attempt sleeps 60 s: the kill lands mid-task
+        wait_for(pidfile.exists, what="the task to start", timeout=60)
         os.kill(int(pidfile.read_text()), signal.SIGKILL)
-        f.result(timeout=30)
+        f.result(timeout=60)
     assert [k for k, n, _ in events(journal) if n == f.set] == [
         J.SUBMITTED,
         J.RELEASED,

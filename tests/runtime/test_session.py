@@ -6,7 +6,9 @@ import asyncio
 import concurrent.futures
 import os
 import signal
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,10 +17,20 @@ import hetflow as hf
 from hetflow.errors import ExecutionError, FitError, TaskFailedError, TaskSkippedError
 from hetflow.executors.api import CommandResult
 from hetflow.runtime import RemoteTraceback, current_session
-from tests.procs import wait_for
+from tests.procs import wait_for, write_pid
 from tests.runtime import tasks as t
 
 TWO_CORES = {"platform": "two", "nodes": [{"type": "n", "cores": 2}]}
+
+
+def first_sleeps_long(path: str) -> int:
+    """Write this worker's pid into path; the first attempt (no such file yet) then sleeps 60 s, a later one does not:
+    a test that kills the first attempt always finds it mid-task, however loaded the machine."""
+    first = not os.path.exists(path)
+    write_pid(path)
+    if first:
+        time.sleep(60)
+    return os.getpid()
 
 
 @pytest.fixture
@@ -126,13 +138,37 @@ def test_a_timeout_fails_the_task(session: hf.Session) -> None:
 
 def test_a_worker_killed_mid_task_is_retried_on_a_fresh_worker(session: hf.Session, tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
-    f = t.write_pid_then_sleep(str(pidfile), 1.0)
-    wait_for(pidfile.exists, what="the task to start")
+    f = session.submit(first_sleeps_long, str(pidfile))  # the first attempt sleeps 60 s: the kill always lands mid-task
+    wait_for(pidfile.exists, what="the task to start", timeout=60)
     victim = int(pidfile.read_text())
     os.kill(victim, signal.SIGKILL)
-    assert f.result(timeout=30) != victim  # ran again, elsewhere, and completed
+    assert f.result(timeout=60) != victim  # ran again, elsewhere, and completed
     (iv,) = [iv for iv in session.result().intervals if iv.set == f.set]
     assert (iv.status, iv.attempts) == ("done", 2)
+
+
+def test_leaving_the_block_on_an_error_cancels_a_retry_waiting_for_its_backoff(tmp_path: Path) -> None:
+    journal = tmp_path / "run.db"
+    wf = {"workflow": "w", "tasks": [{"name": "bad", "command": "exit 1", "retries": 1}]}
+
+    def retried() -> bool:
+        with sqlite3.connect(journal) as conn:
+            return bool(conn.execute("SELECT count(*) FROM events WHERE kind = 'retried'").fetchone()[0])
+
+    with (
+        pytest.raises(RuntimeError, match="stop"),
+        hf.Session(platform=TWO_CORES, journal=journal, retry_backoff=30) as s,
+    ):
+        run = s.submit_workflow(wf)
+        wait_for(retried, what="the first attempt to fail", timeout=60)
+        raise RuntimeError("stop")
+    assert run.wait(30) and not run.ok
+    assert s.progress().cores_busy == 0 and s.progress().running == 0
+    with sqlite3.connect(journal) as conn:
+        kinds = [k for (k,) in conn.execute('SELECT kind FROM events WHERE "set" = ? ORDER BY seq', ("bad",))]
+        (status,) = conn.execute("SELECT status FROM runs").fetchone()
+    assert kinds[-1] == "cancelled" and kinds.count("started") == 2
+    assert status != "done"
 
 
 def test_commands(session: hf.Session) -> None:

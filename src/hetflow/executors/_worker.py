@@ -167,11 +167,11 @@ class Worker:
         index: int | None = None,
     ) -> tuple[Any, ...]:
         self._place(cpus, env)
-        fn, wants_index = self.funcs[fid]
-        if index is not None and wants_index:
-            args = (index,)
         start = time.time()
         try:
+            fn, wants_index = self.funcs[fid]  # a KeyError (the driver never sent it) fails this task only
+            if index is not None and wants_index:
+                args = (index,)
             value = fn(*args, **kwargs) if kwargs else fn(*args)
         except BaseException as exc:
             end = time.time()

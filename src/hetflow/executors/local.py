@@ -348,28 +348,30 @@ class LocalExecutor:
             job = queue.popleft()
             run = job.run
             ops: list[tuple[Any, ...]] = []
-            if run.command is not None:
-                log_dir = self._logs()
-                name = safe_name(run.task_id)
-                out_path, err_path = str(log_dir / f"{name}.out"), str(log_dir / f"{name}.err")
-                ops.append(("cmd", run.key, run.command, job.cpus, job.env, out_path, err_path))
-            else:
-                assert run.fn is not None
-                fid, ref = self._function(run.fn)
-                if fid not in w.fids:
-                    ops.append(("def", fid, ref))
-                    w.fids.add(fid)
-                ops.append(("run", run.key, fid, run.args, run.kwargs, job.cpus, job.env, run.index))
-                if run.gpus and w.binding is None:
-                    w.binding = job.env.get("CUDA_VISIBLE_DEVICES")
+            fid: int | None = None
             try:
+                if run.command is not None:
+                    log_dir = self._logs()
+                    name = safe_name(run.task_id)
+                    out_path, err_path = str(log_dir / f"{name}.out"), str(log_dir / f"{name}.err")
+                    ops.append(("cmd", run.key, run.command, job.cpus, job.env, out_path, err_path))
+                else:
+                    assert run.fn is not None
+                    fid, ref = self._function(run.fn)
+                    if fid not in w.fids:
+                        ops.append(("def", fid, ref))
+                    ops.append(("run", run.key, fid, run.args, run.kwargs, job.cpus, job.env, run.index))
                 data = _dumps(ops)
-            except Exception as exc:  # arguments that cannot be pickled fail this task, not the run
+            except Exception as exc:  # a function or arguments that cannot be pickled fail this task, not the run
                 self._idle.append(w)
                 self._finish(job)
                 t = time.time()
                 self._done.append(Outcome(run.key, FAILED, t, t, error=f"cannot send the task to a worker: {exc}"))
                 continue
+            if fid is not None:
+                w.fids.add(fid)  # only now: the worker gets the definition with this message
+                if run.gpus and w.binding is None:
+                    w.binding = job.env.get("CUDA_VISIBLE_DEVICES")
             job.worker = w
             w.job = job
             w.cpus = job.cpus

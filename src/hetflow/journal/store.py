@@ -83,7 +83,9 @@ def results_dir(path: str | os.PathLike[str]) -> Path:
 
 
 def has_runs(path: str | os.PathLike[str]) -> bool:
-    """Whether the file is a journal that records at least one run."""
+    """Whether the file is a journal that records at least one run (False: no such file yet). SpecError when the path
+    cannot be a journal: a folder, an empty file, a file that is not a hetflow journal, a file in a missing folder."""
+    _check_path(path)
     if not Path(path).exists():
         return False
     try:
@@ -92,8 +94,33 @@ def has_runs(path: str | os.PathLike[str]) -> bool:
             return bool(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
         finally:
             conn.close()
-    except sqlite3.DatabaseError:
-        return True  # not a journal: refuse to write over it
+    except sqlite3.DatabaseError as exc:  # not a journal: never write over it
+        raise SpecError(
+            f"not a hetflow journal ({exc})", source=os.fspath(path), fix="choose another file for the journal"
+        ) from None
+
+
+def _check_path(path: str | os.PathLike[str]) -> None:
+    """SpecError when the path cannot hold a journal: a folder, an empty file, a file in a missing folder."""
+    p, source = Path(path), os.fspath(path)
+    if p.is_dir():
+        raise SpecError(
+            "this is a folder, not a journal file", source=source, fix=f"give a file path, e.g. {p / 'run.db'}"
+        )
+    if not p.exists():
+        if not p.parent.is_dir():
+            raise SpecError(
+                f"the folder {p.parent} does not exist",
+                source=source,
+                fix="create the folder first, or choose a file in an existing folder",
+            )
+        return
+    if p.stat().st_size == 0:
+        raise SpecError(
+            "the file is empty, not a hetflow journal",
+            source=source,
+            fix="delete it to start a new journal there, or choose another file",
+        )
 
 
 class Journal:
@@ -104,6 +131,7 @@ class Journal:
         source = os.fspath(path)
         if resume and not self.path.exists():
             raise SpecError("no such journal to resume", source=source, fix="check the path, or drop --resume")
+        _check_path(path)
         if not resume and has_runs(path):
             raise SpecError(
                 "the journal already records a run",
@@ -155,9 +183,6 @@ class Journal:
     def name_workflow(self, name: str) -> None:
         """Record the name of the workflow the run executes (s.run of a declarative workflow)."""
         self.conn.execute("UPDATE meta SET value = ? WHERE key = 'workflow'", (name,))
-
-    def known_sets(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT name FROM sets")}
 
     def end(self, status: str) -> None:
         self.flush()

@@ -86,7 +86,6 @@ class Driver:
         self._touched: set[str] = set()
         self._changes: Callable[[], list[NodeChange]] | None = getattr(executor, "changes", None)
         self._losing: set[str] = set()  # nodes whose loss the engine is being told now
-        self.lost_nodes = 0
         self._thread = threading.Thread(target=self._main, name="hetflow-driver", daemon=True)
 
     # ---- any thread -----------------------------------------------------------------------------------------------
@@ -241,9 +240,6 @@ class Driver:
                 for f in info.futures:
                     if not f.done():
                         super(TaskFuture, f).cancel()
-        for _, key in self._delayed:
-            self.inflight.pop(key, None)
-        self._delayed.clear()
 
     def _membership(self, changes: list[NodeChange], stimuli: list[Stimulus]) -> None:
         """Nodes of the cluster that joined or left: new ones are used at once, a lost one's tasks run elsewhere."""
@@ -252,7 +248,6 @@ class Driver:
             now = time.time()
             if c.node is None:
                 self._losing.add(c.name)
-                self.lost_nodes += 1
                 stimuli.append(NodeLost(c.name))
                 if j is not None:
                     j.event(now, J.NODE_LOST, node=c.name)

@@ -328,6 +328,10 @@ class Session:
     def check_workflow(self, workflow: WorkflowLike) -> Workflow:
         """The workflow, loaded and checked for a real run here (SpecError when it cannot run): every task fits on the
         platform and has a command or a function; on resume, its task sets are those the journal records."""
+        return self._checked(workflow)[0]
+
+    def _checked(self, workflow: WorkflowLike) -> tuple[Workflow, dict[str, dict[int, Interval]]]:
+        """check_workflow's work; also the tasks an earlier run of the journal did (resume)."""
         wf = load_workflow(workflow)
         self.platform.check_fits(wf)
         for i, s in enumerate(wf.sets):
@@ -338,18 +342,16 @@ class Session:
                     place=f"tasks[{i}] ({s.name})",
                     fix="give it a command or a function",
                 )
-        self._kept(wf)
-        return wf
+        return wf, self._kept(wf)
 
     def submit_workflow(self, workflow: WorkflowLike) -> WorkflowRun:
         """Start a declarative workflow: every task runs its command ({index} expanded) or function (called with its
         index when it takes a parameter). Returns at once."""
-        wf = self.check_workflow(workflow)
-        kept = self._kept(wf)
+        wf, kept = self._checked(workflow)
         submitted = time.time()
         # a resumed run's result spans every run of its journal: it starts when the first one did
         origin = self._resumed.origin if kept and self._resumed is not None else submitted
-        group = Group([s.name for s in wf.sets], origin)
+        group = Group([s.name for s in wf.sets])
         pairs = [(s, SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name))) for s in wf.sets]
         with self._lock:
             clash = [s.name for s in wf.sets if s.name in self._names]

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
 class Group:
     """The tasks of one submission that someone waits for as a whole (a workflow run via Session.run)."""
 
-    def __init__(self, names: Sequence[str], t0: float) -> None:
+    def __init__(self, names: Sequence[str]) -> None:
         self.sets_left = len(set(names))
-        self.t0 = t0
         self.intervals: list[Interval] = []
         self.failed: list[tuple[str, str]] = []  # (task id, error)
         self.skipped: list[tuple[str, int, str]] = []  # (set, count, why)
