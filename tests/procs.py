@@ -37,3 +37,13 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def first_sleeps_long(path: str) -> int:
+    """Write this worker's pid into path; the first attempt (no such file yet) then sleeps 60 s, a later one does not:
+    a test that kills the first attempt always finds it mid-task, however loaded the machine."""
+    first = not os.path.exists(path)
+    write_pid(path)
+    if first:
+        time.sleep(60)
+    return os.getpid()

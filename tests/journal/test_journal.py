@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,10 @@ import hetflow as hf
 from hetflow.errors import SpecError
 from hetflow.journal import read_journal, results_dir
 from hetflow.journal import store as J
-from tests.procs import wait_for, write_pid
+from tests.procs import first_sleeps_long, wait_for
 from tests.runtime import tasks as t
 
 TWO_CORES = {"platform": "two", "nodes": [{"type": "n", "cores": 2}]}
-
-
-def first_sleeps_long(path: str) -> int:
-    """Write this worker's pid into path; the first attempt (no such file yet) then sleeps 60 s, a later one does not:
-    a test that kills the first attempt always finds it mid-task, however loaded the machine."""
-    first = not os.path.exists(path)
-    write_pid(path)
-    if first:
-        time.sleep(60)
-    return os.getpid()
 
 
 def events(path: Path) -> list[tuple[str, str | None, int | None]]:

@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,10 @@ import hetflow as hf
 from hetflow.errors import ExecutionError, FitError, TaskFailedError, TaskSkippedError
 from hetflow.executors.api import CommandResult
 from hetflow.runtime import RemoteTraceback, current_session
-from tests.procs import wait_for, write_pid
+from tests.procs import first_sleeps_long, wait_for
 from tests.runtime import tasks as t
 
 TWO_CORES = {"platform": "two", "nodes": [{"type": "n", "cores": 2}]}
-
-
-def first_sleeps_long(path: str) -> int:
-    """Write this worker's pid into path; the first attempt (no such file yet) then sleeps 60 s, a later one does not:
-    a test that kills the first attempt always finds it mid-task, however loaded the machine."""
-    first = not os.path.exists(path)
-    write_pid(path)
-    if first:
-        time.sleep(60)
-    return os.getpid()
 
 
 @pytest.fixture
