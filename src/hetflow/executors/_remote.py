@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from hetflow.executors._worker import _dump, _dump_exception, _exit_text, _resolve, _wants_index
+from hetflow.executors._worker import _dump, _dump_exception, _exit_text, _resolve, _wants_index, start_command
 from hetflow.executors.api import GpuGrant, gpu_env, visible_devices
 
 _running: dict[int, int] = {}  # key -> process group of a command running in this worker process
@@ -73,21 +73,10 @@ def run_task(
 def _command(
     key: int, command: str, env: dict[str, str], out_path: str, err_path: str, timeout: float | None
 ) -> Result:
-    full = dict(os.environ)
-    full.update(env)
     start = time.time()
     try:
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            proc = subprocess.Popen(
-                command,
-                shell=True,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env=full,
-                start_new_session=True,
-            )
+        proc = start_command(command, env, out_path, err_path)
     except OSError as exc:
         return ("failed", start, time.time(), None, f"cannot start the command: {exc}", None, "")
     with _lock:

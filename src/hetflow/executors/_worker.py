@@ -95,6 +95,17 @@ def _dump_exception(exc: BaseException) -> bytes | None:
         return None
 
 
+def start_command(command: str, env: dict[str, str] | None, out_path: str, err_path: str) -> subprocess.Popen[bytes]:
+    """Start a shell command in its own session, stdout and stderr into the task's files, env added to ours."""
+    full = dict(os.environ)
+    if env:
+        full.update(env)
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        return subprocess.Popen(
+            command, shell=True, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=full, start_new_session=True
+        )
+
+
 class Worker:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -196,21 +207,9 @@ class Worker:
         err_path: str,
     ) -> tuple[Any, ...]:
         self._place(cpus, None)  # the command inherits the affinity
-        full = dict(os.environ)
-        if env:
-            full.update(env)
         start = time.time()
         try:
-            with open(out_path, "wb") as out, open(err_path, "wb") as err:
-                proc = subprocess.Popen(
-                    command,
-                    shell=True,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    env=full,
-                    start_new_session=True,
-                )
+            proc = start_command(command, env, out_path, err_path)
         except OSError as exc:
             return ("end", key, False, start, time.time(), None, f"cannot start the command: {exc}", None, "")
         global _command_pgid

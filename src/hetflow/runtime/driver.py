@@ -364,23 +364,7 @@ class Driver:
         spec = info.spec
         task_id = spec.task_id(ins.index)
         if last is not None:
-            o, rec = last
-            run = rec.run
-            iv = Interval(
-                ins.set,
-                ins.index,
-                ins.index + 1,
-                run.node,
-                o.start,
-                o.end,
-                run.cores,
-                rec.gpu_units,
-                "failed",
-                run.attempt,
-            )
-            self.intervals.append(iv)
-            if info.group is not None:
-                info.group.intervals.append(iv)
+            self._record(last[1], last[0], "failed")
         if info.group is not None:
             info.group.failed.append((task_id, ins.error))
         if info.futures:
@@ -454,21 +438,7 @@ class Driver:
                 if info.futures:
                     info.futures[rec.index]._resolve(value)
                 stimuli.append(TaskFinished(rec.launch, rec.index))
-                iv = Interval(
-                    name,
-                    rec.index,
-                    rec.index + 1,
-                    run.node,
-                    o.start,
-                    o.end,
-                    run.cores,
-                    rec.gpu_units,
-                    "done",
-                    run.attempt,
-                )
-                self.intervals.append(iv)
-                if info.group is not None:
-                    info.group.intervals.append(iv)
+                self._record(rec, o, "done")
                 if j is not None:
                     j.event(o.end, J.DONE, name, rec.index, run.node, run.attempt, o.start)
                     if o.value is not None:
@@ -484,6 +454,17 @@ class Driver:
             stimuli.append(TaskFailed(rec.launch, rec.index, o.error or status, retry=status != LOST))
             if j is not None:
                 j.event(o.end, J.ERROR, name, rec.index, run.node, run.attempt, o.start, detail=o.error or status)
+
+    def _record(self, rec: _Rec, o: Outcome, status: str) -> None:
+        """Keep the interval one task ran over, for the run's result and its group's."""
+        run = rec.run
+        iv = Interval(
+            rec.info.spec.name, rec.index, rec.index + 1, run.node, o.start, o.end, run.cores, rec.gpu_units, status,
+            run.attempt,
+        )  # fmt: skip
+        self.intervals.append(iv)
+        if rec.info.group is not None:
+            rec.info.group.intervals.append(iv)
 
     def _rerun(self, rec: _Rec, o: Outcome) -> None:
         info = rec.info
