@@ -332,7 +332,14 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
     out_path = output_dir(out_dir, "--out")
     view = read_journal(journal)
     real = RunResult(
-        view.workflow, view.platform, view.mode, view.policy, view.intervals(), source="real", origin=view.origin
+        view.workflow,
+        view.platform,
+        view.mode,
+        view.policy,
+        view.intervals(),
+        source="real",
+        origin=view.origin,
+        marks=view.marks,
     )
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     if out_path is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from hetflow.core.instructions import (
     Cancel,
@@ -24,12 +24,14 @@ from hetflow.core.instructions import (
 from hetflow.core.launches import LaunchRecord
 from hetflow.core.ledger import Ledger
 from hetflow.core.modes import Gate, make_gate
+from hetflow.core.partitions import Partitions, Share
 from hetflow.core.policy import Policy
 from hetflow.core.states import TERMINAL, TaskState, check_transition
 from hetflow.core.stimuli import (
     CancelRequested,
     NodeJoined,
     NodeLost,
+    Resize,
     Stimulus,
     TaskFailed,
     TaskFinished,
@@ -65,6 +67,7 @@ class SetState:
         "rank",
         "ready",
         "released",
+        "scope",
         "seq",
         "sid",
         "spec",
@@ -95,10 +98,17 @@ class SetState:
         self.in_ready = False
         self.tainted = False
         self.ended = False
+        self.scope = 0  # its partition's index (0: the default partition)
 
     @property
     def n_ready(self) -> int:
         return self.counts[R]
+
+    @property
+    def tally(self) -> tuple[int, int]:
+        """(tasks done, tasks that ended otherwise: failed, skipped or cancelled)."""
+        c = self.counts
+        return c[D], c[F] + c[S] + c[C]
 
 
 class Engine:
@@ -106,14 +116,24 @@ class Engine:
 
     grouped (the simulator's option): the tasks of a set placed in one scheduling pass on nodes of one speed with one
     variant become one LaunchGroup, a launch that ends as a whole, instead of one Launch per node.
+    partitions: named shares of every node that task sets may target (core/partitions.py); resized by Resize.
     """
 
-    def __init__(self, nodes: Iterable[Node], mode: str, policy: Policy, *, grouped: bool = False) -> None:
+    def __init__(
+        self,
+        nodes: Iterable[Node],
+        mode: str,
+        policy: Policy,
+        *,
+        grouped: bool = False,
+        partitions: Mapping[str, Share] | None = None,
+    ) -> None:
         self.mode = mode
         self.grouped = grouped
         self.policy = policy
         self.gate: Gate = make_gate(mode)
         self.ledger = Ledger()
+        self.partitions: Partitions | None = Partitions(partitions) if partitions else None
         self.node_index: dict[str, int] = {}
         self.now = 0.0
         self.sets: dict[str, SetState] = {}
@@ -149,6 +169,8 @@ class Engine:
                 self._lose_node(s.node, out)
             elif isinstance(s, CancelRequested):
                 gate_moved |= self._cancel(s, out)
+            elif isinstance(s, Resize):
+                self._resize(s, out)
             else:  # pragma: no cover - the Stimulus union is closed
                 raise EngineError(f"unknown stimulus {s!r}")
         self._release(out, gate_moved)
@@ -184,15 +206,27 @@ class Engine:
             return float("inf")
         gpus = list(led.free_gpu[node])
         cores, mem = led.free_cores[node], led.free_memory[node]
+        scope, p_cores, p_units = led.scope, 0, 0  # within a partition: its room on the node too
+        if scope is not None:
+            parts, k = scope
+            p_cores = parts.quota_cores[k][node] - parts.used_cores[k][node]
+            p_units = parts.quota_gpu[k][node] - parts.used_gpu[k][node]
+            if need.cores > parts.quota_cores[k][node] or need.gpu_units > parts.quota_gpu[k][node]:
+                return float("inf")
         for rec in sorted((self._launches[i] for i in self._on_node[node]), key=lambda r: r.est_end):
             for part in rec.parts_on(node):
                 live = rec.live(part)
                 cores += rec.need.cores * len(live)
                 mem += rec.need.memory * len(live)
+                if scope is not None and rec.set.scope == scope[1]:
+                    p_cores += rec.need.cores * len(live)
+                    p_units += rec.need.gpu_units * len(live)
                 for k in live if part[3] else ():
                     for j, u in part[3][k]:
                         gpus[j] += u
-            if Ledger.fit_count_on(gpus, cores, mem, need, 1):
+            if Ledger.fit_count_on(gpus, cores, mem, need, 1) and (
+                scope is None or (p_cores >= need.cores and p_units >= need.gpu_units)
+            ):
                 return max(self.now, rec.est_end)
         return float("inf")
 
@@ -216,6 +250,8 @@ class Engine:
                 cores[part[0]] += rec.need.cores * len(rec.live(part))
         if cores != led.used_cores:
             raise LedgerError("ledger and running launches disagree")
+        if self.partitions is not None:
+            self.partitions.validate(led.used_cores, [sum(u) for u in led.used_gpu])
         for st in self._by_sid:
             if sum(st.counts) != st.count or min(st.counts) < 0:
                 raise EngineError(f"task counts of {st.name} out of balance: {st.counts}")
@@ -256,8 +292,13 @@ class Engine:
             for c in kids[name]:
                 level[c] = max(level[c], level[name] + 1)
         fresh: list[SetState] = []
+        for s in sets:
+            if s.partition is not None and (self.partitions is None or s.partition not in self.partitions.index):
+                raise EngineError(f"task set {s.name} targets partition {s.partition!r}, which the run does not have")
         for s in sets:  # set ids follow declaration order: it breaks ties in release order
             st = SetState(len(self._by_sid), s, level[s.name], s.workload or label[s.name])
+            if s.partition is not None and self.partitions is not None:
+                st.scope = self.partitions.index[s.partition]
             self.sets[s.name] = st
             self._by_sid.append(st)
             fresh.append(st)
@@ -347,6 +388,8 @@ class Engine:
             rec.running -= len(lost)
             self._on_node[i].discard(lid)
         self.ledger.remove(i)
+        if self.partitions is not None:
+            self.partitions.remove(i)
 
     def _cancel(self, s: CancelRequested, out: list[Instruction]) -> bool:
         st = self.sets.get(s.set)
@@ -380,6 +423,54 @@ class Engine:
                     self._end_launch(rec)
         return self._maybe_end(st, out)
 
+    def _resize(self, s: Resize, out: list[Instruction]) -> None:
+        """New partition shares; with preempt, the newest tasks over a shrunk quota go back to the ready queue."""
+        if self.partitions is None:
+            self.partitions = Partitions({})
+            for node in self.ledger.nodes:
+                self.partitions.add(node)
+            for i, alive in enumerate(self.ledger.alive):
+                if not alive:
+                    self.partitions.remove(i)
+            for rec in self._launches.values():  # what runs now runs in the default partition
+                for part in rec.parts:
+                    self.partitions.take(0, part[0], rec.need, len(rec.live(part)))
+        parts = self.partitions
+        parts.resize(dict(s.shares))
+        if not s.preempt:
+            return
+        for k in range(len(parts.names)):
+            for i in range(len(self.ledger.nodes)):
+                if parts.over(k, i):
+                    self._preempt(k, i, out)
+
+    def _preempt(self, k: int, i: int, out: list[Instruction]) -> None:
+        """Stop partition k's newest tasks on node i until it is within its quota; they go back to the ready queue."""
+        parts = self.partitions
+        assert parts is not None
+        why = f"preempted: partition {parts.label(k)} shrank"
+        for lid in sorted(self._on_node[i], reverse=True):
+            rec = self._launches[lid]
+            if rec.set.scope != k:
+                continue
+            for part in rec.parts_on(i):
+                for off in reversed(rec.live(part)):
+                    if not parts.over(k, i):
+                        break
+                    idx = part[1] + off
+                    self._release_resources(rec, idx)
+                    rec.done.add(idx)
+                    rec.running -= 1
+                    self._requeue(rec.set, idx)
+                    out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), why))
+                    out.append(Cancel(lid, idx))
+            if rec.running == 0:
+                self._end_launch(rec)
+            elif not any(rec.live(p) for p in rec.parts_on(i)):
+                self._on_node[i].discard(lid)
+            if not parts.over(k, i):
+                return
+
     # ---- bookkeeping ----------------------------------------------------------------------------------------------
     def _launch_of(self, lid: int) -> LaunchRecord:
         rec = self._launches.get(lid)
@@ -389,16 +480,23 @@ class Engine:
 
     def _release_resources(self, rec: LaunchRecord, index: int | None) -> None:
         release, need = self.ledger.release, rec.need
+        parts, scope = self.partitions, rec.set.scope
         if index is not None:
             node, a, _, grants = rec.part_of(index)
             release(node, need, 1, (grants[index - a],) if grants else ())
+            if parts is not None:
+                parts.give(scope, node, need, 1)
         elif not rec.done:
             for node, a, b, grants in rec.parts:
                 release(node, need, b - a, grants)
+                if parts is not None:
+                    parts.give(scope, node, need, b - a)
         else:
             for part in rec.parts:
                 live = rec.live(part)
                 release(part[0], need, len(live), tuple(part[3][k] for k in live) if part[3] else ())
+                if parts is not None and live:
+                    parts.give(scope, part[0], need, len(live))
 
     def _end_launch(self, rec: LaunchRecord) -> None:
         del self._launches[rec.id]
@@ -507,9 +605,25 @@ class Engine:
         """Take the policy's placements of one set: allocate each, and record the launches (Launch per node and
         ready range; grouped: a LaunchGroup per variant and node speed)."""
         led = self.ledger
-        nodes, allocate, on_node = led.nodes, led.allocate, self._on_node
-        counts, ready = st.counts, st.ready
         groups: dict[tuple[int, float], LaunchRecord] = {}  # stays empty unless grouped
+        if self.partitions is not None:  # the policy sees what fits in the set's partition
+            led.scope = (self.partitions, st.scope)
+        try:
+            self._take_placements(st, groups, out)
+        finally:
+            led.scope = None
+        for (option, speed), rec in groups.items():
+            need, dur = rec.need, st.options[option].runtime / speed
+            parts = tuple(rec.parts)
+            out.append(LaunchGroup(rec.id, st.name, option, need.cores, need.gpu_units, need.memory, dur, parts))
+
+    def _take_placements(
+        self, st: SetState, groups: dict[tuple[int, float], LaunchRecord], out: list[Instruction]
+    ) -> None:
+        """Apply the policy's placements of one set, one at a time (the policy sees each one's effect)."""
+        led = self.ledger
+        nodes, allocate, on_node, parts = led.nodes, led.allocate, self._on_node, self.partitions
+        counts, ready = st.counts, st.ready
         for node, option, n in self.policy.place(st, self):
             if n <= 0:
                 raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
@@ -527,6 +641,8 @@ class Engine:
                 k = b - a
                 n -= k
                 grants = allocate(node, need, k)
+                if parts is not None:
+                    parts.take(st.scope, node, need, k)
                 rec = groups.get(key)
                 if rec is None:
                     rec = self._open_launch(st, node, option, a, b, grants, out)
@@ -539,10 +655,6 @@ class Engine:
                 counts[RUN] += k
             if not counts[R]:
                 break
-        for (option, speed), rec in groups.items():
-            need, dur = rec.need, st.options[option].runtime / speed
-            parts = tuple(rec.parts)
-            out.append(LaunchGroup(rec.id, st.name, option, need.cores, need.gpu_units, need.memory, dur, parts))
 
     def _open_launch(
         self, st: SetState, node: int, option: int, a: int, b: int, grants: GpuGrants, out: list[Instruction]
@@ -565,6 +677,8 @@ class Engine:
             raise EngineError(f"node {node.name!r} joined twice")
         self.node_index[node.name] = self.ledger.add(node)
         self._on_node.append(set())
+        if self.partitions is not None:
+            self.partitions.add(node)
 
 
 def parents_outside(s: TaskSet, local: set[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hetflow.core.partitions import Share
 from hetflow.spec.platform import Node
 from hetflow.spec.workflow import TaskSet
 
@@ -53,4 +54,14 @@ class CancelRequested:
     index: int | None = None
 
 
-Stimulus = TasksSubmitted | TaskFinished | TaskFailed | NodeJoined | NodeLost | CancelRequested
+@dataclass(frozen=True, slots=True)
+class Resize:
+    """New shares for partitions, applied together (a new name adds one). preempt: tasks running over a shrunk
+    partition's new quota stop and go back to the ready queue (without counting as attempts); else they run on and
+    the partition starts nothing until it is back under its quota."""
+
+    shares: tuple[tuple[str, Share], ...]
+    preempt: bool = False
+
+
+Stimulus = TasksSubmitted | TaskFinished | TaskFailed | NodeJoined | NodeLost | CancelRequested | Resize

@@ -19,7 +19,7 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         d["after"] = list(s.after)
     if s.retries:
         d["retries"] = s.retries
-    for key in ("workload", "command", "function"):
+    for key in ("workload", "command", "function", "partition"):
         value = getattr(s, key)
         if value is not None:
             d[key] = value
@@ -43,6 +43,7 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         variants=tuple(Variant(Resources(*r), rt, nt) for r, rt, nt in d.get("variants", ())),
         files=tuple(FileRef(n, size, link) for n, size, link in d.get("files", ())),
         retries=d.get("retries", 0),
+        partition=d.get("partition"),
     )
 
 

@@ -17,7 +17,7 @@ from hetflow.journal import store as J
 from hetflow.journal.codec import platform_from_dict, set_from_dict
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GPU_UNIT
-from hetflow.spec.trace import Interval
+from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet, Workflow
 
 # task statuses in records
@@ -66,6 +66,7 @@ class JournalView:
     kept: int = 0  # tasks of the last run that were done in an earlier run and not run again
     set_kinds: dict[str, str] = field(default_factory=dict, repr=False)
     first_submit: float | None = None
+    marks: list[Mark] = field(default_factory=list, repr=False)  # triggers fired, partitions resized
 
     @property
     def origin(self) -> float:
@@ -161,7 +162,11 @@ def read_journal(path: str | os.PathLike[str]) -> JournalView:
     records, kept = _records(sets, events, runs)
     first = next((e[1] for e in events if e[2] == J.SUBMITTED), None)
     mode, policy = meta.get("mode", "task"), meta.get("policy", "fifo")
-    return JournalView(Path(source), workflow, platform, mode, policy, runs, records, kept, kinds, first)
+    marks = [Mark(e[1], _MARKS[e[2]], e[10] or "") for e in events if e[2] in _MARKS]
+    return JournalView(Path(source), workflow, platform, mode, policy, runs, records, kept, kinds, first, marks)
+
+
+_MARKS = {J.TRIGGERED: "trigger", J.RESIZED: "resize"}
 
 
 def _records(sets: list[TaskSet], events: list[tuple[Any, ...]], runs: list[RunInfo]) -> tuple[list[TaskRecord], int]:

@@ -49,11 +49,14 @@ ERROR = "error"  # task: an attempt failed (detail: why); RETRIED or FAILED foll
 RETRIED = "retried"  # task: back to the ready queue (detail: why)
 FAILED = "failed"  # task: gave up after its retries (detail: the error)
 LOST = "lost"  # task: its worker died under it; it runs again without using a retry
+PREEMPTED = "preempted"  # task: stopped because its partition shrank; it runs again without using a retry
 SKIPPED = "skipped"  # set: its pending tasks are skipped (detail: count and why)
 CANCELLED = "cancelled"  # task, or set when idx is NULL
 KEPT = "kept"  # task: done in an earlier run of this journal, not run again
 NODE_JOINED = "node-joined"
 NODE_LOST = "node-lost"
+TRIGGERED = "triggered"  # run: a trigger fired (detail: its name and what it did)
+RESIZED = "resized"  # run: a partition got new shares (detail: which and how much)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -8,7 +8,7 @@ from typing import Any
 
 from hetflow.metrics.utilization import StepSeries, busy_series, utilization
 from hetflow.spec.platform import Platform
-from hetflow.spec.trace import Interval, task_rows
+from hetflow.spec.trace import Interval, Mark, task_rows
 from hetflow.spec.workflow import Workflow
 
 
@@ -33,6 +33,7 @@ class RunResult:
     intervals: list[Interval] = field(repr=False)
     source: str = "simulation"  # or "real"
     origin: float = 0.0  # time the run started, on the clock of the intervals
+    marks: list[Mark] = field(default_factory=list, repr=False)  # triggers fired, partitions resized
 
     @property
     def makespan_s(self) -> float:

@@ -64,7 +64,7 @@ class FirstFit:
         if c and every:
             nodes = list(led.open_nodes)  # every live node is usable: visit only those with a free core
         counts = st.counts
-        if not c or need.memory or (g > GPU_UNIT and g % GPU_UNIT):
+        if not c or need.memory or (g > GPU_UNIT and g % GPU_UNIT) or led.scope is not None:
             yield from _general(engine, st, option, nodes)
             return
         full = self._full

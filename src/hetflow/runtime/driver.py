@@ -11,6 +11,7 @@ engine decides is the engine's: the driver holds no resource bookkeeping of its 
 from __future__ import annotations
 
 import heapq
+import logging
 import pickle
 import threading
 import time
@@ -24,11 +25,13 @@ from hetflow.core.stimuli import (
     CancelRequested,
     NodeJoined,
     NodeLost,
+    Resize,
     Stimulus,
     TaskFailed,
     TaskFinished,
     TasksSubmitted,
 )
+from hetflow.core.triggers import Observed, Trigger, Triggers
 from hetflow.errors import ExecutionError, TaskFailedError, TaskSkippedError
 from hetflow.executors.api import CANCELLED, DONE, LOST, Executor, NodeChange, Outcome, TaskRun
 from hetflow.journal import store as J
@@ -36,11 +39,12 @@ from hetflow.journal.store import Journal
 from hetflow.runtime.futures import RemoteTraceback, TaskFuture
 from hetflow.runtime.sets import SetInfo, resolve_futures
 from hetflow.spec.platform import Node
-from hetflow.spec.trace import Interval
+from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet
 
 MAX_LOSSES = 3  # a task whose worker dies this many times under it fails
 MAX_BACKOFF_S = 60.0
+log = logging.getLogger("hetflow")
 
 
 class _Rec:
@@ -58,7 +62,13 @@ class Driver:
     """One engine, one executor, one optional journal, one thread."""
 
     def __init__(
-        self, engine: Engine, executor: Executor, nodes: Sequence[Node], journal: Journal | None, backoff: float
+        self,
+        engine: Engine,
+        executor: Executor,
+        nodes: Sequence[Node],
+        journal: Journal | None,
+        backoff: float,
+        act: Callable[[Trigger, Observed], list[str]] | None = None,
     ) -> None:
         self.engine = engine
         self.executor = executor
@@ -69,6 +79,11 @@ class Driver:
         self.sets: dict[str, SetInfo] = {}  # sets that have not ended
         self.inflight: dict[int, _Rec] = {}
         self.intervals: list[Interval] = []
+        self.marks: list[Mark] = []  # triggers fired, partitions resized (wall clock)
+        self.triggers = Triggers()
+        self._act = act  # runs a trigger's action; what it did, in words
+        self._counts: dict[str, int] = {}  # tasks per set, for every set ever submitted
+        self._requeued: set[tuple[str, int]] = set()  # tasks the engine stopped and queued again (preempted)
         self.error: BaseException | None = None
         self.started = threading.Event()
         self.finished = threading.Event()
@@ -97,7 +112,7 @@ class Driver:
 
     def post(self, item: tuple[Any, ...]) -> None:
         """Hand the driver ("sets", [(TaskSet, SetInfo)], kind, workflow name or None, time submitted),
-        ("cancel", set, index) or ("close", cancel_all)."""
+        ("cancel", set, index), ("resize", partition, Share, preempt), ("trigger", Trigger) or ("close", cancel_all)."""
         with self._lock:
             if not self._accepting:
                 raise ExecutionError("the session is closed")
@@ -161,6 +176,9 @@ class Driver:
                 stimuli = []
                 self._apply(out, stimuli)
                 self._losing.clear()
+                self._requeued.clear()
+                if self.triggers.pending:
+                    self._fire()
                 if stimuli:
                     continue  # tasks kept from an earlier run end at once
                 self._settle()
@@ -188,6 +206,8 @@ class Driver:
             outcomes = ex.poll(timeout)
             if outcomes:
                 self._outcomes(outcomes, stimuli)
+            if self.triggers.pending:
+                self._fire()
             if self._changes is not None:
                 self._membership(self._changes(), stimuli)
 
@@ -201,6 +221,7 @@ class Driver:
                 pairs: list[tuple[TaskSet, SetInfo]] = item[1]
                 for spec, info in pairs:
                     self.sets[spec.name] = info
+                    self._counts[spec.name] = spec.count
                     new.append(spec)
                 if j is not None:
                     now = item[4]
@@ -220,6 +241,13 @@ class Driver:
                     self._touched.add(name)
                     if j is not None:
                         j.event(time.time(), J.CANCELLED, name, index)
+            elif what == "resize":
+                _, name, share, preempt = item
+                stimuli.append(Resize(((name, share),), preempt))
+                text = f"{name}: {share.cores:.0%} of cores, {share.gpus:.0%} of GPUs" + (" (preempt)" * preempt)
+                self._mark("resize", text)
+            elif what == "trigger":
+                self._arm(item[1])
             elif what == "close":
                 self._closing = True
                 if item[1]:
@@ -240,6 +268,29 @@ class Driver:
                 for f in info.futures:
                     if not f.done():
                         super(TaskFuture, f).cancel()
+
+    # ---- triggers -------------------------------------------------------------------------------------------------
+    def _arm(self, trigger: Trigger) -> None:
+        sets = self.engine.sets
+        self.triggers.add(trigger, self._counts, [(n, *sets[n].tally) for n in trigger.watch if n in sets])
+
+    def _fire(self) -> None:
+        """Run the actions of the triggers that are due; a failing action is recorded, the run goes on."""
+        for trigger, seen in self.triggers.due():
+            if self._act is None:
+                continue
+            try:
+                text = f"{trigger.name}: {'; '.join(self._act(trigger, seen)) or 'nothing'}"
+            except Exception as exc:
+                log.error("trigger %r failed: %s: %s", trigger.name, type(exc).__name__, exc)
+                text = f"{trigger.name}: failed: {type(exc).__name__}: {exc}"
+            self._mark("trigger", text)
+
+    def _mark(self, kind: str, text: str) -> None:
+        now = time.time()
+        self.marks.append(Mark(now, kind, text))
+        if self.journal is not None:
+            self.journal.event(now, J.TRIGGERED if kind == "trigger" else J.RESIZED, detail=text)
 
     def _membership(self, changes: list[NodeChange], stimuli: list[Stimulus]) -> None:
         """Nodes of the cluster that joined or left: new ones are used at once, a lost one's tasks run elsewhere."""
@@ -348,6 +399,8 @@ class Driver:
 
     def _retried(self, ins: Retried) -> None:
         info = self.sets[ins.set]
+        if ins.reason.startswith("preempted"):
+            self._requeued.add((ins.set, ins.index))
         info.starts[ins.index] = info.starts.get(ins.index, 0) + 1
         if self.backoff > 0 and ins.attempt > 0:
             pause = min(MAX_BACKOFF_S, self.backoff * 2 ** (ins.attempt - 1))
@@ -359,6 +412,8 @@ class Driver:
         info = self.sets[ins.set]
         self._touched.add(ins.set)
         self.failed_tasks += 1
+        if ins.set in self.triggers.watched:
+            self.triggers.failed(ins.set)
         last = info.last.pop(ins.index, None)
         o = last[0] if last is not None else None
         spec = info.spec
@@ -375,6 +430,8 @@ class Driver:
     def _skipped(self, ins: Skipped) -> None:
         self._touched.add(ins.set)
         self.skipped_tasks += ins.count
+        if ins.set in self.triggers.watched:
+            self.triggers.failed(ins.set, ins.count)
         info = self.sets.get(ins.set)
         if info is not None:
             if info.group is not None:
@@ -399,15 +456,19 @@ class Driver:
             self.gpu_units_busy -= rec.gpu_units
             self._touched.add(rec.info.spec.name)
             lost = rec.run.node in self._losing  # its node is gone: the engine re-queued it (Retried came first)
-            if rec.info.group is not None and not lost:
+            preempted = (rec.info.spec.name, rec.index) in self._requeued
+            if rec.info.group is not None and not (lost or preempted):
                 rec.info.group.cancelled += 1
             if any(k == key for _, k in self._delayed):
                 self._delayed = [d for d in self._delayed if d[1] != key]
                 heapq.heapify(self._delayed)
             else:
                 self.executor.cancel(key)
+            if preempted:
+                t = time.time()
+                self._record(rec, Outcome(key, CANCELLED, t, t), "preempted")
             if self.journal is not None:
-                kind = J.LOST if lost else J.CANCELLED
+                kind = J.LOST if lost else J.PREEMPTED if preempted else J.CANCELLED
                 detail = f"node {rec.run.node} lost" if lost else None
                 self.journal.event(
                     now, kind, rec.info.spec.name, rec.index, rec.run.node, rec.run.attempt, detail=detail
@@ -437,6 +498,8 @@ class Driver:
             if status == DONE:
                 if info.futures:
                     info.futures[rec.index]._resolve(value)
+                if name in self.triggers.watched:
+                    self.triggers.done(name, value)
                 stimuli.append(TaskFinished(rec.launch, rec.index))
                 self._record(rec, o, "done")
                 if j is not None:

@@ -26,12 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from hetflow.core.engine import Engine
 from hetflow.core.modes import MODES
+from hetflow.core.partitions import Share, parse_shares, resized
+from hetflow.core.triggers import Observed, Trigger
 from hetflow.errors import ExecutionError, FitError, SpecError
 from hetflow.executors import Executor, make_executor
 from hetflow.journal.codec import platform_from_dict, set_to_dict
 from hetflow.journal.read import JournalView, read_journal
 from hetflow.journal.store import Journal
 from hetflow.policies import make_policy
+from hetflow.runtime.actions import SessionActions
 from hetflow.runtime.driver import Driver
 from hetflow.runtime.futures import TaskFuture
 from hetflow.runtime.sets import Group, SetInfo, find_futures
@@ -92,8 +95,16 @@ class WorkflowRun:
         from hetflow.metrics.result import RunResult  # numpy: imported when a result is asked for
 
         s = self.session
+        marks = [m for m in s._require().marks if m.t >= self.origin]
         return RunResult(
-            self.workflow, s.platform, s.mode, s.policy, list(self._group.intervals), source="real", origin=self.origin
+            self.workflow,
+            s.platform,
+            s.mode,
+            s.policy,
+            list(self._group.intervals),
+            source="real",
+            origin=self.origin,
+            marks=marks,
         )
 
     @property
@@ -122,8 +133,9 @@ class Session:
     """A real run in progress. backend: an executor by name ("local"); platform: a path, dict or Platform (default:
     this machine, discovered; on resume, the journal's); mode and policy as in simulation; journal: a SQLite file
     recording everything; resume: go on with that journal's run (its done tasks are not run again); retry_backoff:
-    the first pause before a retry, doubled at each one. Other keyword options go to the executor (local: workers,
-    log_dir, pin; dask and ray: address, log_dir).
+    the first pause before a retry, doubled at each one; partitions: named shares of every node that task sets may
+    target, e.g. {"uq": {"cores": 0.5}, "ddmd": {"cores": 0.5, "gpus": 1}} (resize() changes them while tasks run).
+    Other keyword options go to the executor (local: workers, log_dir, pin; dask and ray: address, log_dir).
 
     backend="dask" or "ray": with address=, the cluster there, whose workers (nodes) become the platform; without,
     a local cluster started shaped like the platform (one worker or node per platform node, its cores and GPUs
@@ -139,8 +151,10 @@ class Session:
         journal: str | os.PathLike[str] | None = None,
         resume: bool = False,
         retry_backoff: float = 0.1,
+        partitions: Mapping[str, Any] | None = None,
         **executor_options: Any,
     ) -> None:
+        self._shares: dict[str, Share] = parse_shares(partitions or {})
         if resume and journal is None:
             raise SpecError("resume needs a journal", place="resume", fix="pass journal=FILE (--journal FILE)")
         self._journal = Journal(journal, resume=resume) if journal is not None else None
@@ -219,11 +233,11 @@ class Session:
             return self
         if self._closed:
             raise ExecutionError("the session is closed")
-        engine = Engine(self.platform.nodes(), self.mode, make_policy(self.policy))
+        engine = Engine(self.platform.nodes(), self.mode, make_policy(self.policy), partitions=self._shares or None)
         if self._journal is not None:
             self._journal.begin(self.platform, self.mode, self.policy, None)
         self._origin = time.time()
-        self._driver = Driver(engine, self._executor, self.platform.nodes(), self._journal, self._backoff)
+        self._driver = Driver(engine, self._executor, self.platform.nodes(), self._journal, self._backoff, self._act)
         self._driver.start()
         push_session(self)
         atexit.register(self._at_exit)
@@ -274,7 +288,9 @@ class Session:
         find_futures(args, found)
         find_futures(kwargs, found)
         name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
-        spec = TaskSet(name, 1, opts.resources, opts.runtime, self._after(found), retries=opts.retries)
+        spec = TaskSet(
+            name, 1, opts.resources, opts.runtime, self._after(found), retries=opts.retries, partition=opts.partition
+        )
         self._check_fits(spec)
         fut = TaskFuture(name, name, 0, self._cancel_future)
         info = SetInfo(
@@ -292,7 +308,15 @@ class Session:
         found: list[TaskFuture] = []
         find_futures(items, found)
         name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
-        spec = TaskSet(name, len(items), opts.resources, opts.runtime, self._after(found), retries=opts.retries)
+        spec = TaskSet(
+            name,
+            len(items),
+            opts.resources,
+            opts.runtime,
+            self._after(found),
+            retries=opts.retries,
+            partition=opts.partition,
+        )
         self._check_fits(spec)
         cb = self._cancel_future
         futures = [TaskFuture(spec.task_id(i), name, i, cb) for i in range(len(items))]
@@ -312,12 +336,20 @@ class Session:
         runtime: float = 0.0,
         name: str | None = None,
         after: Sequence[TaskFuture] = (),
+        partition: str | None = None,
     ) -> TaskFuture:
         """Run a shell command as a task; its future's result is a CommandResult (exit status, output files)."""
-        opts = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name)
+        opts = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name, partition)
         name = self._new_name(opts.name or "shell")
         spec = TaskSet(
-            name, 1, opts.resources, opts.runtime, self._after(list(after)), command=command, retries=opts.retries
+            name,
+            1,
+            opts.resources,
+            opts.runtime,
+            self._after(list(after)),
+            command=command,
+            retries=opts.retries,
+            partition=opts.partition,
         )
         self._check_fits(spec)
         fut = TaskFuture(name, name, 0, self._cancel_future)
@@ -334,6 +366,8 @@ class Session:
         """check_workflow's work; also the tasks an earlier run of the journal did (resume)."""
         wf = load_workflow(workflow)
         self.platform.check_fits(wf)
+        for s in wf.sets:
+            self._check_partition(s, wf.source)
         for i, s in enumerate(wf.sets):
             if s.command is None and s.function is None:
                 raise SpecError(
@@ -372,6 +406,68 @@ class Session:
             r.wait()
         return r
 
+    # ---- adapting -------------------------------------------------------------------------------------------------
+    @property
+    def partitions(self) -> dict[str, Share]:
+        """The partitions' shares of every node, as last set."""
+        with self._lock:
+            return dict(self._shares)
+
+    def resize(
+        self,
+        partition: str,
+        *,
+        cores: float | str | None = None,
+        gpus: float | str | None = None,
+        preempt: bool = False,
+    ) -> Share:
+        """Give a partition new shares of every node's cores and GPUs (None keeps one; a new name adds a partition).
+        Running tasks go on unless preempt, which stops the newest ones over the new quota and queues them again."""
+        with self._lock:
+            share = resized(self._shares, partition, cores, gpus)
+            self._shares[partition] = share
+        self._require().post(("resize", partition, share, preempt))
+        return share
+
+    def when(
+        self,
+        watch: Any,
+        then: Callable[[Any], None],
+        *,
+        count: int | None = None,
+        fraction: float | None = None,
+        predicate: Callable[[Observed], bool] | None = None,
+        name: str = "",
+    ) -> Trigger:
+        """Run then(ctx) once, in the driver thread, when count (or a fraction) of the watched tasks are done or
+        predicate(observed) holds. watch: task set names, futures, WorkflowRuns, or a list of them. ctx
+        (core/triggers.py Actions) can submit, cancel, resize and add triggers; the Session's own methods work too."""
+        trigger = Trigger(_watched(watch), then, count, fraction, predicate, name)
+        self.arm(trigger)
+        return trigger
+
+    def arm(self, trigger: Trigger) -> None:
+        """Add a trigger made elsewhere (the same Trigger objects work in run_simulation)."""
+        with self._lock:
+            unknown = [s for s in trigger.watch if s not in self._names]
+        if unknown:
+            raise SpecError(
+                f"trigger {trigger.name!r} watches unknown task set {unknown[0]!r}",
+                place=trigger.name,
+                fix="submit the tasks before the trigger that watches them",
+            )
+        self._require().post(("trigger", trigger))
+
+    def _act(self, trigger: Trigger, seen: Observed) -> list[str]:
+        """Run a trigger's action (in the driver thread, with this session active: @task calls submit here)."""
+        ctx = SessionActions(self, seen)
+        push_session(self)
+        try:
+            trigger.then(ctx)
+        finally:
+            pop_session(self)
+        return ctx.did
+
     # ---- looking at it --------------------------------------------------------------------------------------------
     def progress(self) -> Progress:
         d = self._require()
@@ -398,7 +494,14 @@ class Session:
         d = self._require()
         wf = Workflow("session", tuple(self._specs))
         return RunResult(
-            wf, self.platform, self.mode, self.policy, list(d.intervals), source="real", origin=self._origin
+            wf,
+            self.platform,
+            self.mode,
+            self.policy,
+            list(d.intervals),
+            source="real",
+            origin=self._origin,
+            marks=list(d.marks),
         )
 
     # ---- internals ------------------------------------------------------------------------------------------------
@@ -433,6 +536,7 @@ class Session:
         return tuple(dict.fromkeys(f.set for f in futures))
 
     def _check_fits(self, spec: TaskSet) -> None:
+        self._check_partition(spec)
         fits = self._fits.get(spec.resources)
         if fits is None:  # the same resources come again and again: ask the platform once
             fits = self._fits[spec.resources] = self.platform.can_run(spec)
@@ -442,6 +546,15 @@ class Session:
                 f"{self.platform.name!r} has",
                 place=spec.name,
                 fix="ask for less, or give the Session a platform with larger nodes",
+            )
+
+    def _check_partition(self, spec: TaskSet, source: str | None = None) -> None:
+        if spec.partition is not None and spec.partition not in self._shares:
+            raise SpecError(
+                f"task set {spec.name} targets partition {spec.partition!r}, which the session does not have",
+                source=source,
+                place=spec.name,
+                fix="give the Session partitions={...} with it, or resize() it into being first",
             )
 
     def _cancel_future(self, fut: TaskFuture) -> None:
@@ -464,6 +577,22 @@ class Session:
                 )
         done = view.done()
         return {s.name: done[s.name] for s in wf.sets if s.name in done}
+
+
+def _watched(watch: Any) -> tuple[str, ...]:
+    """Task set names from names, futures, WorkflowRuns, or a list of them."""
+    items = watch if isinstance(watch, list | tuple | set) else [watch]
+    names: list[str] = []
+    for w in items:
+        if isinstance(w, str):
+            names.append(w)
+        elif isinstance(w, TaskFuture):
+            names.append(w.set)
+        elif isinstance(w, WorkflowRun):
+            names.extend(s.name for s in w.workflow.sets)
+        else:
+            raise SpecError(f"a trigger cannot watch {w!r}", place="when", fix="watch set names, futures or runs")
+    return tuple(dict.fromkeys(names))
 
 
 def _options_of(fn: Callable[..., Any]) -> tuple[TaskOptions, Callable[..., Any]]:

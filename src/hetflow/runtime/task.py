@@ -30,6 +30,7 @@ class TaskOptions:
     timeout: float | None = None
     runtime: float = 0.0  # the estimate the engine and policies use (seconds)
     name: str | None = None  # prefix of the generated task names (default: the function's name)
+    partition: str | None = None  # the Session partition its calls run in (None: the default one)
 
     @classmethod
     def of(
@@ -41,6 +42,7 @@ class TaskOptions:
         timeout: float | None = None,
         runtime: float = 0.0,
         name: str | None = None,
+        partition: str | None = None,
     ) -> TaskOptions:
         """Options from user-facing values, validated (SpecError naming the bad one)."""
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
@@ -57,6 +59,7 @@ class TaskOptions:
             None if timeout is None else float(timeout),
             float(runtime),
             name,
+            partition or None,
         )
 
 
@@ -131,6 +134,7 @@ def task(
     timeout: float | None = None,
     runtime: float = 0.0,
     name: str | None = None,
+    partition: str | None = None,
 ) -> Callable[[Callable[..., Any]], TaskFunction]: ...
 
 
@@ -145,14 +149,15 @@ def task(
     timeout: float | None = None,
     runtime: float = 0.0,
     name: str | None = None,
+    partition: str | None = None,
 ) -> TaskFunction | Callable[[Callable[..., Any]], TaskFunction]:
     """Make a function a task: `@task` or `@task(cores=2, gpus=0.5, memory="4GiB", retries=2, timeout=60)`.
 
     cores, gpus (fractions allowed) and memory are what each call holds while it runs; retries is how often a failed
     call is tried again (with a growing pause); timeout (seconds) kills a call that runs longer; runtime is an
-    estimate for the scheduler.
+    estimate for the scheduler; partition names the Session partition its calls run in.
     """
-    options = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name)
+    options = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name, partition)
 
     def wrap(f: Callable[..., Any]) -> TaskFunction:
         if isinstance(f, TaskFunction):

@@ -7,23 +7,26 @@ one event, which ends at now + run time / node speed.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hetflow.core.engine import Engine
-from hetflow.core.instructions import LaunchGroup
+from hetflow.core.instructions import Cancel, Instruction, LaunchGroup, Retried, Skipped
+from hetflow.core.partitions import Share, parse_shares
 from hetflow.core.stimuli import Stimulus, TaskFinished, TasksSubmitted
+from hetflow.core.triggers import Trigger, Triggers
 from hetflow.errors import EngineError, SpecError
 from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
+from hetflow.sim.actions import SimActions
 from hetflow.spec.load import _gc_paused, load_platform, load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
-from hetflow.spec.trace import Interval
+from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet, Workflow
 
-Injector = Callable[[float, Engine], Sequence[Stimulus]]
+ResultModel = Callable[[str, int], Any]  # (set, index) -> what that task returns
 
 
 @dataclass
@@ -42,58 +45,143 @@ def run_simulation(
     *,
     at: Sequence[tuple[float, Sequence[TaskSet]]] = (),
     check: Callable[[Engine], None] | None = None,
+    partitions: Mapping[str, Share | Mapping[str, Any]] | None = None,
+    triggers: Sequence[Trigger] = (),
+    results: ResultModel | None = None,
 ) -> SimResult:
-    """Simulate the workflow on the platform. `at` injects more task sets at given virtual times;
-    `check` is called after every engine step (tests use it to validate the ledger)."""
+    """Simulate the workflow on the platform. `at` injects more task sets at given virtual times; `partitions` splits
+    every node into named shares (task sets name theirs); `triggers` fire when their condition over the results of
+    watched sets holds, with results from the model `results` (None: every result is None); `check` is called after
+    every engine step (tests use it to validate the ledger)."""
     platform.check_fits(workflow)
-    engine = Engine(platform.nodes(), mode, make_policy(policy), grouped=True)
+    shares = parse_shares(partitions or {})
+    engine = Engine(platform.nodes(), mode, make_policy(policy), grouped=True, partitions=shares or None)
+    sim = _Sim(engine, results, check)
+    sim.counts.update((s.name, s.count) for s in workflow.sets)
+    for trigger in triggers:
+        sim.when(trigger)
     with _gc_paused():  # a run makes millions of acyclic objects; the cycle collector would only rescan them
-        intervals, steps = _drive(engine, workflow.sets, at, check)
+        sim.drive(workflow.sets, at)
     if engine.unfinished:
-        raise EngineError(f"the simulation stopped with {engine.unfinished} tasks that can never run")
-    return SimResult(workflow, platform, mode, policy, intervals, steps=steps, engine=engine)
+        why = " (or their partition holds too little of any node)" if engine.partitions is not None else ""
+        raise EngineError(f"the simulation stopped with {engine.unfinished} tasks that can never run{why}")
+    submitted = [*workflow.sets, *sim.added]
+    wf = workflow if not sim.added else Workflow(workflow.name, tuple(submitted), workflow.source)
+    return SimResult(wf, platform, mode, policy, sim.intervals, marks=sim.marks, steps=sim.steps, engine=engine)
 
 
-def _drive(
-    engine: Engine,
-    sets: tuple[TaskSet, ...],
-    at: Sequence[tuple[float, Sequence[TaskSet]]],
-    check: Callable[[Engine], None] | None,
-) -> tuple[list[Interval], int]:
-    """The event loop: feed the engine, turn each LaunchGroup into one event at its end; (intervals, steps)."""
-    names = [n.name for n in engine.nodes]  # no node joins or leaves in a simulation
-    events: list[tuple[float, int]] = []  # (end time, launch id) -- ids are unique, so no ties
-    started: dict[int, tuple[LaunchGroup, float]] = {}
-    intervals: list[Interval] = []
-    injections = sorted(at, key=lambda x: x[0])
-    inject_i = 0
-    now = 0.0
-    stimuli: list[Stimulus] = [TasksSubmitted(sets)]
-    steps = 0
-    while True:
-        for ins in engine.handle(now, stimuli):
-            if type(ins) is LaunchGroup:
-                started[ins.launch] = (ins, now)
-                heapq.heappush(events, (now + ins.duration, ins.launch))
-        steps += 1
-        if check is not None:
-            check(engine)
-        next_inject = injections[inject_i][0] if inject_i < len(injections) else float("inf")
-        if not events and next_inject == float("inf"):
-            return intervals, steps
-        stimuli = []
-        if events and events[0][0] <= next_inject:
-            now = events[0][0]
-            while events and events[0][0] == now:
-                lid = heapq.heappop(events)[1]
-                g, begun = started.pop(lid)
-                name, cores, units = g.set, g.cores, g.gpu_units
-                intervals += [Interval(name, a, b, names[i], begun, now, cores, units) for i, a, b, _ in g.parts]
-                stimuli.append(TaskFinished(lid))
-        if next_inject <= now or not stimuli:
-            now = max(now, next_inject)
-            stimuli.append(TasksSubmitted(tuple(injections[inject_i][1])))
-            inject_i += 1
+class _Sim:
+    """The event loop: feed the engine, turn each LaunchGroup into one event at its end, fire triggers."""
+
+    def __init__(self, engine: Engine, results: ResultModel | None, check: Callable[[Engine], None] | None) -> None:
+        self.engine = engine
+        self.results = results
+        self.check = check
+        self.names = [n.name for n in engine.nodes]  # no node joins or leaves in a simulation
+        self.now = 0.0
+        self.steps = 0
+        self.intervals: list[Interval] = []
+        self.marks: list[Mark] = []
+        self.triggers = Triggers()
+        self.counts: dict[str, int] = {}  # tasks per set submitted so far (triggers are checked against it)
+        self.added: list[TaskSet] = []  # sets submitted by triggers and injections
+        self.stimuli: list[Stimulus] = []
+        self.shares: dict[str, Share] = dict(engine.partitions.shares) if engine.partitions is not None else {}
+        self._events: list[tuple[float, int]] = []  # (end time, launch id) -- ids are unique, so no ties
+        self._started: dict[int, tuple[LaunchGroup, float]] = {}
+        self._stopped: dict[int, set[int]] = {}  # launch -> task indices cancelled or preempted while it ran
+
+    def when(self, trigger: Trigger) -> None:
+        sets = self.engine.sets
+        self.triggers.add(trigger, self.counts, [(n, *sets[n].tally) for n in trigger.watch if n in sets])
+
+    def submit(self, sets: Sequence[TaskSet]) -> None:
+        self.counts.update((s.name, s.count) for s in sets)
+        self.added.extend(sets)
+        self.stimuli.append(TasksSubmitted(tuple(sets)))
+
+    def drive(self, sets: tuple[TaskSet, ...], at: Sequence[tuple[float, Sequence[TaskSet]]]) -> None:
+        engine, events = self.engine, self._events
+        injections = sorted(at, key=lambda x: x[0])
+        inject_i = 0
+        self.stimuli = [TasksSubmitted(sets)]
+        while True:
+            self._fire()  # before the engine hears of the tasks that ended: what triggers start competes for them
+            stimuli, self.stimuli = self.stimuli, []
+            self._apply(engine.handle(self.now, stimuli))
+            self.steps += 1
+            if self.check is not None:
+                self.check(engine)
+            if self.triggers.pending:
+                continue  # skipped tasks may have made a trigger due at this instant
+            next_inject = injections[inject_i][0] if inject_i < len(injections) else float("inf")
+            if not events and next_inject == float("inf"):
+                return
+            if events and events[0][0] <= next_inject:
+                self.now = events[0][0]
+                while events and events[0][0] == self.now:
+                    self._end(heapq.heappop(events)[1])
+            if next_inject <= self.now or not self.stimuli:
+                self.now = max(self.now, next_inject)
+                self.submit(injections[inject_i][1])
+                inject_i += 1
+
+    def _apply(self, out: list[Instruction]) -> None:
+        requeued: set[tuple[str, int]] = set()
+        for ins in out:
+            if isinstance(ins, LaunchGroup):
+                self._started[ins.launch] = (ins, self.now)
+                heapq.heappush(self._events, (self.now + ins.duration, ins.launch))
+            elif isinstance(ins, Cancel):
+                self._stop(ins, requeued)
+            elif isinstance(ins, Retried):
+                requeued.add((ins.set, ins.index))
+            elif isinstance(ins, Skipped) and ins.set in self.triggers.watched:
+                self.triggers.failed(ins.set, ins.count)
+
+    def _stop(self, ins: Cancel, requeued: set[tuple[str, int]]) -> None:
+        """Tasks of a running launch stopped early: record what they ran; the launch's event ends the rest."""
+        got = self._started.get(ins.launch)
+        if got is None:
+            return
+        g, begun = got
+        stopped = self._stopped.setdefault(ins.launch, set())
+        for i, a, b, _ in g.parts:
+            for idx in range(a, b) if ins.index is None else (ins.index,):
+                if a <= idx < b and idx not in stopped:
+                    stopped.add(idx)
+                    status = "preempted" if (g.set, idx) in requeued else "cancelled"
+                    self.intervals.append(
+                        Interval(g.set, idx, idx + 1, self.names[i], begun, self.now, g.cores, g.gpu_units, status)
+                    )
+        if len(stopped) == sum(b - a for _, a, b, _ in g.parts):  # nothing of it runs now: the engine ended it
+            del self._started[ins.launch]
+            del self._stopped[ins.launch]
+
+    def _end(self, lid: int) -> None:
+        got = self._started.pop(lid, None)
+        if got is None:
+            return  # every task of it was stopped before
+        g, begun = got
+        stopped = self._stopped.pop(lid, ())
+        name, cores, units, now = g.set, g.cores, g.gpu_units, self.now
+        watched = name in self.triggers.watched
+        for i, a, b, _ in g.parts:
+            lo = a
+            for idx in [x for x in sorted(stopped) if a <= x < b] + [b]:
+                if lo < idx:
+                    self.intervals.append(Interval(name, lo, idx, self.names[i], begun, now, cores, units))
+                    if watched:
+                        for k in range(lo, idx):
+                            self.triggers.done(name, self.results(name, k) if self.results is not None else None)
+                lo = idx + 1
+        self.stimuli.append(TaskFinished(lid))
+
+    def _fire(self) -> None:
+        for trigger, seen in self.triggers.due():
+            ctx = SimActions(self, seen)
+            trigger.then(ctx)
+            self.marks.append(Mark(self.now, "trigger", f"{trigger.name}: {'; '.join(ctx.did) or 'nothing'}"))
 
 
 def simulate(

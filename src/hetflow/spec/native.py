@@ -69,6 +69,7 @@ class TaskDoc(Strict):
         (), description="a list of variants such as {cores: 1, gpus: 1, runtime: 40}"
     )
     retries: Cores = Field(0, description="a whole number of retries >= 0")
+    partition: Name | None = Field(None, description="the name of a partition of the run")
 
     @model_validator(mode="after")
     def _one_action(self) -> TaskDoc:
@@ -90,6 +91,7 @@ class TaskDoc(Strict):
             function=self.function,
             variants=variants,
             retries=self.retries,
+            partition=self.partition,
         )
 
 

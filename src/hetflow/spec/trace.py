@@ -38,6 +38,16 @@ class Interval:
             yield self.set if single else f"{self.set}[{i}]"
 
 
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Something that happened to a run as a whole at time t (seconds, on the clock of its intervals): a trigger
+    fired (kind "trigger"), partitions were resized ("resize"). text says what."""
+
+    t: float
+    kind: str
+    text: str
+
+
 def task_rows(intervals: Iterable[Interval], counts: dict[str, int]) -> Iterator[dict[str, Any]]:
     """One record per task: id, set, node, start, end, cores, gpus, status, attempts."""
     for iv in intervals:

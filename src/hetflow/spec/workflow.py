@@ -44,6 +44,7 @@ class TaskSet:
     variants: tuple[Variant, ...] = ()
     files: tuple[FileRef, ...] = ()
     retries: int = 0  # how often a failed task is tried again
+    partition: str | None = None  # the partition of the run its tasks use (None: the default partition)
 
     def task_id(self, index: int) -> str:
         """Stable id of one task: the set's name when it holds one task, else NAME[index]."""
