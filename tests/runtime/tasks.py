@@ -135,3 +135,15 @@ def mark_and_nap(folder: str, i: int, seconds: float) -> int:
 @hf.task
 def sum_first(pairs: list[tuple[int, Any, Any]]) -> int:
     return sum(p[0] for p in pairs)
+
+
+@hf.task(cores=1, partition="a")
+def nap_a(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@hf.task(cores=1, partition="b")
+def nap_b(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds

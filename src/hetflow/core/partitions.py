@@ -77,12 +77,24 @@ def parse_shares(spec: Mapping[str, Any]) -> dict[str, Share]:
     return out
 
 
-def resized(shares: Mapping[str, Share], name: str, cores: float | str | None, gpus: float | str | None) -> Share:
-    """The share partition `name` gets when resized (None keeps what it has); checked against the others."""
-    old = shares.get(name, Share())
-    new = Share(old.cores if cores is None else _fraction(cores), old.gpus if gpus is None else _fraction(gpus))
-    check_shares({**shares, name: new})
+def repartitioned(shares: Mapping[str, Share], changes: Mapping[str, Share | Mapping[str, Any]]) -> dict[str, Share]:
+    """The new shares of the partitions in `changes` (a mapping may leave out cores or gpus: it keeps what it has),
+    checked together against the others: growing one while shrinking another in one change is fine."""
+    new: dict[str, Share] = {}
+    for name, d in changes.items():
+        old = shares.get(name, Share())
+        if isinstance(d, Share):
+            new[name] = d
+        else:
+            new[name] = parse_shares({name: {"cores": old.cores, "gpus": old.gpus, **d}})[name]
+    check_shares({**shares, **new})
     return new
+
+
+def describe(shares: Mapping[str, Share], preempt: bool = False) -> str:
+    """A resize in words: "resized uq to 25% of cores, 0% of GPUs; ..."."""
+    text = "; ".join(f"{n} to {s.cores:.0%} of cores, {s.gpus:.0%} of GPUs" for n, s in shares.items())
+    return f"resized {text}" + (" (preempting)" if preempt else "")
 
 
 def _fraction(v: Any) -> float:

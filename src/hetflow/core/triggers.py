@@ -59,6 +59,10 @@ class Actions(Protocol):
         """Give a partition new shares of every node (a new name adds a partition)."""
         ...
 
+    def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> None:
+        """Resize several partitions at once, e.g. {"uq": {"cores": 0.25}, "ddmd": {"cores": 0.75}}."""
+        ...
+
     def when(self, trigger: Trigger) -> None:
         """Add another trigger."""
         ...

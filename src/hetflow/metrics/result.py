@@ -64,6 +64,11 @@ class RunResult:
             for iv in self.intervals
         ]
 
+    def timeline(self) -> list[Mark]:
+        """The run's marks (triggers fired, partitions resized), in seconds since it started, in time order."""
+        o = self.origin
+        return sorted((Mark(m.t - o, m.kind, m.text) for m in self.marks), key=lambda m: m.t)
+
     def cores_busy(self) -> StepSeries:
         return busy_series(self._shifted())
 

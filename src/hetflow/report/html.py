@@ -64,11 +64,23 @@ def _spans(r: RunResult) -> str:
     )
 
 
+def _timeline(r: RunResult) -> str:
+    """The run's adaptive events (numbered as on the plots), when it has any."""
+    marks = r.timeline()
+    if not marks:
+        return ""
+    rows = [(str(k), f"{m.t:.2f}", m.kind, m.text) for k, m in enumerate(marks, start=1)]
+    header = ("#", "time s", "event", "what")
+    return f"<details open><summary>Timeline: triggers and resizes ({len(marks)})</summary>\n" + (
+        f"{_table(header, rows, frozenset(header[:2]))}</details>\n"
+    )
+
+
 def _run_section(r: RunResult) -> str:
     summary = json.dumps(r.summary(), indent=2)
     return (
         f"<section>\n<h3>{escape(r.mode)} mode, {escape(r.policy)} policy"
-        f" (makespan {r.makespan_s:.1f} s)</h3>\n{_spans(r)}\n"
+        f" (makespan {r.makespan_s:.1f} s)</h3>\n{_timeline(r)}{_spans(r)}\n"
         f"<details><summary>Summary JSON</summary><pre>{escape(summary)}</pre></details>\n</section>"
     )
 

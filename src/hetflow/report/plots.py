@@ -92,12 +92,35 @@ def _utilization_panel(ax: Axes, r: RunResult, makespan: float, end: float) -> N
         _draw_busy(gx, gpus, end, r.platform.gpus, GPUS_COLOR, fill=False)
         gx.set_ylabel("busy GPUs", color=GPUS_COLOR)
         gx.tick_params(axis="y", colors=GPUS_COLOR)
+    _draw_marks(ax, r)
     ax.set_xlim(0, end)
     use = f", CPU {_mean_use(cores, r.platform.cores, makespan):.0%}"
     if r.platform.gpu_units:
         use += f", GPU {_mean_use(gpus, r.platform.gpus, makespan):.0%}"
     ax.set_title(_panel_title(r, makespan, use), loc="left", fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
+
+
+MARK_COLORS = {"trigger": "#7b2cbf", "resize": "#e36414"}
+
+
+def _draw_marks(ax: Axes, r: RunResult) -> None:
+    """A vertical line per mark (trigger fired, partitions resized), numbered as in the report's timeline table."""
+    for k, m in enumerate(r.timeline(), start=1):
+        color = MARK_COLORS.get(m.kind, "0.3")
+        ax.axvline(m.t, color=color, linestyle="-.", linewidth=1.1)
+        ax.annotate(
+            str(k), (m.t, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2), textcoords="offset points",
+            ha="left", va="top", fontsize="x-small", color=color,
+        )  # fmt: skip
+
+
+def _mark_handles(results: Sequence[RunResult]) -> list[Line2D]:
+    kinds = {m.kind for r in results for m in r.marks}
+    names = {"trigger": "trigger fired", "resize": "partitions resized"}
+    return [
+        Line2D([], [], color=MARK_COLORS.get(k, "0.3"), linestyle="-.", label=names.get(k, k)) for k in sorted(kinds)
+    ]
 
 
 def _capacity(r: RunResult) -> str:
@@ -121,6 +144,7 @@ def utilization_figure(results: Sequence[RunResult]) -> Figure:
     handles += [
         Line2D([], [], color="0.25", linestyle="--", label=f"capacity ({capacity})"),
         Line2D([], [], color="0.4", linestyle=":", label="makespan"),
+        *_mark_handles(results),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     fig.suptitle(f"Utilization: {_plain(title_of(results))}", fontweight="bold")
@@ -173,6 +197,7 @@ def _gantt_panel(ax: Axes, r: RunResult, spans: Sequence[SetSpan], colors: dict[
         ax.set_ylabel(f"{n:,} task sets")
     makespan = float(x1.max(initial=0.0))
     ax.axvline(makespan, color="0.4", linestyle=":", linewidth=1.2)
+    _draw_marks(ax, r)
     ax.set_title(_panel_title(r, makespan), loc="left", fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
 

@@ -4,9 +4,10 @@ thread (they post to the driver's inbox; the next engine step takes them, with t
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hetflow.core.partitions import describe
 from hetflow.core.triggers import Observed, Trigger
 from hetflow.spec.workflow import TaskSet, Workflow
 
@@ -43,8 +44,12 @@ class SessionActions:
     def resize(
         self, partition: str, *, cores: float | None = None, gpus: float | None = None, preempt: bool = False
     ) -> None:
-        share = self.session.resize(partition, cores=cores, gpus=gpus, preempt=preempt)
-        self.did.append(f"resized {partition} to {share.cores:.0%} of cores, {share.gpus:.0%} of GPUs")
+        change = {k: v for k, v in (("cores", cores), ("gpus", gpus)) if v is not None}
+        self.repartition({partition: change}, preempt=preempt)
+
+    def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> None:
+        new = self.session.repartition(changes, preempt=preempt)
+        self.did.append(describe(new, preempt))
 
     def when(self, trigger: Trigger) -> None:
         self.session.arm(trigger)

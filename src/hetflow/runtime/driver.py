@@ -20,6 +20,7 @@ from typing import Any
 
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
+from hetflow.core.partitions import describe
 from hetflow.core.states import TaskState
 from hetflow.core.stimuli import (
     CancelRequested,
@@ -112,7 +113,8 @@ class Driver:
 
     def post(self, item: tuple[Any, ...]) -> None:
         """Hand the driver ("sets", [(TaskSet, SetInfo)], kind, workflow name or None, time submitted),
-        ("cancel", set, index), ("resize", partition, Share, preempt), ("trigger", Trigger) or ("close", cancel_all)."""
+        ("cancel", set, index), ("resize", {partition: Share}, preempt), ("trigger", Trigger) or
+        ("close", cancel_all)."""
         with self._lock:
             if not self._accepting:
                 raise ExecutionError("the session is closed")
@@ -242,10 +244,9 @@ class Driver:
                     if j is not None:
                         j.event(time.time(), J.CANCELLED, name, index)
             elif what == "resize":
-                _, name, share, preempt = item
-                stimuli.append(Resize(((name, share),), preempt))
-                text = f"{name}: {share.cores:.0%} of cores, {share.gpus:.0%} of GPUs" + (" (preempt)" * preempt)
-                self._mark("resize", text)
+                _, shares, preempt = item
+                stimuli.append(Resize(tuple(shares.items()), preempt))
+                self._mark("resize", describe(shares, preempt))
             elif what == "trigger":
                 self._arm(item[1])
             elif what == "close":

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from hetflow.core.engine import Engine
 from hetflow.core.modes import MODES
-from hetflow.core.partitions import Share, parse_shares, resized
+from hetflow.core.partitions import Share, parse_shares, repartitioned
 from hetflow.core.triggers import Observed, Trigger
 from hetflow.errors import ExecutionError, FitError, SpecError
 from hetflow.executors import Executor, make_executor
@@ -423,11 +423,17 @@ class Session:
     ) -> Share:
         """Give a partition new shares of every node's cores and GPUs (None keeps one; a new name adds a partition).
         Running tasks go on unless preempt, which stops the newest ones over the new quota and queues them again."""
+        change = {k: v for k, v in (("cores", cores), ("gpus", gpus)) if v is not None}
+        return self.repartition({partition: change}, preempt=preempt)[partition]
+
+    def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> dict[str, Share]:
+        """Resize several partitions at once, e.g. {"uq": {"cores": 0.25}, "ddmd": {"cores": 0.75}}; their new
+        shares."""
         with self._lock:
-            share = resized(self._shares, partition, cores, gpus)
-            self._shares[partition] = share
-        self._require().post(("resize", partition, share, preempt))
-        return share
+            new = repartitioned(self._shares, changes)
+            self._shares.update(new)
+        self._require().post(("resize", new, preempt))
+        return new
 
     def when(
         self,

@@ -3,10 +3,10 @@ virtual instant it fired."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hetflow.core.partitions import resized
+from hetflow.core.partitions import describe, repartitioned
 from hetflow.core.stimuli import CancelRequested, Resize
 from hetflow.core.triggers import Observed, Trigger
 from hetflow.spec.load import load_workflow
@@ -40,11 +40,15 @@ class SimActions:
     def resize(
         self, partition: str, *, cores: float | None = None, gpus: float | None = None, preempt: bool = False
     ) -> None:
+        change = {k: v for k, v in (("cores", cores), ("gpus", gpus)) if v is not None}
+        self.repartition({partition: change}, preempt=preempt)
+
+    def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> None:
         sim = self._sim
-        share = resized(sim.shares, partition, cores, gpus)
-        sim.shares[partition] = share
-        sim.stimuli.append(Resize(((partition, share),), preempt))
-        self.did.append(f"resized {partition} to {share.cores:.0%} of cores, {share.gpus:.0%} of GPUs")
+        new = repartitioned(sim.shares, changes)
+        sim.shares.update(new)
+        sim.stimuli.append(Resize(tuple(new.items()), preempt))
+        self.did.append(describe(new, preempt))
 
     def when(self, trigger: Trigger) -> None:
         self._sim.when(trigger)

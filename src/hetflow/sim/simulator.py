@@ -117,11 +117,12 @@ class _Sim:
             next_inject = injections[inject_i][0] if inject_i < len(injections) else float("inf")
             if not events and next_inject == float("inf"):
                 return
-            if events and events[0][0] <= next_inject:
+            popped = bool(events) and events[0][0] <= next_inject
+            if popped:
                 self.now = events[0][0]
                 while events and events[0][0] == self.now:
                     self._end(heapq.heappop(events)[1])
-            if next_inject <= self.now or not self.stimuli:
+            if next_inject <= self.now or not popped:
                 self.now = max(self.now, next_inject)
                 self.submit(injections[inject_i][1])
                 inject_i += 1
