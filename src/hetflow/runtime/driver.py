@@ -49,14 +49,15 @@ log = logging.getLogger("hetflow")
 
 
 class _Rec:
-    __slots__ = ("gpu_units", "index", "info", "launch", "run")
+    __slots__ = ("gpu_units", "index", "info", "launch", "run", "sent")
 
-    def __init__(self, info: SetInfo, launch: int, index: int, run: TaskRun, gpu_units: int) -> None:
+    def __init__(self, info: SetInfo, launch: int, index: int, run: TaskRun, gpu_units: int, sent: float) -> None:
         self.info = info
         self.launch = launch
         self.index = index
         self.run = run
         self.gpu_units = gpu_units
+        self.sent = sent  # when it went to the executor (wall clock)
 
 
 class Driver:
@@ -384,7 +385,7 @@ class Driver:
                     attempt,
                 )
             units = ins.gpu_units
-            self.inflight[key] = _Rec(info, ins.launch, idx, run, units)
+            self.inflight[key] = _Rec(info, ins.launch, idx, run, units, now)
             self.cores_busy += ins.cores
             self.gpu_units_busy += units
             if j is not None:
@@ -465,9 +466,8 @@ class Driver:
                 heapq.heapify(self._delayed)
             else:
                 self.executor.cancel(key)
-            if preempted:
-                t = time.time()
-                self._record(rec, Outcome(key, CANCELLED, t, t), "preempted")
+            if preempted:  # it held its resources from when it was sent until now
+                self._record(rec, Outcome(key, CANCELLED, rec.sent, now), "preempted")
             if self.journal is not None:
                 kind = J.LOST if lost else J.PREEMPTED if preempted else J.CANCELLED
                 detail = f"node {rec.run.node} lost" if lost else None
@@ -550,7 +550,7 @@ class Driver:
             old.timeout,
             old.attempt + 1,
         )
-        self.inflight[key] = _Rec(info, rec.launch, rec.index, run, rec.gpu_units)
+        self.inflight[key] = _Rec(info, rec.launch, rec.index, run, rec.gpu_units, time.time())
         self.cores_busy += run.cores
         self.gpu_units_busy += rec.gpu_units
         if self.journal is not None:
