@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from hetflow.core.modes import MODES, make_gate
+from hetflow.core.partitions import parse_shares
 from hetflow.errors import HetflowError, SpecError
 from hetflow.executors import EXECUTORS
 from hetflow.journal import read_journal
@@ -111,6 +112,21 @@ def _describe(p: Platform) -> str:
     return f"{p.name}: " + ", ".join(parts)
 
 
+_PARTITION_HELP = "A named share of every node, NAME=CORES[,GPUS] as fractions or percents (e.g. uq=0.5, dd=50%,100%)."
+
+
+def partition_option(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """--partition values as the shares Session and run_simulation take (checked there)."""
+    out: dict[str, dict[str, str]] = {}
+    for v in values:
+        name, sep, rest = v.partition("=")
+        parts = rest.split(",")
+        if not sep or not name.strip() or not 1 <= len(parts) <= 2 or not all(p.strip() for p in parts):
+            raise SpecError(f"--partition {v!r}", place="--partition", fix="write NAME=CORES or NAME=CORES,GPUS")
+        out[name.strip()] = dict(zip(("cores", "gpus"), (p.strip() for p in parts), strict=False))
+    return out
+
+
 @main.command()
 @click.argument("workflow")
 @click.option(
@@ -158,6 +174,7 @@ def validate(workflow: str, platform: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per mode and policy instead of a table.")
 @click.option("--report", "report_dir", metavar="DIR", help="Write DIR/index.html with utilization and Gantt plots.")
 @click.option("--trace", "trace_file", metavar="FILE", help="Write one JSON line per task (id, set, node, start, ...).")
+@click.option("--partition", "partitions", multiple=True, metavar="NAME=CORES[,GPUS]", help=_PARTITION_HELP)
 def simulate(
     workflow: str,
     platform: str | None,
@@ -166,6 +183,7 @@ def simulate(
     as_json: bool,
     report_dir: str | None,
     trace_file: str | None,
+    partitions: tuple[str, ...],
 ) -> None:
     """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy."""
     modes = list(MODES) if mode == "all" else [mode]
@@ -180,7 +198,8 @@ def simulate(
         raise SpecError(
             "no platform to simulate on", source=workflow, fix="give --platform P (native workflows record no machines)"
         )
-    results = [run_simulation(wf, pf, m, p) for p in policies for m in modes]
+    shares = parse_shares(partition_option(partitions))
+    results = [run_simulation(wf, pf, m, p, partitions=shares) for p in policies for m in modes]
     if as_json:
         click.echo(json.dumps([r.summary() for r in results], indent=2))
     else:
@@ -250,6 +269,7 @@ def _follow(session: Session, run: WorkflowRun, total: int, console: Console) ->
 @click.option("--resume", is_flag=True, help="Go on with the run the journal records: done tasks are not run again.")
 @click.option("--report", "report_dir", metavar="DIR", help="Write the HTML report of the run into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
+@click.option("--partition", "partitions", multiple=True, metavar="NAME=CORES[,GPUS]", help=_PARTITION_HELP)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -263,6 +283,7 @@ def run(
     resume: bool,
     report_dir: str | None,
     as_json: bool,
+    partitions: tuple[str, ...],
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
@@ -277,6 +298,7 @@ def run(
         if backend == "local":
             raise SpecError("--address needs a cluster backend", place="--address", fix="add --backend dask")
         options["address"] = address
+    options["partitions"] = partition_option(partitions)
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run

@@ -3,10 +3,15 @@ partition within its quota (and every node within its capacity) while partitions
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hetflow.cli import main
 from hetflow.core.engine import Engine
 from hetflow.core.partitions import Partitions, Share, parse_shares, repartitioned
 from hetflow.core.triggers import Actions, Trigger
@@ -134,3 +139,26 @@ def test_resizing_under_load_never_exceeds_capacity(
             live = [iv for iv in r.intervals if iv.node == node.name and iv.start <= t < iv.end]
             assert sum(iv.n * iv.cores for iv in live) <= node.cores
             assert sum(iv.n * iv.gpu_units for iv in live) <= node.gpu_units
+
+
+def test_command_line_partitions(tmp_path: Path) -> None:
+    wf = tmp_path / "w.yaml"
+    wf.write_text(
+        "workflow: parts\ntasks:\n"
+        "  - {name: a, count: 8, cores: 1, runtime: 10, partition: uq}\n"
+        "  - {name: b, count: 8, cores: 1, runtime: 10, partition: dd}\n"
+    )
+    pf = tmp_path / "p.yaml"
+    pf.write_text("platform: p\nnodes: [{type: n, cores: 4}]\n")
+    ok = CliRunner().invoke(
+        main, ["simulate", str(wf), "-p", str(pf), "--partition", "uq=25%", "--partition", "dd=0.75", "--json"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)[0]["makespan_s"] == 80.0  # a: 1 core for 8 x 10 s
+    for args, message in (
+        ([], "targets partition 'uq'"),
+        (["--partition", "uq=75%", "--partition", "dd=0.75"], "150% of the cores"),
+        (["--partition", "uq"], "NAME=CORES"),
+    ):
+        bad = CliRunner().invoke(main, ["simulate", str(wf), "-p", str(pf), *args])
+        assert bad.exit_code == 2 and message in bad.output and "Traceback" not in bad.output

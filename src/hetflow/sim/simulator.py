@@ -55,6 +55,14 @@ def run_simulation(
     every engine step (tests use it to validate the ledger)."""
     platform.check_fits(workflow)
     shares = parse_shares(partitions or {})
+    for i, s in enumerate(workflow.sets):
+        if s.partition is not None and s.partition not in shares:
+            raise SpecError(
+                f"task set {s.name} targets partition {s.partition!r}, which the run does not have",
+                source=workflow.source,
+                place=f"tasks[{i}] ({s.name})",
+                fix=f"declare it: partitions={{{s.partition!r}: ...}} (command line: --partition {s.partition}=CORES)",
+            )
     engine = Engine(platform.nodes(), mode, make_policy(policy), grouped=True, partitions=shares or None)
     sim = _Sim(engine, results, check)
     sim.counts.update((s.name, s.count) for s in workflow.sets)
