@@ -83,12 +83,18 @@ def test_a_failed_task_gives_exit_status_1_and_is_reported(files: dict[str, Path
 def test_bad_input_is_one_line_and_exit_status_2(files: dict[str, Path]) -> None:
     journal = files["dir"] / "run.db"
     assert invoke("run", files["wf"], "--platform", files["platform"], "--journal", journal).exit_code == 0
+    other = files["dir"] / "other.yaml"
+    other.write_text("platform: other\nnodes:\n  - {type: n, cores: 1}\n")
     cases = [
         (("run", files["wf"], "--journal", journal), "already records a run (fix: pass --resume"),
         (("run", files["wf"], "--resume"), "resume needs a journal"),
         (("run", files["wf"], "--backend", "nope"), "unknown backend 'nope'"),
         (("run", files["wf"], "--policy", "nope"), "unknown policy 'nope'"),
         (("report", files["dir"] / "missing.db"), "missing.db: no such journal"),
+        (("run", files["wf"], "--journal", journal, "--resume", "--mode", "sync"), "used mode 'task', not 'sync'"),
+        (("run", files["wf"], "--journal", journal, "--resume", "--policy", "heft"), "used policy 'fifo'"),
+        (("run", files["wf"], "--journal", journal, "--resume", "--platform", other), "another platform than 'other'"),
+        (("run", files["wf"], "--partition", "x"), "write NAME=CORES or NAME=CORES,GPUS"),
     ]
     for args, message in cases:
         r = invoke(*args)

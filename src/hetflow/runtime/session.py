@@ -30,7 +30,7 @@ from hetflow.core.partitions import Share, parse_shares, repartitioned
 from hetflow.core.triggers import Observed, Trigger
 from hetflow.errors import ExecutionError, FitError, SpecError
 from hetflow.executors import Executor, make_executor
-from hetflow.journal.codec import platform_from_dict, set_to_dict
+from hetflow.journal.codec import platform_from_dict, platform_to_dict, set_to_dict
 from hetflow.journal.read import JournalView, read_journal
 from hetflow.journal.store import Journal
 from hetflow.policies import make_policy
@@ -190,6 +190,7 @@ class Session:
                 place="--platform",
                 fix="leave the platform out: with an address the platform is the cluster's (its workers or nodes)",
             )
+        self._check_resume(recorded, mode, policy, platform is not None)
         self.mode = mode or recorded.get("mode", "task")
         if self.mode not in MODES:
             raise SpecError(f"unknown mode {self.mode!r}", place="--mode", fix=f"use one of {', '.join(MODES)}")
@@ -216,6 +217,29 @@ class Session:
         self._lock = threading.Lock()
         self._closed = False
         self._origin = time.time()
+
+    def _check_resume(
+        self, recorded: Mapping[str, str], mode: str | None, policy: str | None, platform_given: bool
+    ) -> None:
+        """A resumed run keeps the platform, mode and policy its journal records (its report describes them)."""
+        given = {"mode": mode, "policy": policy}
+        for key, value in given.items():
+            if value is not None and key in recorded and value != recorded[key]:
+                raise SpecError(
+                    f"the journal's run used {key} {recorded[key]!r}, not {value!r}",
+                    place=f"--{key}",
+                    fix=f"resume with --{key} {recorded[key]} (or leave it out), or start a new journal",
+                )
+        if (
+            platform_given
+            and "platform" in recorded
+            and platform_to_dict(self.platform) != json.loads(recorded["platform"])
+        ):
+            raise SpecError(
+                f"the journal's run used another platform than {self.platform.name!r}",
+                place="--platform",
+                fix="resume on the platform the journal records (leave --platform out), or start a new journal",
+            )
 
     @property
     def executor(self) -> Executor:

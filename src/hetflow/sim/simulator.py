@@ -21,7 +21,7 @@ from hetflow.errors import EngineError, SpecError
 from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
 from hetflow.sim.actions import SimActions
-from hetflow.spec.load import _gc_paused, load_platform, load_workflow, recorded_platform
+from hetflow.spec.load import gc_paused, load_platform, load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet, Workflow
@@ -68,7 +68,7 @@ def run_simulation(
     sim.counts.update((s.name, s.count) for s in workflow.sets)
     for trigger in triggers:
         sim.when(trigger)
-    with _gc_paused():  # a run makes millions of acyclic objects; the cycle collector would only rescan them
+    with gc_paused():  # a run makes millions of acyclic objects; the cycle collector would only rescan them
         sim.drive(workflow.sets, at)
     if engine.unfinished:
         why = " (or their partition holds too little of any node)" if engine.partitions is not None else ""

@@ -122,7 +122,7 @@ def _document(source: PathLike | Mapping[str, Any]) -> tuple[object, str | None,
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cycle collector: loading makes millions of acyclic objects, whose only effect on it is slow passes."""
     enabled = gc.isenabled()
     gc.disable()
@@ -137,7 +137,7 @@ def load_workflow(source: PathLike | Mapping[str, Any] | Workflow) -> Workflow:
     """A workflow from a file, a parsed mapping (native or WfFormat), or a Workflow (returned as is)."""
     if isinstance(source, Workflow):
         return source
-    with _gc_paused():
+    with gc_paused():
         data, name, stem = _document(source)
         if is_wfformat(data):
             return workflow_from_wfformat(data, name)
@@ -148,7 +148,7 @@ def load_platform(source: PathLike | Mapping[str, Any] | Platform) -> Platform:
     """A platform from a file, a parsed mapping (native, or the machines of a WfFormat instance), or a Platform."""
     if isinstance(source, Platform):
         return source
-    with _gc_paused():
+    with gc_paused():
         data, name, stem = _document(source)
         if not is_wfformat(data):
             return platform_from_dict(data, name, stem or "platform")
@@ -160,6 +160,6 @@ def load_platform(source: PathLike | Mapping[str, Any] | Platform) -> Platform:
 
 def recorded_platform(source: PathLike | Mapping[str, Any]) -> Platform | None:
     """The machines a WfFormat instance records, as a platform; None for a native workflow or no machines."""
-    with _gc_paused():
+    with gc_paused():
         data, name, _ = _document(source)
         return platform_from_wfformat(data, name) if is_wfformat(data) else None
