@@ -4,6 +4,8 @@ re-runs what it stopped, triggers fire exactly once on real results and may canc
 from __future__ import annotations
 
 import concurrent.futures
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from hetflow.errors import SpecError
 from hetflow.journal import read_journal
 from hetflow.journal import store as J
 from hetflow.journal.store import connect
+from hetflow.spec.resources import Resources
+from hetflow.spec.workflow import TaskSet
 from tests.clusters import assert_within_capacity
 from tests.runtime.tasks import inc, nap, nap_a, nap_b
 
@@ -94,3 +98,30 @@ def test_unknown_partition_or_watch_is_bad_input() -> None:
             s.when("nope", lambda ctx: None, count=1)
         with pytest.raises(SpecError, match="would take 150% of the cores"):
             s.resize("c", cores=1.0)
+
+
+def test_triggers_armed_by_actions_see_what_ended_before_and_never_stall() -> None:
+    """An action arms a trigger on a set whose task ended in the same batch (it must still fire), and one on a set
+    that is done already (due at once: what it posts must be taken without waiting for another event)."""
+    fired: list[str] = []
+
+    def first(ctx: Actions) -> None:
+        fired.append("first")
+        ctx.when(Trigger(b[0].set, second, count=1, name="second"))
+
+    def second(ctx: Actions) -> None:
+        fired.append("second")
+        ctx.submit([TaskSet("after-a", 2, Resources.of(1), function="tests.runtime.tasks:square", after=(a[0].set,))])
+
+    with Session(platform=ONE_NODE, workers=3) as s:
+        a = nap.map([0.3])
+        b = nap.map([0.3])
+        c = nap.map([0.05])
+        s.when(c, lambda ctx: time.sleep(0.5), count=1, name="busy")  # a and b end while the driver is held here
+        s.when(a, first, count=1, name="first")
+        finished = threading.Event()
+        closer = threading.Thread(target=lambda: (s.close(), finished.set()), daemon=True)
+        closer.start()
+        assert finished.wait(30), "the session did not end: something a trigger posted was never taken"
+    assert fired == ["first", "second"]
+    assert sorted(iv.set for iv in s.result().intervals if iv.set == "after-a") == ["after-a", "after-a"]

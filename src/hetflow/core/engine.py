@@ -104,12 +104,6 @@ class SetState:
     def n_ready(self) -> int:
         return self.counts[R]
 
-    @property
-    def tally(self) -> tuple[int, int]:
-        """(tasks done, tasks that ended otherwise: failed, skipped or cancelled)."""
-        c = self.counts
-        return c[D], c[F] + c[S] + c[C]
-
 
 class Engine:
     """Owns task states, the ledger, the mode's gate and the policy calls.

@@ -13,7 +13,7 @@ which triggers are due.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -111,6 +111,7 @@ class Triggers:
         self._armed: list[tuple[Trigger, Observed]] = []
         self._by_set: dict[str, list[Observed]] = {}
         self._dirty: set[int] = set()  # ids of the Observed that changed since due() was last asked
+        self._tally: dict[str, list[int]] = {}  # set -> [tasks done, tasks failed], of every set reported
         self.fired: list[str] = []
 
     @property
@@ -118,10 +119,9 @@ class Triggers:
         """Set name -> the observations that follow it (tasks of other sets need not be reported)."""
         return self._by_set
 
-    def add(self, trigger: Trigger, counts: Mapping[str, int], ended: Iterable[tuple[str, int, int]] = ()) -> None:
-        """Arm a trigger. counts: the number of tasks of each watched set (each must be known); ended: (set, done,
-        failed) of watched sets that have tasks ended already (their results are not known: conditions on counts
-        only see them)."""
+    def add(self, trigger: Trigger, counts: Mapping[str, int]) -> None:
+        """Arm a trigger. counts: the number of tasks of each watched set (each must be known). Tasks of them that
+        ended before count as done or failed; their results are not known (conditions on counts only see them)."""
         missing = [s for s in trigger.watch if s not in counts]
         if missing:
             raise SpecError(
@@ -130,24 +130,29 @@ class Triggers:
                 fix="submit the task sets before the trigger that watches them",
             )
         seen = Observed(sum(counts[s] for s in trigger.watch))
-        for name, done, failed in ended:
-            if name in trigger.watch:
-                seen.done += done
-                seen.failed += failed
+        for name in dict.fromkeys(trigger.watch):
+            done, failed = self._tally.get(name, (0, 0))
+            seen.done += done
+            seen.failed += failed
         self._armed.append((trigger, seen))
         for s in trigger.watch:
             self._by_set.setdefault(s, []).append(seen)
         self._dirty.add(id(seen))
 
-    def done(self, set_name: str, value: Any) -> None:
-        """A task of set_name ended well with this result."""
+    def done(self, set_name: str, value: Any = None, n: int = 1) -> None:
+        """n tasks of set_name ended well, each with this result. Report every set (watched or not yet)."""
+        tally = self._tally.get(set_name)
+        if tally is None:
+            tally = self._tally[set_name] = [0, 0]
+        tally[0] += n
         for seen in self._by_set.get(set_name, ()):
-            seen.done += 1
-            seen.results.append(value)
+            seen.done += n
+            seen.results.extend([value] * n)
             self._dirty.add(id(seen))
 
     def failed(self, set_name: str, n: int = 1) -> None:
-        """n tasks of set_name ended without a result (failed, skipped or cancelled)."""
+        """n tasks of set_name ended without a result (failed or skipped)."""
+        self._tally.setdefault(set_name, [0, 0])[1] += n
         for seen in self._by_set.get(set_name, ()):
             seen.failed += n
             self._dirty.add(id(seen))

@@ -32,7 +32,9 @@ class SessionActions:
             sets = tuple(workflow)
             if not all(isinstance(s, TaskSet) for s in sets):
                 raise TypeError("submit() takes a workflow, or a sequence of TaskSet")
-            workflow = Workflow("triggered", sets)
+            mine = {s.name for s in sets}
+            earlier = frozenset(p for s in sets for p in s.after if p not in mine)  # checked by submit_workflow
+            workflow = Workflow("triggered", sets, outside=earlier)
         run = self.session.submit_workflow(workflow)
         sets = run.workflow.sets
         self.did.append(f"submitted {len(sets)} task sets ({sum(s.count for s in sets)} tasks)")

@@ -196,6 +196,8 @@ class Driver:
                         self._accepting = False
                         return
                 continue
+            if self._inbox:
+                continue  # a trigger's action posted from this thread (no wake-up): take it now
             timeout: float | None = None
             if self._delayed:
                 timeout = max(0.0, self._delayed[0][0] - time.monotonic())
@@ -273,8 +275,7 @@ class Driver:
 
     # ---- triggers -------------------------------------------------------------------------------------------------
     def _arm(self, trigger: Trigger) -> None:
-        sets = self.engine.sets
-        self.triggers.add(trigger, self._counts, [(n, *sets[n].tally) for n in trigger.watch if n in sets])
+        self.triggers.add(trigger, self._counts)
 
     def _fire(self) -> None:
         """Run the actions of the triggers that are due; a failing action is recorded, the run goes on."""
@@ -341,6 +342,7 @@ class Driver:
             idx = ins.start + k
             if info.kept is not None and idx in info.kept:
                 stimuli.append(TaskFinished(ins.launch, idx))
+                self.triggers.done(ins.set)  # its result is in the journal, not here
                 self._touched.add(ins.set)
                 iv = info.kept[idx]
                 self.intervals.append(iv)
@@ -414,8 +416,7 @@ class Driver:
         info = self.sets[ins.set]
         self._touched.add(ins.set)
         self.failed_tasks += 1
-        if ins.set in self.triggers.watched:
-            self.triggers.failed(ins.set)
+        self.triggers.failed(ins.set)
         last = info.last.pop(ins.index, None)
         o = last[0] if last is not None else None
         spec = info.spec
@@ -432,8 +433,7 @@ class Driver:
     def _skipped(self, ins: Skipped) -> None:
         self._touched.add(ins.set)
         self.skipped_tasks += ins.count
-        if ins.set in self.triggers.watched:
-            self.triggers.failed(ins.set, ins.count)
+        self.triggers.failed(ins.set, ins.count)
         info = self.sets.get(ins.set)
         if info is not None:
             if info.group is not None:
@@ -499,8 +499,7 @@ class Driver:
             if status == DONE:
                 if info.futures:
                     info.futures[rec.index]._resolve(value)
-                if name in self.triggers.watched:
-                    self.triggers.done(name, value)
+                self.triggers.done(name, value)
                 stimuli.append(TaskFinished(rec.launch, rec.index))
                 self._record(rec, o, "done")
                 if j is not None:

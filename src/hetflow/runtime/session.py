@@ -389,6 +389,14 @@ class Session:
     def _checked(self, workflow: WorkflowLike) -> tuple[Workflow, dict[str, dict[int, Interval]]]:
         """check_workflow's work; also the tasks an earlier run of the journal did (resume)."""
         wf = load_workflow(workflow)
+        with self._lock:
+            unknown = sorted(wf.outside - self._names)
+        if unknown:
+            raise SpecError(
+                f"the workflow depends on task set {unknown[0]!r}, which this session does not have",
+                source=wf.source,
+                fix="submit that task set first",
+            )
         self.platform.check_fits(wf)
         for s in wf.sets:
             self._check_partition(s, wf.source)

@@ -100,8 +100,7 @@ class _Sim:
         self._stopped: dict[int, set[int]] = {}  # launch -> task indices cancelled or preempted while it ran
 
     def when(self, trigger: Trigger) -> None:
-        sets = self.engine.sets
-        self.triggers.add(trigger, self.counts, [(n, *sets[n].tally) for n in trigger.watch if n in sets])
+        self.triggers.add(trigger, self.counts)
 
     def submit(self, sets: Sequence[TaskSet]) -> None:
         self.counts.update((s.name, s.count) for s in sets)
@@ -145,7 +144,7 @@ class _Sim:
                 self._stop(ins, requeued)
             elif isinstance(ins, Retried):
                 requeued.add((ins.set, ins.index))
-            elif isinstance(ins, Skipped) and ins.set in self.triggers.watched:
+            elif isinstance(ins, Skipped):
                 self.triggers.failed(ins.set, ins.count)
 
     def _stop(self, ins: Cancel, requeued: set[tuple[str, int]]) -> None:
@@ -180,9 +179,11 @@ class _Sim:
             for idx in [x for x in sorted(stopped) if a <= x < b] + [b]:
                 if lo < idx:
                     self.intervals.append(Interval(name, lo, idx, self.names[i], begun, now, cores, units))
-                    if watched:
+                    if watched and self.results is not None:
                         for k in range(lo, idx):
-                            self.triggers.done(name, self.results(name, k) if self.results is not None else None)
+                            self.triggers.done(name, self.results(name, k))
+                    else:
+                        self.triggers.done(name, None, idx - lo)
                 lo = idx + 1
         self.stimuli.append(TaskFinished(lid))
 

@@ -88,11 +88,14 @@ def _workload_names(n: int) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Workflow:
-    """A DAG of task sets. Constructing one checks names and dependencies; analysis is computed once, on demand."""
+    """A DAG of task sets. Constructing one checks names and dependencies; analysis is computed once, on demand.
+    outside: task sets submitted before (to a running session) that its sets may also depend on; the DAG analysis
+    leaves them out."""
 
     name: str
     sets: tuple[TaskSet, ...]
     source: str | None = field(default=None, compare=False)
+    outside: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         index: dict[str, TaskSet] = {}
@@ -107,7 +110,7 @@ class Workflow:
             index[s.name] = s
         for i, s in enumerate(self.sets):
             for p in s.after:
-                if p not in index:
+                if p not in index and p not in self.outside:
                     raise SpecError(
                         f"{s.name} depends on {p!r}, which is not a task set of this workflow",
                         source=self.source,
@@ -138,6 +141,8 @@ class Workflow:
 
     @cached_property
     def parents(self) -> dict[str, tuple[str, ...]]:
+        if self.outside:
+            return {s.name: tuple(p for p in dict.fromkeys(s.after) if p not in self.outside) for s in self.sets}
         return {s.name: tuple(dict.fromkeys(s.after)) for s in self.sets}
 
     @cached_property
