@@ -18,7 +18,8 @@ SEED := examples/seed/arbitrary-workflow.yaml --platform examples/seed/summit-30
 demo: setup
 	$(BIN)/hetflow validate $(SEED)
 	$(BIN)/hetflow simulate $(SEED) --mode all --report out/seed-report
-	@echo "open out/seed-report/index.html for the utilization and Gantt plots"
+	$(BIN)/python examples/adaptive/run.py --report out/adaptive-report
+	@echo "open out/seed-report/index.html and out/adaptive-report/index.html for the utilization and Gantt plots"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples
