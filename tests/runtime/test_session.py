@@ -113,6 +113,19 @@ def test_a_failed_task_is_retried_then_fails_and_its_dependents_are_skipped(sess
     assert (failed.status, failed.attempts) == ("failed", 3)  # retries=2: three attempts
 
 
+def test_a_task_taking_one_item_of_a_map_waits_for_that_item_only(session: hf.Session) -> None:
+    quick_and_slow = t.nap.map([0.05, 3.0])
+    early = t.add(quick_and_slow[0], 1)  # needs the quick item only
+    both = t.total(quick_and_slow)  # needs the whole map
+    assert early.result(timeout=30) == 1.05
+    assert not quick_and_slow[1].done()  # it ran while the slow item still runs
+    assert both.result(timeout=30) == 3.05
+    bad = t.always_fails.map([1, 2])
+    skipped = t.inc(bad[1])
+    with pytest.raises(TaskSkippedError, match=r"its input always_fails-\d+\[1\] failed"):
+        skipped.result(timeout=30)
+
+
 def test_retries_with_backoff_until_it_works(session: hf.Session, tmp_path: Path) -> None:
     f = t.flaky(str(tmp_path / "calls"), 2)
     assert f.result(timeout=30) == 3

@@ -12,6 +12,7 @@ cancels what has not ended.
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import itertools
 import json
@@ -28,7 +29,7 @@ from hetflow.core.engine import Engine
 from hetflow.core.modes import MODES
 from hetflow.core.partitions import Share, parse_shares, repartitioned
 from hetflow.core.triggers import Observed, Trigger
-from hetflow.errors import ExecutionError, FitError, SpecError
+from hetflow.errors import ExecutionError, FitError, SpecError, TaskSkippedError
 from hetflow.executors import Executor, make_executor
 from hetflow.journal.codec import platform_from_dict, platform_to_dict, set_to_dict
 from hetflow.journal.read import JournalView, read_journal
@@ -212,6 +213,7 @@ class Session:
         self._driver: Driver | None = None
         self._names: set[str] = set()
         self._specs: list[TaskSet] = []
+        self._posted: set[str] = set()  # task sets handed to the driver
         self._counter = itertools.count()
         self._fits: dict[Resources, bool] = {}
         self._lock = threading.Lock()
@@ -312,16 +314,55 @@ class Session:
         find_futures(args, found)
         find_futures(kwargs, found)
         name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
+        # an item of a map (one task of a larger set), or a task not submitted yet: wait for that task itself
+        items = [f for f in found if f.task_id != f.set or not self._submitted(f)]
+        whole = [f for f in found if f.task_id == f.set and self._submitted(f)]
         spec = TaskSet(
-            name, 1, opts.resources, opts.runtime, self._after(found), retries=opts.retries, partition=opts.partition
+            name, 1, opts.resources, opts.runtime, self._after(whole), retries=opts.retries, partition=opts.partition
         )
         self._check_fits(spec)
+        self._after(items)
         fut = TaskFuture(name, name, 0, self._cancel_future)
         info = SetInfo(
             spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
         )
-        self._post([(spec, info)], "call")
+        if items:
+            self._when_done(items, spec, info, "call")
+        else:
+            self._post([(spec, info)], "call")
         return fut
+
+    def _submitted(self, f: TaskFuture) -> bool:
+        with self._lock:
+            return f.set in self._posted
+
+    def _when_done(self, inputs: list[TaskFuture], spec: TaskSet, info: SetInfo, kind: str) -> None:
+        """Submit a task set once the given tasks it takes are done (a dependency on those tasks, not on their whole
+        sets: it starts as soon as its own inputs are there); skip it if one of them failed or was cancelled."""
+        futures = info.futures or []
+        left = [len(set(inputs))]
+        lock = threading.Lock()
+
+        def ready(f: concurrent.futures.Future[Any]) -> None:  # the thread that resolved f (the driver's, mostly)
+            if all(g.done() for g in futures):
+                return  # cancelled meanwhile, or skipped by an earlier input
+            if f.cancelled() or f.exception() is not None:
+                why = f"its input {getattr(f, 'task_id', '?')} failed or was cancelled"
+                for g in futures:
+                    g._reject(TaskSkippedError(f"{g.task_id} skipped: {why}", task_id=g.task_id))
+                return
+            with lock:
+                left[0] -= 1
+                if left[0]:
+                    return
+            try:
+                self._post([(spec, info)], kind)
+            except ExecutionError as exc:  # the session ended before its inputs did
+                for g in futures:
+                    g._reject(exc)
+
+        for f in dict.fromkeys(inputs):
+            f.add_done_callback(ready)
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
@@ -332,12 +373,13 @@ class Session:
         found: list[TaskFuture] = []
         find_futures(items, found)
         name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
+        later = [f for f in found if not self._submitted(f)]  # tasks not submitted yet: wait for them themselves
         spec = TaskSet(
             name,
             len(items),
             opts.resources,
             opts.runtime,
-            self._after(found),
+            self._after([f for f in found if self._submitted(f)]),
             retries=opts.retries,
             partition=opts.partition,
         )
@@ -345,7 +387,11 @@ class Session:
         cb = self._cancel_future
         futures = [TaskFuture(spec.task_id(i), name, i, cb) for i in range(len(items))]
         info = SetInfo(spec, fn=target, items=items, timeout=opts.timeout, futures=futures, deps=bool(found))
-        self._post([(spec, info)], "map")
+        self._after(later)
+        if later:
+            self._when_done(later, spec, info, "map")
+        else:
+            self._post([(spec, info)], "map")
         return futures
 
     def shell(
@@ -370,7 +416,7 @@ class Session:
             1,
             opts.resources,
             opts.runtime,
-            self._after(list(after)),
+            self._after([f for f in after if f.task_id == f.set and self._submitted(f)]),
             command=command,
             retries=opts.retries,
             partition=opts.partition,
@@ -378,7 +424,12 @@ class Session:
         self._check_fits(spec)
         fut = TaskFuture(name, name, 0, self._cancel_future)
         info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
-        self._post([(spec, info)], "shell")
+        wait = [f for f in after if f.task_id != f.set or not self._submitted(f)]
+        self._after(wait)
+        if wait:
+            self._when_done(wait, spec, info, "shell")
+        else:
+            self._post([(spec, info)], "shell")
         return fut
 
     def check_workflow(self, workflow: WorkflowLike) -> Workflow:
@@ -556,6 +607,7 @@ class Session:
             raise ExecutionError("the session is closed")
         with self._lock:
             self._specs.extend(p[0] for p in pairs)
+            self._posted.update(p[0].name for p in pairs)
         d.post(("sets", pairs, kind, workflow, time.time() if at is None else at))
 
     def _new_name(self, prefix: str) -> str:
