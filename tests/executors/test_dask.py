@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,17 +18,11 @@ from hetflow.cli import main
 from hetflow.executors.dask import DaskExecutor
 from hetflow.journal import read_journal
 from hetflow.spec import load_platform
-from tests.clusters import HET3, assert_within_capacity
+from tests.clusters import HET3, assert_within_capacity, events, run_while_a_node_joins
 from tests.procs import alive, wait_for
 from tests.runtime.tasks import mark_and_nap
 
 pytest.importorskip("distributed")
-
-
-def events(journal: Path, kind: str) -> list[tuple[str | None, int | None, str | None]]:
-    with sqlite3.connect(journal) as db:
-        rows = db.execute('SELECT "set", idx, node FROM events WHERE kind = ? ORDER BY seq', (kind,)).fetchall()
-    return [tuple(r) for r in rows]
 
 
 def test_a_killed_worker_is_a_lost_node_and_its_tasks_run_elsewhere(tmp_path: Path) -> None:
@@ -60,6 +55,31 @@ def test_a_killed_worker_is_a_lost_node_and_its_tasks_run_elsewhere(tmp_path: Pa
         assert idx is not None
         assert done[idx].node != "n-1" and done[idx].attempts >= 2
     assert_within_capacity(journal, load_platform(plat).nodes())
+
+
+def test_a_worker_that_joins_mid_run_is_used_at_once(tmp_path: Path) -> None:
+    journal = tmp_path / "run.db"
+    plat = {"platform": "two", "nodes": [{"type": "n", "count": 2, "cores": 1}]}
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        with hf.Session("dask", platform=plat, journal=journal) as s:
+            assert isinstance(s.executor, DaskExecutor)
+            address = s.executor.client.scheduler.address
+            cmd = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--name", "extra-0", "--nthreads", "2"]
+            cmd += ["--no-nanny", "--no-dashboard", "--resources", "cores=2"]
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+
+            def join() -> None:
+                workers.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+            assert run_while_a_node_joins(s, tmp_path / "marks", join, new_cores=2) == list(range(4))
+    finally:
+        for w in workers:
+            w.terminate()
+            w.wait(timeout=30)
+    assert events(journal, "node-joined")[-1] == (None, None, "extra-0")
+    on_new = sorted(iv.first for iv in read_journal(journal).intervals() if iv.node == "extra-0")
+    assert on_new == [2, 3]  # the two tasks queued when it joined ran there at once
 
 
 def test_the_platform_is_discovered_from_the_scheduler(tmp_path: Path) -> None:

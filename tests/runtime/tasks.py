@@ -135,3 +135,12 @@ def mark_and_nap(folder: str, i: int, seconds: float) -> int:
 @hf.task
 def sum_first(pairs: list[tuple[int, Any, Any]]) -> int:
     return sum(p[0] for p in pairs)
+
+
+@hf.task
+def mark_and_wait(folder: str, i: int) -> int:
+    """Write this process's id to FOLDER/I (task i has started), then wait until the file FOLDER/open exists."""
+    write_pid(Path(folder) / str(i))
+    while not (Path(folder) / "open").exists():
+        time.sleep(0.02)
+    return i

@@ -3,9 +3,11 @@
 Imported on the workers (hetflow must be installed there, as it is in a cluster started from the same environment).
 It reuses the local worker's way of finding functions and reporting errors. A command runs in a session of its own
 with exactly the environment it was given on top of the worker's (CUDA_VISIBLE_DEVICES and the like), its process
-group recorded so that a cancel reaches it (kill). A Python function runs in the worker's own process, with the
-environment set in that process for the duration of the call: exact when one task runs on the worker at a time
-(a GPU task per worker, or one core per worker), shared between the tasks that run there together otherwise.
+group recorded so that a cancel reaches it: kill() from the same process (Dask), or an exception raised in the
+thread that waits for it (Ray's ray.cancel). A Python function runs in the worker's own process, with the
+environment set in that process for the duration of the call: exact when one task runs in the process at a time
+(Ray; Dask: a GPU task per worker, or one core per worker), shared between the tasks that run there together
+otherwise. GPU variables a task was not given are put back as the process started with them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from hetflow.executors.api import GpuGrant, gpu_env, visible_devices
 _running: dict[int, int] = {}  # key -> process group of a command running in this worker process
 _lock = threading.Lock()
 _PHYSICAL = visible_devices()  # as the worker process started, before a task changed its environment
+_GPU_VARS = ("CUDA_VISIBLE_DEVICES", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "HETFLOW_GPUS")
+_STARTED_WITH = {k: os.environ.get(k) for k in _GPU_VARS}
+_FOREVER = 365 * 86400.0  # a wait with a time limit polls, so that an exception raised in its thread gets in
 
 Result = tuple[str, float, float, bytes | None, str, bytes | None, str]  # status, start, end, value, error, exc, tb
 
@@ -56,7 +61,7 @@ def run_task(
         fn = _resolve(ref)
         if index is not None and _wants_index(fn):
             args = (index,)
-        os.environ.update(env)
+        _set_env(env)
         value = fn(*args, **kwargs) if kwargs else fn(*args)
     except BaseException as exc:
         end = time.time()
@@ -82,12 +87,15 @@ def _command(
     with _lock:
         _running[key] = proc.pid
     try:
-        rc = proc.wait(timeout=timeout)
+        rc = proc.wait(timeout=_FOREVER if timeout is None else timeout)
         timed_out = False
     except subprocess.TimeoutExpired:
         _killpg(proc.pid)
         rc = proc.wait()
         timed_out = True
+    except BaseException:  # cancelled where it runs (Ray raises in this thread): the command goes too
+        _killpg(proc.pid)
+        raise
     finally:
         with _lock:
             _running.pop(key, None)
@@ -98,6 +106,17 @@ def _command(
     if rc == 0:
         return ("done", start, end, value, "", None, "")
     return ("failed", start, end, value, _exit_text(rc, err_path), None, "")
+
+
+def _set_env(env: dict[str, str]) -> None:
+    for k in _GPU_VARS:
+        if k not in env:
+            value = _STARTED_WITH[k]
+            if value is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = value
+    os.environ.update(env)
 
 
 def kill(key: int) -> bool:

@@ -38,8 +38,8 @@ from typing import Any
 
 from hetflow.errors import ExecutionError
 from hetflow.executors import _remote
-from hetflow.executors._cluster import Membership, Seen, declared, shape_resources
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, NodeChange, Outcome, TaskRun
+from hetflow.executors._cluster import Membership, Seen, declared, log_paths, outcome, shape_resources
+from hetflow.executors.api import CANCELLED, FAILED, LOST, TIMEOUT, NodeChange, Outcome, TaskRun
 from hetflow.executors.local import _reference
 from hetflow.spec.platform import Node, Platform
 
@@ -159,11 +159,7 @@ class DaskExecutor:
             node = self._nodes.get(run.node)
             has_gpus = node is not None and node.gpu_units > 0
             ref = _reference(run.fn) if run.fn is not None else None
-            out_path = err_path = ""
-            if run.command is not None:
-                logs = self._logs()
-                name = _remote_name(run.task_id, run.attempt)
-                out_path, err_path = str(logs / f"{name}.out"), str(logs / f"{name}.err")
+            out_path, err_path = log_paths(self._logs(), run) if run.command is not None else ("", "")
             try:
                 fut = client.submit(
                     _remote.run_task,
@@ -307,7 +303,7 @@ class DaskExecutor:
                     t = time.time()
                     out.append(Outcome(key, LOST, t, t, error="the result could not be fetched from its worker"))
                 continue
-            out.append(_outcome(key, job.run, values[i]))
+            out.append(outcome(key, job.run, values[i]))
 
     def _expire(self, now: float, out: list[Outcome]) -> None:
         dl = self._deadlines
@@ -385,26 +381,8 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
-def _outcome(key: int, run: TaskRun, value: tuple[Any, ...]) -> Outcome:
-    status, start, end, blob, error, exc, tb = value
-    if run.command is not None and blob is not None:
-        import pickle
-
-        rc, out_path, err_path = pickle.loads(blob)
-        blob = pickle.dumps(CommandResult(rc, out_path, err_path))
-    kind = {"done": DONE, "timeout": TIMEOUT}.get(status, FAILED)
-    return Outcome(key, kind, start, end, blob, error, exc, tb)
-
-
 def _key_of(dask_key: Any) -> int:
     return int(str(dask_key).rsplit("-", 1)[1])
-
-
-def _remote_name(task_id: str, attempt: int) -> str:
-    from hetflow.executors.api import safe_name
-
-    name = safe_name(task_id)
-    return name if attempt <= 1 else f"{name}.{attempt}"
 
 
 def _describe(fut: Any) -> str:
