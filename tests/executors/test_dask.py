@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,11 +17,12 @@ from click.testing import CliRunner
 
 import hetflow as hf
 from hetflow.cli import main
+from hetflow.executors import CANCELLED, DONE, FAILED, TIMEOUT, TaskRun
 from hetflow.executors.dask import DaskExecutor
 from hetflow.journal import read_journal
 from hetflow.spec import load_platform
 from tests.clusters import HET3, assert_within_capacity, events, run_while_a_node_joins
-from tests.procs import alive, wait_for
+from tests.procs import alive, drain, wait_for
 from tests.runtime.tasks import mark_and_nap
 
 pytest.importorskip("distributed")
@@ -80,6 +83,33 @@ def test_a_worker_that_joins_mid_run_is_used_at_once(tmp_path: Path) -> None:
     assert events(journal, "node-joined")[-1] == (None, None, "extra-0")
     on_new = sorted(iv.first for iv in read_journal(journal).intervals() if iv.node == "extra-0")
     assert on_new == [2, 3]  # the two tasks queued when it joined ran there at once
+
+
+def test_cancels_timeouts_and_arguments_that_cannot_be_sent(tmp_path: Path) -> None:
+    ex = DaskExecutor(log_dir=tmp_path / "logs")
+    ex.connect(load_platform({"platform": "one", "nodes": [{"type": "n", "cores": 2}]}))
+    try:
+        pidfile = tmp_path / "pid"
+        ex.submit(
+            [
+                TaskRun(
+                    1, "c", "n-0", 1, command=f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; exec sleep 60"
+                ),
+                TaskRun(2, "slow", "n-0", 0, fn=time.sleep, args=(2,), timeout=0.3),
+                TaskRun(3, "a", "n-0", 0, fn=os.getpid, args=(threading.Lock(),)),  # no pickler can send a lock
+                TaskRun(4, "b", "n-0", 0, fn=os.getpid),
+            ]
+        )
+        wait_for(pidfile.exists, timeout=60, what="the command to start")
+        ex.cancel(1)
+        got = drain(ex, 4)
+        assert got[1].status == CANCELLED
+        assert got[2].status == TIMEOUT and got[2].error == "timed out after 0.3 s"
+        assert got[3].status == FAILED and "cannot send the task to Dask" in got[3].error
+        assert got[4].status == DONE
+        wait_for(lambda: not alive(int(pidfile.read_text())), what="the cancelled command to be killed on its worker")
+    finally:
+        ex.close()
 
 
 def test_the_platform_is_discovered_from_the_scheduler(tmp_path: Path) -> None:

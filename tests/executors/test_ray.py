@@ -23,12 +23,12 @@ from click.testing import CliRunner
 
 import hetflow as hf
 from hetflow.cli import main
-from hetflow.executors import CANCELLED, DONE, FAILED, TIMEOUT, Outcome, TaskRun
+from hetflow.executors import CANCELLED, DONE, FAILED, TIMEOUT, TaskRun
 from hetflow.journal import read_journal
 from hetflow.spec import load_platform
 from hetflow.spec.platform import Node
 from tests.clusters import HET3, assert_within_capacity, events, run_while_a_node_joins
-from tests.procs import alive, wait_for, write_pid
+from tests.procs import alive, drain, wait_for, write_pid
 from tests.runtime.tasks import mark_and_nap
 
 ray = pytest.importorskip("ray")
@@ -69,16 +69,6 @@ def executor(cluster: Any, tmp_path: Path) -> Iterator[RayExecutor]:
     ex.start([])
     yield ex
     ex.close()
-
-
-def drain(ex: RayExecutor, n: int, timeout: float = 60.0) -> dict[int, Outcome]:
-    got: dict[int, Outcome] = {}
-    end = time.monotonic() + timeout
-    while len(got) < n:
-        assert time.monotonic() < end, f"only {len(got)} of {n} outcomes came back"
-        for o in ex.poll(0.5):
-            got[o.key] = o
-    return got
 
 
 def env_var(name: str) -> str | None:

@@ -1,6 +1,7 @@
 """What runs where a Dask worker or a Ray node put a task: one call of a Python function or one shell command.
 
 Imported on the workers (hetflow must be installed there, as it is in a cluster started from the same environment).
+On Dask, tasks reach run_task through a Runner, an actor on each worker that runs each in a thread of its own.
 It reuses the local worker's way of finding functions and reporting errors. A command runs in a session of its own
 with exactly the environment it was given on top of the worker's (CUDA_VISIBLE_DEVICES and the like), its process
 group recorded so that a cancel reaches it: kill() from the same process (Dask), or an exception raised in the
@@ -12,8 +13,10 @@ otherwise. GPU variables a task was not given are put back as the process starte
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import pickle
 import signal
 import subprocess
 import threading
@@ -132,3 +135,42 @@ def kill(key: int) -> bool:
 def _killpg(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+class Runner:
+    """A Dask actor, one per worker: each call runs one task in a thread of its own (a daemon: a task that was
+    cancelled or timed out never holds the worker's exit). A call goes straight from the driver's client to the
+    worker and its result straight back, without the scheduler: one message each way per task, where a Dask task
+    takes three and a fetch."""
+
+    async def run(self, call: bytes) -> Result:
+        """Run the task whose run_task arguments are pickled in call."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Result] = loop.create_future()
+
+        def work() -> None:
+            result = _run_pickled(call)
+
+            def settle() -> None:
+                if not done.done():
+                    done.set_result(result)
+
+            with contextlib.suppress(RuntimeError):  # the worker's loop has closed: nobody waits any more
+                loop.call_soon_threadsafe(settle)
+
+        threading.Thread(target=work, name="hetflow-task", daemon=True).start()
+        return await done
+
+    def kill(self, key: int) -> bool:
+        """Kill the command of an execution running here (see kill)."""
+        return kill(key)
+
+
+def _run_pickled(call: bytes) -> Result:
+    try:
+        args = pickle.loads(call)
+    except BaseException as exc:
+        t = time.time()
+        error = f"the task could not be loaded on its worker: {type(exc).__name__}: {exc}"
+        return ("failed", t, t, None, error, None, "")
+    return run_task(*args)
