@@ -107,7 +107,10 @@ class RayExecutor:
             if address is None:
                 self._cluster = ShapedCluster(shape)
                 address = self._cluster.address
-            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+            try:
+                ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+            except Exception as exc:  # refused (a token that does not match), a version that differs, ...
+                raise ExecutionError(f"cannot connect to the Ray cluster at {address}: {_line(exc)}") from exc
             self._quiet(True)
             self._task = self._ray.remote(num_cpus=0, max_retries=0)(_remote.run_task)
             found = self._found()
