@@ -77,8 +77,8 @@ def test_a_worker_that_joins_mid_run_is_used_at_once(tmp_path: Path) -> None:
 
             assert run_while_a_node_joins(s, tmp_path / "marks", join, new_cores=2) == list(range(4))
     finally:
-        for w in workers:
-            w.terminate()
+        for w in workers:  # its scheduler is gone: a worker would try to reconnect for a while, not stop
+            w.kill()
             w.wait(timeout=30)
     assert events(journal, "node-joined")[-1] == (None, None, "extra-0")
     on_new = sorted(iv.first for iv in read_journal(journal).intervals() if iv.node == "extra-0")
