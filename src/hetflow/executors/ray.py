@@ -148,10 +148,6 @@ class RayExecutor:
         """The local cluster this executor started (None when it connected to an address)."""
         return self._cluster
 
-    def node_id_of(self, node: str) -> str | None:
-        """The Ray node id running an engine node now (None: the node is gone)."""
-        return self._members.id_of.get(node)
-
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, runs: Sequence[TaskRun]) -> None:
         assert self._task is not None, "connect() the executor first"
@@ -324,7 +320,7 @@ class ShapedCluster:
     platform node, labelled `hetflow-node:NAME`, with the node's cores and GPUs as Ray's CPUs and GPUs and declared
     again as `cores` and `gpus`, and its memory (when the platform gives one). Its processes go with this one."""
 
-    def __init__(self, shape: Platform, timeout: float = STARTUP_TIMEOUT_S) -> None:
+    def __init__(self, shape: Platform) -> None:
         from ray.cluster_utils import Cluster
 
         logging.getLogger("ray").setLevel(logging.ERROR)  # as ray.init(logging_level=ERROR) will: no INFO lines
@@ -333,8 +329,8 @@ class ShapedCluster:
         self.nodes: dict[str, Any] = {}
         try:
             for node in shape.nodes():
-                self.add(node, wait=False)
-            self._cluster.wait_for_nodes(timeout)
+                self._add(node)
+            self._cluster.wait_for_nodes(STARTUP_TIMEOUT_S)
         except BaseException:
             self.shutdown()
             raise
@@ -344,8 +340,8 @@ class ShapedCluster:
         """The head's HOST:PORT, for ray.init and `hetflow run --address`."""
         return str(self._cluster.address)
 
-    def add(self, node: Node, wait: bool = True) -> None:
-        """Start one Ray node standing for this node (a node joining the cluster)."""
+    def _add(self, node: Node) -> None:
+        """Start one Ray node standing for this node (ready after wait_for_nodes)."""
         resources = {LABEL + node.name: 1.0, **shape_resources(node)}
         resources.pop("memory", None)  # Ray's own resource: given as memory= below
         options: dict[str, Any] = {
@@ -356,15 +352,11 @@ class ShapedCluster:
         }
         if node.memory:
             options["memory"] = node.memory
-        self.nodes[node.name] = self._cluster.add_node(wait=wait, **options)
+        self.nodes[node.name] = self._cluster.add_node(wait=False, **options)
 
     def raylet_pid(self, name: str) -> int:
         """The process id of the raylet of a node (its worker processes are the raylet's children)."""
         return int(self.nodes[name].all_processes["raylet"][0].process.pid)
-
-    def remove(self, name: str) -> None:
-        """Stop one node, as a node that leaves the cluster does."""
-        self._cluster.remove_node(self.nodes.pop(name))
 
     def shutdown(self) -> None:
         with contextlib.suppress(Exception):
