@@ -7,10 +7,10 @@
   The platform is the cluster's: each worker becomes a node (_cluster.Membership names them).
 - submit: each TaskRun becomes one call of the Runner actor (_remote.Runner) on the worker of its node, made once per
   worker (workers=[address], allow_other_workers=False): the call goes straight to that worker, which runs the task
-  in a thread of the Runner's own pool, and the result comes straight back, one message each way without the
-  scheduler (a Dask task per run took three messages and a fetch: about four times slower). Dask's own resource
-  accounting and its threads are not asked for: the engine's ledger decides, and the hetflow tasks do not show as
-  Dask tasks on its dashboard.
+  in a thread of its own, and the result comes straight back, one message each way without the scheduler (a Dask
+  task per run took three messages through the scheduler and a fetch: 8 to 9 times slower, docs/benchmarks.md).
+  Dask's own resource accounting and its threads are not asked for: the engine's ledger decides, and hetflow's tasks
+  do not show as Dask tasks on its dashboard.
   The task sees its GPU grant through CUDA_VISIBLE_DEVICES / CUDA_MPS_ACTIVE_THREAD_PERCENTAGE / HETFLOW_GPUS
   (api.gpu_env, mapped onto the worker's own CUDA_VISIBLE_DEVICES), and HETFLOW_TASK_ID.
 - Workers that join or leave (the scheduler's add-worker and remove-worker events, and a scheduler_info every
