@@ -1,5 +1,5 @@
 """Throughput of real execution: N no-op Python tasks through hetflow's local backend and, in the same run, through a
-Dask LocalCluster. Prints one JSON object.
+Dask LocalCluster; hetflow's dask and ray backends beside plain Dask and plain Ray. Prints one JSON object.
 
 hetflow: a Session on a platform of W cores (one node, so W pre-started workers pinned to W CPUs), then
 `noop.map(range(N))` (one task set of N tasks, the way a workflow declares N identical tasks) and every result.
@@ -10,11 +10,13 @@ Dask, the peer, at its best settings for this: LocalCluster(n_workers=W, threads
 (queuing off: every task goes to a worker at once; it more than doubles Dask's rate here), no dashboard.
 hetflow's dask backend (--dask-tasks N): the engine places, a local Dask cluster shaped like the platform runs (one
 `dask worker` of W threads), beside plain Dask on the same N tasks (LocalCluster(n_workers=W), as above).
-The Ray backend is not there yet (see docs/hpc.md).
-Both sides are warmed up first (workers started, the function shipped); each figure is the best of --repeat.
+hetflow's ray backend (--ray-tasks N): the engine places, a local Ray cluster shaped like the platform runs (a head
+that runs nothing and one Ray node of W CPUs), beside plain Ray on the same N tasks: ray.init(num_cpus=W), a
+`@ray.remote` no-op, `ray.get([f.remote(i) for i in range(N)])`.
+Every side is warmed up first (workers started, the function shipped); each figure is the best of --repeat.
 
-    python benchmarks/throughput.py [--tasks 20000] [--workers 2] [--calls 20000] [--dask-tasks 2000] [--repeat 3]
-                                    [--no-peer]
+    python benchmarks/throughput.py [--tasks 20000] [--workers 2] [--calls 20000] [--dask-tasks 2000]
+                                    [--ray-tasks 2000] [--repeat 3] [--no-peer]
 """
 
 from __future__ import annotations
@@ -93,6 +95,24 @@ def dask_rate(n: int, workers: int, repeat: int) -> tuple[float, str]:
         return best_of(repeat, once), dask.__version__
 
 
+def ray_rate(n: int, workers: int, repeat: int) -> tuple[float, str]:
+    import ray
+
+    ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    try:
+        remote_noop = ray.remote(plain_noop)
+        ray.get([remote_noop.remote(i) for i in range(workers * 50)])
+
+        def once() -> float:
+            t0 = time.perf_counter()
+            ray.get([remote_noop.remote(i) for i in range(n)])
+            return time.perf_counter() - t0
+
+        return best_of(repeat, once), ray.__version__
+    finally:
+        ray.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=20_000)
@@ -102,7 +122,10 @@ def main() -> None:
     parser.add_argument(
         "--dask-tasks", type=int, default=2_000, help="tasks for hetflow on its dask backend, and plain Dask (0: skip)"
     )
-    parser.add_argument("--no-peer", action="store_true", help="skip Dask")
+    parser.add_argument(
+        "--ray-tasks", type=int, default=2_000, help="tasks for hetflow on its ray backend, and plain Ray (0: skip)"
+    )
+    parser.add_argument("--no-peer", action="store_true", help="skip plain Dask and plain Ray")
     args = parser.parse_args()
     n, w = args.tasks, args.workers
 
@@ -125,7 +148,16 @@ def main() -> None:
         out["hetflow_dask_backend"] = figure(
             hetflow_rate(args.dask_tasks, w, args.repeat, backend="dask"), args.dask_tasks
         )
+    if args.ray_tasks:
+        # hetflow's engine placing, Ray running: a local Ray cluster of one node of W CPUs
+        out["hetflow_ray_backend"] = figure(hetflow_rate(args.ray_tasks, w, args.repeat, backend="ray"), args.ray_tasks)
     if not args.no_peer:
+        if args.ray_tasks:
+            seconds, version = ray_rate(args.ray_tasks, w, args.repeat)
+            out["ray_same_tasks"] = {"version": version, **figure(seconds, args.ray_tasks)}
+            out["hetflow_ray_backend_vs_ray"] = round(
+                out["hetflow_ray_backend"]["tasks_per_s"] / out["ray_same_tasks"]["tasks_per_s"], 2
+            )
         if args.dask_tasks:
             seconds, _ = dask_rate(args.dask_tasks, w, args.repeat)
             out["dask_same_tasks"] = figure(seconds, args.dask_tasks)

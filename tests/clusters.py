@@ -1,14 +1,19 @@
 """What the backend tests share: an emulated heterogeneous cluster of three nodes, a workflow mixing 1-core, 2-core
-and fractional-GPU tasks with dependencies, and the check that no node ever ran more than its capacity."""
+and fractional-GPU tasks with dependencies, the check that no node ever ran more than its capacity, the events of a
+journal, and a run during which a node joins."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hetflow as hf
 from hetflow.journal import read_journal
 from hetflow.spec.platform import Node
+from tests.procs import wait_for
 
 # three nodes of different shapes: a 1-core node, a 2-core node, and a 2-core node with one GPU (declared)
 HET3: dict[str, Any] = {
@@ -69,3 +74,30 @@ def assert_within_capacity(journal: Path, nodes: list[Node]) -> dict[str, tuple[
         assert cores <= shape[node].cores, f"{node} ran {cores} cores at once, has {shape[node].cores}"
         assert units <= shape[node].gpu_units, f"{node} held {units} GPU units at once, has {shape[node].gpu_units}"
     return peaks
+
+
+def events(journal: Path, kind: str) -> list[tuple[str | None, int | None, str | None]]:
+    """(set, index, node) of the journal's events of one kind, in order."""
+    with sqlite3.connect(journal) as db:
+        rows = db.execute('SELECT "set", idx, node FROM events WHERE kind = ? ORDER BY seq', (kind,)).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def run_while_a_node_joins(session: hf.Session, marks: Path, join: Callable[[], None], new_cores: int) -> list[int]:
+    """Fill every core of the session's platform with one-core tasks that wait for a gate, with new_cores more
+    queued behind them; join() a node of new_cores cores; the queued tasks can only start there. Then open the gate:
+    the results of every task."""
+    from tests.runtime.tasks import mark_and_wait
+
+    marks.mkdir()
+    busy = session.platform.cores
+    futures = mark_and_wait.map([str(marks)] * (busy + new_cores), range(busy + new_cores))
+
+    def started() -> int:
+        return sum(1 for p in marks.iterdir() if p.name.isdigit())
+
+    wait_for(lambda: started() == busy, timeout=120, what="every core to hold a waiting task")
+    join()
+    wait_for(lambda: started() == busy + new_cores, timeout=120, what="the queued tasks to start on the new node")
+    (marks / "open").touch()
+    return [f.result(timeout=120) for f in futures]

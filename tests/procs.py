@@ -1,4 +1,5 @@
-"""Helpers of the tests that run real processes: waiting for a condition, and whether a process is still alive."""
+"""Helpers of the tests that run real processes: waiting for a condition or for an executor's outcomes, and whether a
+process is still alive."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from hetflow.executors import Executor, Outcome
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str = "a condition") -> None:
@@ -15,6 +18,17 @@ def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str = "a c
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+def drain(ex: Executor, n: int, timeout: float = 60.0) -> dict[int, Outcome]:
+    """Poll an executor until n outcomes came back (fail the test after timeout seconds); them, by key."""
+    got: dict[int, Outcome] = {}
+    end = time.monotonic() + timeout
+    while len(got) < n:
+        assert time.monotonic() < end, f"only {len(got)} of {n} outcomes came back"
+        for o in ex.poll(0.5):
+            got[o.key] = o
+    return got
 
 
 def write_pid(path: str | Path) -> None:

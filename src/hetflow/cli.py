@@ -257,8 +257,8 @@ def _follow(session: Session, run: WorkflowRun, total: int, console: Console) ->
 @click.option(
     "--address",
     metavar="ADDR",
-    help="The cluster to run on (dask: the scheduler's address); its workers are the platform. Without it, dask "
-    "starts a local cluster shaped like --platform.",
+    help="The cluster to run on (dask: the scheduler's address; ray: the head's HOST:PORT); its workers or nodes are "
+    "the platform. Without it, dask and ray start a local cluster shaped like --platform.",
 )
 @click.option("--platform", "-p", "platform", metavar="P", help=_RUN_HELP_PLATFORM)
 @click.option(
@@ -296,7 +296,9 @@ def run(
     options: dict[str, Any] = {}
     if address is not None:
         if backend == "local":
-            raise SpecError("--address needs a cluster backend", place="--address", fix="add --backend dask")
+            raise SpecError(
+                "--address needs a cluster backend", place="--address", fix="add --backend dask or --backend ray"
+            )
         options["address"] = address
     options["partitions"] = partition_option(partitions)
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)

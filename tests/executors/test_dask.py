@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,20 +17,15 @@ from click.testing import CliRunner
 
 import hetflow as hf
 from hetflow.cli import main
+from hetflow.executors import CANCELLED, DONE, FAILED, TIMEOUT, TaskRun
 from hetflow.executors.dask import DaskExecutor
 from hetflow.journal import read_journal
 from hetflow.spec import load_platform
-from tests.clusters import HET3, assert_within_capacity
-from tests.procs import alive, wait_for
+from tests.clusters import HET3, assert_within_capacity, events, run_while_a_node_joins
+from tests.procs import alive, drain, wait_for
 from tests.runtime.tasks import mark_and_nap
 
 pytest.importorskip("distributed")
-
-
-def events(journal: Path, kind: str) -> list[tuple[str | None, int | None, str | None]]:
-    with sqlite3.connect(journal) as db:
-        rows = db.execute('SELECT "set", idx, node FROM events WHERE kind = ? ORDER BY seq', (kind,)).fetchall()
-    return [tuple(r) for r in rows]
 
 
 def test_a_killed_worker_is_a_lost_node_and_its_tasks_run_elsewhere(tmp_path: Path) -> None:
@@ -60,6 +58,58 @@ def test_a_killed_worker_is_a_lost_node_and_its_tasks_run_elsewhere(tmp_path: Pa
         assert idx is not None
         assert done[idx].node != "n-1" and done[idx].attempts >= 2
     assert_within_capacity(journal, load_platform(plat).nodes())
+
+
+def test_a_worker_that_joins_mid_run_is_used_at_once(tmp_path: Path) -> None:
+    journal = tmp_path / "run.db"
+    plat = {"platform": "two", "nodes": [{"type": "n", "count": 2, "cores": 1}]}
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        with hf.Session("dask", platform=plat, journal=journal) as s:
+            assert isinstance(s.executor, DaskExecutor)
+            address = s.executor.client.scheduler.address
+            cmd = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--name", "extra-0", "--nthreads", "2"]
+            cmd += ["--no-nanny", "--no-dashboard", "--resources", "cores=2"]
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+
+            def join() -> None:
+                workers.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+            assert run_while_a_node_joins(s, tmp_path / "marks", join, new_cores=2) == list(range(4))
+    finally:
+        for w in workers:  # its scheduler is gone: a worker would try to reconnect for a while, not stop
+            w.kill()
+            w.wait(timeout=30)
+    assert events(journal, "node-joined")[-1] == (None, None, "extra-0")
+    on_new = sorted(iv.first for iv in read_journal(journal).intervals() if iv.node == "extra-0")
+    assert on_new == [2, 3]  # the two tasks queued when it joined ran there at once
+
+
+def test_cancels_timeouts_and_arguments_that_cannot_be_sent(tmp_path: Path) -> None:
+    ex = DaskExecutor(log_dir=tmp_path / "logs")
+    ex.connect(load_platform({"platform": "one", "nodes": [{"type": "n", "cores": 2}]}))
+    try:
+        pidfile = tmp_path / "pid"
+        ex.submit(
+            [
+                TaskRun(
+                    1, "c", "n-0", 1, command=f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; exec sleep 60"
+                ),
+                TaskRun(2, "slow", "n-0", 0, fn=time.sleep, args=(2,), timeout=0.3),
+                TaskRun(3, "a", "n-0", 0, fn=os.getpid, args=(threading.Lock(),)),  # no pickler can send a lock
+                TaskRun(4, "b", "n-0", 0, fn=os.getpid),
+            ]
+        )
+        wait_for(pidfile.exists, timeout=60, what="the command to start")
+        ex.cancel(1)
+        got = drain(ex, 4)
+        assert got[1].status == CANCELLED
+        assert got[2].status == TIMEOUT and got[2].error == "timed out after 0.3 s"
+        assert got[3].status == FAILED and "cannot send the task to Dask" in got[3].error
+        assert got[4].status == DONE
+        wait_for(lambda: not alive(int(pidfile.read_text())), what="the cancelled command to be killed on its worker")
+    finally:
+        ex.close()
 
 
 def test_the_platform_is_discovered_from_the_scheduler(tmp_path: Path) -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from hetflow.errors import SpecError
-from hetflow.executors import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, Outcome, TaskRun, make_executor
+from hetflow.executors import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, TaskRun, make_executor
 from hetflow.executors.api import gpu_env
 from hetflow.executors.local import LocalExecutor, can_pin, machine_cpus
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import GPU_UNIT
-from tests.procs import alive, wait_for, write_pid
+from tests.procs import alive, drain, wait_for, write_pid
 
 
 def whoami() -> tuple[int, list[int], dict[str, str | None]]:
@@ -44,16 +44,6 @@ def executor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalEx
     ex.start(nodes)
     yield ex
     ex.close()
-
-
-def drain(ex: LocalExecutor, n: int, timeout: float = 30.0) -> dict[int, Outcome]:
-    got: dict[int, Outcome] = {}
-    end = time.monotonic() + timeout
-    while len(got) < n:
-        assert time.monotonic() < end, f"only {len(got)} of {n} outcomes came back"
-        for o in ex.poll(0.5):
-            got[o.key] = o
-    return got
 
 
 def test_python_tasks_run_in_persistent_workers(executor: LocalExecutor) -> None:

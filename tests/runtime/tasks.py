@@ -147,3 +147,12 @@ def nap_a(seconds: float) -> float:
 def nap_b(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+@hf.task
+def mark_and_wait(folder: str, i: int) -> int:
+    """Write this process's id to FOLDER/I (task i has started), then wait until the file FOLDER/open exists."""
+    write_pid(Path(folder) / str(i))
+    while not (Path(folder) / "open").exists():
+        time.sleep(0.02)
+    return i

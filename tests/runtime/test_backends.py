@@ -12,11 +12,12 @@ from hetflow.journal import read_journal
 from hetflow.spec import load_platform
 from tests.clusters import HET3, assert_within_capacity, mixed_workflow, results_of
 
-BACKENDS = ["local", "dask"]
+BACKENDS = ["local", "dask", pytest.param("ray", marks=pytest.mark.ray)]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_same_workflow_same_results_within_capacity(backend: str, tmp_path: Path) -> None:
+    pytest.importorskip({"local": "hetflow", "dask": "distributed", "ray": "ray"}[backend])
     journal = tmp_path / "run.db"
     with hf.Session(backend, platform=HET3, journal=journal) as s:
         assert [n.name for n in s.platform.nodes()] == ["small-0", "wide-0", "gpu-0"]

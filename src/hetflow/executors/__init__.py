@@ -27,6 +27,7 @@ from hetflow.executors.api import (
 EXECUTORS: dict[str, str] = {
     "local": "hetflow.executors.local:LocalExecutor",
     "dask": "hetflow.executors.dask:DaskExecutor",
+    "ray": "hetflow.executors.ray:RayExecutor",
 }
 
 

@@ -1,17 +1,22 @@
 """What runs where a Dask worker or a Ray node put a task: one call of a Python function or one shell command.
 
 Imported on the workers (hetflow must be installed there, as it is in a cluster started from the same environment).
+On Dask, tasks reach run_task through a Runner, an actor on each worker that runs each in a thread of its own.
 It reuses the local worker's way of finding functions and reporting errors. A command runs in a session of its own
 with exactly the environment it was given on top of the worker's (CUDA_VISIBLE_DEVICES and the like), its process
-group recorded so that a cancel reaches it (kill). A Python function runs in the worker's own process, with the
-environment set in that process for the duration of the call: exact when one task runs on the worker at a time
-(a GPU task per worker, or one core per worker), shared between the tasks that run there together otherwise.
+group recorded so that a cancel reaches it: kill() from the same process (Dask), or an exception raised in the
+thread that waits for it (Ray's ray.cancel). A Python function runs in the worker's own process, with the
+environment set in that process for the duration of the call: exact when one task runs in the process at a time
+(Ray; Dask: a GPU task per worker, or one core per worker), shared between the tasks that run there together
+otherwise. GPU variables a task was not given are put back as the process started with them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import pickle
 import signal
 import subprocess
 import threading
@@ -26,6 +31,9 @@ from hetflow.executors.api import GpuGrant, gpu_env, visible_devices
 _running: dict[int, int] = {}  # key -> process group of a command running in this worker process
 _lock = threading.Lock()
 _PHYSICAL = visible_devices()  # as the worker process started, before a task changed its environment
+_GPU_VARS = ("CUDA_VISIBLE_DEVICES", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "HETFLOW_GPUS")
+_STARTED_WITH = {k: os.environ.get(k) for k in _GPU_VARS}
+_FOREVER = 365 * 86400.0  # a wait with a time limit polls, so that an exception raised in its thread gets in
 
 Result = tuple[str, float, float, bytes | None, str, bytes | None, str]  # status, start, end, value, error, exc, tb
 
@@ -56,7 +64,7 @@ def run_task(
         fn = _resolve(ref)
         if index is not None and _wants_index(fn):
             args = (index,)
-        os.environ.update(env)
+        _set_env(env)
         value = fn(*args, **kwargs) if kwargs else fn(*args)
     except BaseException as exc:
         end = time.time()
@@ -82,12 +90,15 @@ def _command(
     with _lock:
         _running[key] = proc.pid
     try:
-        rc = proc.wait(timeout=timeout)
+        rc = proc.wait(timeout=_FOREVER if timeout is None else timeout)
         timed_out = False
     except subprocess.TimeoutExpired:
         _killpg(proc.pid)
         rc = proc.wait()
         timed_out = True
+    except BaseException:  # cancelled where it runs (Ray raises in this thread): the command goes too
+        _killpg(proc.pid)
+        raise
     finally:
         with _lock:
             _running.pop(key, None)
@@ -98,6 +109,17 @@ def _command(
     if rc == 0:
         return ("done", start, end, value, "", None, "")
     return ("failed", start, end, value, _exit_text(rc, err_path), None, "")
+
+
+def _set_env(env: dict[str, str]) -> None:
+    for k in _GPU_VARS:
+        if k not in env:
+            value = _STARTED_WITH[k]
+            if value is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = value
+    os.environ.update(env)
 
 
 def kill(key: int) -> bool:
@@ -113,3 +135,42 @@ def kill(key: int) -> bool:
 def _killpg(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+class Runner:
+    """A Dask actor, one per worker: each call runs one task in a thread of its own (a daemon: a task that was
+    cancelled or timed out never holds the worker's exit). A call goes straight from the driver's client to the
+    worker and its result straight back, without the scheduler: one message each way per task, where a Dask task
+    takes three and a fetch."""
+
+    async def run(self, call: bytes) -> Result:
+        """Run the task whose run_task arguments are pickled in call."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Result] = loop.create_future()
+
+        def work() -> None:
+            result = _run_pickled(call)
+
+            def settle() -> None:
+                if not done.done():
+                    done.set_result(result)
+
+            with contextlib.suppress(RuntimeError):  # the worker's loop has closed: nobody waits any more
+                loop.call_soon_threadsafe(settle)
+
+        threading.Thread(target=work, name="hetflow-task", daemon=True).start()
+        return await done
+
+    def kill(self, key: int) -> bool:
+        """Kill the command of an execution running here (see kill)."""
+        return kill(key)
+
+
+def _run_pickled(call: bytes) -> Result:
+    try:
+        args = pickle.loads(call)
+    except BaseException as exc:
+        t = time.time()
+        error = f"the task could not be loaded on its worker: {type(exc).__name__}: {exc}"
+        return ("failed", t, t, None, error, None, "")
+    return run_task(*args)

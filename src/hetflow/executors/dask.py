@@ -5,15 +5,20 @@
   threads as the node has cores and its cores, GPUs and memory declared as worker resources (so that a CPU-only
   machine stands for GPU nodes).
   The platform is the cluster's: each worker becomes a node (_cluster.Membership names them).
-- submit: each TaskRun becomes one Dask task pinned to the worker of its node (workers=[address],
-  allow_other_workers=False); Dask's own resource accounting is not asked for, the engine's ledger decides.
+- submit: each TaskRun becomes one call of the Runner actor (_remote.Runner) on the worker of its node, made once per
+  worker (workers=[address], allow_other_workers=False): the call goes straight to that worker, which runs the task
+  in a thread of its own, and the result comes straight back, one message each way without the scheduler (a Dask
+  task per run took three messages through the scheduler and a fetch: 8 to 9 times slower, docs/benchmarks.md).
+  Dask's own resource accounting and its threads are not asked for: the engine's ledger decides, and hetflow's tasks
+  do not show as Dask tasks on its dashboard.
   The task sees its GPU grant through CUDA_VISIBLE_DEVICES / CUDA_MPS_ACTIVE_THREAD_PERCENTAGE / HETFLOW_GPUS
   (api.gpu_env, mapped onto the worker's own CUDA_VISIBLE_DEVICES), and HETFLOW_TASK_ID.
 - Workers that join or leave (the scheduler's add-worker and remove-worker events, and a scheduler_info every
   REFRESH_S) come out of changes(); the runtime turns them into NodeJoined / NodeLost, the engine re-queues what ran
   on a lost node and cancels it here. Results that come back from a lost node's tasks before that are dropped.
-- Cancels and timeouts: a command's process group is killed on its worker; a Python function cannot be stopped in a
-  Dask worker's thread, so it is reported at once (CANCELLED, TIMEOUT) and left to end on its own there.
+  A worker that joins gets its Runner before the engine hears of it; one that cannot take one is lost.
+- Cancels and timeouts: a command's process group is killed on its worker (the Runner's kill); a Python function
+  cannot be stopped in a thread, so it is reported at once (CANCELLED, TIMEOUT) and left to end on its own there.
 """
 
 from __future__ import annotations
@@ -38,23 +43,24 @@ from typing import Any
 
 from hetflow.errors import ExecutionError
 from hetflow.executors import _remote
-from hetflow.executors._cluster import Membership, Seen, declared, shape_resources
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, NodeChange, Outcome, TaskRun
+from hetflow.executors._cluster import Membership, Seen, declared, log_paths, outcome, shape_resources
+from hetflow.executors._worker import _dump
+from hetflow.executors.api import CANCELLED, FAILED, LOST, TIMEOUT, NodeChange, Outcome, TaskRun
 from hetflow.executors.local import _reference
 from hetflow.spec.platform import Node, Platform
 
 REFRESH_S = 2.0  # how often the list of workers is read again, events or not
-GATHER_TIMEOUT_S = 60.0
 STARTUP_TIMEOUT_S = 120.0  # for the workers of a local cluster to come up (a loaded machine: slow imports)
+RUNNER_TIMEOUT_S = 60.0  # for a worker to take its Runner
+STOP_TIMEOUT_S = 10.0  # at close, for the kills of cancelled commands to reach their workers
 
 
 class _Job:
-    __slots__ = ("future", "run", "worker")
+    __slots__ = ("run", "worker")
 
-    def __init__(self, run: TaskRun, worker: str, future: Any) -> None:
+    def __init__(self, run: TaskRun, worker: str) -> None:
         self.run = run
         self.worker = worker
-        self.future = future
 
 
 class DaskExecutor:
@@ -72,8 +78,10 @@ class DaskExecutor:
         self._nodes: dict[str, Node] = {}
         self._jobs: dict[int, _Job] = {}
         self._orphans: set[int] = set()  # keys submitted to a node already gone: NodeLost cancels them
+        self._runners: dict[str, tuple[Any, Any]] = {}  # worker address -> (its Runner actor, the actor's future)
+        self._stopping: list[Any] = []  # kill calls for cancelled commands, in flight
         self._done: list[Outcome] = []
-        self._ready: deque[Any] = deque()
+        self._ready: deque[tuple[int, Any]] = deque()  # (key, what its call returned or raised)
         self._cond = threading.Condition()
         self._woken = False
         self._dirty = False
@@ -106,6 +114,7 @@ class DaskExecutor:
                 raise ExecutionError(f"the Dask cluster at {self.address} has no workers")
             platform = self._members.first(name, found, shape if self._cluster is not None else None)
             self._nodes = dict(self._members.nodes)
+            self._start_runners(list(self._members.node_of))
             self._refreshed = time.monotonic()
             self._client.subscribe_topic("all", self._on_event)
         except BaseException:
@@ -125,6 +134,10 @@ class DaskExecutor:
         if client is not None:
             for key in list(self._jobs):
                 self.cancel(key)
+            end = time.monotonic() + STOP_TIMEOUT_S
+            for call in self._stopping:
+                with contextlib.suppress(Exception):
+                    call.result(timeout=max(0.1, end - time.monotonic()))
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic("all")  # else the scheduler tells a closed client that it left
             with contextlib.suppress(Exception):
@@ -148,48 +161,34 @@ class DaskExecutor:
 
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, runs: Sequence[TaskRun]) -> None:
-        client = self._client
-        assert client is not None, "connect() the executor first"
+        assert self._client is not None, "connect() the executor first"
         now = time.monotonic()
         for run in runs:
             worker = self._members.id_of.get(run.node)
-            if worker is None:
+            runner = self._runners.get(worker) if worker is not None else None
+            if worker is None or runner is None:
                 self._orphans.add(run.key)
                 continue
             node = self._nodes.get(run.node)
             has_gpus = node is not None and node.gpu_units > 0
             ref = _reference(run.fn) if run.fn is not None else None
-            out_path = err_path = ""
-            if run.command is not None:
-                logs = self._logs()
-                name = _remote_name(run.task_id, run.attempt)
-                out_path, err_path = str(logs / f"{name}.out"), str(logs / f"{name}.err")
+            out_path, err_path = log_paths(self._logs(), run) if run.command is not None else ("", "")
+            t = time.time()
             try:
-                fut = client.submit(
-                    _remote.run_task,
-                    run.key,
-                    ref,
-                    run.args,
-                    run.kwargs,
-                    run.index,
-                    run.command,
-                    run.gpus,
-                    has_gpus,
-                    run.task_id,
-                    out_path,
-                    err_path,
-                    run.timeout,
-                    key=f"hetflow-{self._token}-{run.key}",
-                    workers=[worker],
-                    allow_other_workers=False,
-                    pure=False,
-                )
+                call = _dump(
+                    (run.key, ref, run.args, run.kwargs, run.index, run.command, run.gpus, has_gpus, run.task_id,
+                     out_path, err_path, run.timeout)
+                )  # fmt: skip
             except Exception as exc:  # arguments that cannot be serialized fail this task, not the run
-                t = time.time()
                 self._done.append(Outcome(run.key, FAILED, t, t, error=f"cannot send the task to Dask: {exc}"))
                 continue
-            self._jobs[run.key] = _Job(run, worker, fut)
-            fut.add_done_callback(self._on_done)
+            try:
+                pending = runner[0].run(call)
+            except Exception as exc:  # the worker holding the Runner is gone
+                self._done.append(Outcome(run.key, LOST, t, t, error=f"Dask lost the task: {exc}"))
+                continue
+            self._jobs[run.key] = _Job(run, worker)
+            self._client.loop.add_callback(self._wait_for, run.key, pending)
             if run.timeout is not None and run.command is None:
                 heapq.heappush(self._deadlines, (now + run.timeout, run.key))
 
@@ -238,9 +237,13 @@ class DaskExecutor:
         return out
 
     # ---- internals ------------------------------------------------------------------------------------------------
-    def _on_done(self, fut: Any) -> None:  # the client's event loop thread
+    async def _wait_for(self, key: int, pending: Any) -> None:  # on the client's event loop
+        try:
+            value = await pending
+        except Exception as exc:  # the call could not reach its worker
+            value = exc
         with self._cond:
-            self._ready.append(fut)
+            self._ready.append((key, value))
             self._cond.notify()
 
     def _on_event(self, event: Any) -> None:  # the client's event loop thread
@@ -269,45 +272,40 @@ class DaskExecutor:
         except Exception:  # the scheduler does not answer now: ask again at the next refresh
             return
         if self._members.update(found):
+            for worker in [w for w in self._runners if w not in self._members.node_of]:
+                del self._runners[worker]
+            self._start_runners([w for w in self._members.node_of if w not in self._runners])
             self.wake()  # the runtime reads changes() after this poll
 
-    def _collect(self, ready: list[Any], out: list[Outcome]) -> None:
-        finished: list[_Job] = []
-        for fut in ready:
-            key = _key_of(fut.key)
-            job = self._jobs.get(key)
-            if job is None or job.future is not fut:
-                continue  # cancelled, timed out, or an old attempt
-            if fut.status == "finished":
-                finished.append(job)
-                continue
-            if fut.status == "cancelled":
-                continue
-            del self._jobs[key]
-            if not self._members.alive(job.run.node) or self._members.id_of.get(job.run.node) != job.worker:
-                self._orphans.add(key)  # its node is gone: the engine re-queues it when it hears of it
-                continue
-            t = time.time()
-            out.append(Outcome(key, LOST, t, t, error=f"Dask lost the task: {_describe(fut)}"))
-        if not finished:
-            return
-        try:
-            values = self._client.sync(
-                self._client._gather, [j.future for j in finished], errors="skip", callback_timeout=GATHER_TIMEOUT_S
+    def _start_runners(self, workers: list[str]) -> None:
+        """Put a Runner on each of these workers (they are new: at connect, or just joined); a worker that does not
+        take one within RUNNER_TIMEOUT_S is lost."""
+        client = self._client
+        futures = {
+            w: client.submit(
+                _remote.Runner, workers=[w], allow_other_workers=False, actor=True, key=f"hetflow-{self._token}-{w}"
             )
-        except Exception:
-            values = None
-        for i, job in enumerate(finished):
-            key = job.run.key
-            del self._jobs[key]
-            if values is None or i >= len(values) or not isinstance(values[i], tuple):
-                if self._members.id_of.get(job.run.node) != job.worker:
-                    self._orphans.add(key)
-                else:
-                    t = time.time()
-                    out.append(Outcome(key, LOST, t, t, error="the result could not be fetched from its worker"))
-                continue
-            out.append(_outcome(key, job.run, values[i]))
+            for w in workers
+        }
+        end = time.monotonic() + RUNNER_TIMEOUT_S
+        for w, fut in futures.items():
+            try:
+                self._runners[w] = (fut.result(timeout=max(0.1, end - time.monotonic())), fut)
+            except Exception:
+                self._members.lose(w)
+
+    def _collect(self, ready: list[tuple[int, Any]], out: list[Outcome]) -> None:
+        for key, value in ready:
+            job = self._jobs.pop(key, None)
+            if job is None:
+                continue  # cancelled or timed out
+            if isinstance(value, tuple):
+                out.append(outcome(key, job.run, value))
+            elif self._members.id_of.get(job.run.node) != job.worker:
+                self._orphans.add(key)  # its node is gone: the engine re-queues it when it hears of it
+            else:
+                t = time.time()
+                out.append(Outcome(key, LOST, t, t, error=f"Dask lost the task: {type(value).__name__}: {value}"))
 
     def _expire(self, now: float, out: list[Outcome]) -> None:
         dl = self._deadlines
@@ -320,11 +318,10 @@ class DaskExecutor:
                 out.append(Outcome(key, TIMEOUT, t, t, error=f"timed out after {job.run.timeout:g} s"))
 
     def _stop(self, job: _Job) -> None:
-        with contextlib.suppress(Exception):
-            job.future.cancel()
-        if job.run.command is not None:
+        runner = self._runners.get(job.worker)
+        if job.run.command is not None and runner is not None:
             with contextlib.suppress(Exception):
-                self._client.run(_remote.kill, job.run.key, workers=[job.worker], wait=False)
+                self._stopping.append(runner[0].kill(job.run.key))
 
     def _logs(self) -> Path:
         if self._log_dir is None:
@@ -383,33 +380,3 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-def _outcome(key: int, run: TaskRun, value: tuple[Any, ...]) -> Outcome:
-    status, start, end, blob, error, exc, tb = value
-    if run.command is not None and blob is not None:
-        import pickle
-
-        rc, out_path, err_path = pickle.loads(blob)
-        blob = pickle.dumps(CommandResult(rc, out_path, err_path))
-    kind = {"done": DONE, "timeout": TIMEOUT}.get(status, FAILED)
-    return Outcome(key, kind, start, end, blob, error, exc, tb)
-
-
-def _key_of(dask_key: Any) -> int:
-    return int(str(dask_key).rsplit("-", 1)[1])
-
-
-def _remote_name(task_id: str, attempt: int) -> str:
-    from hetflow.executors.api import safe_name
-
-    name = safe_name(task_id)
-    return name if attempt <= 1 else f"{name}.{attempt}"
-
-
-def _describe(fut: Any) -> str:
-    try:
-        exc = fut.exception(timeout=1)
-    except Exception as e:
-        exc = e
-    return f"{type(exc).__name__}: {exc}" if exc is not None else str(fut.status)
