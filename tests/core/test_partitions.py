@@ -133,7 +133,8 @@ def test_resizing_under_load_never_exceeds_capacity(
         check=watch,
     )
     assert r.tasks == sum(s.count for s in sets)  # preempted tasks ran again; nothing lost
-    assert len(r.marks) == len(triggers)  # each trigger fired exactly once
+    assert sum(m.kind == "trigger" for m in r.marks) == len(triggers)  # each trigger fired exactly once
+    assert sum(m.kind == "resize" for m in r.marks) == len(triggers)
     for node in plat.nodes():
         for t in {iv.start for iv in r.intervals if iv.node == node.name}:
             live = [iv for iv in r.intervals if iv.node == node.name and iv.start <= t < iv.end]

@@ -44,8 +44,14 @@ def _horizon(makespans: Sequence[float]) -> float:
     return max(max(makespans), 1e-9) * 1.02
 
 
-def _panel_title(r: RunResult, makespan: float, extra: str = "") -> str:
-    return _plain(f"{r.mode} mode, {r.policy} policy: makespan {makespan:,.0f} s{extra}")
+def _panel_title(r: RunResult, makespan: float, extra: str = "", named: bool = False) -> str:
+    """The panel's run; named: the results are of several workflows, so the workflow's name comes first."""
+    who = f"{r.workflow.name}, " if named else ""
+    return _plain(f"{who}{r.mode} mode, {r.policy} policy: makespan {makespan:,.0f} s{extra}")
+
+
+def _several(results: Sequence[RunResult]) -> bool:
+    return len({r.workflow.name for r in results}) > 1
 
 
 def _bin_means(t: np.ndarray, v: np.ndarray, end: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +86,7 @@ def _mean_use(series: StepSeries, capacity: float, makespan: float) -> float:
     return series.area(makespan) / (capacity * makespan) if capacity and makespan else 0.0
 
 
-def _utilization_panel(ax: Axes, r: RunResult, makespan: float, end: float) -> None:
+def _utilization_panel(ax: Axes, r: RunResult, makespan: float, end: float, named: bool) -> None:
     cores, gpus = r.cores_busy(), r.gpus_busy()
     _draw_busy(ax, cores, end, r.platform.cores, CORES_COLOR, fill=True)
     ax.set_ylabel("busy cores", color=CORES_COLOR)
@@ -97,7 +103,7 @@ def _utilization_panel(ax: Axes, r: RunResult, makespan: float, end: float) -> N
     use = f", CPU {_mean_use(cores, r.platform.cores, makespan):.0%}"
     if r.platform.gpu_units:
         use += f", GPU {_mean_use(gpus, r.platform.gpus, makespan):.0%}"
-    ax.set_title(_panel_title(r, makespan, use), loc="left", fontsize="medium")
+    ax.set_title(_panel_title(r, makespan, use, named), loc="left", fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -135,7 +141,7 @@ def utilization_figure(results: Sequence[RunResult]) -> Figure:
     fig = Figure(figsize=(WIDTH_IN, 0.6 + 2.4 * len(results)), layout="constrained")
     axes = fig.subplots(len(results), 1, sharex=True, squeeze=False)[:, 0]
     for ax, r, makespan in zip(axes, results, makespans, strict=True):
-        _utilization_panel(ax, r, makespan, end)
+        _utilization_panel(ax, r, makespan, end, _several(results))
     axes[-1].set_xlabel("time (s)")
     capacity = ", ".join(sorted({_capacity(r) for r in results}))
     handles = [Line2D([], [], color=CORES_COLOR, linewidth=2, label="busy cores")]
@@ -161,7 +167,9 @@ def _workload_colors(results: Sequence[RunResult]) -> dict[str, str]:
     return {w: to_hex(cmap(i % cmap.N)) for i, w in enumerate(names)}
 
 
-def _gantt_panel(ax: Axes, r: RunResult, spans: Sequence[SetSpan], colors: dict[str, str], end: float) -> None:
+def _gantt_panel(
+    ax: Axes, r: RunResult, spans: Sequence[SetSpan], colors: dict[str, str], end: float, named: bool
+) -> None:
     n = len(spans)
     labelled = n <= MAX_LABELLED_SETS
     y = np.arange(n, dtype=float)
@@ -198,7 +206,7 @@ def _gantt_panel(ax: Axes, r: RunResult, spans: Sequence[SetSpan], colors: dict[
     makespan = float(x1.max(initial=0.0))
     ax.axvline(makespan, color="0.4", linestyle=":", linewidth=1.2)
     _draw_marks(ax, r)
-    ax.set_title(_panel_title(r, makespan), loc="left", fontsize="medium")
+    ax.set_title(_panel_title(r, makespan, named=named), loc="left", fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -211,7 +219,7 @@ def gantt_figure(results: Sequence[RunResult]) -> Figure:
     axes = fig.subplots(len(results), 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]
     colors = _workload_colors(results)
     for ax, r, s in zip(axes, results, spans, strict=True):
-        _gantt_panel(ax, r, s, colors, end)
+        _gantt_panel(ax, r, s, colors, end, _several(results))
     axes[-1].set_xlabel("time (s)")
     if len(colors) <= MAX_LEGEND_WORKLOADS:
         handles = [Patch(facecolor=c, edgecolor="0.2", label=_plain(w)) for w, c in colors.items()]

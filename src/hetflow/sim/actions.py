@@ -10,6 +10,7 @@ from hetflow.core.partitions import describe, repartitioned
 from hetflow.core.stimuli import CancelRequested, Resize
 from hetflow.core.triggers import Observed, Trigger
 from hetflow.spec.load import load_workflow
+from hetflow.spec.trace import Mark
 from hetflow.spec.workflow import TaskSet
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class SimActions:
         new = repartitioned(sim.shares, changes)
         sim.shares.update(new)
         sim.stimuli.append(Resize(tuple(new.items()), preempt))
+        sim.marks.append(Mark(sim.now, "resize", describe(new, preempt)))  # as a real run's journal has it
         self.did.append(describe(new, preempt))
 
     def when(self, trigger: Trigger) -> None:
