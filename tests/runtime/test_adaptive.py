@@ -37,9 +37,11 @@ def peak(journal: Path, prefix: str, after: float = 0.0) -> int:
     return max((sum(1 for o in ivs if o.start <= iv.start < o.end) for iv in ivs), default=0)
 
 
-def test_resize_under_load_moves_cores_without_exceeding_the_node(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["local", "dask"])
+def test_resize_under_load_moves_cores_without_exceeding_the_node(backend: str, tmp_path: Path) -> None:
     journal = tmp_path / "j.db"
-    with Session(platform=ONE_NODE, partitions=HALVES, journal=journal, workers=4) as s:
+    options = {"workers": 4} if backend == "local" else {}
+    with Session(backend, platform=ONE_NODE, partitions=HALVES, journal=journal, **options) as s:
         a = nap_a.map([0.4] * 10)
         b = nap_b.map([0.3] * 2)
         s.when(b, lambda ctx: ctx.repartition({"b": {"cores": 0.25}, "a": {"cores": 0.75}}), count=2, name="grow a")
