@@ -13,11 +13,14 @@ which triggers are due.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hetflow.core.partitions import Share, describe
 from hetflow.errors import SpecError
+from hetflow.spec.load import load_workflow
+from hetflow.spec.workflow import TaskSet, Workflow
 
 
 @dataclass(eq=False)
@@ -66,6 +69,60 @@ class Actions(Protocol):
     def when(self, trigger: Trigger) -> None:
         """Add another trigger."""
         ...
+
+
+class ActionsBase:
+    """What both clocks share of Actions: the argument checks, and `did`, what the action did in words (for the
+    run's marks and journal). A driver implements now and the _submit, _cancel, _repartition and _arm steps."""
+
+    def __init__(self, seen: Observed) -> None:
+        self.seen = seen
+        self.did: list[str] = []
+
+    def submit(self, workflow: Any) -> None:
+        wf = as_workflow(workflow)
+        self._submit(wf)
+        self.did.append(f"submitted {len(wf.sets)} task sets ({wf.n_tasks} tasks)")
+
+    def cancel(self, set_name: str, index: int | None = None) -> None:
+        self._cancel(set_name, index)
+        self.did.append(f"cancelled {set_name if index is None else f'{set_name}[{index}]'}")
+
+    def resize(
+        self, partition: str, *, cores: float | None = None, gpus: float | None = None, preempt: bool = False
+    ) -> None:
+        change = {k: v for k, v in (("cores", cores), ("gpus", gpus)) if v is not None}
+        self.repartition({partition: change}, preempt=preempt)
+
+    def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> None:
+        self.did.append(describe(self._repartition(changes, preempt), preempt))
+
+    def when(self, trigger: Trigger) -> None:
+        self._arm(trigger)
+        self.did.append(f"armed {trigger.name!r}")
+
+    def _submit(self, workflow: Workflow) -> None:
+        raise NotImplementedError
+
+    def _cancel(self, set_name: str, index: int | None) -> None:
+        raise NotImplementedError
+
+    def _repartition(self, changes: Mapping[str, Any], preempt: bool) -> dict[str, Share]:
+        raise NotImplementedError
+
+    def _arm(self, trigger: Trigger) -> None:
+        raise NotImplementedError
+
+
+def as_workflow(workflow: Any) -> Workflow:
+    """A workflow (object, dict or file), or task sets, which may depend on sets submitted before them."""
+    if isinstance(workflow, Sequence) and not isinstance(workflow, str):
+        sets = tuple(workflow)
+        if not all(isinstance(s, TaskSet) for s in sets):
+            raise SpecError("submit() takes a workflow or a sequence of TaskSet", place="submit", fix="pass either")
+        mine = {s.name for s in sets}
+        return Workflow("triggered", sets, outside=frozenset(p for s in sets for p in s.after if p not in mine))
+    return load_workflow(workflow)
 
 
 @dataclass(frozen=True)
