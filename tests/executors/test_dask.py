@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,43 +20,31 @@ from hetflow.executors import CANCELLED, DONE, FAILED, TIMEOUT, TaskRun
 from hetflow.executors.dask import DaskExecutor
 from hetflow.journal import read_journal
 from hetflow.spec import load_platform
-from tests.clusters import HET3, assert_within_capacity, events, run_while_a_node_joins
+from tests.clusters import (
+    HET3,
+    THREE,
+    assert_lost_for_good,
+    events,
+    run_cli_at,
+    run_while_a_node_dies,
+    run_while_a_node_joins,
+)
 from tests.procs import alive, drain, wait_for
-from tests.runtime.tasks import mark_and_nap
 
 pytest.importorskip("distributed")
 
 
 def test_a_killed_worker_is_a_lost_node_and_its_tasks_run_elsewhere(tmp_path: Path) -> None:
-    marks = tmp_path / "marks"
-    marks.mkdir()
     journal = tmp_path / "run.db"
-    plat = {"platform": "three", "nodes": [{"type": "n", "count": 3, "cores": 2}]}
-    with hf.Session("dask", platform=plat, journal=journal) as s:
+    with hf.Session("dask", platform=THREE, journal=journal) as s:
         ex = s.executor
         assert isinstance(ex, DaskExecutor)
         pids = ex.worker_pids
         assert sorted(pids) == ["n-0", "n-1", "n-2"]
-        futures = mark_and_nap.map([str(marks)] * 12, range(12), [1.0] * 12)
         victim = pids["n-1"]
-
-        def running_on_victim() -> bool:
-            return any(p.read_text() == str(victim) for p in marks.iterdir() if p.is_file())
-
-        wait_for(running_on_victim, timeout=120, what="a task running on n-1")
-        os.kill(victim, signal.SIGKILL)
-        assert [f.result(timeout=120) for f in futures] == list(range(12))
+        run_while_a_node_dies(tmp_path / "marks", lambda: {victim}, lambda: os.kill(victim, signal.SIGKILL))
         wait_for(lambda: not alive(victim), timeout=30, what="the killed worker to be reaped")
-
-    assert events(journal, "node-lost") == [(None, None, "n-1")]
-    lost = events(journal, "lost")
-    assert lost and all(node == "n-1" for _, _, node in lost)
-    done = {iv.first: iv for iv in read_journal(journal).intervals() if iv.status == "done"}
-    assert sorted(done) == list(range(12))
-    for _, idx, _ in lost:  # every task the lost node was running ran again on another node, and ended well
-        assert idx is not None
-        assert done[idx].node != "n-1" and done[idx].attempts >= 2
-    assert_within_capacity(journal, load_platform(plat).nodes())
+    assert_lost_for_good(journal, "n-1", load_platform(THREE).nodes())
 
 
 def test_a_worker_that_joins_mid_run_is_used_at_once(tmp_path: Path) -> None:
@@ -139,28 +126,11 @@ def test_the_platform_is_discovered_from_the_scheduler(tmp_path: Path) -> None:
 def test_cli_runs_on_a_cluster_at_an_address(tmp_path: Path) -> None:
     host = DaskExecutor()
     shape = load_platform(HET3)
-    wf = tmp_path / "wf.yaml"
-    wf.write_text(
-        "workflow: cli\n"
-        "tasks:\n"
-        "  - {name: a, count: 3, cores: 2, command: 'echo $HETFLOW_TASK_ID'}\n"
-        "  - {name: g, count: 2, gpus: 0.25, after: [a], command: 'test \"$HETFLOW_GPUS\" = 0:0.25'}\n"
-        "  - {name: b, after: [g], function: 'tests.runtime.tasks:square'}\n"
-    )
-    journal = tmp_path / "run.db"
     try:
         host.connect(shape)
-        address = host.client.scheduler.address
-        r = CliRunner().invoke(
-            main, ["run", str(wf), "--backend", "dask", "--address", address, "--journal", str(journal), "--json"]
-        )
-        assert r.exit_code == 0, r.output
-        (summary,) = json.loads(r.stdout)
-        assert (summary["tasks"], summary["failed"], summary["platform"]) == (6, 0, f"dask-{address}")
-        assert_within_capacity(journal, shape.nodes())
-        placed = {(iv.set, iv.node) for iv in read_journal(journal).intervals()}
-        assert {n for s, n in placed if s == "a"} <= {"wide-0", "gpu-0"}
-        assert {n for s, n in placed if s == "g"} == {"gpu-0"}
+        placed = run_cli_at(host.client.scheduler.address, "dask", tmp_path, shape.nodes())
+        assert placed["a"] <= {"wide-0", "gpu-0"}
+        assert placed["g"] == {"gpu-0"}
     finally:
         host.close()
 

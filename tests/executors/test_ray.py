@@ -8,7 +8,6 @@ test starts a cluster of its own through Session("ray", platform=...)."""
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import signal
@@ -27,9 +26,17 @@ from hetflow.executors import CANCELLED, DONE, FAILED, TIMEOUT, TaskRun
 from hetflow.journal import read_journal
 from hetflow.spec import load_platform
 from hetflow.spec.platform import Node
-from tests.clusters import HET3, assert_within_capacity, events, run_while_a_node_joins
+from tests.clusters import (
+    HET3,
+    THREE,
+    assert_lost_for_good,
+    assert_within_capacity,
+    events,
+    run_cli_at,
+    run_while_a_node_dies,
+    run_while_a_node_joins,
+)
 from tests.procs import alive, drain, wait_for, write_pid
-from tests.runtime.tasks import mark_and_nap
 
 ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
@@ -132,27 +139,9 @@ def test_arguments_that_cannot_be_sent_fail_only_their_task(executor: RayExecuto
 
 
 def test_cli_runs_on_a_cluster_at_an_address(cluster: Any, tmp_path: Path) -> None:
-    wf = tmp_path / "wf.yaml"
-    wf.write_text(
-        "workflow: cli\n"
-        "tasks:\n"
-        "  - {name: a, count: 3, cores: 2, command: 'echo $HETFLOW_TASK_ID'}\n"
-        "  - {name: g, count: 2, gpus: 0.25, after: [a], command: 'test \"$HETFLOW_GPUS\" = 0:0.25'}\n"
-        "  - {name: b, after: [g], function: 'tests.runtime.tasks:square'}\n"
-    )
-    journal = tmp_path / "run.db"
-    address = cluster.address
-    r = CliRunner().invoke(
-        main, ["run", str(wf), "--backend", "ray", "--address", address, "--journal", str(journal), "--json"]
-    )
-    assert r.exit_code == 0, r.output
-    (summary,) = json.loads(r.stdout)  # nothing of Ray's on stdout
-    assert (summary["tasks"], summary["failed"], summary["platform"]) == (6, 0, f"ray-{address}")
-    nodes = [Node(n, t, c, u, 0) for n, t, c, u in FOUND]
-    assert_within_capacity(journal, nodes)
-    placed = {(iv.set, iv.node) for iv in read_journal(journal).intervals()}
-    assert {n for s, n in placed if s == "a"} <= {"cpu-0", "cpu-1"}
-    assert {n for s, n in placed if s == "g"} <= {"gpu-0", "worker-0"}
+    placed = run_cli_at(cluster.address, "ray", tmp_path, [Node(n, t, c, u, 0) for n, t, c, u in FOUND])
+    assert placed["a"] <= {"cpu-0", "cpu-1"}
+    assert placed["g"] <= {"gpu-0", "worker-0"}
     assert (tmp_path / "run.db.logs" / "a[0].out").read_text() == "a[0]\n"
 
 
@@ -186,38 +175,23 @@ def test_bad_addresses_are_one_line(tmp_path: Path) -> None:
 
 
 def test_a_killed_node_is_lost_and_its_tasks_run_elsewhere(tmp_path: Path) -> None:
-    marks = tmp_path / "marks"
-    marks.mkdir()
     journal = tmp_path / "run.db"
-    plat = {"platform": "three", "nodes": [{"type": "n", "count": 3, "cores": 2}]}
-    with hf.Session("ray", platform=plat, journal=journal) as s:
+    with hf.Session("ray", platform=THREE, journal=journal) as s:
         ex = s.executor
         assert isinstance(ex, RayExecutor) and ex.cluster is not None
         raylet = psutil.Process(ex.cluster.raylet_pid("n-1"))
         others = [ex.cluster.raylet_pid(n) for n in ("n-0", "n-2")]
-        futures = mark_and_nap.map([str(marks)] * 12, range(12), [1.0] * 12)
+        victims: list[Any] = []
 
         def node_processes() -> list[Any]:
             return [raylet, *raylet.children(recursive=True)]
 
-        def running_on_victim() -> bool:
-            pids = {p.pid for p in node_processes()}
-            return any(int(p.read_text()) in pids for p in marks.iterdir() if p.name.isdigit())
+        def kill() -> None:
+            victims.extend(node_processes())  # the raylet and every process under it: the node's workers and agents
+            for p in victims:
+                os.kill(p.pid, signal.SIGKILL)
 
-        wait_for(running_on_victim, timeout=120, what="a task running on n-1")
-        victims = node_processes()  # the raylet and every process under it: the node's workers and agents
-        for p in victims:
-            os.kill(p.pid, signal.SIGKILL)
-        assert [f.result(timeout=120) for f in futures] == list(range(12))
+        run_while_a_node_dies(tmp_path / "marks", lambda: {p.pid for p in node_processes()}, kill)
         wait_for(lambda: not any(alive(p.pid) for p in victims), timeout=30, what="the killed node to be reaped")
     assert not ray.is_initialized() and not any(alive(pid) for pid in others)  # the cluster went with the session
-
-    assert events(journal, "node-lost") == [(None, None, "n-1")]
-    lost = events(journal, "lost")
-    assert lost and all(node == "n-1" for _, _, node in lost)
-    done = {iv.first: iv for iv in read_journal(journal).intervals() if iv.status == "done"}
-    assert sorted(done) == list(range(12))
-    for _, idx, _ in lost:  # every task the lost node was running ran again on another node, and ended well
-        assert idx is not None
-        assert done[idx].node != "n-1" and done[idx].attempts >= 2
-    assert_within_capacity(journal, load_platform(plat).nodes())
+    assert_lost_for_good(journal, "n-1", load_platform(THREE).nodes())

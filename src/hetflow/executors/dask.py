@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import heapq
 import logging
 import os
 import shutil
@@ -33,21 +32,18 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from hetflow.errors import ExecutionError
 from hetflow.executors import _remote
-from hetflow.executors._cluster import Membership, Seen, declared, log_paths, outcome, shape_resources
+from hetflow.executors._base import ClusterExecutorBase, Job
+from hetflow.executors._cluster import Seen, declared, outcome, shape_resources
 from hetflow.executors._worker import _dump
-from hetflow.executors.api import CANCELLED, FAILED, LOST, TIMEOUT, NodeChange, Outcome, TaskRun
-from hetflow.executors.local import _reference
-from hetflow.spec.platform import Node, Platform
+from hetflow.executors.api import FAILED, LOST, Outcome, TaskRun
+from hetflow.spec.platform import Platform
 
 REFRESH_S = 2.0  # how often the list of workers is read again, events or not
 STARTUP_TIMEOUT_S = 120.0  # for the workers of a local cluster to come up (a loaded machine: slow imports)
@@ -55,40 +51,28 @@ RUNNER_TIMEOUT_S = 60.0  # for a worker to take its Runner
 STOP_TIMEOUT_S = 10.0  # at close, for the kills of cancelled commands to reach their workers
 
 
-class _Job:
-    __slots__ = ("run", "worker")
+class _Job(Job):
+    __slots__ = ("worker",)
 
     def __init__(self, run: TaskRun, worker: str) -> None:
-        self.run = run
+        super().__init__(run)
         self.worker = worker
 
 
-class DaskExecutor:
+class DaskExecutor(ClusterExecutorBase[_Job, tuple[int, Any]]):  # _ready: (key, what its call returned or raised)
     """Tasks on a Dask cluster: the one at `address`, else a local one shaped like the platform. log_dir: where
     commands write their output (a folder every worker can reach; default a temporary one)."""
 
     name = "dask"
+    _refresh_s = REFRESH_S
 
     def __init__(self, *, address: str | None = None, log_dir: str | os.PathLike[str] | None = None) -> None:
-        self.address = address
-        self._log_dir = Path(log_dir) if log_dir is not None else None
+        super().__init__(address, log_dir)
         self._cluster: _ShapedCluster | None = None
         self._client: Any = None
-        self._members = Membership()
-        self._nodes: dict[str, Node] = {}
-        self._jobs: dict[int, _Job] = {}
-        self._orphans: set[int] = set()  # keys submitted to a node already gone: NodeLost cancels them
         self._runners: dict[str, tuple[Any, Any]] = {}  # worker address -> (its Runner actor, the actor's future)
         self._stopping: list[Any] = []  # kill calls for cancelled commands, in flight
-        self._done: list[Outcome] = []
-        self._ready: deque[tuple[int, Any]] = deque()  # (key, what its call returned or raised)
-        self._cond = threading.Condition()
-        self._woken = False
-        self._dirty = False
-        self._refreshed = 0.0
-        self._deadlines: list[tuple[float, int]] = []
         self._token = uuid.uuid4().hex[:8]
-        self._closed = False
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def connect(self, shape: Platform) -> Platform:
@@ -109,11 +93,8 @@ class DaskExecutor:
             self._client = distributed.Client(self.address, timeout=30)  # type: ignore[no-untyped-call]
             name = f"dask-{self.address}"
         try:
-            found = self._found()
-            if not found:
-                raise ExecutionError(f"the Dask cluster at {self.address} has no workers")
-            platform = self._members.first(name, found, shape if self._cluster is not None else None)
-            self._nodes = dict(self._members.nodes)
+            started = shape if self._cluster is not None else None
+            platform = self._first(name, started, f"the Dask cluster at {self.address} has no workers")
             self._start_runners(list(self._members.node_of))
             self._refreshed = time.monotonic()
             self._client.subscribe_topic("all", self._on_event)
@@ -122,18 +103,9 @@ class DaskExecutor:
             raise
         return platform
 
-    def start(self, nodes: Sequence[Node]) -> None:
-        if self._client is None:
-            raise ExecutionError("connect() the dask executor to a cluster before start()")
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         client, cluster = self._client, self._cluster
         if client is not None:
-            for key in list(self._jobs):
-                self.cancel(key)
             end = time.monotonic() + STOP_TIMEOUT_S
             for call in self._stopping:
                 with contextlib.suppress(Exception):
@@ -144,6 +116,9 @@ class DaskExecutor:
                 client.close(timeout=10)
         if cluster is not None:
             cluster.close()
+
+    def _connected(self) -> bool:
+        return self._client is not None
 
     @property
     def client(self) -> Any:
@@ -169,16 +144,10 @@ class DaskExecutor:
             if worker is None or runner is None:
                 self._orphans.add(run.key)
                 continue
-            node = self._nodes.get(run.node)
-            has_gpus = node is not None and node.gpu_units > 0
-            ref = _reference(run.fn) if run.fn is not None else None
-            out_path, err_path = log_paths(self._logs(), run) if run.command is not None else ("", "")
+            args = self._arguments(run)
             t = time.time()
             try:
-                call = _dump(
-                    (run.key, ref, run.args, run.kwargs, run.index, run.command, run.gpus, has_gpus, run.task_id,
-                     out_path, err_path, run.timeout)
-                )  # fmt: skip
+                call = _dump(args)
             except Exception as exc:  # arguments that cannot be serialized fail this task, not the run
                 self._done.append(Outcome(run.key, FAILED, t, t, error=f"cannot send the task to Dask: {exc}"))
                 continue
@@ -187,48 +156,13 @@ class DaskExecutor:
             except Exception as exc:  # the worker holding the Runner is gone
                 self._done.append(Outcome(run.key, LOST, t, t, error=f"Dask lost the task: {exc}"))
                 continue
-            self._jobs[run.key] = _Job(run, worker)
+            self._track(_Job(run, worker), now)
             self._client.loop.add_callback(self._wait_for, run.key, pending)
-            if run.timeout is not None and run.command is None:
-                heapq.heappush(self._deadlines, (now + run.timeout, run.key))
-
-    def cancel(self, key: int) -> None:
-        if key in self._orphans:
-            self._orphans.discard(key)
-            return
-        job = self._jobs.pop(key, None)
-        if job is None:
-            return
-        self._stop(job)
-        t = time.time()
-        self._done.append(Outcome(key, CANCELLED, t, t, error="cancelled"))
-
-    def wake(self) -> None:
-        with self._cond:
-            self._woken = True
-            self._cond.notify()
-
-    def changes(self) -> list[NodeChange]:
-        out = self._members.changes()
-        for c in out:
-            if c.node is not None:
-                self._nodes[c.name] = c.node
-        return out
 
     # ---- waiting --------------------------------------------------------------------------------------------------
     def poll(self, timeout: float | None) -> list[Outcome]:
-        out, self._done = self._done, []
-        wait = 0.0 if out else REFRESH_S if timeout is None else min(timeout, REFRESH_S)
-        if self._deadlines:
-            wait = max(0.0, min(wait, self._deadlines[0][0] - time.monotonic()))
-        with self._cond:
-            if not (self._ready or self._woken or self._dirty) and wait > 0:
-                self._cond.wait(wait)
-            ready = list(self._ready)
-            self._ready.clear()
-            self._woken = False
-            dirty, self._dirty = self._dirty, False
-        if dirty or time.monotonic() - self._refreshed >= REFRESH_S:
+        out, ready, dirty = self._wait(timeout)
+        if dirty or self._stale():  # before the results: a call that failed with its worker finds the node gone
             self._refresh()
         if ready:
             self._collect(ready, out)
@@ -263,19 +197,11 @@ class DaskExecutor:
             found[address] = Seen(str(w.get("name", address)), cores, gpu_units, memory)
         return found
 
-    def _refresh(self) -> None:
-        self._refreshed = time.monotonic()
-        if self._closed:
-            return
-        try:
-            found = self._found()
-        except Exception:  # the scheduler does not answer now: ask again at the next refresh
-            return
-        if self._members.update(found):
-            for worker in [w for w in self._runners if w not in self._members.node_of]:
-                del self._runners[worker]
-            self._start_runners([w for w in self._members.node_of if w not in self._runners])
-            self.wake()  # the runtime reads changes() after this poll
+    def _members_changed(self) -> None:
+        """Runners go with the workers that left; each new worker gets one."""
+        for worker in [w for w in self._runners if w not in self._members.node_of]:
+            del self._runners[worker]
+        self._start_runners([w for w in self._members.node_of if w not in self._runners])
 
     def _start_runners(self, workers: list[str]) -> None:
         """Put a Runner on each of these workers (they are new: at connect, or just joined); a worker that does not
@@ -307,26 +233,11 @@ class DaskExecutor:
                 t = time.time()
                 out.append(Outcome(key, LOST, t, t, error=f"Dask lost the task: {type(value).__name__}: {value}"))
 
-    def _expire(self, now: float, out: list[Outcome]) -> None:
-        dl = self._deadlines
-        while dl and dl[0][0] <= now:
-            _, key = heapq.heappop(dl)
-            job = self._jobs.pop(key, None)
-            if job is not None:
-                self._stop(job)
-                t = time.time()
-                out.append(Outcome(key, TIMEOUT, t, t, error=f"timed out after {job.run.timeout:g} s"))
-
     def _stop(self, job: _Job) -> None:
         runner = self._runners.get(job.worker)
         if job.run.command is not None and runner is not None:
             with contextlib.suppress(Exception):
                 self._stopping.append(runner[0].kill(job.run.key))
-
-    def _logs(self) -> Path:
-        if self._log_dir is None:
-            self._log_dir = Path(tempfile.mkdtemp(prefix="hetflow-logs-"))
-        return self._log_dir
 
 
 class _ShapedCluster:

@@ -23,24 +23,19 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
-import heapq
 import logging
 import math
 import os
 import socket
-import tempfile
-import threading
 import time
-from collections import deque
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from hetflow.errors import ExecutionError, SpecError
 from hetflow.executors import _remote
-from hetflow.executors._cluster import Membership, Seen, declared, log_paths, outcome, shape_resources
-from hetflow.executors.api import CANCELLED, FAILED, LOST, TIMEOUT, NodeChange, Outcome, TaskRun
-from hetflow.executors.local import _reference
+from hetflow.executors._base import ClusterExecutorBase, Job
+from hetflow.executors._cluster import Seen, declared, outcome, shape_resources
+from hetflow.executors.api import FAILED, LOST, Outcome, TaskRun
 from hetflow.spec.platform import Node, Platform
 from hetflow.spec.resources import GPU_UNIT
 
@@ -51,43 +46,32 @@ STOP_TIMEOUT_S = 10.0  # at close, for cancelled commands to be killed by their 
 OBJECT_STORE_BYTES = 100 * 2**20  # per node of a local cluster: results travel inline, arguments seldom need more
 
 
-class _Job:
-    __slots__ = ("future", "node_id", "ref", "run")
+class _Job(Job):
+    __slots__ = ("future", "node_id", "ref")
 
     def __init__(self, run: TaskRun, node_id: str, ref: Any, future: concurrent.futures.Future[Any]) -> None:
-        self.run = run
+        super().__init__(run)
         self.node_id = node_id
         self.ref = ref
         self.future = future
 
 
-class RayExecutor:
+class RayExecutor(ClusterExecutorBase[_Job, int]):  # _ready: the keys of the tasks that ended
     """Tasks on a Ray cluster: the one at `address` ("HOST:PORT" of its head, or "auto"), else a local one shaped
     like the platform. log_dir: where commands write their output (a folder every node can reach; default a temporary
     one)."""
 
     name = "ray"
+    _refresh_s = REFRESH_S
 
     def __init__(self, *, address: str | None = None, log_dir: str | os.PathLike[str] | None = None) -> None:
-        self.address = address
-        self._log_dir = Path(log_dir) if log_dir is not None else None
+        super().__init__(address, log_dir)
         self._cluster: ShapedCluster | None = None
         self._ray: Any = None  # the ray module, once connected
         self._task: Any = None  # _remote.run_task as a Ray remote function
-        self._members = Membership()
-        self._nodes: dict[str, Node] = {}
-        self._jobs: dict[int, _Job] = {}
-        self._orphans: set[int] = set()  # keys submitted to a node already gone: NodeLost cancels them
         self._dead: set[str] = set()  # ids of nodes a task saw die, before ray.nodes() says so
         self._stopping: list[concurrent.futures.Future[Any]] = []  # cancelled commands, until their worker ends them
-        self._done: list[Outcome] = []
-        self._ready: deque[int] = deque()
-        self._cond = threading.Condition()
-        self._woken = False
-        self._refreshed = 0.0
-        self._deadlines: list[tuple[float, int]] = []
         self._printing: bool | None = None  # Ray's printing of node deaths, as it was before connect
-        self._closed = False
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def connect(self, shape: Platform) -> Platform:
@@ -113,35 +97,26 @@ class RayExecutor:
                 raise ExecutionError(f"cannot connect to the Ray cluster at {address}: {_line(exc)}") from exc
             self._quiet(True)
             self._task = self._ray.remote(num_cpus=0, max_retries=0)(_remote.run_task)
-            found = self._found()
-            if not found:
-                raise ExecutionError(f"the Ray cluster at {self.address} has no node with cores or GPUs")
             name = shape.name if self._cluster is not None else f"ray-{self.address}"
-            platform = self._members.first(name, found, shape if self._cluster is not None else None)
-            self._nodes = dict(self._members.nodes)
+            started = shape if self._cluster is not None else None
+            platform = self._first(name, started, f"the Ray cluster at {self.address} has no node with cores or GPUs")
             self._refreshed = time.monotonic()
         except BaseException:
             self.close()
             raise
         return platform
 
-    def start(self, nodes: Sequence[Node]) -> None:
-        if self._task is None:
-            raise ExecutionError("connect() the ray executor to a cluster before start()")
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         if self._ray is not None:
-            for key in list(self._jobs):
-                self.cancel(key)
             concurrent.futures.wait(self._stopping, timeout=STOP_TIMEOUT_S)
             with contextlib.suppress(Exception):
                 self._ray.shutdown()
             self._quiet(False)
         if self._cluster is not None:
             self._cluster.shutdown()
+
+    def _connected(self) -> bool:
+        return self._task is not None
 
     @property
     def cluster(self) -> ShapedCluster | None:
@@ -159,65 +134,25 @@ class RayExecutor:
             if node_id is None:
                 self._orphans.add(run.key)
                 continue
-            node = self._nodes.get(run.node)
-            has_gpus = node is not None and node.gpu_units > 0
-            fn = _reference(run.fn) if run.fn is not None else None
-            out_path, err_path = log_paths(self._logs(), run) if run.command is not None else ("", "")
+            args = self._arguments(run)
             try:
                 ref = self._task.options(
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False), name=run.task_id
-                ).remote(
-                    run.key, fn, run.args, run.kwargs, run.index, run.command, run.gpus, has_gpus, run.task_id,
-                    out_path, err_path, run.timeout,
-                )  # fmt: skip
+                ).remote(*args)
             except Exception as exc:  # arguments that cannot be serialized fail this task, not the run
                 t = time.time()
                 self._done.append(Outcome(run.key, FAILED, t, t, error=f"cannot send the task to Ray: {exc}"))
                 continue
             future = ref.future()
-            self._jobs[run.key] = _Job(run, node_id, ref, future)
+            self._track(_Job(run, node_id, ref, future), now)
             future.add_done_callback(functools.partial(self._on_done, run.key))
-            if run.timeout is not None and run.command is None:
-                heapq.heappush(self._deadlines, (now + run.timeout, run.key))
-
-    def cancel(self, key: int) -> None:
-        if key in self._orphans:
-            self._orphans.discard(key)
-            return
-        job = self._jobs.pop(key, None)
-        if job is None:
-            return
-        self._stop(job)
-        t = time.time()
-        self._done.append(Outcome(key, CANCELLED, t, t, error="cancelled"))
-
-    def wake(self) -> None:
-        with self._cond:
-            self._woken = True
-            self._cond.notify()
-
-    def changes(self) -> list[NodeChange]:
-        out = self._members.changes()
-        for c in out:
-            if c.node is not None:
-                self._nodes[c.name] = c.node
-        return out
 
     # ---- waiting --------------------------------------------------------------------------------------------------
     def poll(self, timeout: float | None) -> list[Outcome]:
-        out, self._done = self._done, []
-        wait = 0.0 if out else REFRESH_S if timeout is None else min(timeout, REFRESH_S)
-        if self._deadlines:
-            wait = max(0.0, min(wait, self._deadlines[0][0] - time.monotonic()))
-        with self._cond:
-            if not (self._ready or self._woken) and wait > 0:
-                self._cond.wait(wait)
-            ready = list(self._ready)
-            self._ready.clear()
-            self._woken = False
-        if ready:
+        out, ready, _ = self._wait(timeout)  # nothing tells of a node joining or leaving: read them when stale
+        if ready:  # before reading the nodes: a task that saw its node die loses the node at once
             self._collect(ready, out)
-        if time.monotonic() - self._refreshed >= REFRESH_S:
+        if self._stale():
             self._refresh()
         if self._deadlines:
             self._expire(time.monotonic(), out)
@@ -241,17 +176,6 @@ class RayExecutor:
                 label = next((k[len(LABEL) :] for k in res if k.startswith(LABEL)), None)
                 found[n["NodeID"]] = Seen(label or str(n.get("NodeName") or n["NodeID"]), cores, gpu_units, memory)
         return found
-
-    def _refresh(self) -> None:
-        self._refreshed = time.monotonic()
-        if self._closed:
-            return
-        try:
-            found = self._found()
-        except Exception:  # the head does not answer now: ask again at the next refresh
-            return
-        if self._members.update(found):
-            self.wake()  # the runtime reads changes() after this poll
 
     def _collect(self, ready: list[int], out: list[Outcome]) -> None:
         for key in ready:
@@ -281,16 +205,6 @@ class RayExecutor:
             return
         out.append(Outcome(key, LOST, t, t, error=f"Ray lost the task: {_line(exc)}"))
 
-    def _expire(self, now: float, out: list[Outcome]) -> None:
-        dl = self._deadlines
-        while dl and dl[0][0] <= now:
-            _, key = heapq.heappop(dl)
-            job = self._jobs.pop(key, None)
-            if job is not None:
-                self._stop(job)
-                t = time.time()
-                out.append(Outcome(key, TIMEOUT, t, t, error=f"timed out after {job.run.timeout:g} s"))
-
     def _stop(self, job: _Job) -> None:
         command = job.run.command is not None
         with contextlib.suppress(Exception):
@@ -308,11 +222,6 @@ class RayExecutor:
                 worker._worker_logs_enabled = False
         elif self._printing is not None:
             worker._worker_logs_enabled = self._printing
-
-    def _logs(self) -> Path:
-        if self._log_dir is None:
-            self._log_dir = Path(tempfile.mkdtemp(prefix="hetflow-logs-"))
-        return self._log_dir
 
 
 class ShapedCluster:
