@@ -270,6 +270,13 @@ def _follow(session: Session, run: WorkflowRun, total: int, console: Console) ->
 @click.option("--report", "report_dir", metavar="DIR", help="Write the HTML report of the run into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
 @click.option("--partition", "partitions", multiple=True, metavar="NAME=CORES[,GPUS]", help=_PARTITION_HELP)
+@click.option(
+    "--emulate",
+    type=float,
+    metavar="SCALE",
+    help="Replay a trace: tasks with nothing to run sleep their run time x SCALE (e.g. 0.01), by default on the "
+    "machines the trace records.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -284,6 +291,7 @@ def run(
     report_dir: str | None,
     as_json: bool,
     partitions: tuple[str, ...],
+    emulate: float | None,
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
@@ -291,7 +299,11 @@ def run(
     """
     report_path = output_dir(report_dir, "--report")
     wf = load_workflow(workflow)
+    if emulate is not None:
+        wf = wf.emulated(emulate)
     pf = load_platform(platform) if platform is not None else None
+    if pf is None and emulate is not None:  # a replayed trace runs on the machines it records, declared here
+        pf = recorded_platform(workflow)
     err = Console(stderr=True, soft_wrap=True, highlight=False)
     options: dict[str, Any] = {}
     if address is not None:

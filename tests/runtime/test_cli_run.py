@@ -120,3 +120,17 @@ def test_the_progress_bar_shows_tasks_cores_and_gpus(files: dict[str, Path]) -> 
     text = buffer.getvalue()
     assert "bar" in text and "4/4" in text
     assert "cores 2/2" in text and "GPUs 1/1" in text  # two half-GPU tasks at a time, seen busy while they ran
+
+
+def test_emulate_replays_a_trace_on_the_machines_it_records(tmp_path: Path) -> None:
+    trace = Path(__file__).parents[1] / "fixtures" / "wfformat-1.5-tiny.json"
+    journal = tmp_path / "replay.db"
+    r = invoke("run", trace, "--emulate", "0.02", "--journal", journal, "--json")
+    assert r.exit_code == 0, r.output
+    (summary,) = json.loads(r.stdout)
+    assert (summary["tasks"], summary["failed"], summary["platform"]) == (4, 0, "tiny-split-merge (recorded machines)")
+    compare = json.loads(invoke("report", journal, "--compare-sim", "--json").stdout)
+    assert compare["simulated"]["makespan_s"] == pytest.approx(45.5 * 0.02)  # the journal holds the scaled run times
+    assert compare["real"]["makespan_s"] >= 45.5 * 0.02  # each task really slept its scaled run time
+    bad = invoke("run", trace, "--emulate", "0")
+    assert bad.exit_code == 2 and "a time scale of 0.0" in bad.stderr

@@ -1,7 +1,7 @@
 """The machine hetflow runs on, as a platform of one node: usable cores, memory, and NVIDIA GPUs seen through NVML.
 
-pynvml (package nvidia-ml-py) is imported only here and only when asked; without it, or without a GPU, the node has
-no GPUs. CUDA_VISIBLE_DEVICES, when set, limits the GPUs counted to the ones it lists.
+pynvml (package nvidia-ml-py, `pip install "hetflow[gpu]"`) is imported only here and only when asked; without it,
+or without a GPU, the node has no GPUs. CUDA_VISIBLE_DEVICES, when set, limits the GPUs counted to the ones it lists.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from hetflow.errors import SpecError
@@ -192,6 +192,19 @@ class Workflow:
             critical_path=tuple(cp),
             critical_path_s=cp_s,
         )
+
+    def emulated(self, scale: float) -> Workflow:
+        """The workflow to replay a trace for real: every task set with nothing to run gets `sleep` for its run time
+        x scale (its run times, variants included, scaled alike, so that a simulation of it predicts the replay)."""
+        if not scale > 0:
+            raise SpecError(f"a time scale of {scale}", place="--emulate", fix="give a scale > 0, e.g. 0.01")
+        sets = []
+        for s in self.sets:
+            if s.command is None and s.function is None:
+                variants = tuple(replace(v, runtime=v.runtime * scale) for v in s.variants)
+                s = replace(s, runtime=s.runtime * scale, variants=variants, command=f"sleep {s.runtime * scale:.6g}")
+            sets.append(s)
+        return Workflow(self.name, tuple(sets), self.source, self.outside)
 
     def work(self) -> tuple[float, float]:
         """Total work of the default variants: (core-seconds, GPU-seconds)."""
