@@ -134,3 +134,8 @@ def test_emulate_replays_a_trace_on_the_machines_it_records(tmp_path: Path) -> N
     assert compare["real"]["makespan_s"] >= 45.5 * 0.02  # each task really slept its scaled run time
     bad = invoke("run", trace, "--emulate", "0")
     assert bad.exit_code == 2 and "a time scale of 0.0" in bad.stderr
+    empty, small = tmp_path / "empty.db", tmp_path / "small.yaml"
+    small.write_text("platform: small\nnodes:\n  - {type: n, cores: 1}\n")
+    assert invoke("run", trace, "--emulate", "1", "--platform", small, "--journal", empty).exit_code == 2  # too big
+    r = invoke("report", empty)
+    assert r.exit_code == 2 and "the journal records no run yet" in r.stderr

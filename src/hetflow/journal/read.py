@@ -144,6 +144,12 @@ def read_journal(path: str | os.PathLike[str]) -> JournalView:
     try:
         with _connect(source) as conn:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if not meta and not conn.execute("SELECT 1 FROM runs LIMIT 1").fetchall():
+                raise SpecError(
+                    "the journal records no run yet (the run that made it stopped on bad input)",
+                    source=source,
+                    fix="run the workflow with this --journal first",
+                )
             if meta.get("format") != J.FORMAT:
                 raise SpecError(
                     "not a hetflow journal", source=source, fix="give a file written by hetflow run --journal"
