@@ -44,6 +44,7 @@ from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Variant
 
 P, R, RUN, D, F, S, C = (TaskState(i) for i in range(7))
+_INF = float("inf")
 
 
 class SetState:
@@ -137,6 +138,9 @@ class Engine:
         self._n_ready_needing_nothing = 0  # ready sets with a way to run that takes no core and no GPU
         self._launches: dict[int, LaunchRecord] = {}
         self._on_node: list[set[int]] = []
+        # per node: (cores, GPU units, memory, partition or -1) -> when one such task fits there (-inf: now), or None
+        # when something on the node changed since (a launch started or ended on it, its ledger or quotas moved)
+        self._fits_at: list[dict[tuple[int, int, int, int], float] | None] = []
         self._next_launch = 0
         self._next_seq = 0
         self.passes = 0  # scheduling passes so far
@@ -192,12 +196,29 @@ class Engine:
         return st.options[option].runtime / self.ledger.nodes[node].speed
 
     def available_at(self, node: int, need: Resources) -> float:
-        """Estimated time at which one task needing `need` fits on the node (inf when it never will)."""
+        """Estimated time at which one task needing `need` fits on the node (inf when it never will): now if it fits
+        now, else the estimated end of the first running launch (by estimated end) after which it fits.
+
+        Remembered per node until a launch starts or ends there (or the node's ledger or partition quotas change):
+        within a scheduling pass heft asks again and again about the same nodes."""
+        memo = self._fits_at[node]
+        if memo is None:
+            memo = self._fits_at[node] = {}
+        scope = self.ledger.scope
+        key = (need.cores, need.gpu_units, need.memory, -1 if scope is None else scope[1])  # hashed in C
+        at = memo.get(key)
+        if at is None:
+            at = memo[key] = self._fits_after(node, need)
+        return max(self.now, at)
+
+    def _fits_after(self, node: int, need: Resources) -> float:
+        """available_at without the memo: -inf when it fits now, the estimated end of the launch it waits for, or
+        inf when it never fits."""
         led = self.ledger
         if led.fit_count(node, need, 1):
-            return self.now
+            return -_INF
         if not led.could_ever_fit(node, need):
-            return float("inf")
+            return _INF
         gpus = list(led.free_gpu[node])
         cores, mem = led.free_cores[node], led.free_memory[node]
         scope, p_cores, p_units = led.scope, 0, 0  # within a partition: its room on the node too
@@ -206,7 +227,7 @@ class Engine:
             p_cores = parts.quota_cores[k][node] - parts.used_cores[k][node]
             p_units = parts.quota_gpu[k][node] - parts.used_gpu[k][node]
             if need.cores > parts.quota_cores[k][node] or need.gpu_units > parts.quota_gpu[k][node]:
-                return float("inf")
+                return _INF
         for rec in sorted((self._launches[i] for i in self._on_node[node]), key=lambda r: r.est_end):
             for part in rec.parts_on(node):
                 live = rec.live(part)
@@ -221,8 +242,8 @@ class Engine:
             if Ledger.fit_count_on(gpus, cores, mem, need, 1) and (
                 scope is None or (p_cores >= need.cores and p_units >= need.gpu_units)
             ):
-                return max(self.now, rec.est_end)
-        return float("inf")
+                return rec.est_end
+        return _INF
 
     def launches(self) -> Iterable[LaunchRecord]:
         return self._launches.values()
@@ -381,6 +402,7 @@ class Engine:
                 out.append(Cancel(lid, idx))
             rec.running -= len(lost)
             self._on_node[i].discard(lid)
+        self._fits_at[i] = None
         self.ledger.remove(i)
         if self.partitions is not None:
             self.partitions.remove(i)
@@ -431,6 +453,7 @@ class Engine:
                     self.partitions.take(0, part[0], rec.need, len(rec.live(part)))
         parts = self.partitions
         parts.resize(dict(s.shares))
+        self._fits_at = [None] * len(self._fits_at)  # every node's quotas were cut again
         if not s.preempt:
             return
         for k in range(len(parts.names)):
@@ -462,6 +485,7 @@ class Engine:
                 self._end_launch(rec)
             elif not any(rec.live(p) for p in rec.parts_on(i)):
                 self._on_node[i].discard(lid)
+                self._fits_at[i] = None
             if not parts.over(k, i):
                 return
 
@@ -474,28 +498,33 @@ class Engine:
 
     def _release_resources(self, rec: LaunchRecord, index: int | None) -> None:
         release, need = self.ledger.release, rec.need
-        parts, scope = self.partitions, rec.set.scope
+        parts, scope, fits_at = self.partitions, rec.set.scope, self._fits_at
         if index is not None:
             node, a, _, grants = rec.part_of(index)
+            fits_at[node] = None
             release(node, need, 1, (grants[index - a],) if grants else ())
             if parts is not None:
                 parts.give(scope, node, need, 1)
         elif not rec.done:
             for node, a, b, grants in rec.parts:
+                fits_at[node] = None
                 release(node, need, b - a, grants)
                 if parts is not None:
                     parts.give(scope, node, need, b - a)
         else:
             for part in rec.parts:
                 live = rec.live(part)
+                fits_at[part[0]] = None
                 release(part[0], need, len(live), tuple(part[3][k] for k in live) if part[3] else ())
                 if parts is not None and live:
                     parts.give(scope, part[0], need, len(live))
 
     def _end_launch(self, rec: LaunchRecord) -> None:
         del self._launches[rec.id]
+        on_node, fits_at = self._on_node, self._fits_at
         for part in rec.parts:
-            self._on_node[part[0]].discard(rec.id)
+            on_node[part[0]].discard(rec.id)
+            fits_at[part[0]] = None
 
     def _requeue(self, st: SetState, index: int) -> None:
         self._move(st, RUN, R, 1)
@@ -617,10 +646,11 @@ class Engine:
         """Apply the policy's placements of one set, one at a time (the policy sees each one's effect)."""
         led = self.ledger
         nodes, allocate, on_node, parts = led.nodes, led.allocate, self._on_node, self.partitions
-        counts, ready = st.counts, st.ready
+        counts, ready, fits_at = st.counts, st.ready, self._fits_at
         for node, option, n in self.policy.place(st, self):
             if n <= 0:
                 raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
+            fits_at[node] = None
             need = st.options[option].resources
             key = (option, nodes[node].speed)
             while n > 0 and ready:
@@ -671,6 +701,7 @@ class Engine:
             raise EngineError(f"node {node.name!r} joined twice")
         self.node_index[node.name] = self.ledger.add(node)
         self._on_node.append(set())
+        self._fits_at.append(None)
         if self.partitions is not None:
             self.partitions.add(node)
 
