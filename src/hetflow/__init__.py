@@ -1,10 +1,29 @@
-"""hetflow: asynchronous, adaptive execution and simulation of heterogeneous scientific workflows."""
+"""hetflow: asynchronous, adaptive execution and simulation of heterogeneous scientific workflows.
 
-from hetflow.core.partitions import Share
-from hetflow.core.triggers import Observed, Trigger
-from hetflow.runtime import Session, TaskFuture, task
-from hetflow.sim import run_simulation, simulate
-from hetflow.spec import load_platform, load_workflow
+The names below are imported on first use (hetflow.lazy), so `import hetflow` costs nothing until one is used.
+"""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hetflow.core.partitions import Share
+    from hetflow.core.triggers import Observed, Trigger
+    from hetflow.runtime import Session, TaskFuture, task
+    from hetflow.sim import run_simulation, simulate
+    from hetflow.spec import load_platform, load_workflow
+else:
+    from hetflow.lazy import exports
+
+    __getattr__ = exports(
+        __name__,
+        {
+            "hetflow.core.partitions": ["Share"],
+            "hetflow.core.triggers": ["Observed", "Trigger"],
+            "hetflow.runtime": ["Session", "TaskFuture", "task"],
+            "hetflow.sim": ["run_simulation", "simulate"],
+            "hetflow.spec": ["load_platform", "load_workflow"],
+        },
+    )
 
 __all__ = [
     "Observed",

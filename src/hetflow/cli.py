@@ -1,5 +1,8 @@
 """The command line. Commands join the group `main` (`@main.command()`); the group's error handling covers them all.
 
+Each command imports what it needs when it runs (rich, the loaders, the simulator, the runtime, the report), so
+`hetflow --help` and `hetflow validate` print before numpy, matplotlib or the runtime are loaded.
+
 Any HetflowError ends the command with one line on stderr, `error: <file>: <place>: <problem> (fix: ...)`, and exit
 status 2; the global `--debug` shows the traceback instead.
 """
@@ -7,27 +10,22 @@ status 2; the global `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from rich.console import Console
-from rich.text import Text
 
-from hetflow.core.modes import MODES, make_gate
-from hetflow.core.partitions import parse_shares
 from hetflow.errors import HetflowError, SpecError
-from hetflow.executors import EXECUTORS
-from hetflow.journal import read_journal
-from hetflow.metrics.result import RunResult
-from hetflow.policies import POLICIES, make_policy
-from hetflow.report import print_table, write_report
-from hetflow.runtime import Progress, Session, WorkflowRun
-from hetflow.sim.simulator import run_simulation
-from hetflow.spec import Platform, Workflow, load_platform, load_workflow, recorded_platform
-from hetflow.spec.resources import format_memory
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hetflow.runtime import Progress, Session, WorkflowRun
+    from hetflow.spec import Platform, Workflow
 
 EXIT_BAD_INPUT = 2
 _LABEL = 15
@@ -72,6 +70,35 @@ def output_file(path: str | None, option: str) -> Path | None:
     return p
 
 
+class ListingOption(click.Option):
+    """An option whose help names what a registry holds (policies, backends), looked up only when the help is
+    shown: importing the registry at startup would make every command pay for it. The help has one {} for the names."""
+
+    def __init__(self, *args: Any, listing: Callable[[], Iterable[str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listing = listing
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        template = self.help
+        self.help = (template or "{}").format(", ".join(self.listing()))
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = template
+
+
+def policy_names() -> list[str]:
+    from hetflow.policies import POLICIES
+
+    return list(POLICIES)
+
+
+def backend_names() -> list[str]:
+    from hetflow.executors import EXECUTORS
+
+    return list(EXECUTORS)
+
+
 @click.group(cls=HetflowGroup)
 @click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
 @click.version_option(package_name="hetflow")
@@ -81,6 +108,8 @@ def main(debug: bool) -> None:
 
 def load_inputs(workflow: str, platform: str | None) -> tuple[Workflow, Platform | None]:
     """The workflow, and the platform given, else the machines a WfFormat workflow file records, else None."""
+    from hetflow.spec.load import load_platform, load_workflow, recorded_platform
+
     wf = load_workflow(workflow)
     return wf, load_platform(platform) if platform is not None else recorded_platform(workflow)
 
@@ -101,10 +130,36 @@ def _count(n: int, noun: str) -> str:
 
 
 def _line(console: Console, label: str, value: str) -> None:
+    from rich.text import Text
+
     console.print(Text.assemble((f"{label:<{_LABEL}}", "bold"), value))
 
 
+def _say(label: str, value: str, styled: bool) -> None:
+    """One line of validate: what _line prints, through click alone (importing rich would cost validate a fifth of
+    its time)."""
+    click.echo(click.style(f"{label:<{_LABEL}}", bold=True) + value, color=styled)
+
+
+def _styled(stream: TextIO) -> bool:
+    """Whether rich would style what is written to stream (its rules: TTY_COMPATIBLE, FORCE_COLOR, a terminal that
+    is not a dumb one), so that validate looks like the commands that print through rich."""
+    env = os.environ
+    if env.get("TTY_COMPATIBLE", "") in ("0", "1"):
+        terminal = env["TTY_COMPATIBLE"] == "1"
+    elif "FORCE_COLOR" in env:
+        terminal = env["FORCE_COLOR"] != ""
+    else:
+        try:
+            terminal = stream.isatty()
+        except ValueError:  # a closed stream
+            terminal = False
+    return terminal and env.get("TERM", "").lower() not in ("dumb", "unknown")
+
+
 def _describe(p: Platform) -> str:
+    from hetflow.spec.resources import format_memory
+
     memory = sum(t.count * t.memory for t in p.node_types)
     parts = [_count(p.n_nodes, "node"), _count(p.cores, "core"), f"{p.gpus:,g} GPUs"]
     if memory:
@@ -142,26 +197,26 @@ def validate(workflow: str, platform: str | None) -> None:
     a = wf.analysis
     if pf is not None:
         pf.check_fits(wf)
-    console = Console(soft_wrap=True, highlight=False)
-    _line(console, "workflow", f"{wf.name}  ({workflow})")
-    _line(console, "tasks", f"{_count(wf.n_tasks, 'task')} in {_count(len(wf), 'set')}, {_count(a.n_levels, 'level')}")
+    say = partial(_say, styled=_styled(sys.stdout))
+    say("workflow", f"{wf.name}  ({workflow})")
+    say("tasks", f"{_count(wf.n_tasks, 'task')} in {_count(len(wf), 'set')}, {_count(a.n_levels, 'level')}")
     shared = set(a.shared)
     groups = [(k, v) for k, v in a.workloads.items() if not (k in shared and v == (k,))]
     for i, (name, members) in enumerate(groups[:10]):
-        _line(console, "workloads" if i == 0 else "", f"{name} = {{{_names(members)}}}")
+        say("workloads" if i == 0 else "", f"{name} = {{{_names(members)}}}")
     if len(groups) > 10:
-        _line(console, "", f"… and {len(groups) - 10} more workloads")
-    _line(console, "shared", _names(a.shared) if a.shared else "none")
-    _line(console, "critical path", f"{_path(a.critical_path)}  ({a.critical_path_s:,.1f} s)")
+        say("", f"… and {len(groups) - 10} more workloads")
+    say("shared", _names(a.shared) if a.shared else "none")
+    say("critical path", f"{_path(a.critical_path)}  ({a.critical_path_s:,.1f} s)")
     core_s, gpu_s = wf.work()
-    _line(console, "work", f"{core_s:,.0f} core-s, {gpu_s:,.0f} GPU-s")
+    say("work", f"{core_s:,.0f} core-s, {gpu_s:,.0f} GPU-s")
     if pf is None:
-        _line(console, "platform", "none (give --platform for a lower bound and a fit check)")
+        say("platform", "none (give --platform for a lower bound and a fit check)")
         return
     origin = pf.source if platform is not None else "recorded in the workflow file"
-    _line(console, "platform", f"{_describe(pf)}  ({origin})")
-    _line(console, "lower bound", f"{pf.lower_bound(wf):,.1f} s")
-    _line(console, "fit", "every task set fits on some node")
+    say("platform", f"{_describe(pf)}  ({origin})")
+    say("lower bound", f"{pf.lower_bound(wf):,.1f} s")
+    say("fit", "every task set fits on some node")
 
 
 @main.command()
@@ -170,7 +225,9 @@ def validate(workflow: str, platform: str | None) -> None:
     "--platform", "-p", "platform", metavar="P", help="Platform file (default: the machines a WfFormat file records)."
 )
 @click.option("--mode", default="task", show_default=True, help="sync, workload, task, or all three.")
-@click.option("--policy", default="fifo", show_default=True, help=f"{', '.join(POLICIES)}, or all of them.")
+@click.option(
+    "--policy", cls=ListingOption, listing=policy_names, default="fifo", show_default=True, help="{}, or all of them."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per mode and policy instead of a table.")
 @click.option("--report", "report_dir", metavar="DIR", help="Write DIR/index.html with utilization and Gantt plots.")
 @click.option("--trace", "trace_file", metavar="FILE", help="Write one JSON line per task (id, set, node, start, ...).")
@@ -186,6 +243,14 @@ def simulate(
     partitions: tuple[str, ...],
 ) -> None:
     """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy."""
+    from rich.console import Console
+
+    from hetflow.core.modes import MODES, make_gate
+    from hetflow.core.partitions import parse_shares
+    from hetflow.policies import POLICIES, make_policy
+    from hetflow.report import print_table
+    from hetflow.sim.simulator import run_simulation
+
     modes = list(MODES) if mode == "all" else [mode]
     policies = list(POLICIES) if policy == "all" else [policy]
     for m in modes:
@@ -210,6 +275,8 @@ def simulate(
                 for row in r.task_records():
                     f.write(json.dumps({"mode": r.mode, "policy": r.policy, **row}) + "\n")
     if report_path is not None:
+        from hetflow.report import write_report  # matplotlib: a third of a second, only for a report
+
         index = write_report(results, report_path)
         click.echo(f"report: {index}", err=as_json)
 
@@ -253,7 +320,14 @@ def _follow(session: Session, run: WorkflowRun, total: int, console: Console) ->
 
 @main.command()
 @click.argument("workflow")
-@click.option("--backend", default="local", show_default=True, help=f"Where tasks run: {', '.join(EXECUTORS)}.")
+@click.option(
+    "--backend",
+    cls=ListingOption,
+    listing=backend_names,
+    default="local",
+    show_default=True,
+    help="Where tasks run: {}.",
+)
 @click.option(
     "--address",
     metavar="ADDR",
@@ -297,6 +371,12 @@ def run(
 
     Exit status: 0 when every task is done, 1 when some failed or were skipped, 2 on bad input.
     """
+    from rich.console import Console
+
+    from hetflow.report import print_table
+    from hetflow.runtime import Session
+    from hetflow.spec.load import load_platform, load_workflow, recorded_platform
+
     report_path = output_dir(report_dir, "--report")
     wf = load_workflow(workflow)
     if emulate is not None:
@@ -324,6 +404,8 @@ def run(
         _follow(session, r, wf.n_tasks, err)
     result = r.result()
     if report_path is not None:
+        from hetflow.report import write_report
+
         write_report([result], report_path)
     if as_json:
         summary = result.summary()
@@ -365,6 +447,13 @@ def run(
 def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) -> None:
     """Report what a real run recorded in JOURNAL: the same HTML report as simulate, per-task records, or the
     simulated makespan next to the real one."""
+    from rich.console import Console
+
+    from hetflow.journal import read_journal
+    from hetflow.metrics.result import RunResult
+    from hetflow.report import print_table
+    from hetflow.sim.simulator import run_simulation
+
     out_path = output_dir(out_dir, "--out")
     view = read_journal(journal)
     real = RunResult(
@@ -379,6 +468,8 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
     )
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     if out_path is not None:
+        from hetflow.report import write_report
+
         index = write_report([real], out_path)
         if not as_json:
             _line(console, "report", str(index))

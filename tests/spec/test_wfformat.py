@@ -13,8 +13,8 @@ import pytest
 from hetflow import load_platform, load_workflow
 from hetflow.errors import CycleError, SpecError
 from hetflow.spec import FileRef, Resources
-from hetflow.spec.load import recorded_platform
-from hetflow.spec.wfformat import is_wfformat, platform_from_wfformat, workflow_from_wfformat
+from hetflow.spec.load import is_wfformat, recorded_platform
+from hetflow.spec.wfformat import platform_from_wfformat, workflow_from_wfformat
 from tests.shared import FIXTURES, wfinstance_files, wfinstance_params
 
 TINY15 = FIXTURES / "wfformat-1.5-tiny.json"

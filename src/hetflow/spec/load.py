@@ -1,7 +1,8 @@
 """Load workflows and platforms from files (.yaml, .yml, .json), from parsed mappings, or as ready models.
 
 The format is told by content: a WfCommons WfFormat instance or a native document (DESIGN.md, "Formats").
-Every problem, from an unreadable file to a malformed line, is a SpecError naming the file.
+Every problem, from an unreadable file to a malformed line, is a SpecError naming the file. The WfFormat models
+are imported only when a document is one, so loading a native file does not build them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import yaml
 from hetflow.errors import SpecError
 from hetflow.spec.native import platform_from_dict, workflow_from_dict
 from hetflow.spec.platform import Platform
-from hetflow.spec.wfformat import is_wfformat, platform_from_wfformat, workflow_from_wfformat
 from hetflow.spec.workflow import Workflow
 
 try:
@@ -121,6 +121,11 @@ def _document(source: PathLike | Mapping[str, Any]) -> tuple[object, str | None,
     return read_document(source), os.fspath(source), Path(source).stem
 
 
+def is_wfformat(data: object) -> bool:
+    """True when a parsed document looks like a WfFormat instance rather than a native workflow."""
+    return isinstance(data, dict) and ("schemaVersion" in data or isinstance(data.get("workflow"), dict))
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cycle collector: loading makes millions of acyclic objects, whose only effect on it is slow passes."""
@@ -140,6 +145,8 @@ def load_workflow(source: PathLike | Mapping[str, Any] | Workflow) -> Workflow:
     with gc_paused():
         data, name, stem = _document(source)
         if is_wfformat(data):
+            from hetflow.spec.wfformat import workflow_from_wfformat
+
             return workflow_from_wfformat(data, name)
         return workflow_from_dict(data, name, stem or "workflow")
 
@@ -152,6 +159,8 @@ def load_platform(source: PathLike | Mapping[str, Any] | Platform) -> Platform:
         data, name, stem = _document(source)
         if not is_wfformat(data):
             return platform_from_dict(data, name, stem or "platform")
+        from hetflow.spec.wfformat import platform_from_wfformat
+
         recorded = platform_from_wfformat(data, name)
     if recorded is None:
         raise SpecError("the instance records no machines", source=name, fix="give a platform file")
@@ -162,4 +171,8 @@ def recorded_platform(source: PathLike | Mapping[str, Any]) -> Platform | None:
     """The machines a WfFormat instance records, as a platform; None for a native workflow or no machines."""
     with gc_paused():
         data, name, _ = _document(source)
-        return platform_from_wfformat(data, name) if is_wfformat(data) else None
+        if not is_wfformat(data):
+            return None
+        from hetflow.spec.wfformat import platform_from_wfformat
+
+        return platform_from_wfformat(data, name)

@@ -30,11 +30,6 @@ _Bytes = Field(None, ge=0, allow_inf_nan=False, description="a number of bytes >
 _CoreCount = Field(None, ge=0, allow_inf_nan=False, description="a number of cores >= 0")
 
 
-def is_wfformat(data: object) -> bool:
-    """True when a parsed document looks like a WfFormat instance rather than a native workflow."""
-    return isinstance(data, dict) and ("schemaVersion" in data or isinstance(data.get("workflow"), dict))
-
-
 class _Cpu(Lenient):
     coreCount: float | None = _CoreCount
     count: float | None = _CoreCount  # 1.4
