@@ -18,8 +18,8 @@ from typing import Any, Generic, TypeVar
 
 from hetflow.errors import ExecutionError
 from hetflow.executors._cluster import Membership, Seen, log_paths
+from hetflow.executors._worker import reference
 from hetflow.executors.api import CANCELLED, TIMEOUT, NodeChange, Outcome, TaskRun
-from hetflow.executors.local import _reference
 from hetflow.spec.platform import Node, Platform
 
 
@@ -107,7 +107,7 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
         """The arguments of _remote.run_task for a run."""
         node = self._nodes.get(run.node)
         has_gpus = node is not None and node.gpu_units > 0
-        fn = _reference(run.fn) if run.fn is not None else None
+        fn = reference(run.fn) if run.fn is not None else None
         out_path, err_path = log_paths(self._logs(), run) if run.command is not None else ("", "")
         return (
             run.key, fn, run.args, run.kwargs, run.index, run.command, run.gpus, has_gpus, run.task_id, out_path,

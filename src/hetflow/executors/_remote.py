@@ -25,7 +25,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from hetflow.executors._worker import _dump, _dump_exception, _exit_text, _resolve, _wants_index, start_command
+from hetflow.executors._worker import dump, dump_exception, exit_text, resolve, start_command, wants_index
 from hetflow.executors.api import GpuGrant, gpu_env, visible_devices
 
 _running: dict[int, int] = {}  # key -> process group of a command running in this worker process
@@ -61,18 +61,18 @@ def run_task(
     assert ref is not None
     start = time.time()
     try:
-        fn = _resolve(ref)
-        if index is not None and _wants_index(fn):
+        fn = resolve(ref)
+        if index is not None and wants_index(fn):
             args = (index,)
         _set_env(env)
         value = fn(*args, **kwargs) if kwargs else fn(*args)
     except BaseException as exc:
         end = time.time()
         error = f"{type(exc).__name__}: {exc}".strip()
-        return ("failed", start, end, None, error, _dump_exception(exc), traceback.format_exc())
+        return ("failed", start, end, None, error, dump_exception(exc), traceback.format_exc())
     end = time.time()
     try:
-        blob = _dump(value)
+        blob = dump(value)
     except Exception as exc:
         return ("failed", start, end, None, f"the result could not be pickled: {type(exc).__name__}: {exc}", None, "")
     return ("done", start, end, blob, "", None, "")
@@ -103,12 +103,12 @@ def _command(
         with _lock:
             _running.pop(key, None)
     end = time.time()
-    value = _dump((rc, out_path, err_path))
+    value = dump((rc, out_path, err_path))
     if timed_out:
         return ("timeout", start, end, value, f"timed out after {timeout:g} s", None, "")
     if rc == 0:
         return ("done", start, end, value, "", None, "")
-    return ("failed", start, end, value, _exit_text(rc, err_path), None, "")
+    return ("failed", start, end, value, exit_text(rc, err_path), None, "")
 
 
 def _set_env(env: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
-"""A persistent worker process of the local executor. Run as a script (`python _worker.py FD PARENT_PID`), never
-imported by hetflow itself: it needs only the standard library, so it starts in a few milliseconds.
+"""A persistent worker process of the local executor. Run as a script (`python _worker.py FD PARENT_PID`); the
+executors import its helpers too (reference and resolve, dump, exit_text), which the Dask and Ray workers share. It
+needs only the standard library, so a worker starts in a few milliseconds.
 
 It reads batches of operations from its socket, runs them one after another and answers with batches of events:
 
@@ -58,7 +59,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _resolve(ref: tuple[Any, ...]) -> Callable[..., Any]:
+def resolve(ref: tuple[Any, ...]) -> Callable[..., Any]:
     if ref[0] == "blob":
         fn = pickle.loads(ref[1])
     else:
@@ -69,7 +70,25 @@ def _resolve(ref: tuple[Any, ...]) -> Callable[..., Any]:
     return getattr(fn, "__hetflow_task__", fn)  # type: ignore[no-any-return]
 
 
-def _wants_index(fn: Callable[..., Any]) -> bool:
+def reference(fn: Callable[..., Any] | str) -> tuple[Any, ...]:
+    """How a worker finds a function (resolve reads it back): ("ref", module, qualname) when it can import it, else
+    ("blob", pickled by value)."""
+    if isinstance(fn, str):
+        return ("ref", *fn.split(":", 1))
+    module: str | None = getattr(fn, "__module__", None)
+    qualname: str | None = getattr(fn, "__qualname__", None)
+    if module and qualname and module != "__main__" and "<" not in qualname:
+        obj: Any = sys.modules.get(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part, None)
+        if obj is fn or getattr(obj, "__hetflow_task__", None) is fn:
+            return ("ref", module, qualname)
+    import cloudpickle
+
+    return ("blob", cloudpickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def wants_index(fn: Callable[..., Any]) -> bool:
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
@@ -77,7 +96,7 @@ def _wants_index(fn: Callable[..., Any]) -> bool:
     return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
 
 
-def _dump(value: object) -> bytes:
+def dump(value: object) -> bytes:
     try:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
@@ -86,9 +105,9 @@ def _dump(value: object) -> bytes:
         return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[no-any-return]
 
 
-def _dump_exception(exc: BaseException) -> bytes | None:
+def dump_exception(exc: BaseException) -> bytes | None:
     try:
-        blob = _dump(exc)
+        blob = dump(exc)
         pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
         return blob
     except Exception:
@@ -131,20 +150,20 @@ class Worker:
                     self.define(op[1], op[2])
                 elif kind == "cmd":
                     if out:  # what ran before goes first
-                        send(_dump(out))
+                        send(dump(out))
                         out = []
                     out.append(self.command(*op[1:]))
                 elif kind == "exit":
                     if out:
-                        send(_dump(out))
+                        send(dump(out))
                     return
             if out:
-                send(_dump(out))
+                send(dump(out))
 
     def define(self, fid: int, ref: tuple[Any, ...]) -> None:
         try:
-            fn = _resolve(ref)
-            self.funcs[fid] = (fn, _wants_index(fn))
+            fn = resolve(ref)
+            self.funcs[fid] = (fn, wants_index(fn))
         except BaseException as exc:  # reported when a task uses it
             err = exc
 
@@ -188,10 +207,10 @@ class Worker:
             end = time.time()
             tb = traceback.format_exc()
             error = f"{type(exc).__name__}: {exc}".strip()
-            return ("end", key, False, start, end, None, error, _dump_exception(exc), tb)
+            return ("end", key, False, start, end, None, error, dump_exception(exc), tb)
         end = time.time()
         try:
-            blob = _dump(value)
+            blob = dump(value)
         except Exception as exc:
             error = f"the result could not be pickled: {type(exc).__name__}: {exc}"
             return ("end", key, False, start, end, None, error, None, "")
@@ -214,16 +233,16 @@ class Worker:
             return ("end", key, False, start, time.time(), None, f"cannot start the command: {exc}", None, "")
         global _command_pgid
         _command_pgid = proc.pid
-        self.conn.send_bytes(_dump([("pid", key, proc.pid)]))
+        self.conn.send_bytes(dump([("pid", key, proc.pid)]))
         try:
             rc = self._wait(proc)
         finally:
             _command_pgid = 0
         end = time.time()
-        value = _dump((rc, out_path, err_path))
+        value = dump((rc, out_path, err_path))
         if rc == 0:
             return ("end", key, True, start, end, value, "", None, "")
-        return ("end", key, False, start, end, value, _exit_text(rc, err_path), None, "")
+        return ("end", key, False, start, end, value, exit_text(rc, err_path), None, "")
 
     def _wait(self, proc: subprocess.Popen[bytes]) -> int:
         """The command's exit status. Waits on a pidfd and the driver's socket together where Linux has pidfds (no
@@ -255,7 +274,7 @@ class Worker:
                 os.close(pidfd)
 
 
-def _exit_text(rc: int, err_path: str) -> str:
+def exit_text(rc: int, err_path: str) -> str:
     what = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
     try:
         with open(err_path, "rb") as f:

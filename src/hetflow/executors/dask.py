@@ -41,7 +41,7 @@ from hetflow.errors import ExecutionError
 from hetflow.executors import _remote
 from hetflow.executors._base import ClusterExecutorBase, Job
 from hetflow.executors._cluster import Seen, declared, outcome, shape_resources
-from hetflow.executors._worker import _dump
+from hetflow.executors._worker import dump
 from hetflow.executors.api import FAILED, LOST, Outcome, TaskRun
 from hetflow.spec.platform import Platform
 
@@ -147,7 +147,7 @@ class DaskExecutor(ClusterExecutorBase[_Job, tuple[int, Any]]):  # _ready: (key,
             args = self._arguments(run)
             t = time.time()
             try:
-                call = _dump(args)
+                call = dump(args)
             except Exception as exc:  # arguments that cannot be serialized fail this task, not the run
                 self._done.append(Outcome(run.key, FAILED, t, t, error=f"cannot send the task to Dask: {exc}"))
                 continue

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from hetflow.errors import ExecutionError
+from hetflow.executors._worker import reference
 from hetflow.executors.api import (
     CANCELLED,
     DONE,
@@ -386,7 +387,7 @@ class LocalExecutor:
         if hit is not None:
             return hit[0], hit[1]
         fid = len(self._fids)
-        ref = _reference(fn)
+        ref = reference(fn)
         self._fids[key] = (fid, ref, fn)  # keep fn alive, so that its id is not reused
         return fid, ref
 
@@ -470,23 +471,6 @@ def _stopped_text(job: _Job) -> str:
     if job.reason == TIMEOUT:
         return f"timed out after {job.run.timeout:g} s"
     return "cancelled"
-
-
-def _reference(fn: Callable[..., Any] | str) -> tuple[Any, ...]:
-    """How a worker finds a function: ("ref", module, qualname) when it can import it, else ("blob", pickled)."""
-    if isinstance(fn, str):
-        return ("ref", *fn.split(":", 1))
-    module: str | None = getattr(fn, "__module__", None)
-    qualname: str | None = getattr(fn, "__qualname__", None)
-    if module and qualname and module != "__main__" and "<" not in qualname:
-        obj: Any = sys.modules.get(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part, None)
-        if obj is fn or getattr(obj, "__hetflow_task__", None) is fn:
-            return ("ref", module, qualname)
-    import cloudpickle
-
-    return ("blob", cloudpickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _dumps(ops: list[tuple[Any, ...]]) -> bytes:
