@@ -104,7 +104,7 @@ class Workflow:
                         f"{s.name} depends on {p!r}, which is not a task set of this workflow",
                         source=self.source,
                         place=f"tasks[{i}] ({s.name}).after",
-                        fix=_did_you_mean(p, index) or "declare that task set or remove the dependency",
+                        fix=did_you_mean(p, index) or "declare that task set or remove the dependency",
                     )
                 if p == s.name:
                     raise SpecError(
@@ -197,11 +197,10 @@ class Workflow:
         return core_s, gpu_s
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest of choices to a misspelt name, as a fix (None when nothing is close); the loaders use it too."""
     import difflib
 
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f"did you mean {close[0]!r}?" if close else None
 
-
-did_you_mean = _did_you_mean
