@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import hetflow as hf
 from hetflow.errors import SpecError
 from hetflow.executors import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, TaskRun, make_executor
 from hetflow.executors.api import gpu_env
@@ -221,3 +222,29 @@ def test_executors_by_name() -> None:
     assert isinstance(make_executor("local", workers=0), LocalExecutor)
     with pytest.raises(SpecError, match=r"unknown backend 'nope'.*use one of local"):
         make_executor("nope")
+
+
+def test_each_attempt_of_a_task_keeps_its_own_logs(executor: LocalExecutor, tmp_path: Path) -> None:
+    command = "echo try; echo oops >&2; exit {rc}"
+    executor.submit([TaskRun(1, "a[0]", "n-0", 1, command=command.format(rc=1))])
+    first = drain(executor, 1)[1].result()
+    executor.submit([TaskRun(2, "a[0]", "n-0", 1, command=command.format(rc=0), attempt=2)])
+    second = drain(executor, 1)[2].result()
+    logs = tmp_path / "logs"
+    assert (Path(first.stdout_path), Path(first.stderr_path)) == (logs / "a[0].out", logs / "a[0].err")
+    assert (Path(second.stdout_path), Path(second.stderr_path)) == (logs / "a[0].2.out", logs / "a[0].2.err")
+    assert sorted(p.name for p in logs.iterdir()) == ["a[0].2.err", "a[0].2.out", "a[0].err", "a[0].out"]
+
+
+def test_a_shell_task_retried_in_a_session_leaves_the_logs_of_both_attempts(tmp_path: Path) -> None:
+    marker, journal = tmp_path / "tried", tmp_path / "run.db"
+    command = f"echo attempt; if [ -e {marker} ]; then exit 0; fi; touch {marker}; echo failing >&2; exit 1"
+    with hf.Session(platform={"platform": "one", "nodes": [{"type": "n", "cores": 1}]}, journal=journal) as s:
+        result = s.shell(command, retries=1).result(timeout=60)
+    assert result.returncode == 0
+    logs = Path(f"{journal}.logs")
+    (first_out,) = [p for p in logs.iterdir() if p.name.endswith(".out") and not p.name.endswith(".2.out")]
+    first_err = first_out.with_suffix(".err")
+    assert Path(result.stdout_path) == first_out.with_suffix(".2.out")
+    assert (first_out.read_text(), first_err.read_text()) == ("attempt\n", "failing\n")
+    assert (Path(result.stdout_path).read_text(), Path(result.stderr_path).read_text()) == ("attempt\n", "")

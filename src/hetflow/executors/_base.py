@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from hetflow.errors import ExecutionError
-from hetflow.executors._cluster import Membership, Seen, log_paths
+from hetflow.executors._cluster import Membership, Seen
 from hetflow.executors._worker import reference
-from hetflow.executors.api import CANCELLED, TIMEOUT, NodeChange, Outcome, TaskRun
+from hetflow.executors.api import CANCELLED, TIMEOUT, NodeChange, Outcome, TaskRun, log_paths
 from hetflow.spec.platform import Node, Platform
 
 

@@ -1,5 +1,5 @@
-"""What the Dask and Ray executors share: naming the nodes of a cluster, following them as they come and go, where a
-command's output goes and how what run_task (executors/_remote.py) returned becomes an Outcome.
+"""What the Dask and Ray executors share: naming the nodes of a cluster, following them as they come and go, and how
+what run_task (executors/_remote.py) returned becomes an Outcome.
 
 A worker (Dask) or node (Ray) is known by an id that changes when it restarts (its address, its node id) and by a
 label that does not (the worker's name; for Ray, the `hetflow-node:NAME` resource of a node started for hetflow).
@@ -14,10 +14,9 @@ import pickle
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from hetflow.executors.api import DONE, FAILED, TIMEOUT, CommandResult, NodeChange, Outcome, TaskRun, safe_name
+from hetflow.executors.api import DONE, FAILED, TIMEOUT, CommandResult, NodeChange, Outcome, TaskRun
 from hetflow.spec.platform import Node, NodeType, Platform
 from hetflow.spec.resources import GPU_UNIT
 
@@ -158,14 +157,6 @@ def shape_resources(node: Node) -> dict[str, float]:
     if node.memory:
         out["memory"] = float(node.memory)
     return out
-
-
-def log_paths(folder: Path, run: TaskRun) -> tuple[str, str]:
-    """Where a command writes stdout and stderr: FOLDER/TASK_ID.out and .err (TASK_ID.N.* for attempt N > 1)."""
-    name = safe_name(run.task_id)
-    if run.attempt > 1:
-        name = f"{name}.{run.attempt}"
-    return str(folder / f"{name}.out"), str(folder / f"{name}.err")
 
 
 def outcome(key: int, run: TaskRun, value: tuple[Any, ...]) -> Outcome:

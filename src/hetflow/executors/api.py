@@ -70,7 +70,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
-    """What a shell command task returns: its exit status and where its output went (one pair of files per task)."""
+    """What a shell command task returns: its exit status and where its output went (one pair of files per attempt)."""
 
     returncode: int
     stdout_path: str
@@ -171,3 +171,12 @@ def visible_devices(environ: Mapping[str, str] | None = None) -> list[str] | Non
 def safe_name(task_id: str) -> str:
     """A file name for a task id: brackets kept, anything odd replaced."""
     return "".join(c if c.isalnum() or c in "[]-_.=+" else "_" for c in task_id) or "task"
+
+
+def log_paths(folder: Path, run: TaskRun) -> tuple[str, str]:
+    """Where a command writes stdout and stderr, on every backend: FOLDER/TASK_ID.out and .err for the first attempt,
+    TASK_ID.N.out and .err for attempt N > 1, so that a retry keeps the logs of the attempts before it."""
+    name = safe_name(run.task_id)
+    if run.attempt > 1:
+        name = f"{name}.{run.attempt}"
+    return str(folder / f"{name}.out"), str(folder / f"{name}.err")

@@ -3,7 +3,8 @@
 - Python callables run inside the workers (no interpreter start per task); a function is shipped to a worker once,
   by reference when it can be imported, else by value (cloudpickle), and then named by a number.
 - Shell commands run as subprocesses that a worker starts and waits for, in a session of their own, with stdout and
-  stderr captured in one pair of files per task (LOG_DIR/TASK_ID.out and .err).
+  stderr captured in one pair of files per attempt of a task (api.log_paths: LOG_DIR/TASK_ID.out and .err, then
+  TASK_ID.2.out and .err for a retry, as on every backend).
 - Pinning: every node of the platform maps its cores onto this machine's CPUs (round robin when the platform declares
   more); a task runs with its affinity set to the CPUs of the cores it holds (Linux; elsewhere it is not pinned).
 - GPUs: a task sees the GPUs of its grant through CUDA_VISIBLE_DEVICES, and a fraction of one through
@@ -46,7 +47,7 @@ from hetflow.executors.api import (
     Outcome,
     TaskRun,
     gpu_env,
-    safe_name,
+    log_paths,
     visible_devices,
 )
 from hetflow.spec.platform import Node
@@ -352,9 +353,7 @@ class LocalExecutor:
             fid: int | None = None
             try:
                 if run.command is not None:
-                    log_dir = self._logs()
-                    name = safe_name(run.task_id)
-                    out_path, err_path = str(log_dir / f"{name}.out"), str(log_dir / f"{name}.err")
+                    out_path, err_path = log_paths(self._logs(), run)
                     ops.append(("cmd", run.key, run.command, job.cpus, job.env, out_path, err_path))
                 else:
                     assert run.fn is not None
