@@ -31,6 +31,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: setup
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/simulate.py
 
