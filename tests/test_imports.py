@@ -298,6 +298,12 @@ def test_lazy_exports_are_what_mypy_is_shown(package: str) -> None:
         _ = pkg.nothing_here
 
 
+def test_subpackages_are_reached_through_the_package_as_before() -> None:
+    code = "import hetflow; print(hetflow.spec.dag.levels.__name__, hetflow.sim.run_simulation.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["levels", "run_simulation"]
+
+
 def fresh_imports(statement: str) -> set[str]:
     """The top-level packages a fresh interpreter has loaded after one statement."""
     code = f"import sys; {statement}; print(' '.join(sorted({{n.partition('.')[0] for n in sys.modules}})))"
