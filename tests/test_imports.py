@@ -87,7 +87,7 @@ def imported(m: Module, known: dict[str, Module]) -> Iterator[tuple[ast.stmt, st
 
 def cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
     """One cycle (a closed walk, first module repeated at the end) per strongly connected component that has one;
-    breaking it may leave another in the same component, which the next run names."""
+    breaking it may leave another in the same component (describe names them all)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -144,8 +144,21 @@ def closed_walk(graph: dict[str, dict[str, int]], comp: set[str], start: str) ->
 
 
 def describe(cycle: list[str], mods: dict[str, Module]) -> str:
+    """The cycle with the line of each import, and every module of its knot (those that reach each other)."""
     steps = [f"{a} (line {mods[a].imports[b]})" for a, b in itertools.pairwise(cycle)]
-    return " -> ".join([*steps, cycle[-1]])
+    graph = {name: m.imports for name, m in mods.items()}
+    knot = sorted(v for v in reachable(graph, cycle[0]) if cycle[0] in reachable(graph, v))
+    return " -> ".join([*steps, cycle[-1]]) + f"  [knot: {', '.join(knot)}]"
+
+
+def reachable(graph: dict[str, dict[str, int]], start: str) -> set[str]:
+    seen, stack = {start}, [start]
+    while stack:
+        for w in graph[stack.pop()]:
+            if w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return seen
 
 
 def is_private(name: str) -> bool:
