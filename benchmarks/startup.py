@@ -2,8 +2,8 @@
 
 Each command runs --runs times as a fresh process (interleaved, so a busy moment of the machine hits them all
 alike); the median wall time is reported, and its ratio to `python -c pass`, so the figures compare across
-machines. `hetflow` is the console script beside this Python, or `python -c "from hetflow.cli import main; main()"` where there is none.
-The hetflow imported is the one on this Python's path: run it with PYTHONPATH=src to measure a checkout.
+machines. `hetflow` is the console script beside this Python, else `python -c "from hetflow.cli import main;
+main()"`. The hetflow imported is the one on this Python's path: run it with PYTHONPATH=src to measure a checkout.
 Prints JSON.
 """
 
