@@ -10,16 +10,26 @@ status 2; the global `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hetflow.errors import HetflowError, SpecError
+from hetflow.terminal import (
+    RegistryOption,
+    backend_names,
+    describe_platform,
+    echo_line,
+    line,
+    name_list,
+    path_text,
+    plural,
+    policy_names,
+    styled,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,7 +38,7 @@ if TYPE_CHECKING:
     from hetflow.spec import Platform, Workflow
 
 EXIT_BAD_INPUT = 2
-_LABEL = 15
+LABEL_WIDTH = 15
 
 
 class HetflowGroup(click.Group):
@@ -70,35 +80,6 @@ def output_file(path: str | None, option: str) -> Path | None:
     return p
 
 
-class ListingOption(click.Option):
-    """An option whose help names what a registry holds (policies, backends), looked up only when the help is
-    shown: importing the registry at startup would make every command pay for it. The help has one {} for the names."""
-
-    def __init__(self, *args: Any, listing: Callable[[], Iterable[str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.listing = listing
-
-    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        template = self.help
-        self.help = (template or "{}").format(", ".join(self.listing()))
-        try:
-            return super().get_help_record(ctx)
-        finally:
-            self.help = template
-
-
-def policy_names() -> list[str]:
-    from hetflow.policies import POLICIES
-
-    return list(POLICIES)
-
-
-def backend_names() -> list[str]:
-    from hetflow.executors import EXECUTORS
-
-    return list(EXECUTORS)
-
-
 @click.group(cls=HetflowGroup)
 @click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
 @click.version_option(package_name="hetflow")
@@ -112,59 +93,6 @@ def load_inputs(workflow: str, platform: str | None) -> tuple[Workflow, Platform
 
     wf = load_workflow(workflow)
     return wf, load_platform(platform) if platform is not None else recorded_platform(workflow)
-
-
-def _names(names: Sequence[str], limit: int = 8) -> str:
-    more = len(names) - limit
-    return ", ".join(names[:limit]) + (f", … (+{more})" if more > 0 else "")
-
-
-def _path(names: Sequence[str], limit: int = 8) -> str:
-    if len(names) > limit:
-        names = [*names[:4], f"… ({len(names) - 7} more)", *names[-3:]]
-    return " -> ".join(names)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
-def _line(console: Console, label: str, value: str) -> None:
-    from rich.text import Text
-
-    console.print(Text.assemble((f"{label:<{_LABEL}}", "bold"), value))
-
-
-def _say(label: str, value: str, styled: bool) -> None:
-    """One line of validate: what _line prints, through click alone (importing rich would cost validate a fifth of
-    its time)."""
-    click.echo(click.style(f"{label:<{_LABEL}}", bold=True) + value, color=styled)
-
-
-def _styled(stream: TextIO) -> bool:
-    """Whether rich would style what is written to stream (its rules: TTY_COMPATIBLE, FORCE_COLOR, a terminal that
-    is not a dumb one), so that validate looks like the commands that print through rich."""
-    env = os.environ
-    if env.get("TTY_COMPATIBLE", "") in ("0", "1"):
-        terminal = env["TTY_COMPATIBLE"] == "1"
-    elif "FORCE_COLOR" in env:
-        terminal = env["FORCE_COLOR"] != ""
-    else:
-        try:
-            terminal = stream.isatty()
-        except ValueError:  # a closed stream
-            terminal = False
-    return terminal and env.get("TERM", "").lower() not in ("dumb", "unknown")
-
-
-def _describe(p: Platform) -> str:
-    from hetflow.spec.resources import format_memory
-
-    memory = sum(t.count * t.memory for t in p.node_types)
-    parts = [_count(p.n_nodes, "node"), _count(p.cores, "core"), f"{p.gpus:,g} GPUs"]
-    if memory:
-        parts.append(format_memory(memory))
-    return f"{p.name}: " + ", ".join(parts)
 
 
 _PARTITION_HELP = "A named share of every node, NAME=CORES[,GPUS] as fractions or percents (e.g. uq=0.5, dd=50%,100%)."
@@ -197,24 +125,24 @@ def validate(workflow: str, platform: str | None) -> None:
     a = wf.analysis
     if pf is not None:
         pf.check_fits(wf)
-    say = partial(_say, styled=_styled(sys.stdout))
+    say = partial(echo_line, styled=styled(sys.stdout))
     say("workflow", f"{wf.name}  ({workflow})")
-    say("tasks", f"{_count(wf.n_tasks, 'task')} in {_count(len(wf), 'set')}, {_count(a.n_levels, 'level')}")
+    say("tasks", f"{plural(wf.n_tasks, 'task')} in {plural(len(wf), 'set')}, {plural(a.n_levels, 'level')}")
     shared = set(a.shared)
     groups = [(k, v) for k, v in a.workloads.items() if not (k in shared and v == (k,))]
     for i, (name, members) in enumerate(groups[:10]):
-        say("workloads" if i == 0 else "", f"{name} = {{{_names(members)}}}")
+        say("workloads" if i == 0 else "", f"{name} = {{{name_list(members)}}}")
     if len(groups) > 10:
         say("", f"… and {len(groups) - 10} more workloads")
-    say("shared", _names(a.shared) if a.shared else "none")
-    say("critical path", f"{_path(a.critical_path)}  ({a.critical_path_s:,.1f} s)")
+    say("shared", name_list(a.shared) if a.shared else "none")
+    say("critical path", f"{path_text(a.critical_path)}  ({a.critical_path_s:,.1f} s)")
     core_s, gpu_s = wf.work()
     say("work", f"{core_s:,.0f} core-s, {gpu_s:,.0f} GPU-s")
     if pf is None:
         say("platform", "none (give --platform for a lower bound and a fit check)")
         return
     origin = pf.source if platform is not None else "recorded in the workflow file"
-    say("platform", f"{_describe(pf)}  ({origin})")
+    say("platform", f"{describe_platform(pf)}  ({origin})")
     say("lower bound", f"{pf.lower_bound(wf):,.1f} s")
     say("fit", "every task set fits on some node")
 
@@ -226,7 +154,7 @@ def validate(workflow: str, platform: str | None) -> None:
 )
 @click.option("--mode", default="task", show_default=True, help="sync, workload, task, or all three.")
 @click.option(
-    "--policy", cls=ListingOption, listing=policy_names, default="fifo", show_default=True, help="{}, or all of them."
+    "--policy", cls=RegistryOption, listing=policy_names, default="fifo", show_default=True, help="{}, or all of them."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per mode and policy instead of a table.")
 @click.option("--report", "report_dir", metavar="DIR", help="Write DIR/index.html with utilization and Gantt plots.")
@@ -322,7 +250,7 @@ def _follow(session: Session, run: WorkflowRun, total: int, console: Console) ->
 @click.argument("workflow")
 @click.option(
     "--backend",
-    cls=ListingOption,
+    cls=RegistryOption,
     listing=backend_names,
     default="local",
     show_default=True,
@@ -420,17 +348,17 @@ def run(
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
         print_table([result], console)
         for task_id, error in r.failed[:10]:
-            _line(console, "failed", f"{task_id}: {error}")
+            line(console, "failed", f"{task_id}: {error}")
         if len(r.failed) > 10:
-            _line(console, "", f"… and {len(r.failed) - 10} more failed tasks")
+            line(console, "", f"… and {len(r.failed) - 10} more failed tasks")
         for name, n, why in r.skipped[:10]:
-            _line(console, "skipped", f"{name} ({_count(n, 'task')}): {why}")
+            line(console, "skipped", f"{name} ({plural(n, 'task')}): {why}")
         if resume:
-            _line(console, "resumed", f"{_count(r.kept, 'task')} done in an earlier run, not run again")
+            line(console, "resumed", f"{plural(r.kept, 'task')} done in an earlier run, not run again")
         if journal is not None:
-            _line(console, "journal", journal)
+            line(console, "journal", journal)
         if report_dir is not None:
-            _line(console, "report", str(Path(report_dir) / "index.html"))
+            line(console, "report", str(Path(report_dir) / "index.html"))
     if not r.ok:
         ctx.exit(EXIT_TASKS_FAILED)
 
@@ -472,7 +400,7 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
 
         index = write_report([real], out_path)
         if not as_json:
-            _line(console, "report", str(index))
+            line(console, "report", str(index))
     if compare_sim:
         sim = run_simulation(view.workflow, view.platform, view.mode, view.policy)
         diff = (real.makespan_s / sim.makespan_s - 1) * 100 if sim.makespan_s > 0 else None
@@ -481,13 +409,13 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
                 json.dumps({"simulated": sim.summary(), "real": real.summary(), "difference_pct": diff}, indent=2)
             )
         else:
-            _line(console, "workflow", f"{view.workflow.name} on {view.platform.name} ({view.mode}, {view.policy})")
-            _line(console, "simulated", f"{sim.makespan_s:,.2f} s makespan")
-            _line(
+            line(console, "workflow", f"{view.workflow.name} on {view.platform.name} ({view.mode}, {view.policy})")
+            line(console, "simulated", f"{sim.makespan_s:,.2f} s makespan")
+            line(
                 console, "real", f"{real.makespan_s:,.2f} s makespan" + (f" ({diff:+.1f}%)" if diff is not None else "")
             )
             if len(view.runs) > 1:
-                _line(console, "note", f"{len(view.runs)} runs (resumed): the real makespan spans them all")
+                line(console, "note", f"{len(view.runs)} runs (resumed): the real makespan spans them all")
         return
     if as_json:
         click.echo(json.dumps(list(view.task_rows()), indent=1))
@@ -495,5 +423,5 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
     if out_dir is None:
         print_table([real], console)
         counts = view.counts()
-        _line(console, "tasks", ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items())))
-        _line(console, "runs", f"{len(view.runs)}" + (f" ({view.kept:,} tasks kept on resume)" if view.kept else ""))
+        line(console, "tasks", ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items())))
+        line(console, "runs", f"{len(view.runs)}" + (f" ({view.kept:,} tasks kept on resume)" if view.kept else ""))
