@@ -4,6 +4,8 @@ Each command runs --runs times as a fresh process (interleaved, so a busy moment
 alike); the median wall time is reported, and its ratio to `python -c pass`, so the figures compare across
 machines. `hetflow` is the console script beside this Python, else `python -c "from hetflow.cli import main;
 main()"`. The hetflow imported is the one on this Python's path: run it with PYTHONPATH=src to measure a checkout.
+With PYTHONDONTWRITEBYTECODE set, a checkout's modules are compiled again at every start (about 20 ms more for
+validate); unset it to measure what an installed hetflow costs ("bytecode_cached" in the output says which).
 Prints JSON.
 """
 
@@ -60,6 +62,7 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "runs": args.runs,
+        "bytecode_cached": not sys.flags.dont_write_bytecode,
         "hetflow": " ".join(Path(a).name if i == 0 else a for i, a in enumerate(hetflow_command())),
         "commands": {
             name: {"median_s": round(statistics.median(t), 4), "vs_python": round(statistics.median(t) / base, 2)}
