@@ -152,13 +152,15 @@ def test_tasks_added_while_running(make_driver) -> None:  # type: ignore[no-unty
 
 
 def test_illegal_counts_raise() -> None:
-    from hetflow.core.engine import Engine
-    from hetflow.policies import make_policy
+    from hetflow.core.modes import make_gate
+    from hetflow.core.sets import SetBook
 
-    e = Engine([node("n-0")], "task", make_policy("fifo"))
-    e.handle(0, [TasksSubmitted((ts("A"),))])
+    book = SetBook(make_gate("task"))
+    book.submit((ts("A"),), None, [])
     with pytest.raises(IllegalTransition):
-        e._move(e.sets["A"], TaskState.RUNNING, TaskState.PENDING, 1)
+        book.move(book.by_name["A"], TaskState.RUNNING, TaskState.PENDING, 1)
+    with pytest.raises(EngineError):
+        book.move(book.by_name["A"], TaskState.PENDING, TaskState.READY, 2)  # only one task is there
 
 
 def test_unknown_mode_and_policy_list_the_names() -> None:

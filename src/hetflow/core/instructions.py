@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-GpuGrants = tuple[tuple[tuple[int, int], ...], ...]  # per task: (GPU index on the node, GPU units) pairs
-Part = tuple[int, int, int, GpuGrants]  # node index, first task, stop (exclusive), per-task GPU grants
+GpuGrant = tuple[tuple[int, int], ...]  # what one task was given: (GPU index on the node, GPU units) pairs
+
+
+class Part(NamedTuple):
+    """Tasks start..stop-1 of a launch, on one node (by index), with each task's GPU grant (empty: no GPUs)."""
+
+    node: int
+    start: int
+    stop: int
+    grants: tuple[GpuGrant, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +35,7 @@ class Launch:
     gpu_units: int
     memory: int
     duration: float
-    gpus: GpuGrants = ()
+    gpus: tuple[GpuGrant, ...] = ()
 
     @property
     def n(self) -> int:
