@@ -127,3 +127,21 @@ def test_the_workflow_analysis_agrees(g: Graph) -> None:
     assert sorted(m for ms in a.workloads.values() for m in ms) == sorted(names)
     assert a.n_levels == len(a.critical_path) == a.critical_path_s  # unit run times: the deepest path is the longest
     assert set(a.roots) == {n for n in names if not parents[n]}
+
+
+def test_workload_labels_name_branches_by_letters_and_shared_ancestors_by_themselves() -> None:
+    branches = [[f"B{i}"] for i in range(28)]
+    labels = dag.workload_labels(branches, ["root"], prefix="2:")
+    assert labels["root"] == "root"
+    assert [labels[f"B{i}"] for i in (0, 1, 25, 26, 27)] == ["2:A", "2:B", "2:Z", "2:AA", "2:AB"]
+    assert dag.workload_labels([["x", "y"]], []) == {"x": "A", "y": "A"}
+
+
+@given(dags())
+def test_workload_labels_give_each_branch_its_own_name(g: Graph) -> None:
+    names, parents = g
+    branches, shared = dag.workloads(dag.topological_order(names, parents), parents)
+    labels = dag.workload_labels(branches, shared)
+    assert set(labels) == set(names)
+    assert len({labels[b[0]] for b in branches}) == len(branches)
+    assert all(len({labels[m] for m in b}) == 1 for b in branches)

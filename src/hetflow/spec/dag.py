@@ -2,7 +2,8 @@
 
 Every function works on the set-level DAG (a dependency on a set means on all its tasks), given as a list of
 names and a mapping from each name to its parents. All are linear in the size of the graph, except workload
-derivation, which recomputes connected components only at fork points.
+derivation, which recomputes connected components only at fork points. `workloads` finds the branches and
+`workload_labels` names them, for both the workflow's analysis and the engine (one naming rule).
 """
 
 from __future__ import annotations
@@ -177,3 +178,26 @@ def workloads(order: Sequence[str], parents: Mapping[str, Sequence[str]]) -> tup
             branches.extend(parts)
     ordered = sorted((sorted(b, key=rank.__getitem__) for b in branches), key=lambda b: rank[b[0]])
     return ordered, sorted(shared, key=rank.__getitem__)
+
+
+def workload_labels(branches: Sequence[Sequence[str]], shared: Iterable[str], prefix: str = "") -> dict[str, str]:
+    """The workload name of each task set, from what `workloads` found: the branches are prefix + A, B, ..., Z, AA,
+    AB, ... in order, and a shared ancestor is a workload of its own, named after itself (never prefixed)."""
+    label: dict[str, str] = {}
+    for i, members in enumerate(branches):
+        name = prefix + _letters(i)
+        for m in members:
+            label[m] = name
+    for m in shared:
+        label[m] = m
+    return label
+
+
+def _letters(i: int) -> str:
+    """The i-th (from 0) of A, B, ..., Z, AA, AB, ..."""
+    name = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        name = chr(65 + r) + name
+    return name

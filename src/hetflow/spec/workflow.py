@@ -75,17 +75,6 @@ class Analysis:
         return 1 + max(self.levels.values(), default=-1)
 
 
-def _workload_names(n: int) -> Iterator[str]:
-    """A, B, ..., Z, AA, AB, ..."""
-    for i in range(n):
-        name = ""
-        i += 1
-        while i:
-            i, r = divmod(i - 1, 26)
-            name = chr(65 + r) + name
-        yield name
-
-
 @dataclass(frozen=True)
 class Workflow:
     """A DAG of task sets. Constructing one checks names and dependencies; analysis is computed once, on demand.
@@ -168,12 +157,7 @@ class Workflow:
         order = self.order
         level = dag.levels(order, self.parents)
         branches, shared = dag.workloads(order, self.parents)
-        workload_of: dict[str, str] = {}
-        for wname, members in zip(_workload_names(len(branches)), branches, strict=True):
-            for m in members:
-                workload_of[m] = wname
-        for m in shared:
-            workload_of[m] = m  # a shared ancestor is a workload of its own
+        workload_of = dag.workload_labels(branches, shared)
         for s in self.sets:
             if s.workload is not None:
                 workload_of[s.name] = s.workload
