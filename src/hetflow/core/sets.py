@@ -136,11 +136,7 @@ class SetBook:
         kids = dag.children_of(order, parents)
         spec_of = {s.name: s for s in sets}
         branches, shared = dag.workloads(order, parents)
-        prefix = f"{len(self.by_sid)}:" if self.by_sid else ""
-        label = {m: m for m in shared}
-        for i, members in enumerate(branches):
-            for m in members:
-                label[m] = prefix + _letters(i)
+        label = dag.workload_labels(branches, shared, f"{len(self.by_sid)}:" if self.by_sid else "")
         level = dag.levels(order, parents)
         for name in order:  # levels above sets submitted earlier
             for p in spec_of[name].after:
@@ -263,12 +259,3 @@ def _rank(fresh: list[SetState]) -> None:
 
 def _own(st: SetState) -> float:
     return min(v.runtime for v in st.variants)
-
-
-def _letters(i: int) -> str:
-    name = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        name = chr(65 + r) + name
-    return name
