@@ -3,14 +3,26 @@ its backoff holding no core, and the simulated clock agrees with a real Session'
 
 from __future__ import annotations
 
-import pytest
+import itertools
+import zlib
+from collections import defaultdict
+from dataclasses import replace
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hetflow.core.backoff import backoff_delay
+from hetflow.core.engine import Engine
 from hetflow.core.triggers import Actions, Trigger
+from hetflow.policies import POLICIES
 from hetflow.sim.simulator import run_simulation
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet, Workflow
+
+from .test_properties import platforms, workflows
 
 
 def plat(cores: int) -> Platform:
@@ -73,3 +85,38 @@ def test_triggers_count_final_failures() -> None:
     t = Trigger("A", then, predicate=lambda o: o.ended == 2)
     run_simulation(wf, plat(2), triggers=[t], failures=lambda s, i, a: "x" if i == 0 else None)
     assert seen == [(1, 1)]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    wf=workflows(),
+    plat=platforms(),
+    mode=st.sampled_from(["sync", "task"]),
+    policy=st.sampled_from(sorted(POLICIES)),
+    retries=st.integers(0, 2),
+    backoff=st.sampled_from([0.0, 0.5, 3.0]),
+    seed=st.integers(0, 1000),
+)
+def test_random_failures_keep_the_engine_sound_and_respect_the_backoff(
+    wf: Workflow, plat: Platform, mode: str, policy: str, retries: int, backoff: float, seed: int
+) -> None:
+    wf = Workflow(wf.name, tuple(replace(s, retries=retries) for s in wf.sets))
+    fails = lambda s, i, a: "x" if zlib.crc32(f"{seed} {s} {i} {a}".encode()) % 3 == 0 else None  # noqa: E731
+
+    def check(engine: Engine) -> None:
+        engine.validate()
+        assert engine.wake_at is None or engine.wake_at >= engine.now
+
+    r = run_simulation(wf, plat, mode, policy, retry_backoff=backoff, failures=fails, check=check)
+    runs: dict[tuple[str, int], list[tuple[float, float, str, int]]] = defaultdict(list)
+    for iv in r.intervals:
+        for k in range(iv.first, iv.last):
+            runs[iv.set, k].append((iv.start, iv.end, iv.status, iv.attempts))
+    assert r.engine is not None and r.engine.unfinished == 0
+    for got in runs.values():
+        got.sort(key=lambda x: x[3])
+        assert [a for *_, a in got] == list(range(1, len(got) + 1))  # one interval per attempt
+        assert all(status == "failed" for _, _, status, _ in got[:-1])
+        assert len(got) <= retries + 1
+        for (_, end, _, a), (start, *_) in itertools.pairwise(got):
+            assert start >= end + backoff_delay(backoff, a) - 1e-9  # never before the backoff is over

@@ -19,7 +19,6 @@ from hetflow.core.launches import Launches, LaunchRecord, Memo
 from hetflow.core.ledger import Ledger
 from hetflow.core.modes import make_gate
 from hetflow.core.partitions import Partitions, Share
-from hetflow.core.placement import LedgerView
 from hetflow.core.policy import Policy
 from hetflow.core.sets import SetBook, SetState
 from hetflow.core.states import TaskState, check_transition
@@ -145,10 +144,6 @@ class Engine:
 
     def launches(self) -> Iterable[LaunchRecord]:
         return self._launches.records.values()
-
-    def view(self, st: SetState) -> LedgerView:
-        """The placement view a policy gets for this set (its partition's)."""
-        return self._dispatch.view(st)
 
     def available_at(self, node: int, need: Resources, partition: str | None = None) -> float:
         """Estimated time one task needing `need` fits on the node, within a partition when the run has them (the

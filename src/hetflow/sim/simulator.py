@@ -253,25 +253,23 @@ class Simulation:
         """The end of a launch some of whose tasks were stopped before or fail now: record what ran (a failed
         attempt as its own interval), tell the engine of the failures; returns the ranges of tasks that are done."""
         name, cores, units, now, names, tries = g.set, g.cores, g.gpu_units, self.now, self.names, self._failures
-        skip = stopped | failing.keys()
+        skip = sorted(stopped | failing.keys())
         ranges: list[tuple[int, int]] = []
         for i, a, b, _ in g.parts:
-            lo = a
-            for idx in [x for x in sorted(skip) if a <= x < b] + [b]:
-                if idx in failing and idx not in stopped:
-                    n = tries[name, idx] = tries.get((name, idx), 0) + 1
-                    self.intervals.append(Interval(name, idx, idx + 1, names[i], begun, now, cores, units, "failed", n))
-                    self.stimuli.append(TaskFailed(g.launch, idx, failing[idx]))
-                if lo < idx:
+            node, lo = names[i], a
+            for idx in [x for x in skip if a <= x < b] + [b]:
+                if lo < idx:  # done: one interval per run of tasks on the same attempt
                     ranges.append((lo, idx))
-                    first = lo  # one interval per run of tasks on the same attempt
+                    first = lo
                     for k in range(lo + 1, idx + 1):
                         if k == idx or tries.get((name, k), 0) != tries.get((name, first), 0):
                             n = tries.get((name, first), 0) + 1
-                            self.intervals.append(
-                                Interval(name, first, k, names[i], begun, now, cores, units, "done", n)
-                            )
+                            self.intervals.append(Interval(name, first, k, node, begun, now, cores, units, "done", n))
                             first = k
+                if idx < b and idx not in stopped:  # it fails now
+                    n = tries[name, idx] = tries.get((name, idx), 0) + 1
+                    self.intervals.append(Interval(name, idx, idx + 1, node, begun, now, cores, units, "failed", n))
+                    self.stimuli.append(TaskFailed(g.launch, idx, failing[idx]))
                 lo = idx + 1
         return ranges
 
