@@ -75,7 +75,7 @@ def reference_available_at(engine: Engine, node: int, need: Resources, k: int) -
         p_units = parts.quota_gpu[k][node] - parts.used_gpu[k][node]
         if need.cores > parts.quota_cores[k][node] or need.gpu_units > parts.quota_gpu[k][node]:
             return float("inf")
-    there = [rec for rec in engine.launches() if any(p.node == node for p in rec.parts)]
+    there = [rec for rec in engine.launches() if any(p[0] == node for p in rec.parts)]
     for rec in sorted(there, key=lambda r: r.est_end):
         for part in rec.parts_on(node):
             live = rec.live(part)
@@ -84,8 +84,8 @@ def reference_available_at(engine: Engine, node: int, need: Resources, k: int) -
             if parts is not None and rec.set.scope == k:
                 p_cores += rec.need.cores * len(live)
                 p_units += rec.need.gpu_units * len(live)
-            for j in live if part.grants else ():
-                for g, u in part.grants[j]:
+            for j in live if part[3] else ():
+                for g, u in part[3][j]:
                     gpus[g] += u
         if Ledger.fit_count_on(gpus, cores, mem, need, 1) and (
             parts is None or (p_cores >= need.cores and p_units >= need.gpu_units)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 
 from hetflow.core.estimate import Availability
-from hetflow.core.instructions import GpuGrant, Instruction, Launch, LaunchGroup, Part
+from hetflow.core.instructions import GpuGrant, Instruction, Launch, LaunchGroup
 from hetflow.core.launches import Launches, LaunchRecord
 from hetflow.core.ledger import Ledger
 from hetflow.core.partitions import Partitions
@@ -19,8 +19,6 @@ from hetflow.core.policy import Policy
 from hetflow.core.sets import SetState
 from hetflow.core.states import TaskState
 from hetflow.errors import EngineError
-
-_new_part = tuple.__new__  # Part(...) without the NamedTuple's Python-level __new__: one per placement, a hot path
 
 
 class Dispatcher:
@@ -59,7 +57,7 @@ class Dispatcher:
         return views[st.scope]
 
     def set_now(self, now: float) -> None:
-        self.now = now
+        self.now = self._estimate.now = now
         for v in self._views:
             v.now = now
 
@@ -131,7 +129,7 @@ class Dispatcher:
                     rec = self._open(st, node, variant, a, b, grants, out)
                     if grouped:
                         groups[key] = rec
-                rec.parts.append(_new_part(Part, (node, a, b, grants)))
+                rec.parts.append((node, a, b, grants))
                 rec.running += k
                 on_node[node].add(rec.id)
                 counts[ready_state] -= k  # READY -> RUNNING, always a legal transition

@@ -150,7 +150,7 @@ class Engine:
         default one when None), as heft sees it (core/estimate.py)."""
         parts = self.partitions
         k = -1 if parts is None else parts.index[partition or ""]
-        return self._estimate.available_at(node, need, self.now, k)
+        return self._estimate.available_at(node, need, k)
 
     def state_counts(self) -> dict[TaskState, int]:
         tot = [0] * len(TaskState)
@@ -276,7 +276,8 @@ class Engine:
                     parts.remove(i)
             for rec in self._launches.records.values():  # what runs now runs in the default partition
                 for part in rec.parts:
-                    parts.take(0, part.node, rec.need, len(rec.live(part)))
+                    i, _, _, _ = part
+                    parts.take(0, i, rec.need, len(rec.live(part)))
             self._use_partitions(parts)
         parts.resize(dict(s.shares))
         memo = self._estimate.memo
@@ -297,10 +298,11 @@ class Engine:
             if rec.set.scope != k:
                 continue
             for part in rec.parts_on(i):
+                _, start, _, _ = part
                 for off in reversed(rec.live(part)):
                     if not parts.over(k, i):
                         break
-                    idx = part.start + off
+                    idx = start + off
                     launches.stop(rec, idx)
                     self._requeue(rec.set, idx)
                     out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), why, self.now))

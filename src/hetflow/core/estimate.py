@@ -16,14 +16,16 @@ _INF = float("inf")
 
 
 class Availability:
-    """available_at(node, need, now, partition), remembered per node in `memo` (shared with Launches)."""
+    """available_at(node, need, partition) at the engine's time `now`, remembered per node in `memo` (shared with
+    Launches)."""
 
     def __init__(self, ledger: Ledger, launches: Launches, memo: Memo) -> None:
         self.ledger = ledger
         self.launches = launches
         self.memo = memo
+        self.now = 0.0
 
-    def available_at(self, node: int, need: Resources, now: float, k: int) -> float:
+    def available_at(self, node: int, need: Resources, k: int = -1) -> float:
         """Estimated time at which one task needing `need` fits on the node (inf when it never will): now if it fits
         now, else the estimated end of the first running launch (by estimated end) after which it fits. k: the
         partition whose share of the node must also hold it (-1: the run has no partitions)."""
@@ -34,7 +36,7 @@ class Availability:
         at = memo.get(key)
         if at is None:
             at = memo[key] = self._fits_after(node, need, k)
-        return max(now, at)
+        return max(self.now, at)
 
     def _fits_after(self, node: int, need: Resources, k: int) -> float:
         """available_at without the memo: -inf when it fits now, the estimated end of the launch it waits for, or
@@ -67,8 +69,9 @@ class Availability:
                 if scoped and rec.set.scope == k:
                     p_cores += rec.need.cores * len(live)
                     p_units += rec.need.gpu_units * len(live)
-                for j in live if part.grants else ():
-                    for g, u in part.grants[j]:
+                _, _, _, grants = part
+                for j in live if grants else ():
+                    for g, u in grants[j]:
                         gpus[g] += u
             if Ledger.fit_count_on(gpus, cores, mem, need, 1) and (
                 not scoped or (p_cores >= need.cores and p_units >= need.gpu_units)

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 GpuGrant = tuple[tuple[int, int], ...]  # what one task was given: (GPU index on the node, GPU units) pairs
-
-
-class Part(NamedTuple):
-    """Tasks start..stop-1 of a launch, on one node (by index), with each task's GPU grant (empty: no GPUs)."""
-
-    node: int
-    start: int
-    stop: int
-    grants: tuple[GpuGrant, ...]
+Part = tuple[int, int, int, tuple[GpuGrant, ...]]
+"""(node, start, stop, grants): tasks start..stop-1 of a launch on one node (by index), with each task's GPU grant
+(empty: no GPUs). Read it by unpacking, `node, start, stop, grants = part`. A plain tuple, not a NamedTuple: one is
+made per placement and unpacked at every end, and a NamedTuple made the 1M-task simulation 5-8% slower."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,8 @@ class LaunchRecord:
         if n != len(self.parts):
             by_node = {}
             for part in self.parts:
-                by_node.setdefault(part.node, []).append(part)
+                on, _, _, _ = part
+                by_node.setdefault(on, []).append(part)
             self._by_node = (len(self.parts), by_node)
         return by_node.get(node, [])
 
@@ -51,18 +52,24 @@ class LaunchRecord:
         """The part that holds a running task index."""
         if index not in self.done:
             for part in self.parts:
-                if part.start <= index < part.stop:
+                _, start, stop, _ = part
+                if start <= index < stop:
                     return part
         raise EngineError(f"task {index} of launch {self.id} is not running")
 
     def live(self, part: Part) -> list[int]:
         """Offsets within a part of the tasks still running."""
-        a = part.start
-        return [k for k in range(part.stop - a) if a + k not in self.done]
+        _, start, stop, _ = part
+        done = self.done
+        return [k for k in range(stop - start) if start + k not in done]
 
     def live_indices(self, node: int) -> list[int]:
         """Task indices of it still running on a node."""
-        return [p.start + k for p in self.parts_on(node) for k in self.live(p)]
+        out: list[int] = []
+        for part in self.parts_on(node):
+            _, start, _, _ = part
+            out.extend(start + k for k in self.live(part))
+        return out
 
 
 class Launches:
@@ -118,9 +125,9 @@ class Launches:
         else:
             for part in rec.parts:
                 live = rec.live(part)
-                node = part.node
+                node, _, _, grants = part
                 memo[node] = None
-                release(node, need, len(live), tuple(part.grants[k] for k in live) if part.grants else ())
+                release(node, need, len(live), tuple(grants[k] for k in live) if grants else ())
                 if parts is not None and live:
                     parts.give(scope, node, need, len(live))
         self._end(rec)
@@ -134,15 +141,16 @@ class Launches:
     def _end(self, rec: LaunchRecord) -> None:
         del self.records[rec.id]
         on_node, memo = self.on_node, self._memo
-        for part in rec.parts:
-            on_node[part.node].discard(rec.id)
-            memo[part.node] = None
+        for node, _, _, _ in rec.parts:
+            on_node[node].discard(rec.id)
+            memo[node] = None
 
     def validate(self) -> None:
         """The ledger's cores in use are those of the running tasks."""
         cores = [0] * len(self.ledger.nodes)
         for rec in self.records.values():
             for part in rec.parts:
-                cores[part.node] += rec.need.cores * len(rec.live(part))
+                node, _, _, _ = part
+                cores[node] += rec.need.cores * len(rec.live(part))
         if cores != self.ledger.used_cores:
             raise LedgerError("ledger and running launches disagree")

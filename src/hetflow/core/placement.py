@@ -6,12 +6,13 @@ enforced here, in fit_count and available_at, and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from hetflow.core.estimate import Availability
 from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
-from hetflow.core.view import ReadySet
+from hetflow.core.view import AvailableAt, FitCount, ReadySet
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import Resources
 
@@ -47,15 +48,18 @@ class NodeFilter:
 
 
 class LedgerView:
-    """A PlacementView: the ledger within partition k of `partitions` (k = -1, partitions None: no partitions)."""
+    """A PlacementView: the ledger within partition k of `partitions` (k = -1, partitions None: no partitions).
+
+    fit_count and available_at are bound once, here: heft calls them hundreds of thousands of times a run, and
+    without partitions they are the ledger's and the estimate's own methods, with no call in between."""
 
     __slots__ = (
-        "_estimate",
-        "_filter",
         "_k",
         "_ledger",
         "_parts",
         "_running",
+        "available_at",
+        "fit_count",
         "free_cores",
         "free_gpu",
         "free_gpu_units",
@@ -64,6 +68,7 @@ class LedgerView:
         "open_nodes",
         "passes",
         "scoped",
+        "usable_nodes",
         "whole_free",
     )
 
@@ -76,8 +81,6 @@ class LedgerView:
         k: int = -1,
     ) -> None:
         self._ledger = ledger
-        self._estimate = estimate
-        self._filter = usable
         self._parts = partitions
         self._k = k
         self._running = estimate.launches.records
@@ -90,6 +93,11 @@ class LedgerView:
         self.free_gpu: Sequence[Sequence[int]] = ledger.free_gpu
         self.free_gpu_units: Sequence[int] = ledger.free_gpu_total
         self.open_nodes: Sequence[int] = ledger.open_nodes
+        self.usable_nodes: Callable[[ReadySet, int], Sequence[int]] = usable.nodes
+        self.fit_count: FitCount = ledger.fit_count if partitions is None else self._fit_in_partition
+        self.available_at: AvailableAt = (
+            estimate.available_at if partitions is None else partial(estimate.available_at, k=k)
+        )
 
     @property
     def idle(self) -> bool:
@@ -99,16 +107,8 @@ class LedgerView:
     def live_nodes(self) -> int:
         return self._ledger.n_alive
 
-    def usable_nodes(self, s: ReadySet, variant: int) -> list[int]:
-        return self._filter.nodes(s, variant)
-
-    def fit_count(self, node: int, need: Resources, limit: int = MANY) -> int:
+    def _fit_in_partition(self, node: int, need: Resources, limit: int = MANY) -> int:
         parts = self._parts
-        if parts is not None:
-            limit = parts.fit(self._k, node, need, limit)
-            if not limit:
-                return 0
-        return self._ledger.fit_count(node, need, limit)
-
-    def available_at(self, node: int, need: Resources) -> float:
-        return self._estimate.available_at(node, need, self.now, self._k)
+        assert parts is not None
+        limit = parts.fit(self._k, node, need, limit)
+        return self._ledger.fit_count(node, need, limit) if limit else 0

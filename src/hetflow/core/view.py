@@ -111,10 +111,22 @@ class PlacementView(Protocol):
         """The live nodes that variant of the set may ever use (node type, big enough), in index order."""
         ...
 
-    def fit_count(self, node: int, need: Resources, limit: int = ...) -> int:
+    def fit_count(self, node: int, need: Resources, limit: int = ..., /) -> int:
         """How many tasks needing `need` fit on the node now, within the partition (at most limit)."""
         ...
 
-    def available_at(self, node: int, need: Resources) -> float:
+    def available_at(self, node: int, need: Resources, /) -> float:
         """Estimated time one more such task fits on the node, within the partition (inf: never)."""
         ...
+
+
+class FitCount(Protocol):
+    """PlacementView.fit_count as a value (the engine binds the ledger's own when there are no partitions)."""
+
+    def __call__(self, node: int, need: Resources, limit: int = ..., /) -> int: ...
+
+
+class AvailableAt(Protocol):
+    """PlacementView.available_at as a value."""
+
+    def __call__(self, node: int, need: Resources, /) -> float: ...

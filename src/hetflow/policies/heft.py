@@ -80,7 +80,8 @@ class Heft:
         idle = view.idle
         heap = fresh()
         waiting = 0  # tasks of this set that chose to wait for a busy node
-        while s.n_ready > waiting:
+        left = s.n_ready  # the engine applies each placement in full before asking for the next
+        while left > waiting:
             if view.idle != idle:  # the first launch started: waiting candidates count from now on
                 idle = view.idle
                 heap = fresh()
@@ -99,7 +100,9 @@ class Heft:
                 for o, d in by_node[node]:  # every variant waits there now: until `finish` at least
                     heappush(heap, (finish + d, 1, node, o, False, st, d))
                 continue
-            yield node, variant, fit_count(node, needs[variant], s.n_ready - waiting)
+            k = fit_count(node, needs[variant], left - waiting)
+            yield node, variant, k
+            left -= k
             for o, d in by_node[node]:  # the node has less room now: work its candidates out again when needed
                 ready_at.pop((node, o), None)
                 heappush(heap, (now + d, 0, node, o, False, st, d))
