@@ -74,7 +74,7 @@ def test_retry_then_give_up_skips_dependents(make_driver) -> None:  # type: igno
     out = d(0, TasksSubmitted((ts("A", retries=1), ts("B", after=["A"]), ts("C"))))
     a = next(x for x in d.launches(out) if x.set == "A")
     out = d(1, TaskFailed(a.launch, 0, "boom"))
-    assert Retried("A", 0, 1, "boom") in out
+    assert Retried("A", 0, 1, "boom", 1) in out
     a2 = next(x for x in d.launches(out) if x.set == "A")
     out = d(2, TaskFailed(a2.launch, 0, "boom again"))
     assert Failed("A", 0, "boom again") in out
@@ -92,8 +92,8 @@ def test_lost_node_requeues_its_tasks_elsewhere(make_driver) -> None:  # type: i
     out = d(1, NodeLost("a-0"))
     assert Cancel(on_a.launch) in out
     assert [x for x in out if isinstance(x, Retried)] == [
-        Retried("A", 0, 0, "node a-0 lost"),
-        Retried("A", 1, 0, "node a-0 lost"),
+        Retried("A", 0, 0, "node a-0 lost", 1),
+        Retried("A", 1, 0, "node a-0 lost", 1),
     ]
     assert not d.launches(out)  # b-0 is full
     out = d(2, TaskFinished(on_b.launch))
@@ -152,13 +152,15 @@ def test_tasks_added_while_running(make_driver) -> None:  # type: ignore[no-unty
 
 
 def test_illegal_counts_raise() -> None:
-    from hetflow.core.engine import Engine
-    from hetflow.policies import make_policy
+    from hetflow.core.modes import make_gate
+    from hetflow.core.sets import SetBook
 
-    e = Engine([node("n-0")], "task", make_policy("fifo"))
-    e.handle(0, [TasksSubmitted((ts("A"),))])
+    book = SetBook(make_gate("task"))
+    book.submit((ts("A"),), None, [])
     with pytest.raises(IllegalTransition):
-        e._move(e.sets["A"], TaskState.RUNNING, TaskState.PENDING, 1)
+        book.move(book.by_name["A"], TaskState.RUNNING, TaskState.PENDING, 1)
+    with pytest.raises(EngineError):
+        book.move(book.by_name["A"], TaskState.PENDING, TaskState.READY, 2)  # only one task is there
 
 
 def test_unknown_mode_and_policy_list_the_names() -> None:

@@ -1,10 +1,10 @@
 """heft's fast paths against the straightforward code they replaced, written out here as the reference.
 
-- Engine.available_at remembers its answers per node until something changes there; the reference walks the node's
-  running launches every time. Both are asked about every node, many needs and every partition after each step of
-  random simulations and of random real-run-like stimulus sequences (tasks that end one by one, fail, are cancelled
-  or preempted, nodes that leave or join, partitions resized, clocks past the estimates).
-- Heft finds its smallest candidate with a heap; the reference scans every (option, node) for every task. Both must
+- available_at (core/estimate.py) remembers its answers per node until something changes there; the reference walks
+  the node's running launches every time. Both are asked about every node, many needs and every partition after each
+  step of random simulations and of random real-run-like stimulus sequences (tasks that end one by one, fail, are
+  cancelled or preempted, nodes that leave or join, partitions resized, clocks past the estimates).
+- Heft finds its smallest candidate with a heap; the reference scans every (variant, node) for every task. Both must
   produce the same schedules, instruction for instruction: in random simulations, under the random stimuli above,
   and in three hand-made cases that random runs rarely reach (a tie the scan breaks by skipping a candidate, and a
   node whose other variants move after a task goes to it or waits for it).
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hetflow.core.engine import Engine, SetState
+from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Instruction, Launch, LaunchGroup
 from hetflow.core.ledger import Ledger
 from hetflow.core.partitions import Share
@@ -35,9 +35,9 @@ from hetflow.core.stimuli import (
     TaskFinished,
     TasksSubmitted,
 )
+from hetflow.core.view import PlacementView, ReadySet
 from hetflow.errors import EngineError
 from hetflow.policies import POLICIES
-from hetflow.policies._fit import NodeFilter
 from hetflow.policies.heft import Heft
 from hetflow.sim.simulator import run_simulation
 from hetflow.spec.platform import Node, NodeType, Platform
@@ -48,84 +48,95 @@ GIB = 1 << 30
 
 
 # ---- the reference: the code before the fast paths -------------------------------------------------------------------
-def reference_available_at(engine: Engine, node: int, need: Resources) -> float:
-    """Estimated time at which one task needing `need` fits on the node (inf when it never will)."""
-    led = engine.ledger
-    if led.fit_count(node, need, 1):
+ENGINES: list[Engine] = []  # the engines made so far: a ReferenceHeft reads the last one's running launches
+
+
+class TrackedEngine(Engine):
+    """An Engine that a ReferenceHeft can find (a policy sees only its placement view)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        ENGINES.append(self)
+
+
+def reference_available_at(engine: Engine, node: int, need: Resources, k: int) -> float:
+    """Estimated time at which one task needing `need` fits on the node (inf when it never will), within partition k
+    (-1: the run has none)."""
+    led, parts = engine.ledger, engine.partitions
+    if led.fit_count(node, need, 1) and (parts is None or parts.fit(k, node, need, 1)):
         return engine.now
     if not led.could_ever_fit(node, need):
         return float("inf")
     gpus = list(led.free_gpu[node])
     cores, mem = led.free_cores[node], led.free_memory[node]
-    scope, p_cores, p_units = led.scope, 0, 0
-    if scope is not None:
-        parts, k = scope
+    p_cores, p_units = 0, 0
+    if parts is not None:
         p_cores = parts.quota_cores[k][node] - parts.used_cores[k][node]
         p_units = parts.quota_gpu[k][node] - parts.used_gpu[k][node]
         if need.cores > parts.quota_cores[k][node] or need.gpu_units > parts.quota_gpu[k][node]:
             return float("inf")
-    launches = {rec.id: rec for rec in engine.launches()}
-    for rec in sorted((launches[i] for i in engine._on_node[node]), key=lambda r: r.est_end):
+    there = [rec for rec in engine.launches() if any(p[0] == node for p in rec.parts)]
+    for rec in sorted(there, key=lambda r: r.est_end):
         for part in rec.parts_on(node):
             live = rec.live(part)
             cores += rec.need.cores * len(live)
             mem += rec.need.memory * len(live)
-            if scope is not None and rec.set.scope == scope[1]:
+            if parts is not None and rec.set.scope == k:
                 p_cores += rec.need.cores * len(live)
                 p_units += rec.need.gpu_units * len(live)
-            for k in live if part[3] else ():
-                for j, u in part[3][k]:
-                    gpus[j] += u
+            for j in live if part[3] else ():
+                for g, u in part[3][j]:
+                    gpus[g] += u
         if Ledger.fit_count_on(gpus, cores, mem, need, 1) and (
-            scope is None or (p_cores >= need.cores and p_units >= need.gpu_units)
+            parts is None or (p_cores >= need.cores and p_units >= need.gpu_units)
         ):
             return max(engine.now, rec.est_end)
     return float("inf")
 
 
 class ReferenceHeft:
-    """heft as it was: every (option, node) scanned for every task."""
+    """heft as it was: every (variant, node) scanned for every task, available_at worked out every time."""
 
     name = "heft-reference"
 
     def __init__(self) -> None:
-        self._nodes = NodeFilter()
         self._pass = -1
         self._reserved: dict[int, float] = {}
 
-    def priority(self, s: SetState, engine: Engine) -> tuple[float, ...]:
+    def priority(self, s: ReadySet, view: PlacementView) -> tuple[float, ...]:
         return (-s.rank, s.seq)
 
-    def place(self, s: SetState, engine: Engine) -> Iterator[Placement]:
-        led = engine.ledger
-        now = engine.now
-        if engine.passes != self._pass:
-            self._pass, self._reserved = engine.passes, {}
+    def place(self, s: ReadySet, view: PlacementView) -> Iterator[Placement]:
+        engine = ENGINES[-1]
+        k = -1 if engine.partitions is None else engine.sets[s.name].scope
+        now = view.now
+        if view.passes != self._pass:
+            self._pass, self._reserved = view.passes, {}
         reserved = self._reserved
         waiting = 0
-        while s.counts[1] > waiting:
+        while s.n_ready > waiting:
             best: tuple[float, int, int, int] | None = None
-            for option, opt in enumerate(s.options):
-                need = opt.resources
-                for i in self._nodes.nodes(engine, s, option):
-                    dur = opt.runtime / led.nodes[i].speed
-                    if i not in reserved and led.fit_count(i, need, 1):
-                        cand = (now + dur, 0, i, option)
-                    elif engine.idle or (best is not None and now + dur >= best[0]):
+            for variant, v in enumerate(s.variants):
+                need = v.resources
+                for i in view.usable_nodes(s, variant):
+                    dur = v.runtime / view.nodes[i].speed
+                    if i not in reserved and view.fit_count(i, need, 1):
+                        cand = (now + dur, 0, i, variant)
+                    elif view.idle or (best is not None and now + dur >= best[0]):
                         continue
                     else:
-                        start = max(reference_available_at(engine, i, need), reserved.get(i, now))
-                        cand = (start + dur, 1, i, option)
+                        start = max(reference_available_at(engine, i, need, k), reserved.get(i, now))
+                        cand = (start + dur, 1, i, variant)
                     if best is None or cand < best:
                         best = cand
             if best is None:
                 return
-            finish, waits, node, option = best
+            finish, waits, node, variant = best
             if waits:
                 reserved[node] = finish
                 waiting += 1
                 continue
-            yield node, option, led.fit_count(node, s.options[option].resources, s.counts[1] - waiting)
+            yield node, variant, view.fit_count(node, s.variants[variant].resources, s.n_ready - waiting)
 
 
 # ---- random workflows, platforms, needs ------------------------------------------------------------------------------
@@ -202,21 +213,15 @@ SHARES = {"a": Share(0.5, 0.5), "b": Share(0.5, 0.5)}
 def check_available_at(engine: Engine) -> None:
     """available_at answers as the reference does on every node, for every need, in every partition; twice (the
     second answer comes from the memo)."""
-    led = engine.ledger
-    needs = list(dict.fromkeys([*NEEDS, *(o.resources for s in engine.sets.values() for o in s.options)]))
-    scopes: list[tuple[object, int] | None] = [None]
-    if engine.partitions is not None:
-        scopes += [(engine.partitions, k) for k in range(len(engine.partitions.names))]
-    try:
-        for scope in scopes:
-            led.scope = scope  # type: ignore[assignment]
-            for node in range(len(engine.nodes)):
-                for need in needs:
-                    want = reference_available_at(engine, node, need)
-                    assert engine.available_at(node, need) == want, (node, need, scope)
-                    assert engine.available_at(node, need) == want, (node, need, scope)
-    finally:
-        led.scope = None
+    needs = list(dict.fromkeys([*NEEDS, *(v.resources for s in engine.sets.values() for v in s.variants)]))
+    parts = engine.partitions
+    scopes = [(None, -1)] if parts is None else [(name, k) for k, name in enumerate(parts.names)]
+    for name, k in scopes:
+        for node in range(len(engine.nodes)):
+            for need in needs:
+                want = reference_available_at(engine, node, need, k)
+                assert engine.available_at(node, need, name) == want, (node, need, name)
+                assert engine.available_at(node, need, name) == want, (node, need, name)
 
 
 # ---- simulations -----------------------------------------------------------------------------------------------------
@@ -245,6 +250,7 @@ def schedules(wf: Workflow, plat: Platform, mode: str, partitions: dict[str, Sha
     """heft and the reference heft, same intervals (every task on the same node at the same time)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(POLICIES, "heft-reference", ReferenceHeft)
+        mp.setattr("hetflow.sim.simulator.Engine", TrackedEngine)
         runs = []
         for policy in ("heft", "heft-reference"):
             try:
@@ -311,7 +317,7 @@ def drive(
 
     Each step either ends or fails some running tasks, or does one other thing: cancel, lose or add a node, resize."""
     rng = random.Random(seed)
-    engine = Engine(nodes, "task", policy, grouped=grouped, partitions=partitions)
+    engine = TrackedEngine(nodes, "task", policy, grouped=grouped, partitions=partitions)
     running: dict[int, set[int]] = {}  # launch -> task indices still running
     log: list[list[Instruction]] = []
     now, joined = 0.0, 0
@@ -404,7 +410,7 @@ def test_heft_lets_the_scan_decide_when_a_waiting_candidate_would_start_now() ->
     )
     runs = []
     for policy in (Heft(), ReferenceHeft()):
-        engine = Engine(nodes, "task", policy)
+        engine = TrackedEngine(nodes, "task", policy)
         out = engine.handle(0.0, [TasksSubmitted(first)])
         assert sorted((ins.set, ins.node) for ins in out if isinstance(ins, Launch)) == [("y", "b"), ("z", "a")]
         later = engine.handle(2.0, [TasksSubmitted(then)])  # z overran: still running at 2
@@ -423,7 +429,7 @@ def test_heft_works_a_node_out_again_after_giving_it_a_task() -> None:
     s = TaskSet("s", 2, Resources.of(2), 6.0, variants=(Variant(Resources.of(4), 3.0),))
     runs = []
     for policy in (Heft(), ReferenceHeft()):
-        engine = Engine(nodes, "task", policy)
+        engine = TrackedEngine(nodes, "task", policy)
         out = engine.handle(0.0, [TasksSubmitted((TaskSet("p", 1, Resources.of(2), 5.0),))])
         runs.append((out, engine.handle(0.5, [TasksSubmitted((s,))])))
     assert runs[0] == runs[1]
@@ -444,7 +450,7 @@ def test_heft_works_out_the_other_variants_of_a_node_it_reserves() -> None:
     first = (TaskSet("p1", 1, Resources.of(2), 2.0), TaskSet("p2", 1, Resources.of(2), 10.0))
     runs = []
     for policy in (Heft(), ReferenceHeft()):
-        engine = Engine(nodes, "task", policy)
+        engine = TrackedEngine(nodes, "task", policy)
         out = engine.handle(0.0, [TasksSubmitted(first)])
         runs.append((out, engine.handle(0.0, [TasksSubmitted((s,))])))
     assert runs[0] == runs[1]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GpuGrants = tuple[tuple[tuple[int, int], ...], ...]  # per task: (GPU index on the node, GPU units) pairs
-Part = tuple[int, int, int, GpuGrants]  # node index, first task, stop (exclusive), per-task GPU grants
+GpuGrant = tuple[tuple[int, int], ...]  # what one task was given: (GPU index on the node, GPU units) pairs
+Part = tuple[int, int, int, tuple[GpuGrant, ...]]
+"""(node, start, stop, grants): tasks start..stop-1 of a launch on one node (by index), with each task's GPU grant
+(empty: no GPUs). Read it by unpacking, `node, start, stop, grants = part`. A plain tuple, not a NamedTuple: one is
+made per placement and unpacked at every end, and a NamedTuple made the 1M-task simulation 5-8% slower."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +29,7 @@ class Launch:
     gpu_units: int
     memory: int
     duration: float
-    gpus: GpuGrants = ()
+    gpus: tuple[GpuGrant, ...] = ()
 
     @property
     def n(self) -> int:
@@ -59,12 +62,15 @@ class Cancel:
 
 @dataclass(frozen=True, slots=True)
 class Retried:
-    """A failed or lost task went back to the ready queue; attempt counts the failures so far."""
+    """A failed or lost task went back to the ready queue; attempt counts the failures so far. It may not start
+    before not_before (the engine's time of the failure plus its retry backoff; that time itself when there is no
+    pause: a lost node or a preemption, or a retry_backoff of 0)."""
 
     set: str
     index: int
     attempt: int
     reason: str
+    not_before: float
 
 
 @dataclass(frozen=True, slots=True)

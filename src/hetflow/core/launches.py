@@ -1,29 +1,35 @@
-"""Launch records: what the engine knows about the tasks it launched and that have not ended yet."""
+"""Launches: what the engine knows about the tasks it launched that have not ended yet, and the one way a task stops.
+
+Every way a running task stops (it finished, failed, its node was lost, it was cancelled or preempted) goes through
+Launches.stop: the ledger and the partition get its resources back, the launch forgets it, and a launch with nothing
+left running ends. The availability estimate of every node touched is forgotten (core/estimate.py).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from hetflow.core.instructions import Part
-from hetflow.errors import EngineError
+from hetflow.core.ledger import Ledger
+from hetflow.core.partitions import Partitions
+from hetflow.core.sets import SetState
+from hetflow.errors import EngineError, LedgerError
 from hetflow.spec.resources import Resources
 
-if TYPE_CHECKING:
-    from hetflow.core.engine import SetState
+Memo = list[dict[tuple[int, int, int, int], float] | None]  # per node: core/estimate.py's answers (None: forgotten)
 
 
 class LaunchRecord:
     """One launch: tasks of one set, run with one variant, that are expected to end together.
 
-    parts holds (node, start, stop, per-task GPU grants), one node each; a default engine makes one part per launch.
+    parts holds one Part (node, start, stop, per-task GPU grants) per node and ready range; a default engine makes
+    one part per launch.
     """
 
-    __slots__ = ("_by_node", "done", "est_end", "id", "need", "option", "parts", "running", "set")
+    __slots__ = ("_by_node", "done", "est_end", "id", "need", "parts", "running", "set", "variant")
 
-    def __init__(self, lid: int, st: SetState, option: int, need: Resources, est_end: float) -> None:
+    def __init__(self, lid: int, st: SetState, variant: int, need: Resources, est_end: float) -> None:
         self.id = lid
         self.set = st
-        self.option = option
+        self.variant = variant
         self.need = need
         self.est_end = est_end
         self.parts: list[Part] = []
@@ -37,7 +43,8 @@ class LaunchRecord:
         if n != len(self.parts):
             by_node = {}
             for part in self.parts:
-                by_node.setdefault(part[0], []).append(part)
+                on, _, _, _ = part
+                by_node.setdefault(on, []).append(part)
             self._by_node = (len(self.parts), by_node)
         return by_node.get(node, [])
 
@@ -45,11 +52,105 @@ class LaunchRecord:
         """The part that holds a running task index."""
         if index not in self.done:
             for part in self.parts:
-                if part[1] <= index < part[2]:
+                _, start, stop, _ = part
+                if start <= index < stop:
                     return part
         raise EngineError(f"task {index} of launch {self.id} is not running")
 
     def live(self, part: Part) -> list[int]:
         """Offsets within a part of the tasks still running."""
-        a = part[1]
-        return [k for k in range(part[2] - a) if a + k not in self.done]
+        _, start, stop, _ = part
+        done = self.done
+        return [k for k in range(stop - start) if start + k not in done]
+
+    def live_indices(self, node: int) -> list[int]:
+        """Task indices of it still running on a node."""
+        out: list[int] = []
+        for part in self.parts_on(node):
+            _, start, _, _ = part
+            out.extend(start + k for k in self.live(part))
+        return out
+
+
+class Launches:
+    """The running launches, by id and by node."""
+
+    def __init__(self, ledger: Ledger, memo: Memo) -> None:
+        self.ledger = ledger
+        self.partitions: Partitions | None = None  # set by the engine when the run has partitions
+        self.records: dict[int, LaunchRecord] = {}
+        self.on_node: list[set[int]] = []  # per node: ids of the launches with a part there
+        self._memo = memo
+        self._next = 0
+
+    def add_node(self) -> None:
+        self.on_node.append(set())
+
+    def get(self, lid: int) -> LaunchRecord:
+        rec = self.records.get(lid)
+        if rec is None:
+            raise EngineError(f"launch {lid} is not running")
+        return rec
+
+    def open(self, st: SetState, variant: int, need: Resources, est_end: float) -> LaunchRecord:
+        """A new launch, with no part yet (the dispatcher adds them as it allocates)."""
+        rec = LaunchRecord(self._next, st, variant, need, est_end)
+        self._next += 1
+        self.records[rec.id] = rec
+        return rec
+
+    def stop(self, rec: LaunchRecord, index: int | None) -> int:
+        """Task `index` of a launch stops (every task still running when None): its resources go back, and the
+        launch ends when nothing of it runs. Returns how many tasks stopped."""
+        release, need, memo = self.ledger.release, rec.need, self._memo
+        parts, scope = self.partitions, rec.set.scope
+        if index is not None:
+            node, a, _, grants = rec.part_of(index)
+            memo[node] = None
+            release(node, need, 1, (grants[index - a],) if grants else ())
+            if parts is not None:
+                parts.give(scope, node, need, 1)
+            rec.done.add(index)
+            rec.running -= 1
+            if rec.running == 0:
+                self._end(rec)
+            return 1
+        n = rec.running
+        if not rec.done:
+            for node, a, b, grants in rec.parts:
+                memo[node] = None
+                release(node, need, b - a, grants)
+                if parts is not None:
+                    parts.give(scope, node, need, b - a)
+        else:
+            for part in rec.parts:
+                live = rec.live(part)
+                node, _, _, grants = part
+                memo[node] = None
+                release(node, need, len(live), tuple(grants[k] for k in live) if grants else ())
+                if parts is not None and live:
+                    parts.give(scope, node, need, len(live))
+        self._end(rec)
+        return n
+
+    def leave(self, rec: LaunchRecord, node: int) -> None:
+        """Nothing of a launch runs on the node any more (its other nodes still run some)."""
+        self.on_node[node].discard(rec.id)
+        self._memo[node] = None
+
+    def _end(self, rec: LaunchRecord) -> None:
+        del self.records[rec.id]
+        on_node, memo = self.on_node, self._memo
+        for node, _, _, _ in rec.parts:
+            on_node[node].discard(rec.id)
+            memo[node] = None
+
+    def validate(self) -> None:
+        """The ledger's cores in use are those of the running tasks."""
+        cores = [0] * len(self.ledger.nodes)
+        for rec in self.records.values():
+            for part in rec.parts:
+                node, _, _, _ = part
+                cores[node] += rec.need.cores * len(rec.live(part))
+        if cores != self.ledger.used_cores:
+            raise LedgerError("ledger and running launches disagree")

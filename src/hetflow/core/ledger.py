@@ -7,19 +7,14 @@ inside a GPU and a task asking for whole GPUs gets whole free ones.
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING
 
+from hetflow.core.instructions import GpuGrant
 from hetflow.errors import LedgerError
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import GPU_UNIT, Resources
 
-if TYPE_CHECKING:
-    from hetflow.core.partitions import Partitions
-
 UNTRACKED = 1 << 62  # memory capacity of a node whose memory is not given
-_MANY = 1 << 62
-
-GpuGrant = tuple[tuple[int, int], ...]  # (GPU index, units) pairs given to one task
+MANY = 1 << 62  # no limit on a count
 
 
 class Ledger:
@@ -43,9 +38,6 @@ class Ledger:
         self.total_free_gpu = 0
         self.n_alive = 0
         self.epoch = 0  # bumped when a node joins or leaves
-        # while the engine places a set of a partition: (partitions, its index); fit_count then also counts only
-        # what the partition's share of the node still holds
-        self.scope: tuple[Partitions, int] | None = None
 
     def add(self, node: Node) -> int:
         """Add a node; returns its index."""
@@ -99,14 +91,11 @@ class Ledger:
     def _capacity_gpus(self, i: int) -> list[int]:
         return [f + u for f, u in zip(self.free_gpu[i], self.used_gpu[i], strict=True)]
 
-    def fit_count(self, i: int, need: Resources, limit: int = _MANY) -> int:
-        """How many tasks needing `need` fit on node i now (at most limit); within the scope's partition, if any."""
+    def fit_count(self, i: int, need: Resources, limit: int = MANY) -> int:
+        """How many tasks needing `need` fit on node i now (at most limit). Partitions bound this further
+        (core/placement.py: a policy sees its set's partition's share)."""
         if not self.alive[i]:
             return 0
-        if self.scope is not None:
-            limit = self.scope[0].fit(self.scope[1], i, need, limit)
-            if not limit:
-                return 0
         g = need.gpu_units
         if g % GPU_UNIT:
             return self.fit_count_on(self.free_gpu[i], self.free_cores[i], self.free_memory[i], need, limit)
@@ -120,7 +109,7 @@ class Ledger:
         return k
 
     @staticmethod
-    def fit_count_on(gpus: list[int], cores: int, memory: int, need: Resources, limit: int = _MANY) -> int:
+    def fit_count_on(gpus: list[int], cores: int, memory: int, need: Resources, limit: int = MANY) -> int:
         k = limit
         if need.cores:
             k = min(k, cores // need.cores)

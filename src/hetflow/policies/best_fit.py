@@ -7,32 +7,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hetflow.core.engine import Engine, SetState
 from hetflow.core.policy import Placement
-from hetflow.policies._fit import NodeFilter
+from hetflow.core.view import PlacementView, ReadySet
+from hetflow.policies.fit import first_variant
 
 
 class BestFit:
     name = "best-fit"
 
-    def __init__(self) -> None:
-        self._nodes = NodeFilter()
-
-    def priority(self, s: SetState, engine: Engine) -> tuple[float, ...]:
+    def priority(self, s: ReadySet, view: PlacementView) -> tuple[float, ...]:
         return (s.seq,)
 
-    def place(self, s: SetState, engine: Engine) -> Iterator[Placement]:
-        option = self._nodes.first_option(engine, s)
-        need = s.options[option].resources
-        led = engine.ledger
-        nodes = self._nodes.nodes(engine, s, option)
-        while s.counts[1]:
+    def place(self, s: ReadySet, view: PlacementView) -> Iterator[Placement]:
+        variant = first_variant(view, s)
+        need = s.variants[variant].resources
+        nodes = view.usable_nodes(s, variant)
+        fit_count, free_gpu, free_cores = view.fit_count, view.free_gpu_units, view.free_cores
+        while s.n_ready:
             best, best_key = -1, (0, 0, 0)
             for i in nodes:
-                if led.fit_count(i, need, 1):
-                    key = (led.free_gpu_total[i] - need.gpu_units, led.free_cores[i] - need.cores, i)
+                if fit_count(i, need, 1):
+                    key = (free_gpu[i] - need.gpu_units, free_cores[i] - need.cores, i)
                     if best < 0 or key < best_key:
                         best, best_key = i, key
             if best < 0:
                 return
-            yield best, option, led.fit_count(best, need, s.counts[1])
+            yield best, variant, fit_count(best, need, s.n_ready)

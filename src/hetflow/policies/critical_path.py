@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from hetflow.core.engine import Engine, SetState
+from hetflow.core.view import PlacementView, ReadySet
 from hetflow.policies.fifo import Fifo
 
 
 class CriticalPath(Fifo):
     name = "critical-path"
 
-    def priority(self, s: SetState, engine: Engine) -> tuple[float, ...]:
+    def priority(self, s: ReadySet, view: PlacementView) -> tuple[float, ...]:
         return (-s.rank, s.seq)

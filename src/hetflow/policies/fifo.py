@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hetflow.core.engine import Engine, SetState
 from hetflow.core.policy import Placement
-from hetflow.policies._fit import FirstFit, NodeFilter
+from hetflow.core.view import PlacementView, ReadySet
+from hetflow.policies.fit import FirstFit, first_variant
 
 
 class Fifo:
     name = "fifo"
 
     def __init__(self) -> None:
-        self._nodes = NodeFilter()
         self._fit = FirstFit()
 
-    def priority(self, s: SetState, engine: Engine) -> tuple[float, ...]:
+    def priority(self, s: ReadySet, view: PlacementView) -> tuple[float, ...]:
         return (s.seq,)
 
-    def place(self, s: SetState, engine: Engine) -> Iterator[Placement]:
-        option = self._nodes.first_option(engine, s)
-        return self._fit.place(engine, s, option, self._nodes.nodes(engine, s, option))
+    def place(self, s: ReadySet, view: PlacementView) -> Iterator[Placement]:
+        variant = first_variant(view, s)
+        return self._fit.place(view, s, variant, view.usable_nodes(s, variant))

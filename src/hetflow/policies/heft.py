@@ -1,18 +1,18 @@
 """heft: the set with the longest remaining path first; each task where it finishes earliest, over nodes of
 different speed and over the set's variants. A task waits for a busy node when that still finishes it sooner.
 
-Each task goes to the smallest candidate (finish, waits, node, option): finish = now + run time on a node where it
+Each task goes to the smallest candidate (finish, waits, node, variant): finish = now + run time on a node where it
 fits now (waits = 0), else when the node frees enough room, or is done with the tasks that chose to wait for it in
-this scheduling pass, plus the run time (waits = 1). Candidates are scanned by option, then node; a waiting candidate
+this scheduling pass, plus the run time (waits = 1). Candidates are scanned by variant, then node; a waiting candidate
 is not even looked at when nothing runs, or when starting now would not beat the best so far (`_scan`).
 
 That scan is the definition; `place` finds the same answer without rescanning every candidate for every task (it
 took 80 s for 10,000 tasks on 40 nodes: docs/benchmarks.md, "heft at scale"). Between two tasks of a set only the
 candidates of one node change (the node just given a task, or just reserved), so the candidates live in a heap, each
 under a lower bound of its finish (now + run time; for a reserved node, the reservation + run time) until it reaches
-the top and is worked out (Engine.available_at, which remembers its answers). The smallest candidate is the scan's
-answer unless the scan skipped it, which needs a waiting candidate whose finish equals now + run time (it would start
-now: a launch overran its estimate, or took no time): then the scan itself decides.
+the top and is worked out (view.available_at: core/estimate.py remembers its answers). The smallest candidate is the
+scan's answer unless the scan skipped it, which needs a waiting candidate whose finish equals now + run time (it would
+start now: a launch overran its estimate, or took no time): then the scan itself decides.
 """
 
 from __future__ import annotations
@@ -20,41 +20,38 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-from hetflow.core.engine import Engine, SetState
 from hetflow.core.policy import Placement
-from hetflow.policies._fit import NodeFilter
+from hetflow.core.view import PlacementView, ReadySet
 
-Candidate = tuple[float, int, int, int]  # (finish, waits, node, option)
+Candidate = tuple[float, int, int, int]  # (finish, waits, node, variant)
 
 
 class Heft:
     name = "heft"
 
     def __init__(self) -> None:
-        self._nodes = NodeFilter()
         self._pass = -1
         self._reserved: dict[int, float] = {}  # node -> when the tasks that chose to wait for it are done
 
-    def priority(self, s: SetState, engine: Engine) -> tuple[float, ...]:
+    def priority(self, s: ReadySet, view: PlacementView) -> tuple[float, ...]:
         return (-s.rank, s.seq)
 
-    def place(self, s: SetState, engine: Engine) -> Iterator[Placement]:
-        led = engine.ledger
-        now = engine.now
-        if engine.passes != self._pass:  # reservations last one scheduling pass
-            self._pass, self._reserved = engine.passes, {}
+    def place(self, s: ReadySet, view: PlacementView) -> Iterator[Placement]:
+        now = view.now
+        if view.passes != self._pass:  # reservations last one scheduling pass
+            self._pass, self._reserved = view.passes, {}
         reserved = self._reserved
-        nodes = led.nodes
-        by_node: dict[int, list[tuple[int, float]]] = {}  # node -> (option, run time there) of the options it serves
-        for option, opt in enumerate(s.options):
-            for i in self._nodes.nodes(engine, s, option):
-                by_node.setdefault(i, []).append((option, opt.runtime / nodes[i].speed))
-        needs = [opt.resources for opt in s.options]
-        fit_count, available_at = led.fit_count, engine.available_at
+        nodes = view.nodes
+        by_node: dict[int, list[tuple[int, float]]] = {}  # node -> (variant, run time there) of the variants it serves
+        for variant, v in enumerate(s.variants):
+            for i in view.usable_nodes(s, variant):
+                by_node.setdefault(i, []).append((variant, v.runtime / nodes[i].speed))
+        needs = [v.resources for v in s.variants]
+        fit_count, available_at = view.fit_count, view.available_at
         heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
         stamp = dict.fromkeys(by_node, 0)  # a node's heap entries with an older stamp are stale
-        ready_at: dict[tuple[int, int], float] = {}  # (node, option) -> available_at, until a task goes to the node
-        # heap entries: (finish or a lower bound of it, waits, node, option, worked out, stamp, run time)
+        ready_at: dict[tuple[int, int], float] = {}  # (node, variant) -> available_at, until a task goes to the node
+        # heap entries: (finish or a lower bound of it, waits, node, variant, worked out, stamp, run time)
 
         def fresh() -> list[tuple[float, int, int, int, bool, int, float]]:
             heap = [(now + d, 0, i, o, False, stamp[i], d) for i, opts in by_node.items() for o, d in opts]
@@ -80,50 +77,53 @@ class Heft:
                     heapreplace(heap, (max(at, reserved.get(i, now)) + d, 1, i, o, True, st, d))
             return None
 
-        idle = engine.idle
+        idle = view.idle
         heap = fresh()
         waiting = 0  # tasks of this set that chose to wait for a busy node
-        while s.counts[1] > waiting:
-            if engine.idle != idle:  # the first launch started: waiting candidates count from now on
-                idle = engine.idle
+        left = s.n_ready  # the engine applies each placement in full before asking for the next
+        while left > waiting:
+            if view.idle != idle:  # the first launch started: waiting candidates count from now on
+                idle = view.idle
                 heap = fresh()
             top = smallest(idle)
             if top is None:
                 return
-            finish, waits, node, option, dur = top
+            finish, waits, node, variant, dur = top
             if waits and finish == now + dur:  # it would start now: the scan may have skipped it, let it decide
-                best = self._scan(s, engine)
+                best = self._scan(s, view)
                 assert best is not None  # it saw this candidate, or a smaller one
-                finish, waits, node, option = best
+                finish, waits, node, variant = best
             st = stamp[node] = stamp[node] + 1
             if waits:  # waiting for that node finishes sooner: hold the task, and the node for it
                 reserved[node] = finish
                 waiting += 1
-                for o, d in by_node[node]:  # every option waits there now: until `finish` at least
+                for o, d in by_node[node]:  # every variant waits there now: until `finish` at least
                     heappush(heap, (finish + d, 1, node, o, False, st, d))
                 continue
-            yield node, option, fit_count(node, needs[option], s.counts[1] - waiting)
+            k = fit_count(node, needs[variant], left - waiting)
+            yield node, variant, k
+            left -= k
             for o, d in by_node[node]:  # the node has less room now: work its candidates out again when needed
                 ready_at.pop((node, o), None)
                 heappush(heap, (now + d, 0, node, o, False, st, d))
 
-    def _scan(self, s: SetState, engine: Engine) -> Candidate | None:
-        """The smallest candidate the way the scan finds it: options in order, nodes in order, a waiting candidate
+    def _scan(self, s: ReadySet, view: PlacementView) -> Candidate | None:
+        """The smallest candidate the way the scan finds it: variants in order, nodes in order, a waiting candidate
         skipped when nothing runs or when starting now would not beat the best so far."""
-        led, now, reserved = engine.ledger, engine.now, self._reserved
+        now, reserved, nodes = view.now, self._reserved, view.nodes
         best: Candidate | None = None
-        for option, opt in enumerate(s.options):
-            need = opt.resources
-            for i in self._nodes.nodes(engine, s, option):
-                dur = opt.runtime / led.nodes[i].speed
+        for variant, v in enumerate(s.variants):
+            need = v.resources
+            for i in view.usable_nodes(s, variant):
+                dur = v.runtime / nodes[i].speed
                 cand: Candidate
-                if i not in reserved and led.fit_count(i, need, 1):
-                    cand = (now + dur, 0, i, option)
-                elif engine.idle or (best is not None and now + dur >= best[0]):
+                if i not in reserved and view.fit_count(i, need, 1):
+                    cand = (now + dur, 0, i, variant)
+                elif view.idle or (best is not None and now + dur >= best[0]):
                     continue  # nothing runs, so no event would end a wait; or it could not beat the best
                 else:
-                    start = max(engine.available_at(i, need), reserved.get(i, now))
-                    cand = (start + dur, 1, i, option)
+                    start = max(view.available_at(i, need), reserved.get(i, now))
+                    cand = (start + dur, 1, i, variant)
                 if best is None or cand < best:
                     best = cand
         return best

@@ -1,0 +1,164 @@
+"""Dispatch: the queue of sets with ready tasks, in priority order, and the scheduling pass that asks the policy
+where they go and turns its placements into allocations and launches.
+
+A default engine announces one Launch per node and ready range; a grouped one (the simulator's) one LaunchGroup per
+set, pass, variant and node speed, whose tasks all end at the same instant.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from hetflow.core.estimate import Availability
+from hetflow.core.instructions import GpuGrant, Instruction, Launch, LaunchGroup
+from hetflow.core.launches import Launches, LaunchRecord
+from hetflow.core.ledger import Ledger
+from hetflow.core.partitions import Partitions
+from hetflow.core.placement import LedgerView, NodeFilter
+from hetflow.core.policy import Policy
+from hetflow.core.sets import SetState
+from hetflow.core.states import TaskState
+from hetflow.errors import EngineError
+
+
+class Dispatcher:
+    """The ready queue and the scheduling pass; one placement view per partition."""
+
+    def __init__(
+        self, ledger: Ledger, launches: Launches, estimate: Availability, policy: Policy, grouped: bool
+    ) -> None:
+        self.ledger = ledger
+        self.launches = launches
+        self.policy = policy
+        self.grouped = grouped
+        self.now = 0.0
+        self.passes = 0  # scheduling passes so far
+        self.ready: list[SetState] = []  # sorted by key
+        self._needing_nothing = 0  # queued sets with a way to run that takes no core and no GPU
+        self._estimate = estimate
+        self._filter = NodeFilter(ledger)
+        self._parts: Partitions | None = None
+        self._views: list[LedgerView] = [LedgerView(ledger, estimate, self._filter)]
+
+    def use_partitions(self, partitions: Partitions) -> None:
+        """From now on every set is placed within its partition (the default one unless it names one)."""
+        self._parts = partitions
+        self._views = []
+
+    def view(self, st: SetState) -> LedgerView:
+        """The placement view of the set's partition."""
+        parts, views = self._parts, self._views
+        if parts is None:
+            return views[0]
+        while len(views) <= st.scope:  # a partition added by a resize
+            v = LedgerView(self.ledger, self._estimate, self._filter, parts, len(views))
+            v.now, v.passes = self.now, self.passes
+            views.append(v)
+        return views[st.scope]
+
+    def set_now(self, now: float) -> None:
+        self.now = self._estimate.now = now
+        for v in self._views:
+            v.now = now
+
+    def released(self, st: SetState) -> None:
+        """A set was released with ready tasks: the policy orders it, and it joins the queue."""
+        st.key = self.policy.priority(st, self.view(st))
+        self.queue(st)
+
+    def queue(self, st: SetState) -> None:
+        """The set has ready tasks (again): put it in the queue, by its key, unless it is there."""
+        if not st.in_ready:
+            st.in_ready = True
+            self._needing_nothing += st.needs_nothing
+            bisect.insort(self.ready, st, key=lambda x: x.key)
+
+    def schedule(self, out: list[Instruction]) -> None:
+        """One scheduling pass over the queue, in priority order."""
+        if not self.ready:
+            return
+        self.passes += 1
+        for v in self._views:
+            v.passes = self.passes
+        led, ready_state = self.ledger, int(TaskState.READY)
+        keep: list[SetState] = []
+        ready = self.ready
+        for at, st in enumerate(ready):
+            if not (led.total_free_cores or led.total_free_gpu or self._needing_nothing):
+                keep.extend(ready[at:])  # nothing is free and every waiting set needs something: stop the pass
+                break
+            need0 = st.variants[0].resources
+            if len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu):
+                self._place(st, out)
+            if st.counts[ready_state]:
+                keep.append(st)
+            else:
+                st.in_ready = False
+                self._needing_nothing -= st.needs_nothing
+        self.ready = keep
+
+    def _place(self, st: SetState, out: list[Instruction]) -> None:
+        """Take the policy's placements of one set, one at a time (the policy sees each one's effect): allocate
+        each, and record the launches."""
+        led, grouped, ready_state, running = self.ledger, self.grouped, int(TaskState.READY), int(TaskState.RUNNING)
+        nodes, allocate, on_node, parts = led.nodes, led.allocate, self.launches.on_node, self._parts
+        counts, ready, memo = st.counts, st.ready, self._estimate.memo
+        groups: dict[tuple[int, float], LaunchRecord] = {}  # stays empty unless grouped
+        for node, variant, n in self.policy.place(st, self.view(st)):
+            if n <= 0:
+                raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
+            memo[node] = None
+            need = st.variants[variant].resources
+            key = (variant, nodes[node].speed)
+            while n > 0 and ready:
+                rng = ready[0]
+                a = rng[0]
+                b = a + n
+                if b >= rng[1]:
+                    b = rng[1]
+                    ready.popleft()
+                else:
+                    rng[0] = b
+                k = b - a
+                n -= k
+                grants = allocate(node, need, k)
+                if parts is not None:
+                    parts.take(st.scope, node, need, k)
+                rec = groups.get(key)
+                if rec is None:
+                    rec = self._open(st, node, variant, a, b, grants, out)
+                    if grouped:
+                        groups[key] = rec
+                rec.parts.append((node, a, b, grants))
+                rec.running += k
+                on_node[node].add(rec.id)
+                counts[ready_state] -= k  # READY -> RUNNING, always a legal transition
+                counts[running] += k
+            if not counts[ready_state]:
+                break
+        for (variant, speed), rec in groups.items():
+            need, dur = rec.need, st.variants[variant].runtime / speed
+            out.append(
+                LaunchGroup(rec.id, st.name, variant, need.cores, need.gpu_units, need.memory, dur, tuple(rec.parts))
+            )
+
+    def _open(
+        self,
+        st: SetState,
+        node: int,
+        variant: int,
+        a: int,
+        b: int,
+        grants: tuple[GpuGrant, ...],
+        out: list[Instruction],
+    ) -> LaunchRecord:
+        """A new launch record. A default engine announces it as a Launch at once; a grouped one when the pass over
+        the set is done (more parts may join it)."""
+        v, nd = st.variants[variant], self.ledger.nodes[node]
+        need, dur = v.resources, v.runtime / nd.speed
+        rec = self.launches.open(st, variant, need, self.now + dur)
+        if not self.grouped:
+            out.append(
+                Launch(rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants)
+            )
+        return rec

@@ -1,0 +1,114 @@
+"""The engine's PlacementView (core/view.py): the ledger as one partition (or a run without partitions) sees it.
+
+The dispatcher keeps one view per partition and hands a policy the view of the set it places, so partitions are
+enforced here, in fit_count and available_at, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from hetflow.core.estimate import Availability
+from hetflow.core.ledger import MANY, Ledger
+from hetflow.core.partitions import Partitions
+from hetflow.core.view import AvailableAt, FitCount, ReadySet
+from hetflow.spec.platform import Node
+from hetflow.spec.resources import Resources
+
+
+class NodeFilter:
+    """Per set and variant, the live nodes that variant may ever use; recomputed when nodes join or leave."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._cache: dict[tuple[int, int], tuple[int, list[int]]] = {}
+
+    def nodes(self, s: ReadySet, variant: int) -> list[int]:
+        led = self.ledger
+        stamp = led.epoch
+        hit = self._cache.get((s.sid, variant))
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        v = s.variants[variant]
+        shapes: dict[tuple[str, int, int, int], bool] = {}  # whether it may use a node depends on these only
+        usable = []
+        for i, n in enumerate(led.nodes):
+            if led.alive[i]:
+                shape = (n.type, n.cores, n.gpu_units, n.memory)
+                ok = shapes.get(shape)
+                if ok is None:
+                    ok = shapes[shape] = (v.node_type is None or v.node_type == n.type) and led.could_ever_fit(
+                        i, v.resources
+                    )
+                if ok:
+                    usable.append(i)
+        self._cache[s.sid, variant] = (stamp, usable)
+        return usable
+
+
+class LedgerView:
+    """A PlacementView: the ledger within partition k of `partitions` (k = -1, partitions None: no partitions).
+
+    fit_count and available_at are bound once, here: heft calls them hundreds of thousands of times a run, and
+    without partitions they are the ledger's and the estimate's own methods, with no call in between."""
+
+    __slots__ = (
+        "_k",
+        "_ledger",
+        "_parts",
+        "_running",
+        "available_at",
+        "fit_count",
+        "free_cores",
+        "free_gpu",
+        "free_gpu_units",
+        "nodes",
+        "now",
+        "open_nodes",
+        "passes",
+        "scoped",
+        "usable_nodes",
+        "whole_free",
+    )
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        estimate: Availability,
+        usable: NodeFilter,
+        partitions: Partitions | None = None,
+        k: int = -1,
+    ) -> None:
+        self._ledger = ledger
+        self._parts = partitions
+        self._k = k
+        self._running = estimate.launches.records
+        self.scoped = partitions is not None
+        self.now = 0.0
+        self.passes = 0
+        self.nodes: Sequence[Node] = ledger.nodes
+        self.free_cores: Sequence[int] = ledger.free_cores
+        self.whole_free: Sequence[int] = ledger.whole_free
+        self.free_gpu: Sequence[Sequence[int]] = ledger.free_gpu
+        self.free_gpu_units: Sequence[int] = ledger.free_gpu_total
+        self.open_nodes: Sequence[int] = ledger.open_nodes
+        self.usable_nodes: Callable[[ReadySet, int], Sequence[int]] = usable.nodes
+        self.fit_count: FitCount = ledger.fit_count if partitions is None else self._fit_in_partition
+        self.available_at: AvailableAt = (
+            estimate.available_at if partitions is None else partial(estimate.available_at, k=k)
+        )
+
+    @property
+    def idle(self) -> bool:
+        return not self._running
+
+    @property
+    def live_nodes(self) -> int:
+        return self._ledger.n_alive
+
+    def _fit_in_partition(self, node: int, need: Resources, limit: int = MANY) -> int:
+        parts = self._parts
+        assert parts is not None
+        limit = parts.fit(self._k, node, need, limit)
+        return self._ledger.fit_count(node, need, limit) if limit else 0
