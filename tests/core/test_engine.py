@@ -74,7 +74,7 @@ def test_retry_then_give_up_skips_dependents(make_driver) -> None:  # type: igno
     out = d(0, TasksSubmitted((ts("A", retries=1), ts("B", after=["A"]), ts("C"))))
     a = next(x for x in d.launches(out) if x.set == "A")
     out = d(1, TaskFailed(a.launch, 0, "boom"))
-    assert Retried("A", 0, 1, "boom") in out
+    assert Retried("A", 0, 1, "boom", 1) in out
     a2 = next(x for x in d.launches(out) if x.set == "A")
     out = d(2, TaskFailed(a2.launch, 0, "boom again"))
     assert Failed("A", 0, "boom again") in out
@@ -92,8 +92,8 @@ def test_lost_node_requeues_its_tasks_elsewhere(make_driver) -> None:  # type: i
     out = d(1, NodeLost("a-0"))
     assert Cancel(on_a.launch) in out
     assert [x for x in out if isinstance(x, Retried)] == [
-        Retried("A", 0, 0, "node a-0 lost"),
-        Retried("A", 1, 0, "node a-0 lost"),
+        Retried("A", 0, 0, "node a-0 lost", 1),
+        Retried("A", 1, 0, "node a-0 lost", 1),
     ]
     assert not d.launches(out)  # b-0 is full
     out = d(2, TaskFinished(on_b.launch))

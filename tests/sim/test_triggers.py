@@ -3,8 +3,12 @@ actions (submit, cancel, resize, more triggers) take effect at that virtual inst
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
+from hetflow.core.partitions import Share
 from hetflow.core.triggers import Actions, Observed, Trigger
 from hetflow.errors import SpecError
 from hetflow.sim.simulator import run_simulation
@@ -111,3 +115,55 @@ def test_report_shows_the_timeline_of_triggers(tmp_path) -> None:  # type: ignor
     page = index.read_text()
     assert "Timeline: triggers and resizes (1)" in page and "enough: cancelled a" in page
     assert r.timeline()[0].t == 20.0 and r.tasks == 4
+
+
+class FakePort:
+    """A TriggerPort that records what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, object]] = []
+
+    def elapsed(self) -> float:
+        return 7.0
+
+    def submit_workflow(self, workflow: Workflow) -> None:
+        self.asked.append(("submit", (workflow.name, [s.name for s in workflow.sets], sorted(workflow.outside))))
+
+    def cancel_tasks(self, set_name: str, index: int | None) -> None:
+        self.asked.append(("cancel", (set_name, index)))
+
+    def repartition(self, changes: Mapping[str, Any], preempt: bool) -> dict[str, Share]:
+        self.asked.append(("repartition", (dict(changes), preempt)))
+        return {name: Share(0.5) for name in changes}
+
+    def arm(self, trigger: Trigger) -> None:
+        self.asked.append(("arm", trigger.name))
+
+
+def test_actions_check_arguments_ask_the_port_and_say_what_they_did() -> None:
+    port = FakePort()
+    loaded: list[object] = []
+
+    def load(x: object) -> Workflow:
+        loaded.append(x)
+        return Workflow("loaded", (TaskSet("z", 2, Resources.of(1), 1.0),))
+
+    ctx = Actions(port, Observed(3), load)
+    assert ctx.now == 7.0 and ctx.seen.total == 3
+    ctx.submit([TaskSet("b", 1, Resources.of(1), 1.0, ("a",))])  # task sets: turned into a workflow in core
+    ctx.submit({"workflow": "x"})  # anything else goes to the run's loader
+    ctx.cancel("a", 2)
+    ctx.resize("uq", cores=0.5, preempt=True)
+    ctx.when(Trigger("b", lambda c: None, count=1, name="next"))
+    assert loaded == [{"workflow": "x"}]
+    assert port.asked == [
+        ("submit", ("triggered", ["b"], ["a"])),
+        ("submit", ("loaded", ["z"], [])),
+        ("cancel", ("a", 2)),
+        ("repartition", ({"uq": {"cores": 0.5}}, True)),
+        ("arm", "next"),
+    ]
+    assert ctx.did[:3] == ["submitted 1 task sets (1 tasks)", "submitted 1 task sets (2 tasks)", "cancelled a[2]"]
+    assert ctx.did[-1] == "armed 'next'"
+    with pytest.raises(SpecError):
+        ctx.submit([1, 2])

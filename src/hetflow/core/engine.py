@@ -7,9 +7,11 @@ far less than N objects. A launch places several tasks of one set on one node at
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
+from hetflow.core.backoff import backoff_delay
 from hetflow.core.instructions import (
     Cancel,
     Failed,
@@ -73,6 +75,7 @@ class SetState:
         "sid",
         "spec",
         "tainted",
+        "waiting",
         "workload",
     )
 
@@ -100,6 +103,9 @@ class SetState:
         self.tainted = False
         self.ended = False
         self.scope = 0  # its partition's index (0: the default partition)
+        # READY tasks still waiting for their retry backoff: index -> not-before time. They are READY (state_counts
+        # says so) but not in counts[READY] nor in ready: policies see only what may be placed now.
+        self.waiting: dict[int, float] = {}
 
     @property
     def n_ready(self) -> int:
@@ -122,8 +128,10 @@ class Engine:
         *,
         grouped: bool = False,
         partitions: Mapping[str, Share] | None = None,
+        retry_backoff: float = 0.0,
     ) -> None:
         self.mode = mode
+        self.retry_backoff = retry_backoff
         self.grouped = grouped
         self.policy = policy
         self.gate: Gate = make_gate(mode)
@@ -137,6 +145,7 @@ class Engine:
         self._ready: list[SetState] = []  # sorted by key
         self._n_ready_needing_nothing = 0  # ready sets with a way to run that takes no core and no GPU
         self._launches: dict[int, LaunchRecord] = {}
+        self._backoff: list[tuple[float, int, int]] = []  # (not before, set id, index); stale once cancelled
         self._on_node: list[set[int]] = []
         # per node: (cores, GPU units, memory, partition or -1) -> when one such task fits there (-inf: now), or None
         # when something on the node changed since (a launch started or ended on it, its ledger or quotas moved)
@@ -171,14 +180,41 @@ class Engine:
                 self._resize(s, out)
             else:  # pragma: no cover - the Stimulus union is closed
                 raise EngineError(f"unknown stimulus {s!r}")
+        if self._backoff and self._backoff[0][0] <= now:
+            self._wake(now)
         self._release(out, gate_moved)
         self._schedule(out)
         return out
 
     @property
     def idle(self) -> bool:
-        """Nothing runs; with unfinished > 0 this means the run is stuck (nothing fits)."""
+        """Nothing runs; with unfinished > 0 and wake_at None this means the run is stuck (nothing fits)."""
         return not self._launches
+
+    @property
+    def wake_at(self) -> float | None:
+        """The earliest not-before time of a task waiting for its retry backoff (None: none waits). A driver must
+        call handle(t, []) at some t >= wake_at; handle then makes the tasks that are due placeable."""
+        heap, by_sid = self._backoff, self._by_sid
+        while heap:
+            t, sid, idx = heap[0]
+            if by_sid[sid].waiting.get(idx) == t:
+                return t
+            heapq.heappop(heap)  # cancelled while it waited
+        return None
+
+    def _wake(self, now: float) -> None:
+        """Tasks whose backoff is over join their set's ready ranges."""
+        heap, by_sid = self._backoff, self._by_sid
+        while heap and heap[0][0] <= now:
+            t, sid, idx = heapq.heappop(heap)
+            st = by_sid[sid]
+            if st.waiting.get(idx) != t:
+                continue
+            del st.waiting[idx]
+            st.counts[R] += 1
+            _add_ready(st, idx)
+            self._to_ready(st)
 
     # ---- views for policies and drivers ---------------------------------------------------------------------------
     @property
@@ -253,6 +289,7 @@ class Engine:
         for st in self._by_sid:
             for i, n in enumerate(st.counts):
                 tot[i] += n
+            tot[R] += len(st.waiting)  # waiting for their backoff: READY, not yet placeable
         return {TaskState(i): n for i, n in enumerate(tot)}
 
     def validate(self) -> None:
@@ -268,8 +305,13 @@ class Engine:
         if self.partitions is not None:
             self.partitions.validate(led.used_cores, [sum(u) for u in led.used_gpu])
         for st in self._by_sid:
-            if sum(st.counts) != st.count or min(st.counts) < 0:
-                raise EngineError(f"task counts of {st.name} out of balance: {st.counts}")
+            if sum(st.counts) + len(st.waiting) != st.count or min(st.counts) < 0:
+                raise EngineError(f"task counts of {st.name} out of balance: {st.counts} + {len(st.waiting)} waiting")
+            if sum(b - a for a, b in st.ready) != st.counts[R]:
+                raise EngineError(f"ready ranges of {st.name} disagree with its count of ready tasks")
+        queued = {(sid, idx, t) for t, sid, idx in self._backoff}
+        if any((st.sid, idx, t) not in queued for st in self._by_sid for idx, t in st.waiting.items()):
+            raise EngineError("a task waits for its backoff outside the backoff queue")
 
     # ---- stimuli --------------------------------------------------------------------------------------------------
     def _move(self, st: SetState, frm: TaskState, to: TaskState, n: int) -> None:
@@ -374,8 +416,15 @@ class Engine:
         attempt = st.attempts.get(s.index, 0) + 1
         st.attempts[s.index] = attempt
         if s.retry and attempt <= st.spec.retries:
-            self._requeue(st, s.index)
-            out.append(Retried(st.name, s.index, attempt, s.error))
+            pause = backoff_delay(self.retry_backoff, attempt)
+            if pause > 0:  # READY, but placeable only from now + pause; it holds nothing meanwhile
+                check_transition(RUN, R)
+                st.counts[RUN] -= 1
+                st.waiting[s.index] = self.now + pause
+                heapq.heappush(self._backoff, (self.now + pause, st.sid, s.index))
+            else:
+                self._requeue(st, s.index)
+            out.append(Retried(st.name, s.index, attempt, s.error, self.now + pause))
             return False
         self._move(st, RUN, F, 1)
         out.append(Failed(st.name, s.index, s.error))
@@ -390,7 +439,7 @@ class Engine:
             lost = [p[1] + k for p in rec.parts_on(i) for k in rec.live(p)]
             for idx in lost:
                 self._requeue(rec.set, idx)
-                out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), f"node {name} lost"))
+                out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), f"node {name} lost", self.now))
             if len(lost) == rec.running:
                 self._release_resources(rec, None)
                 self._end_launch(rec)
@@ -427,6 +476,13 @@ class Engine:
             n_gone = st.counts[R] - sum(b - a for a, b in keep)
             st.ready = keep
             self._move(st, R, C, n_gone)
+            if st.waiting:  # waiting for their backoff: READY too (their queue entries go stale)
+                gone = [i for i in st.waiting if i in wanted]
+                for i in gone:
+                    del st.waiting[i]
+                check_transition(R, C)
+                st.counts[C] += len(gone)
+                self.unfinished -= len(gone)
             for rec in [r for r in self._launches.values() if r.set is st]:
                 for idx in [i for _, a, b, _ in rec.parts for i in range(max(a, wanted.start), min(b, wanted.stop))]:
                     if idx not in rec.done:
@@ -479,7 +535,7 @@ class Engine:
                     rec.done.add(idx)
                     rec.running -= 1
                     self._requeue(rec.set, idx)
-                    out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), why))
+                    out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), why, self.now))
                     out.append(Cancel(lid, idx))
             if rec.running == 0:
                 self._end_launch(rec)
@@ -528,10 +584,7 @@ class Engine:
 
     def _requeue(self, st: SetState, index: int) -> None:
         self._move(st, RUN, R, 1)
-        if st.ready and st.ready[-1][1] == index:  # keep neighbours in one range, so they launch together
-            st.ready[-1][1] += 1
-        else:
-            st.ready.append([index, index + 1])
+        _add_ready(st, index)
         self._to_ready(st)
 
     def _to_ready(self, st: SetState) -> None:
@@ -704,6 +757,14 @@ class Engine:
         self._fits_at.append(None)
         if self.partitions is not None:
             self.partitions.add(node)
+
+
+def _add_ready(st: SetState, index: int) -> None:
+    """Append a ready index, extending the last range when it is its neighbour (so they launch together)."""
+    if st.ready and st.ready[-1][1] == index:
+        st.ready[-1][1] += 1
+    else:
+        st.ready.append([index, index + 1])
 
 
 def parents_outside(s: TaskSet, local: set[str]) -> list[str]:

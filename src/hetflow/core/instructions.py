@@ -59,12 +59,15 @@ class Cancel:
 
 @dataclass(frozen=True, slots=True)
 class Retried:
-    """A failed or lost task went back to the ready queue; attempt counts the failures so far."""
+    """A failed or lost task went back to the ready queue; attempt counts the failures so far. It may not start
+    before not_before (the engine's time of the failure plus its retry backoff; that time itself when there is no
+    pause: a lost node or a preemption, or a retry_backoff of 0)."""
 
     set: str
     index: int
     attempt: int
     reason: str
+    not_before: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,13 @@
 
 A Trigger watches task sets and names a condition -- k of their tasks done (count), a fraction of them done
 (fraction), or a predicate over what they returned so far -- and an action, then(ctx), that may submit task sets or
-whole workflows, cancel tasks, resize partitions or add triggers through ctx (an Actions). The runtime gives the
+whole workflows, cancel tasks, resize partitions or add triggers through ctx (an Actions, which asks the run's
+TriggerPort: the simulator and the session each implement one). The runtime gives the
 results real tasks returned; the simulator asks a result model (set, index) -> value. Either way the condition is
 checked after every batch of tasks that end at one instant, and a trigger fires at most once.
 
-This module keeps the bookkeeping only (pure, no clock): which tasks of which watched sets ended, with what, and
-which triggers are due.
+This module keeps the bookkeeping only (pure, no clock, no files): which tasks of which watched sets ended, with what,
+and which triggers are due.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any, Protocol
 
 from hetflow.core.partitions import Share, describe
 from hetflow.errors import SpecError
-from hetflow.spec.load import load_workflow
 from hetflow.spec.workflow import TaskSet, Workflow
 
 
@@ -38,91 +38,86 @@ class Observed:
         return self.done + self.failed
 
 
-class Actions(Protocol):
-    """What a trigger's action may do, in a real run and in a simulation alike."""
+class TriggerPort(Protocol):
+    """What a run lets a trigger's action do; the simulator and the session each implement it."""
 
-    seen: Observed  # what the trigger saw when it fired
+    def elapsed(self) -> float:
+        """Seconds since the run started (virtual time in a simulation)."""
+        ...
+
+    def submit_workflow(self, workflow: Workflow) -> None:
+        """Start a workflow now; its sets may depend on sets submitted before (Workflow.outside)."""
+        ...
+
+    def cancel_tasks(self, set_name: str, index: int | None) -> None:
+        """Cancel the tasks of a set (one of them with index) that have not ended."""
+        ...
+
+    def repartition(self, changes: Mapping[str, Any], preempt: bool) -> dict[str, Share]:
+        """Apply new partition shares (checked); returns the new shares of the partitions changed."""
+        ...
+
+    def arm(self, trigger: Trigger) -> None:
+        """Add a trigger to the run."""
+        ...
+
+
+class Actions:
+    """What a trigger's action gets (ctx), in a real run and in a simulation alike: checks arguments, asks the run's
+    port, and keeps `did`, what the action did in words (for the run's marks and journal).
+
+    core loads no file: submit() turns task sets into a Workflow itself and hands anything else (a Workflow, a dict,
+    a path) to `load`, the run's loader."""
+
+    def __init__(self, port: TriggerPort, seen: Observed, load: Callable[[Any], Workflow]) -> None:
+        self.seen = seen  # what the trigger saw when it fired
+        self.did: list[str] = []
+        self._port = port
+        self._load = load
 
     @property
     def now(self) -> float:
         """Seconds since the run started (virtual time in a simulation)."""
-        ...
+        return self._port.elapsed()
 
     def submit(self, workflow: Any) -> None:
         """Start a workflow (a Workflow, a dict or a file) or task sets (a sequence of TaskSet) now."""
-        ...
-
-    def cancel(self, set_name: str, index: int | None = None) -> None:
-        """Cancel the tasks of a set (one of them with index) that have not ended."""
-        ...
-
-    def resize(
-        self, partition: str, *, cores: float | None = None, gpus: float | None = None, preempt: bool = False
-    ) -> None:
-        """Give a partition new shares of every node (a new name adds a partition)."""
-        ...
-
-    def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> None:
-        """Resize several partitions at once, e.g. {"uq": {"cores": 0.25}, "ddmd": {"cores": 0.75}}."""
-        ...
-
-    def when(self, trigger: Trigger) -> None:
-        """Add another trigger."""
-        ...
-
-
-class ActionsBase:
-    """What both clocks share of Actions: the argument checks, and `did`, what the action did in words (for the
-    run's marks and journal). A driver implements now and the _submit, _cancel, _repartition and _arm steps."""
-
-    def __init__(self, seen: Observed) -> None:
-        self.seen = seen
-        self.did: list[str] = []
-
-    def submit(self, workflow: Any) -> None:
-        wf = as_workflow(workflow)
-        self._submit(wf)
+        if isinstance(workflow, Sequence) and not isinstance(workflow, str):
+            wf = task_sets_workflow(workflow)
+        else:
+            wf = self._load(workflow)
+        self._port.submit_workflow(wf)
         self.did.append(f"submitted {len(wf.sets)} task sets ({wf.n_tasks} tasks)")
 
     def cancel(self, set_name: str, index: int | None = None) -> None:
-        self._cancel(set_name, index)
+        """Cancel the tasks of a set (one of them with index) that have not ended."""
+        self._port.cancel_tasks(set_name, index)
         self.did.append(f"cancelled {set_name if index is None else f'{set_name}[{index}]'}")
 
     def resize(
         self, partition: str, *, cores: float | None = None, gpus: float | None = None, preempt: bool = False
     ) -> None:
+        """Give a partition new shares of every node (a new name adds a partition)."""
         change = {k: v for k, v in (("cores", cores), ("gpus", gpus)) if v is not None}
         self.repartition({partition: change}, preempt=preempt)
 
     def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> None:
-        self.did.append(describe(self._repartition(changes, preempt), preempt))
+        """Resize several partitions at once, e.g. {"uq": {"cores": 0.25}, "ddmd": {"cores": 0.75}}."""
+        self.did.append(describe(self._port.repartition(changes, preempt), preempt))
 
     def when(self, trigger: Trigger) -> None:
-        self._arm(trigger)
+        """Add another trigger."""
+        self._port.arm(trigger)
         self.did.append(f"armed {trigger.name!r}")
 
-    def _submit(self, workflow: Workflow) -> None:
-        raise NotImplementedError
 
-    def _cancel(self, set_name: str, index: int | None) -> None:
-        raise NotImplementedError
-
-    def _repartition(self, changes: Mapping[str, Any], preempt: bool) -> dict[str, Share]:
-        raise NotImplementedError
-
-    def _arm(self, trigger: Trigger) -> None:
-        raise NotImplementedError
-
-
-def as_workflow(workflow: Any) -> Workflow:
-    """A workflow (object, dict or file), or task sets, which may depend on sets submitted before them."""
-    if isinstance(workflow, Sequence) and not isinstance(workflow, str):
-        sets = tuple(workflow)
-        if not all(isinstance(s, TaskSet) for s in sets):
-            raise SpecError("submit() takes a workflow or a sequence of TaskSet", place="submit", fix="pass either")
-        mine = {s.name for s in sets}
-        return Workflow("triggered", sets, outside=frozenset(p for s in sets for p in s.after if p not in mine))
-    return load_workflow(workflow)
+def task_sets_workflow(sets: Sequence[Any]) -> Workflow:
+    """Task sets submitted together, as a workflow; they may depend on sets submitted before them."""
+    got = tuple(sets)
+    if not all(isinstance(s, TaskSet) for s in got):
+        raise SpecError("submit() takes a workflow or a sequence of TaskSet", place="submit", fix="pass either")
+    mine = {s.name for s in got}
+    return Workflow("triggered", got, outside=frozenset(p for s in got for p in s.after if p not in mine))
 
 
 @dataclass(frozen=True)

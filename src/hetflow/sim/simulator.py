@@ -1,7 +1,8 @@
 """The discrete-event simulator: the engine on virtual time, with a simulated executor.
 
 The engine runs grouped: the tasks of a set placed in one scheduling pass on nodes of one speed are one launch and
-one event, which ends at now + run time / node speed.
+one event, which ends at now + run time / node speed. A failure model makes attempts fail (at their end); the engine
+holds a retried task back for its retry backoff, and the loop wakes when it is due.
 """
 
 from __future__ import annotations
@@ -13,20 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from hetflow.core.engine import Engine
-from hetflow.core.instructions import Cancel, Instruction, LaunchGroup, Retried, Skipped
-from hetflow.core.partitions import Share, parse_shares
-from hetflow.core.stimuli import Stimulus, TaskFinished, TasksSubmitted
-from hetflow.core.triggers import Trigger, Triggers
+from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Retried, Skipped
+from hetflow.core.partitions import Share, describe, parse_shares, repartitioned
+from hetflow.core.stimuli import CancelRequested, Resize, Stimulus, TaskFailed, TaskFinished, TasksSubmitted
+from hetflow.core.triggers import Actions, Trigger, Triggers
 from hetflow.errors import EngineError, SpecError
 from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
-from hetflow.sim.actions import SimActions
 from hetflow.spec.load import gc_paused, load_platform, load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet, Workflow
 
 ResultModel = Callable[[str, int], Any]  # (set, index) -> what that task returns
+FailureModel = Callable[[str, int, int], str | None]  # (set, index, attempt from 1) -> its error when it fails, or None
+_INF = float("inf")
 
 
 @dataclass
@@ -48,11 +50,15 @@ def run_simulation(
     partitions: Mapping[str, Share | Mapping[str, Any]] | None = None,
     triggers: Sequence[Trigger] = (),
     results: ResultModel | None = None,
+    retry_backoff: float = 0.1,
+    failures: FailureModel | None = None,
 ) -> SimResult:
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times; `partitions` splits
     every node into named shares (task sets name theirs); `triggers` fire when their condition over the results of
-    watched sets holds, with results from the model `results` (None: every result is None); `check` is called after
-    every engine step (tests use it to validate the ledger)."""
+    watched sets holds, with results from the model `results` (None: every result is None); `failures` says which
+    attempts fail (None: none), each after its full run time, and a retried task waits retry_backoff * 2**(attempt-1)
+    s (at most MAX_BACKOFF_S) before it may start again, as in a real Session (whose default is also 0.1 s); `check`
+    is called after every engine step (tests use it to validate the ledger)."""
     platform.check_fits(workflow)
     shares = parse_shares(partitions or {})
     for i, s in enumerate(workflow.sets):
@@ -63,11 +69,18 @@ def run_simulation(
                 place=f"tasks[{i}] ({s.name})",
                 fix=f"declare it: partitions={{{s.partition!r}: ...}} (command line: --partition {s.partition}=CORES)",
             )
-    engine = Engine(platform.nodes(), mode, make_policy(policy), grouped=True, partitions=shares or None)
-    sim = _Sim(engine, results, check)
+    engine = Engine(
+        platform.nodes(),
+        mode,
+        make_policy(policy),
+        grouped=True,
+        partitions=shares or None,
+        retry_backoff=retry_backoff,
+    )
+    sim = Simulation(engine, results, check, failures)
     sim.counts.update((s.name, s.count) for s in workflow.sets)
     for trigger in triggers:
-        sim.when(trigger)
+        sim.arm(trigger)
     with gc_paused():  # a run makes millions of acyclic objects; the cycle collector would only rescan them
         sim.drive(workflow.sets, at)
     if engine.unfinished:
@@ -78,13 +91,21 @@ def run_simulation(
     return SimResult(wf, platform, mode, policy, sim.intervals, marks=sim.marks, steps=sim.steps, engine=engine)
 
 
-class _Sim:
-    """The event loop: feed the engine, turn each LaunchGroup into one event at its end, fire triggers."""
+class Simulation:
+    """The event loop: feed the engine, turn each LaunchGroup into one event at its end, fire triggers. It is the
+    simulation's TriggerPort (core/triggers.py): a trigger's action becomes stimuli at the instant it fired."""
 
-    def __init__(self, engine: Engine, results: ResultModel | None, check: Callable[[Engine], None] | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        results: ResultModel | None,
+        check: Callable[[Engine], None] | None,
+        failures: FailureModel | None = None,
+    ) -> None:
         self.engine = engine
         self.results = results
         self.check = check
+        self.failures = failures
         self.names = [n.name for n in engine.nodes]  # no node joins or leaves in a simulation
         self.now = 0.0
         self.steps = 0
@@ -98,9 +119,30 @@ class _Sim:
         self._events: list[tuple[float, int]] = []  # (end time, launch id) -- ids are unique, so no ties
         self._started: dict[int, tuple[LaunchGroup, float]] = {}
         self._stopped: dict[int, set[int]] = {}  # launch -> task indices cancelled or preempted while it ran
+        self._failing: dict[int, dict[int, str]] = {}  # launch -> task indices whose attempt fails, with the error
+        self._failures: dict[tuple[str, int], int] = {}  # (set, index) -> its failed attempts so far
 
-    def when(self, trigger: Trigger) -> None:
+    # ---- the TriggerPort ------------------------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return self.now
+
+    def submit_workflow(self, workflow: Workflow) -> None:
+        self.submit(workflow.sets)
+
+    def cancel_tasks(self, set_name: str, index: int | None) -> None:
+        self.stimuli.append(CancelRequested(set_name, index))
+
+    def repartition(self, changes: Mapping[str, Any], preempt: bool) -> dict[str, Share]:
+        new = repartitioned(self.shares, changes)
+        self.shares.update(new)
+        self.stimuli.append(Resize(tuple(new.items()), preempt))
+        self.marks.append(Mark(self.now, "resize", describe(new, preempt)))  # as a real run's journal has it
+        return new
+
+    def arm(self, trigger: Trigger) -> None:
         self.triggers.add(trigger, self.counts)
+
+    # ---- the loop -------------------------------------------------------------------------------------------------
 
     def submit(self, sets: Sequence[TaskSet]) -> None:
         self.counts.update((s.name, s.count) for s in sets)
@@ -121,16 +163,15 @@ class _Sim:
                 self.check(engine)
             if self.triggers.pending:
                 continue  # skipped tasks may have made a trigger due at this instant
-            next_inject = injections[inject_i][0] if inject_i < len(injections) else float("inf")
-            if not events and next_inject == float("inf"):
+            next_inject = injections[inject_i][0] if inject_i < len(injections) else _INF
+            wake = engine.wake_at  # a retried task's backoff ends
+            t = min(events[0][0] if events else _INF, next_inject, _INF if wake is None else wake)
+            if t == _INF:
                 return
-            popped = bool(events) and events[0][0] <= next_inject
-            if popped:
-                self.now = events[0][0]
-                while events and events[0][0] == self.now:
-                    self._end(heapq.heappop(events)[1])
-            if next_inject <= self.now or not popped:
-                self.now = max(self.now, next_inject)
+            self.now = t = max(self.now, t)
+            while events and events[0][0] == t:
+                self._end(heapq.heappop(events)[1])
+            if next_inject <= t:
                 self.submit(injections[inject_i][1])
                 inject_i += 1
 
@@ -141,12 +182,28 @@ class _Sim:
             if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
                 started[ins.launch] = (ins, now)
                 heapq.heappush(events, (now + ins.duration, ins.launch))
+                if self.failures is not None:
+                    self._draw_failures(ins)
             elif isinstance(ins, Cancel):
                 self._stop(ins, requeued)
             elif isinstance(ins, Retried):
                 requeued.add((ins.set, ins.index))
             elif isinstance(ins, Skipped):
                 self.triggers.failed(ins.set, ins.count)
+            elif isinstance(ins, Failed):
+                self.triggers.failed(ins.set)
+
+    def _draw_failures(self, g: LaunchGroup) -> None:
+        """Ask the failure model which tasks of a launch fail this attempt (they fail at its end)."""
+        assert self.failures is not None
+        failing: dict[int, str] = {}
+        for _, a, b, _ in g.parts:
+            for idx in range(a, b):
+                error = self.failures(g.set, idx, self._failures.get((g.set, idx), 0) + 1)
+                if error is not None:
+                    failing[idx] = error
+        if failing:
+            self._failing[g.launch] = failing
 
     def _stop(self, ins: Cancel, requeued: set[tuple[str, int]]) -> None:
         """Tasks of a running launch stopped early: record what they ran; the launch's event ends the rest."""
@@ -166,37 +223,61 @@ class _Sim:
         if len(stopped) == sum(b - a for _, a, b, _ in g.parts):  # nothing of it runs now: the engine ended it
             del self._started[ins.launch]
             del self._stopped[ins.launch]
+            self._failing.pop(ins.launch, None)
 
     def _end(self, lid: int) -> None:
         got = self._started.pop(lid, None)
+        failing = self._failing.pop(lid, None)
         if got is None:
             return  # every task of it was stopped before
         g, begun = got
         name, cores, units, now, names = g.set, g.cores, g.gpu_units, self.now, self.names
         stopped = self._stopped.pop(lid, None)
-        if stopped is None:  # the common case: every task of it ran to the end
+        if stopped is None and failing is None and not self._failures:  # the common case: every task ran to the end
             self.intervals += [Interval(name, a, b, names[i], begun, now, cores, units) for i, a, b, _ in g.parts]
             ranges = [(a, b) for _, a, b, _ in g.parts]
         else:
-            ranges = []
-            for i, a, b, _ in g.parts:
-                lo = a
-                for idx in [x for x in sorted(stopped) if a <= x < b] + [b]:
-                    if lo < idx:
-                        self.intervals.append(Interval(name, lo, idx, names[i], begun, now, cores, units))
-                        ranges.append((lo, idx))
-                    lo = idx + 1
+            ranges = self._end_some(g, begun, stopped or set(), failing or {})
         if name in self.triggers.watched and self.results is not None:
             for lo, hi in ranges:
                 for k in range(lo, hi):
                     self.triggers.done(name, self.results(name, k))
         else:
             self.triggers.done(name, None, sum(hi - lo for lo, hi in ranges))
-        self.stimuli.append(TaskFinished(lid))
+        if ranges:
+            self.stimuli.append(TaskFinished(lid))
+
+    def _end_some(
+        self, g: LaunchGroup, begun: float, stopped: set[int], failing: dict[int, str]
+    ) -> list[tuple[int, int]]:
+        """The end of a launch some of whose tasks were stopped before or fail now: record what ran (a failed
+        attempt as its own interval), tell the engine of the failures; returns the ranges of tasks that are done."""
+        name, cores, units, now, names, tries = g.set, g.cores, g.gpu_units, self.now, self.names, self._failures
+        skip = stopped | failing.keys()
+        ranges: list[tuple[int, int]] = []
+        for i, a, b, _ in g.parts:
+            lo = a
+            for idx in [x for x in sorted(skip) if a <= x < b] + [b]:
+                if idx in failing and idx not in stopped:
+                    n = tries[name, idx] = tries.get((name, idx), 0) + 1
+                    self.intervals.append(Interval(name, idx, idx + 1, names[i], begun, now, cores, units, "failed", n))
+                    self.stimuli.append(TaskFailed(g.launch, idx, failing[idx]))
+                if lo < idx:
+                    ranges.append((lo, idx))
+                    first = lo  # one interval per run of tasks on the same attempt
+                    for k in range(lo + 1, idx + 1):
+                        if k == idx or tries.get((name, k), 0) != tries.get((name, first), 0):
+                            n = tries.get((name, first), 0) + 1
+                            self.intervals.append(
+                                Interval(name, first, k, names[i], begun, now, cores, units, "done", n)
+                            )
+                            first = k
+                lo = idx + 1
+        return ranges
 
     def _fire(self) -> None:
         for trigger, seen in self.triggers.due():
-            ctx = SimActions(self, seen)
+            ctx = Actions(self, seen, load_workflow)
             trigger.then(ctx)
             self.marks.append(Mark(self.now, "trigger", f"{trigger.name}: {'; '.join(ctx.did) or 'nothing'}"))
 
