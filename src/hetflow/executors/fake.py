@@ -81,7 +81,8 @@ class FakeExecutor:
 
     # ---- the cluster, as a test scripts it ------------------------------------------------------------------------
     def lose_node(self, name: str, at: float) -> None:
-        """At clock time `at`, the node leaves: what runs on it never ends, and the runtime hears NodeLost."""
+        """At clock time `at`, the node leaves: what runs on it never ends, and the runtime hears NodeLost. (The clock
+        only moves while something runs or the runtime waits for a time: a change is seen then.)"""
         self._schedule(at, NodeChange(name))
 
     def join_node(self, node: Node, at: float) -> None:
@@ -135,14 +136,15 @@ class FakeExecutor:
                 stopped, self._ready = self._ready, []
                 return stopped
             self._drop_stale()
-            if not self._heap and timeout is None:  # nothing will ever happen but a wake-up
+            if not self._live and timeout is None:
+                # nothing runs: the clock stands still (scheduled node changes included) until the runtime is
+                # handed something, so that what a test submits lands at the time it expects
                 while not self._woken:
                     self._cond.wait()
-            self._woken = False
-            if not self._heap and timeout is None:
+                self._woken = False
                 return []
-            now = self.clock.now()
-            until = now + timeout if timeout is not None else self._heap[0].at
+            self._woken = False
+            until = self.clock.now() + timeout if timeout is not None else self._heap[0].at
             if self._heap and self._heap[0].at < until:
                 until = self._heap[0].at
             self.clock.advance_to(until)

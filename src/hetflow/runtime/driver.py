@@ -399,7 +399,7 @@ class Driver:
                 continue
             info = self.sets.pop(name, None)
             if info is not None:
-                self._publish(ev.SetEnded(info))
+                self._publish(ev.SetEnded(info, s.counts[TaskState.CANCELLED]))
 
     def _unstick(self, stimuli: list[st.Stimulus]) -> None:
         """Nothing runs, nothing will: cancel what is left (a safety net; submissions check that tasks fit)."""

@@ -127,6 +127,7 @@ class TasksSkipped:
 @dataclass(frozen=True, slots=True)
 class SetEnded:
     info: SetInfo
+    cancelled: int  # its tasks that ended cancelled (running or not)
 
 
 @dataclass(frozen=True, slots=True)

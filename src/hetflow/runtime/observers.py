@@ -78,9 +78,6 @@ class FuturesObserver:
                 for f in info.futures or ():
                     if not f.done():
                         reject(f, TaskSkippedError(f"{f.task_id} skipped: {reason}", task_id=f.task_id))
-            case TaskStopped(_, r, "cancelled"):
-                if r.info.group is not None:
-                    r.info.group.cancelled += 1
             case TaskKept(_, info):
                 if info.group is not None:
                     info.group.kept += 1
@@ -88,12 +85,13 @@ class FuturesObserver:
                 for f in info.futures or ():
                     if not f.done():
                         abandon(f)
-            case SetEnded(info):
+            case SetEnded(info, cancelled):
                 for f in info.futures or ():
                     if not f.done():  # ended without a result: cancelled before it ran
                         abandon(f)
                 g = info.group
                 if g is not None:
+                    g.cancelled += cancelled
                     g.sets_left -= 1
                     if g.sets_left == 0:
                         g.event.set()
