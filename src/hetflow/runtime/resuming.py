@@ -1,14 +1,17 @@
-"""A Session going on with a journal's run: it keeps the platform, mode and policy the journal records, and the
-tasks done before are not run again."""
+"""A Session's platform, mode and policy, and going on with a journal's run: it keeps the platform, mode and policy
+the journal records, and the tasks done before are not run again."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 
+from hetflow.core.modes import MODES
 from hetflow.errors import SpecError
-from hetflow.journal.codec import platform_to_dict, set_to_dict
+from hetflow.journal.codec import platform_from_dict, platform_to_dict, set_to_dict
 from hetflow.journal.read import JournalView
+from hetflow.policies import make_policy
+from hetflow.spec.local import local_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import Workflow
@@ -49,3 +52,29 @@ def kept_tasks(view: JournalView | None, wf: Workflow) -> dict[str, dict[int, In
             )
     done = view.done()
     return {s.name: done[s.name] for s in wf.sets if s.name in done}
+
+
+def run_shape(
+    platform: Platform | None, mode: str | None, policy: str | None, recorded: Mapping[str, str], address: object
+) -> tuple[Platform, str, str]:
+    """The platform, mode and policy of a session: those given, else (on resume) the journal's, else this machine,
+    task and fifo. SpecError for an unknown mode or policy, or a platform given with a cluster address."""
+    if platform is not None and address is not None:
+        raise SpecError(
+            "a platform and a cluster address were both given",
+            place="--platform",
+            fix="leave the platform out: with an address the platform is the cluster's (its workers or nodes)",
+        )
+    if platform is not None:
+        shape = platform
+    elif "platform" in recorded and address is None:
+        shape = platform_from_dict(json.loads(recorded["platform"]))
+    else:
+        shape = local_platform()
+    check_resume(recorded, mode, policy, shape, platform is not None)
+    mode = mode or recorded.get("mode", "task")
+    if mode not in MODES:
+        raise SpecError(f"unknown mode {mode!r}", place="--mode", fix=f"use one of {', '.join(MODES)}")
+    policy = policy or recorded.get("policy", "fifo")
+    make_policy(policy)  # an unknown name is bad input, now rather than in the driver
+    return shape, mode, policy

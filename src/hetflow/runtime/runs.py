@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hetflow.core.states import TaskState
 from hetflow.errors import ExecutionError
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
@@ -31,6 +32,25 @@ class Progress:
     cores: int
     gpus_busy: float
     gpus: float
+
+    @classmethod
+    def of(
+        cls, counts: Mapping[TaskState, int], running: int, cores_busy: int, gpus_busy: float, platform: Platform
+    ) -> Progress:
+        by = {s.name.lower(): n for s, n in counts.items()}
+        return cls(
+            total=sum(counts.values()),
+            done=by["done"],
+            running=running,
+            failed=by["failed"],
+            skipped=by["skipped"],
+            cancelled=by["cancelled"],
+            waiting=by["pending"] + by["ready"],
+            cores_busy=cores_busy,
+            cores=platform.cores,
+            gpus_busy=gpus_busy,
+            gpus=platform.gpus,
+        )
 
 
 class Group:

@@ -13,27 +13,23 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import itertools
-import json
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from hetflow.core.engine import Engine
-from hetflow.core.modes import MODES
 from hetflow.core.partitions import Share, parse_shares, repartitioned
 from hetflow.core.triggers import Actions, Observed, Trigger
-from hetflow.errors import ExecutionError, FitError, SpecError
+from hetflow.errors import ExecutionError, SpecError
 from hetflow.executors import Executor, make_executor
-from hetflow.journal.codec import platform_from_dict
 from hetflow.journal.read import JournalView, read_journal
 from hetflow.journal.store import Journal
 from hetflow.policies import make_policy
 from hetflow.runtime.actions import SessionPort
 from hetflow.runtime.active import innermost, pop_session, push_session
+from hetflow.runtime.admission import Admission
 from hetflow.runtime.clock import Clock, WallClock
 from hetflow.runtime.driver import Driver
 from hetflow.runtime.events import Observer
@@ -41,15 +37,14 @@ from hetflow.runtime.futures import TaskFuture
 from hetflow.runtime.journaling import JournalObserver
 from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, ResizePartitions, SubmitSets
 from hetflow.runtime.observers import FuturesObserver, IntervalRecorder
-from hetflow.runtime.resuming import check_resume, kept_tasks
+from hetflow.runtime.resuming import kept_tasks, run_shape
 from hetflow.runtime.runs import Group, Progress, WorkflowRun
-from hetflow.runtime.sets import SetInfo, find_futures
-from hetflow.runtime.submitting import options_of, watched, when_done
+from hetflow.runtime.sets import SetInfo
+from hetflow.runtime.submitting import Pending, call, mapped, shell, watched, when_done
 from hetflow.runtime.task import TaskOptions
 from hetflow.spec.load import load_platform, load_workflow
-from hetflow.spec.local import local_platform
 from hetflow.spec.platform import Platform
-from hetflow.spec.resources import GPU_UNIT, Resources
+from hetflow.spec.resources import GPU_UNIT
 from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet, Workflow
 
@@ -121,24 +116,10 @@ class Session:
     ) -> None:
         self._resumed: JournalView | None = read_journal(journal) if resume and journal is not None else None
         recorded: dict[str, str] = self._journal.meta() if self._journal is not None and resume else {}
-        if platform is not None:
-            self.platform = load_platform(platform)
-        elif "platform" in recorded and executor_options.get("address") is None:
-            self.platform = platform_from_dict(json.loads(recorded["platform"]))
-        else:
-            self.platform = local_platform()
-        if platform is not None and executor_options.get("address") is not None:
-            raise SpecError(
-                "a platform and a cluster address were both given",
-                place="--platform",
-                fix="leave the platform out: with an address the platform is the cluster's (its workers or nodes)",
-            )
-        check_resume(recorded, mode, policy, self.platform, platform is not None)
-        self.mode = mode or recorded.get("mode", "task")
-        if self.mode not in MODES:
-            raise SpecError(f"unknown mode {self.mode!r}", place="--mode", fix=f"use one of {', '.join(MODES)}")
-        self.policy = policy or recorded.get("policy", "fifo")
-        make_policy(self.policy)  # an unknown name is bad input, now rather than in the driver
+        given = load_platform(platform) if platform is not None else None
+        self.platform, self.mode, self.policy = run_shape(
+            given, mode, policy, recorded, executor_options.get("address")
+        )
         if executor is not None:
             self.backend = executor.name
             self.log_dir: Path | None = None
@@ -159,12 +140,7 @@ class Session:
         self._backoff = retry_backoff
         self._recorder = IntervalRecorder()
         self._driver: Driver | None = None
-        self._names: set[str] = set()
-        self._specs: list[TaskSet] = []
-        self._posted: set[str] = set()  # task sets handed to the driver
-        self._counter = itertools.count()
-        self._fits: dict[Resources, bool] = {}
-        self._lock = threading.Lock()
+        self._admit = Admission(self.platform, self._shares, self)
         self._closed = False
         self._origin = self._clock.time()
 
@@ -246,65 +222,12 @@ class Session:
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Run fn(*args, **kwargs) as a task (with the options of @hetflow.task when fn has them)."""
-        opts, target = options_of(fn)
-        found: list[TaskFuture] = []
-        find_futures(args, found)
-        find_futures(kwargs, found)
-        name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
-        # an item of a map (one task of a larger set), or a task not submitted yet: wait for that task itself
-        items = [f for f in found if f.task_id != f.set or not self._submitted(f)]
-        whole = [f for f in found if f.task_id == f.set and self._submitted(f)]
-        spec = TaskSet(
-            name, 1, opts.resources, opts.runtime, self._after(whole), retries=opts.retries, partition=opts.partition
-        )
-        self._check_fits(spec)
-        self._after(items)
-        fut = TaskFuture(name, name, 0, self._cancel_future)
-        info = SetInfo(
-            spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
-        )
-        if items:
-            self._when_done(items, spec, info, "call")
-        else:
-            self._post([(spec, info)], "call")
-        return fut
-
-    def _submitted(self, f: TaskFuture) -> bool:
-        with self._lock:
-            return f.set in self._posted
-
-    def _when_done(self, inputs: list[TaskFuture], spec: TaskSet, info: SetInfo, kind: str) -> None:
-        when_done(inputs, info.futures or [], lambda: self._post([(spec, info)], kind))
+        return self._enqueue(call(self._admit, fn, args, kwargs, self._cancel_future), "call")[0]
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
-        opts, target = options_of(fn)
         items = list(zip(*iterables, strict=False))
-        if not items:
-            return []
-        found: list[TaskFuture] = []
-        find_futures(items, found)
-        name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
-        later = [f for f in found if not self._submitted(f)]  # tasks not submitted yet: wait for them themselves
-        spec = TaskSet(
-            name,
-            len(items),
-            opts.resources,
-            opts.runtime,
-            self._after([f for f in found if self._submitted(f)]),
-            retries=opts.retries,
-            partition=opts.partition,
-        )
-        self._check_fits(spec)
-        cb = self._cancel_future
-        futures = [TaskFuture(spec.task_id(i), name, i, cb) for i in range(len(items))]
-        info = SetInfo(spec, fn=target, items=items, timeout=opts.timeout, futures=futures, deps=bool(found))
-        self._after(later)
-        if later:
-            self._when_done(later, spec, info, "map")
-        else:
-            self._post([(spec, info)], "map")
-        return futures
+        return self._enqueue(mapped(self._admit, fn, items, self._cancel_future), "map") if items else []
 
     def shell(
         self,
@@ -322,27 +245,17 @@ class Session:
     ) -> TaskFuture:
         """Run a shell command as a task; its future's result is a CommandResult (exit status, output files)."""
         opts = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name, partition)
-        name = self._new_name(opts.name or "shell")
-        spec = TaskSet(
-            name,
-            1,
-            opts.resources,
-            opts.runtime,
-            self._after([f for f in after if f.task_id == f.set and self._submitted(f)]),
-            command=command,
-            retries=opts.retries,
-            partition=opts.partition,
-        )
-        self._check_fits(spec)
-        fut = TaskFuture(name, name, 0, self._cancel_future)
-        info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
-        wait = [f for f in after if f.task_id != f.set or not self._submitted(f)]
-        self._after(wait)
-        if wait:
-            self._when_done(wait, spec, info, "shell")
+        return self._enqueue(shell(self._admit, command, opts, after, self._cancel_future), "shell")[0]
+
+    def _enqueue(self, pending: Pending, kind: str) -> list[TaskFuture]:
+        """Hand a task set to the driver now, or once the single tasks it waits for are done."""
+        spec, info = pending.spec, pending.info
+        futures = info.futures or []
+        if pending.wait:
+            when_done(pending.wait, futures, lambda: self._post([(spec, info)], kind))
         else:
-            self._post([(spec, info)], "shell")
-        return fut
+            self._post([(spec, info)], kind)
+        return futures
 
     def check_workflow(self, workflow: WorkflowLike) -> Workflow:
         """The workflow, loaded and checked for a real run here (SpecError when it cannot run): every task fits on the
@@ -352,25 +265,7 @@ class Session:
     def _checked(self, workflow: WorkflowLike) -> tuple[Workflow, dict[str, dict[int, Interval]]]:
         """check_workflow's work; also the tasks an earlier run of the journal did (resume)."""
         wf = load_workflow(workflow)
-        with self._lock:
-            unknown = sorted(wf.outside - self._names)
-        if unknown:
-            raise SpecError(
-                f"the workflow depends on task set {unknown[0]!r}, which this session does not have",
-                source=wf.source,
-                fix="submit that task set first",
-            )
-        self.platform.check_fits(wf)
-        for s in wf.sets:
-            self._check_partition(s, wf.source)
-        for i, s in enumerate(wf.sets):
-            if s.command is None and s.function is None:
-                raise SpecError(
-                    f"task set {s.name} has nothing to run",
-                    source=wf.source,
-                    place=f"tasks[{i}] ({s.name})",
-                    fix="give it a command or a function",
-                )
+        self._admit.check_workflow(wf)
         return wf, kept_tasks(self._resumed, wf)
 
     def submit_workflow(self, workflow: WorkflowLike) -> WorkflowRun:
@@ -382,15 +277,7 @@ class Session:
         origin = self._resumed.origin if kept and self._resumed is not None else submitted
         group = Group([s.name for s in wf.sets])
         pairs = [(s, SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name))) for s in wf.sets]
-        with self._lock:
-            clash = [s.name for s in wf.sets if s.name in self._names]
-            if clash:
-                raise SpecError(
-                    f"task set {clash[0]} is already part of this session",
-                    source=wf.source,
-                    fix="rename the task set, or run the workflow in a new Session",
-                )
-            self._names.update(s.name for s in wf.sets)
+        self._admit.claim(wf)
         self._post(pairs, "workflow", wf.name, submitted)
         return WorkflowRun(wf, group, origin, (self.platform, self.mode, self.policy), self._marks)
 
@@ -405,7 +292,7 @@ class Session:
     @property
     def partitions(self) -> dict[str, Share]:
         """The partitions' shares of every node, as last set."""
-        with self._lock:
+        with self._admit.lock:
             return dict(self._shares)
 
     def resize(
@@ -424,7 +311,7 @@ class Session:
     def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> dict[str, Share]:
         """Resize several partitions at once, e.g. {"uq": {"cores": 0.25}, "ddmd": {"cores": 0.75}}; their new
         shares."""
-        with self._lock:
+        with self._admit.lock:
             new = repartitioned(self._shares, changes)
             self._shares.update(new)
         self._require().post(ResizePartitions(new, preempt))
@@ -449,8 +336,7 @@ class Session:
 
     def arm(self, trigger: Trigger) -> None:
         """Add a trigger made elsewhere (the same Trigger objects work in run_simulation)."""
-        with self._lock:
-            unknown = [s for s in trigger.watch if s not in self._names]
+        unknown = self._admit.unknown(trigger.watch)
         if unknown:
             raise SpecError(
                 f"trigger {trigger.name!r} watches unknown task set {unknown[0]!r}",
@@ -484,27 +370,14 @@ class Session:
     def progress(self) -> Progress:
         d = self._require()
         counts = d.engine.state_counts()
-        by = {s.name.lower(): n for s, n in counts.items()}
-        return Progress(
-            total=sum(counts.values()),
-            done=by["done"],
-            running=len(d.inflight),
-            failed=by["failed"],
-            skipped=by["skipped"],
-            cancelled=by["cancelled"],
-            waiting=by["pending"] + by["ready"],
-            cores_busy=d.cores_busy,
-            cores=self.platform.cores,
-            gpus_busy=d.gpu_units_busy / GPU_UNIT,
-            gpus=self.platform.gpus,
-        )
+        return Progress.of(counts, len(d.inflight), d.cores_busy, d.gpu_units_busy / GPU_UNIT, self.platform)
 
     def result(self) -> RunResult:
         """Everything this session ran so far, as one RunResult."""
         from hetflow.metrics.result import RunResult
 
         self._require()
-        wf = Workflow("session", tuple(self._specs))
+        wf = Workflow("session", tuple(self._admit.specs))
         return RunResult(
             wf,
             self.platform,
@@ -528,47 +401,8 @@ class Session:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
-        with self._lock:
-            self._specs.extend(p[0] for p in pairs)
-            self._posted.update(p[0].name for p in pairs)
+        self._admit.posted(p[0] for p in pairs)
         d.post(SubmitSets(pairs, kind, workflow, self._clock.time() if at is None else at))
-
-    def _new_name(self, prefix: str) -> str:
-        prefix = prefix.replace("[", "(").replace("]", ")") or "task"
-        with self._lock:
-            while True:
-                name = f"{prefix}-{next(self._counter)}"
-                if name not in self._names:
-                    self._names.add(name)
-                    return name
-
-    def _after(self, futures: list[TaskFuture]) -> tuple[str, ...]:
-        for f in futures:
-            if getattr(f.on_cancel, "__self__", None) is not self:
-                raise ExecutionError(f"{f.task_id} belongs to another Session: pass its result instead")
-        return tuple(dict.fromkeys(f.set for f in futures))
-
-    def _check_fits(self, spec: TaskSet) -> None:
-        self._check_partition(spec)
-        fits = self._fits.get(spec.resources)
-        if fits is None:  # the same resources come again and again: ask the platform once
-            fits = self._fits[spec.resources] = self.platform.can_run(spec)
-        if not fits:
-            raise FitError(
-                f"a task of {spec.name} needs {spec.resources}, more than any node of platform "
-                f"{self.platform.name!r} has",
-                place=spec.name,
-                fix="ask for less, or give the Session a platform with larger nodes",
-            )
-
-    def _check_partition(self, spec: TaskSet, source: str | None = None) -> None:
-        if spec.partition is not None and spec.partition not in self._shares:
-            raise SpecError(
-                f"task set {spec.name} targets partition {spec.partition!r}, which the session does not have",
-                source=source,
-                place=spec.name,
-                fix="give the Session partitions={...} with it, or resize() it into being first",
-            )
 
     def _cancel_future(self, fut: TaskFuture) -> None:
         d = self._driver
