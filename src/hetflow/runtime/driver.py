@@ -1,14 +1,12 @@
 """The driver: the engine on the runtime's clock, in one thread of its own.
 
-It takes requests from any thread (an inbox of messages and a wake-up), feeds the engine, expands each Launch into
-one TaskRun per task for the executor, and turns each Outcome into TaskFinished or TaskFailed. A task whose worker
-died under it runs again without using a retry. An executor on a cluster (Dask, Ray) also says which nodes joined or
-left (changes()): they become NodeJoined and NodeLost, and the engine re-queues what ran on a lost node. A retry
-waiting for its backoff is the engine's (wake_at): the driver only polls no longer than that.
+It takes requests from any thread (messages.py: an inbox and a wake-up), feeds the engine, expands each Launch into
+one TaskRun per task for the executor, and turns each Outcome into TaskFinished or TaskFailed; a task whose worker
+died under it runs again without using a retry. A cluster executor's changes() become NodeJoined and NodeLost. A
+retry waiting for its backoff is the engine's: the driver polls no longer than engine.wake_at.
 
-What happened goes out as events to observers (journal, futures, intervals): the driver holds no bookkeeping of
-its own beyond what a progress bar shows. Data flows one way: messages -> engine -> executor -> outcomes -> engine,
-and events -> observers.
+Data flows one way: messages -> engine -> executor -> outcomes -> engine; what happened goes out as events
+(events.py) to observers (journal, futures, intervals), which the driver never reads back.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import logging
 import pickle
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from hetflow.core import stimuli as st
 from hetflow.core.engine import Engine
@@ -39,17 +36,6 @@ MAX_LOSSES = 3  # a task whose worker dies this many times under it fails
 log = logging.getLogger("hetflow")
 
 
-class Buffer(Protocol):
-    """An observer that batches its writes (the journal): the driver wakes up to flush it when it is due."""
-
-    @property
-    def pending(self) -> bool: ...
-
-    def due(self) -> float | None: ...
-
-    def flush(self) -> None: ...
-
-
 class Driver:
     """One engine, one executor, one clock, observers, one thread."""
 
@@ -60,7 +46,7 @@ class Driver:
         nodes: Sequence[Node],
         clock: Clock,
         observers: Sequence[ev.Observer],
-        buffer: Buffer | None = None,
+        buffer: ev.Buffer | None = None,
         act: Callable[[Trigger, Observed], list[str]] | None = None,
     ) -> None:
         self.engine = engine
@@ -321,7 +307,7 @@ class Driver:
 
     def _key(self) -> int:
         self._next_key += 1
-        return self._next_key - 1
+        return self._next_key
 
     def _started(self, r: Running) -> TaskRun:
         self.inflight[r.run.key] = r

@@ -176,3 +176,14 @@ class Observer(Protocol):
     """Something the driver tells what happened, in order, from its thread."""
 
     def notify(self, event: Event) -> None: ...
+
+
+class Buffer(Protocol):
+    """An observer that batches its writes (the journal): the driver wakes up to flush it when it is due."""
+
+    @property
+    def pending(self) -> bool: ...
+
+    def due(self) -> float | None: ...
+
+    def flush(self) -> None: ...

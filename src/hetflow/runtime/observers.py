@@ -4,6 +4,7 @@ marks a RunResult is made of."""
 from __future__ import annotations
 
 import pickle
+from typing import TYPE_CHECKING
 
 from hetflow.errors import TaskFailedError, TaskSkippedError
 from hetflow.executors.api import DONE, Outcome
@@ -22,7 +23,12 @@ from hetflow.runtime.events import (
 )
 from hetflow.runtime.futures import RemoteTraceback, abandon, reject, resolve
 from hetflow.runtime.sets import Running
+from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
+from hetflow.spec.workflow import Workflow
+
+if TYPE_CHECKING:
+    from hetflow.metrics.result import RunResult
 
 
 class IntervalRecorder:
@@ -49,6 +55,13 @@ class IntervalRecorder:
                 self.marks.append(m)
             case _:
                 pass
+
+    def result(self, workflow: Workflow, platform: Platform, mode: str, policy: str, origin: float) -> RunResult:
+        """What was recorded so far, as a RunResult (source "real")."""
+        from hetflow.metrics.result import RunResult  # numpy: imported when a result is asked for
+
+        intervals, marks = list(self.intervals), list(self.marks)
+        return RunResult(workflow, platform, mode, policy, intervals, "real", origin, marks)
 
     def _record(self, r: Running, start: float, end: float, status: str) -> None:
         run = r.run

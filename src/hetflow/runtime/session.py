@@ -23,7 +23,7 @@ from hetflow.core.engine import Engine
 from hetflow.core.partitions import Share, parse_shares, repartitioned
 from hetflow.core.triggers import Actions, Observed, Trigger
 from hetflow.errors import ExecutionError, SpecError
-from hetflow.executors import Executor, make_executor
+from hetflow.executors import Executor
 from hetflow.journal.read import JournalView, read_journal
 from hetflow.journal.store import Journal
 from hetflow.policies import make_policy
@@ -31,13 +31,13 @@ from hetflow.runtime.actions import SessionPort
 from hetflow.runtime.active import innermost, pop_session, push_session
 from hetflow.runtime.admission import Admission
 from hetflow.runtime.clock import Clock, WallClock
+from hetflow.runtime.configure import connected, executor_for, kept_tasks, run_shape
 from hetflow.runtime.driver import Driver
 from hetflow.runtime.events import Observer
 from hetflow.runtime.futures import TaskFuture
 from hetflow.runtime.journaling import JournalObserver
 from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, ResizePartitions, SubmitSets
 from hetflow.runtime.observers import FuturesObserver, IntervalRecorder
-from hetflow.runtime.resuming import kept_tasks, run_shape
 from hetflow.runtime.runs import Group, Progress, WorkflowRun
 from hetflow.runtime.sets import SetInfo
 from hetflow.runtime.submitting import Pending, call, mapped, shell, watched, when_done
@@ -120,23 +120,14 @@ class Session:
         self.platform, self.mode, self.policy = run_shape(
             given, mode, policy, recorded, executor_options.get("address")
         )
+        self.log_dir: Path | None = None
         if executor is not None:
-            self.backend = executor.name
-            self.log_dir: Path | None = None
-            self._executor = executor
+            self.backend, self._executor = executor.name, executor
+            self.platform = connected(executor, self.platform)
         else:
             self.backend = backend
-            if journal is not None:
-                executor_options.setdefault("log_dir", Path(os.fspath(journal) + ".logs"))
-            self.log_dir = executor_options.get("log_dir")
-            self._executor = make_executor(backend, **executor_options)
-        connect = getattr(self._executor, "connect", None)
-        if connect is not None:  # a cluster: started shaped like the platform, or found at its address
-            try:
-                self.platform = connect(self.platform)
-            except BaseException:
-                self._executor.close()
-                raise
+            made = executor_for(backend, journal, executor_options, self.platform)
+            self._executor, self.log_dir, self.platform = made
         self._backoff = retry_backoff
         self._recorder = IntervalRecorder()
         self._driver: Driver | None = None
@@ -374,20 +365,9 @@ class Session:
 
     def result(self) -> RunResult:
         """Everything this session ran so far, as one RunResult."""
-        from hetflow.metrics.result import RunResult
-
         self._require()
         wf = Workflow("session", tuple(self._admit.specs))
-        return RunResult(
-            wf,
-            self.platform,
-            self.mode,
-            self.policy,
-            list(self._recorder.intervals),
-            source="real",
-            origin=self._origin,
-            marks=list(self._recorder.marks),
-        )
+        return self._recorder.result(wf, self.platform, self.mode, self.policy, self._origin)
 
     # ---- internals ------------------------------------------------------------------------------------------------
     def _require(self) -> Driver:

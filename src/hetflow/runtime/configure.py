@@ -1,13 +1,17 @@
-"""A Session's platform, mode and policy, and going on with a journal's run: it keeps the platform, mode and policy
-the journal records, and the tasks done before are not run again."""
+"""What a Session is made of before it starts: its platform, mode, policy and executor; and, going on with a
+journal's run, the platform, mode and policy the journal records and the tasks done before (not run again)."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from hetflow.core.modes import MODES
 from hetflow.errors import SpecError
+from hetflow.executors import Executor, make_executor
 from hetflow.journal.codec import platform_from_dict, platform_to_dict, set_to_dict
 from hetflow.journal.read import JournalView
 from hetflow.policies import make_policy
@@ -78,3 +82,27 @@ def run_shape(
     policy = policy or recorded.get("policy", "fifo")
     make_policy(policy)  # an unknown name is bad input, now rather than in the driver
     return shape, mode, policy
+
+
+def executor_for(
+    backend: str, journal: str | os.PathLike[str] | None, options: dict[str, Any], platform: Platform
+) -> tuple[Executor, Path | None, Platform]:
+    """The executor by name, with its options (a journal's log folder by default), and the platform it runs on: a
+    cluster's (started shaped like the given platform, or found at its address), else the one given."""
+    if journal is not None:
+        options.setdefault("log_dir", Path(os.fspath(journal) + ".logs"))
+    executor = make_executor(backend, **options)
+    return executor, options.get("log_dir"), connected(executor, platform)
+
+
+def connected(executor: Executor, platform: Platform) -> Platform:
+    """The platform of a cluster executor (it has connect()), else platform; the executor is closed on failure."""
+    connect = getattr(executor, "connect", None)
+    if connect is None:
+        return platform
+    try:
+        shape: Platform = connect(platform)
+    except BaseException:
+        executor.close()
+        raise
+    return shape
