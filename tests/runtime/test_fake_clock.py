@@ -225,7 +225,7 @@ def test_a_future_gets_the_handler_s_value_and_exception() -> None:
             bad.result(timeout=10)
 
 
-SEED = {
+SEED: dict[str, Any] = {
     "workflow": "dag",
     "tasks": [
         {"name": "prep", "count": 3, "command": "x", "runtime": 4},
