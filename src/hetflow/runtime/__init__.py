@@ -1,8 +1,9 @@
 """Real execution: the Session, the @task decorator, futures, and the driver that runs the engine on wall time."""
 
 from hetflow.runtime.futures import RemoteTraceback, TaskFuture
-from hetflow.runtime.session import Progress, Session, WorkflowRun
-from hetflow.runtime.task import TaskFunction, TaskOptions, current_session, task
+from hetflow.runtime.runs import Progress, WorkflowRun
+from hetflow.runtime.session import Session, current_session
+from hetflow.runtime.task import TaskFunction, TaskOptions, task
 
 __all__ = [
     "Progress",

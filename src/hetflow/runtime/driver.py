@@ -1,91 +1,65 @@
-"""The driver: the engine on wall time, in one thread of its own.
+"""The driver: the engine on the runtime's clock, in one thread of its own.
 
-It takes submissions and cancels from any thread (an inbox and a wake-up), feeds the engine, expands each Launch into
-one TaskRun per task for the executor, and turns each Outcome into TaskFinished or TaskFailed. It resolves the
-futures, records intervals, writes the journal, delays retries (exponential backoff) and runs again, without using a
-retry, a task whose worker died under it. An executor on a cluster (Dask) also says which nodes joined or left
-(changes()): they become NodeJoined and NodeLost, and the engine re-queues what ran on a lost node. Everything the
-engine decides is the engine's: the driver holds no resource bookkeeping of its own beyond what a progress bar shows.
+It takes requests from any thread (messages.py: an inbox and a wake-up), feeds the engine, expands each Launch into
+one TaskRun per task for the executor, and turns each Outcome into TaskFinished or TaskFailed; a task whose worker
+died under it runs again without using a retry. A cluster executor's changes() become NodeJoined and NodeLost. A
+retry waiting for its backoff is the engine's: the driver polls no longer than engine.wake_at.
+
+Data flows one way: messages -> engine -> executor -> outcomes -> engine; what happened goes out as events
+(events.py) to observers (journal, futures, intervals), which the driver never reads back.
 """
 
 from __future__ import annotations
 
-import heapq
+import dataclasses
 import logging
 import pickle
 import threading
-import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
+from hetflow.core import stimuli as st
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
 from hetflow.core.partitions import describe
 from hetflow.core.states import TaskState
-from hetflow.core.stimuli import (
-    CancelRequested,
-    NodeJoined,
-    NodeLost,
-    Resize,
-    Stimulus,
-    TaskFailed,
-    TaskFinished,
-    TasksSubmitted,
-)
 from hetflow.core.triggers import Observed, Trigger, Triggers
-from hetflow.errors import ExecutionError, TaskFailedError, TaskSkippedError
-from hetflow.executors.api import CANCELLED, DONE, LOST, Executor, NodeChange, Outcome, TaskRun
-from hetflow.journal import store as J
-from hetflow.journal.store import Journal
-from hetflow.runtime.futures import RemoteTraceback, TaskFuture
-from hetflow.runtime.sets import SetInfo, resolve_futures
+from hetflow.errors import ExecutionError
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, Executor, NodeChange, Outcome, TaskRun
+from hetflow.runtime import events as ev
+from hetflow.runtime.clock import Clock
+from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, Message, ResizePartitions, SubmitSets
+from hetflow.runtime.sets import Running, SetInfo
 from hetflow.spec.platform import Node
-from hetflow.spec.trace import Interval, Mark
-from hetflow.spec.workflow import TaskSet
+from hetflow.spec.trace import Mark
 
 MAX_LOSSES = 3  # a task whose worker dies this many times under it fails
-MAX_BACKOFF_S = 60.0
 log = logging.getLogger("hetflow")
 
 
-class _Rec:
-    __slots__ = ("gpu_units", "index", "info", "launch", "run", "sent")
-
-    def __init__(self, info: SetInfo, launch: int, index: int, run: TaskRun, gpu_units: int, sent: float) -> None:
-        self.info = info
-        self.launch = launch
-        self.index = index
-        self.run = run
-        self.gpu_units = gpu_units
-        self.sent = sent  # when it went to the executor (wall clock)
-
-
 class Driver:
-    """One engine, one executor, one optional journal, one thread."""
+    """One engine, one executor, one clock, observers, one thread."""
 
     def __init__(
         self,
         engine: Engine,
         executor: Executor,
         nodes: Sequence[Node],
-        journal: Journal | None,
-        backoff: float,
+        clock: Clock,
+        observers: Sequence[ev.Observer],
+        buffer: ev.Buffer | None = None,
         act: Callable[[Trigger, Observed], list[str]] | None = None,
     ) -> None:
         self.engine = engine
         self.executor = executor
         self.nodes = list(nodes)
-        self.journal = journal
-        self.backoff = backoff
-        self.t0 = time.monotonic()
+        self.clock = clock
+        self.observers = list(observers)
+        self.buffer = buffer
+        self.t0 = clock.now()
         self.sets: dict[str, SetInfo] = {}  # sets that have not ended
-        self.inflight: dict[int, _Rec] = {}
-        self.intervals: list[Interval] = []
-        self.marks: list[Mark] = []  # triggers fired, partitions resized (wall clock)
+        self.inflight: dict[int, Running] = {}
         self.triggers = Triggers()
-        self._act = act  # runs a trigger's action; what it did, in words
-        self._counts: dict[str, int] = {}  # tasks per set, for every set ever submitted
-        self._requeued: set[tuple[str, int]] = set()  # tasks the engine stopped and queued again (preempted)
+        self.act = act  # runs a trigger's action; what it did, in words
         self.error: BaseException | None = None
         self.started = threading.Event()
         self.finished = threading.Event()
@@ -93,16 +67,17 @@ class Driver:
         self.gpu_units_busy = 0
         self.failed_tasks = 0
         self.skipped_tasks = 0
+        self._counts: dict[str, int] = {}  # tasks per set, for every set ever submitted
+        self._requeued: set[tuple[str, int]] = set()  # tasks the engine stopped and queued again (preempted)
+        self._losing: set[str] = set()  # nodes whose loss the engine is being told now
+        self._touched: set[str] = set()
         self._lock = threading.Lock()
-        self._inbox: list[tuple[Any, ...]] = []
+        self._inbox: list[Message] = []
         self._posted = False
         self._accepting = True  # False once the loop has ended: nothing posted after would ever be seen
         self._closing = False
-        self._delayed: list[tuple[float, int]] = []
         self._next_key = 0
-        self._touched: set[str] = set()
         self._changes: Callable[[], list[NodeChange]] | None = getattr(executor, "changes", None)
-        self._losing: set[str] = set()  # nodes whose loss the engine is being told now
         self._thread = threading.Thread(target=self._main, name="hetflow-driver", daemon=True)
 
     # ---- any thread -----------------------------------------------------------------------------------------------
@@ -112,14 +87,12 @@ class Driver:
         if self.error is not None:
             raise ExecutionError(f"the runtime could not start: {self.error}") from self.error
 
-    def post(self, item: tuple[Any, ...]) -> None:
-        """Hand the driver ("sets", [(TaskSet, SetInfo)], kind, workflow name or None, time submitted),
-        ("cancel", set, index), ("resize", {partition: Share}, preempt), ("trigger", Trigger) or
-        ("close", cancel_all)."""
+    def post(self, message: Message) -> None:
+        """Hand the driver a request; it takes it at its next step."""
         with self._lock:
             if not self._accepting:
                 raise ExecutionError("the session is closed")
-            self._inbox.append(item)
+            self._inbox.append(message)
             if self._posted or threading.get_ident() == self._thread.ident:
                 return
             self._posted = True
@@ -133,14 +106,17 @@ class Driver:
         return self._thread.is_alive()
 
     # ---- the loop -------------------------------------------------------------------------------------------------
+    def _publish(self, event: ev.Event) -> None:
+        for o in self.observers:
+            o.notify(event)
+
     def _main(self) -> None:
         status = "done"
         try:
             self.executor.start(self.nodes)
-            if self.journal is not None:
-                now = time.time()
-                for n in self.nodes:
-                    self.journal.event(now, J.NODE_JOINED, node=n.name, cores=n.cores, gpu_units=n.gpu_units)
+            now = self.clock.time()
+            for n in self.nodes:
+                self._publish(ev.NodeJoined(now, n))
             self.started.set()
             self._loop()
             if self.failed_tasks or self.skipped_tasks:
@@ -150,7 +126,8 @@ class Driver:
         except BaseException as exc:
             status = "crashed"
             self.error = exc
-            self._fail_all(exc)
+            err = ExecutionError(f"the runtime stopped: {type(exc).__name__}: {exc}")
+            self._publish(ev.RunCrashed(tuple(self.sets.values()), err))
         finally:
             with self._lock:
                 self._accepting = False
@@ -159,23 +136,23 @@ class Driver:
             try:
                 self.executor.close()
             finally:
-                if self.journal is not None:
-                    try:
-                        self.journal.end(status)
-                    finally:
-                        self.journal.close()
+                self._publish(ev.RunEnded(status))
+
+    def _elapsed(self) -> float:
+        return self.clock.now() - self.t0
 
     def _loop(self) -> None:
-        engine, ex, j = self.engine, self.executor, self.journal
-        stimuli: list[Stimulus] = []
+        engine, ex, buffer = self.engine, self.executor, self.buffer
+        stimuli: list[st.Stimulus] = []
         while True:
             if self._posted or self._inbox:
                 with self._lock:
                     items, self._inbox = self._inbox, []
                     self._posted = False
                 self._take(items, stimuli)
-            if stimuli:
-                out = engine.handle(time.monotonic() - self.t0, stimuli)
+            wake = engine.wake_at
+            if stimuli or (wake is not None and self._elapsed() >= wake):
+                out = engine.handle(self._elapsed(), stimuli)
                 stimuli = []
                 self._apply(out, stimuli)
                 self._losing.clear()
@@ -188,8 +165,7 @@ class Driver:
                 self._unstick(stimuli)
                 if stimuli:
                     continue
-            if self._delayed:
-                self._start_due()
+                wake = engine.wake_at
             if self._closing and not self._inbox and not engine.unfinished and not self.inflight:
                 with self._lock:
                     if not self._inbox:
@@ -198,15 +174,12 @@ class Driver:
                 continue
             if self._inbox:
                 continue  # a trigger's action posted from this thread (no wake-up): take it now
-            timeout: float | None = None
-            if self._delayed:
-                timeout = max(0.0, self._delayed[0][0] - time.monotonic())
-            if j is not None:
-                due = j.due(time.monotonic())
+            timeout = None if wake is None else max(0.0, wake - self._elapsed())
+            if buffer is not None and buffer.pending:
+                due = buffer.due() if self.inflight or wake is not None else 0.0  # idle: write it all now
                 if due == 0.0:
-                    j.flush()
-                    due = None
-                if due is not None:
+                    buffer.flush()
+                elif due is not None:
                     timeout = due if timeout is None else min(timeout, due)
             outcomes = ex.poll(timeout)
             if outcomes:
@@ -217,368 +190,189 @@ class Driver:
                 self._membership(self._changes(), stimuli)
 
     # ---- inbox ----------------------------------------------------------------------------------------------------
-    def _take(self, items: list[tuple[Any, ...]], stimuli: list[Stimulus]) -> None:
-        j = self.journal
-        new: list[TaskSet] = []
+    def _take(self, items: list[Message], stimuli: list[st.Stimulus]) -> None:
+        new: list[SetInfo] = []
         for item in items:
-            what = item[0]
-            if what == "sets":
-                pairs: list[tuple[TaskSet, SetInfo]] = item[1]
-                for spec, info in pairs:
-                    self.sets[spec.name] = info
-                    self._counts[spec.name] = spec.count
-                    new.append(spec)
-                if j is not None:
-                    now = item[4]
-                    if item[3] is not None:
-                        j.name_workflow(item[3])
-                    j.add_sets((p[0] for p in pairs), item[2])
-                    for spec, _ in pairs:
-                        j.event(now, J.SUBMITTED, spec.name, detail=str(spec.count))
-                continue
-            if new:
-                stimuli.append(TasksSubmitted(tuple(new)))
+            if not isinstance(item, SubmitSets) and new:
+                stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
                 new = []
-            if what == "cancel":
-                _, name, index = item
-                if name in self.sets:
-                    stimuli.append(CancelRequested(name, index))
-                    self._touched.add(name)
-                    if j is not None:
-                        j.event(time.time(), J.CANCELLED, name, index)
-            elif what == "resize":
-                _, shares, preempt = item
-                stimuli.append(Resize(tuple(shares.items()), preempt))
-                self._mark("resize", describe(shares, preempt))
-            elif what == "trigger":
-                self._arm(item[1])
-            elif what == "close":
-                self._closing = True
-                if item[1]:
-                    self._cancel_everything(stimuli)
+            match item:
+                case SubmitSets(pairs, kind, workflow, at):
+                    for spec, info in pairs:
+                        self.sets[spec.name] = info
+                        self._counts[spec.name] = spec.count
+                        new.append(info)
+                    self._publish(ev.SetsSubmitted(at, tuple(p[0] for p in pairs), kind, workflow))
+                case CancelTasks(name, index):
+                    cancelled = self.sets.get(name)
+                    if cancelled is not None:
+                        stimuli.append(st.CancelRequested(name, index))
+                        self._touched.add(name)
+                        self._publish(ev.SetCancelled(self.clock.time(), name, index, cancelled))
+                case ResizePartitions(shares, preempt):
+                    stimuli.append(st.Resize(tuple(shares.items()), preempt))
+                    self._mark("resize", describe(dict(shares), preempt))
+                case ArmTrigger(trigger):
+                    self.triggers.add(trigger, self._counts)
+                case Close(cancel):
+                    self._closing = True
+                    if cancel:
+                        self._cancel_everything(stimuli)
         if new:
-            stimuli.append(TasksSubmitted(tuple(new)))
+            stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
 
-    def _cancel_everything(self, stimuli: list[Stimulus]) -> None:
-        now = time.time()
+    def _cancel_everything(self, stimuli: list[st.Stimulus]) -> None:
+        now = self.clock.time()
         for name, info in self.sets.items():
-            st = self.engine.sets.get(name)
-            if st is None or not st.ended:
-                stimuli.append(CancelRequested(name))
+            s = self.engine.sets.get(name)
+            if s is None or not s.ended:
+                stimuli.append(st.CancelRequested(name))
                 self._touched.add(name)
-                if self.journal is not None:
-                    self.journal.event(now, J.CANCELLED, name)
-            if info.futures:
-                for f in info.futures:
-                    if not f.done():
-                        super(TaskFuture, f).cancel()
+                self._publish(ev.SetCancelled(now, name, None, info, closing=True))
 
     # ---- triggers -------------------------------------------------------------------------------------------------
-    def _arm(self, trigger: Trigger) -> None:
-        self.triggers.add(trigger, self._counts)
-
     def _fire(self) -> None:
         """Run the actions of the triggers that are due; a failing action is recorded, the run goes on."""
         for trigger, seen in self.triggers.due():
-            if self._act is None:
+            if self.act is None:
                 continue
             try:
-                text = f"{trigger.name}: {'; '.join(self._act(trigger, seen)) or 'nothing'}"
+                text = f"{trigger.name}: {'; '.join(self.act(trigger, seen)) or 'nothing'}"
             except Exception as exc:
                 log.error("trigger %r failed: %s: %s", trigger.name, type(exc).__name__, exc)
                 text = f"{trigger.name}: failed: {type(exc).__name__}: {exc}"
             self._mark("trigger", text)
 
     def _mark(self, kind: str, text: str) -> None:
-        now = time.time()
-        self.marks.append(Mark(now, kind, text))
-        if self.journal is not None:
-            self.journal.event(now, J.TRIGGERED if kind == "trigger" else J.RESIZED, detail=text)
+        self._publish(ev.Marked(Mark(self.clock.time(), kind, text)))
 
-    def _membership(self, changes: list[NodeChange], stimuli: list[Stimulus]) -> None:
+    def _membership(self, changes: list[NodeChange], stimuli: list[st.Stimulus]) -> None:
         """Nodes of the cluster that joined or left: new ones are used at once, a lost one's tasks run elsewhere."""
-        j = self.journal
         for c in changes:
-            now = time.time()
+            now = self.clock.time()
             if c.node is None:
                 self._losing.add(c.name)
-                stimuli.append(NodeLost(c.name))
-                if j is not None:
-                    j.event(now, J.NODE_LOST, node=c.name)
+                stimuli.append(st.NodeLost(c.name))
+                self._publish(ev.NodeLost(now, c.name))
             else:
-                stimuli.append(NodeJoined(c.node))
-                if j is not None:
-                    n = c.node
-                    j.event(now, J.NODE_JOINED, node=n.name, cores=n.cores, gpu_units=n.gpu_units)
+                stimuli.append(st.NodeJoined(c.node))
+                self._publish(ev.NodeJoined(now, c.node))
 
     # ---- instructions ---------------------------------------------------------------------------------------------
-    def _apply(self, out: list[Instruction], stimuli: list[Stimulus]) -> None:
-        j = self.journal
+    def _apply(self, out: list[Instruction], stimuli: list[st.Stimulus]) -> None:
         for ins in out:
-            kind = type(ins)
-            if kind is Launch:
-                self._launch(ins, stimuli)  # type: ignore[arg-type]
-            elif kind is Released:
-                if j is not None:
-                    j.event(time.time(), J.RELEASED, ins.set)  # type: ignore[union-attr]
-            elif kind is Retried:
-                self._retried(ins)  # type: ignore[arg-type]
-            elif kind is Failed:
-                self._failed(ins)  # type: ignore[arg-type]
-            elif kind is Skipped:
-                self._skipped(ins)  # type: ignore[arg-type]
-            elif kind is Cancel:
-                self._cancel(ins)  # type: ignore[arg-type]
+            match ins:
+                case Launch():
+                    self._launch(ins, stimuli)
+                case Released(name):
+                    self._publish(ev.SetReleased(self.clock.time(), name))
+                case Retried(name, index, attempt, reason):
+                    info = self.sets[name]
+                    if reason.startswith("preempted"):
+                        self._requeued.add((name, index))
+                    info.starts[index] = info.starts.get(index, 0) + 1
+                    self._publish(ev.TaskRetried(self.clock.time(), name, index, attempt, reason))
+                case Failed(name, index, error):
+                    info = self.sets[name]
+                    self._touched.add(name)
+                    self.failed_tasks += 1
+                    self.triggers.failed(name)
+                    last = info.last.pop(index, None)
+                    self._publish(ev.TaskGaveUp(self.clock.time(), info, index, error, last))
+                case Skipped(name, count, reason):
+                    self._touched.add(name)
+                    self.skipped_tasks += count
+                    self.triggers.failed(name, count)
+                    self._publish(ev.TasksSkipped(self.clock.time(), name, self.sets.get(name), count, reason))
+                case Cancel(launch, index):
+                    self._cancel(launch, index)
 
-    def _launch(self, ins: Launch, stimuli: list[Stimulus]) -> None:
+    def _launch(self, ins: Launch, stimuli: list[st.Stimulus]) -> None:
         info = self.sets[ins.set]
-        spec = info.spec
-        j = self.journal
-        now = time.time()
-        mono = time.monotonic()
+        now = self.clock.time()
         batch: list[TaskRun] = []
-        single = spec.count == 1
         for k in range(ins.stop - ins.start):
             idx = ins.start + k
             if info.kept is not None and idx in info.kept:
-                stimuli.append(TaskFinished(ins.launch, idx))
+                stimuli.append(st.TaskFinished(ins.launch, idx))
                 self.triggers.done(ins.set)  # its result is in the journal, not here
                 self._touched.add(ins.set)
-                iv = info.kept[idx]
-                self.intervals.append(iv)
-                if info.group is not None:
-                    info.group.intervals.append(iv)
-                    info.group.kept += 1
-                if j is not None:
-                    j.event(now, J.KEPT, ins.set, idx)
+                self._publish(ev.TaskKept(now, info, idx, info.kept[idx]))
                 continue
-            grant = ins.gpus[k] if ins.gpus else ()
-            key = self._next_key
-            self._next_key += 1
             attempt = 1 + info.starts.get(idx, 0) if info.starts else 1
-            if info.command is not None:
-                run = TaskRun(
-                    key,
-                    spec.name if single else f"{spec.name}[{idx}]",
-                    ins.node,
-                    ins.cores,
-                    grant,
-                    command=info.command.replace("{index}", str(idx)),
-                    timeout=info.timeout,
-                    attempt=attempt,
-                )
-            else:
-                args = info.items[idx] if info.items is not None else info.args
-                kwargs = info.kwargs
-                if info.deps:
-                    args, kwargs = resolve_futures(args), resolve_futures(kwargs)
-                run = TaskRun(
-                    key,
-                    spec.name if single else f"{spec.name}[{idx}]",
-                    ins.node,
-                    ins.cores,
-                    grant,
-                    info.fn,
-                    args,
-                    kwargs,
-                    None,
-                    idx if isinstance(info.fn, str) else None,
-                    info.timeout,
-                    attempt,
-                )
-            units = ins.gpu_units
-            self.inflight[key] = _Rec(info, ins.launch, idx, run, units, now)
-            self.cores_busy += ins.cores
-            self.gpu_units_busy += units
-            if j is not None:
-                j.event(now, J.STARTED, ins.set, idx, ins.node, attempt, None, ins.cores, units, _grant_text(grant))
-            if info.not_before:
-                at = info.not_before.pop(idx, 0.0)
-                if at > mono:
-                    heapq.heappush(self._delayed, (at, key))
-                    continue
-            batch.append(run)
+            run = info.task_run(self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt)
+            batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
         if batch:
             self.executor.submit(batch)
 
-    def _retried(self, ins: Retried) -> None:
-        info = self.sets[ins.set]
-        if ins.reason.startswith("preempted"):
-            self._requeued.add((ins.set, ins.index))
-        info.starts[ins.index] = info.starts.get(ins.index, 0) + 1
-        if self.backoff > 0 and ins.attempt > 0:
-            pause = min(MAX_BACKOFF_S, self.backoff * 2 ** (ins.attempt - 1))
-            info.not_before[ins.index] = time.monotonic() + pause
-        if self.journal is not None:
-            self.journal.event(time.time(), J.RETRIED, ins.set, ins.index, attempt=ins.attempt, detail=ins.reason)
+    def _key(self) -> int:
+        self._next_key += 1
+        return self._next_key
 
-    def _failed(self, ins: Failed) -> None:
-        info = self.sets[ins.set]
-        self._touched.add(ins.set)
-        self.failed_tasks += 1
-        self.triggers.failed(ins.set)
-        last = info.last.pop(ins.index, None)
-        o = last[0] if last is not None else None
-        spec = info.spec
-        task_id = spec.task_id(ins.index)
-        if last is not None:
-            self._record(last[1], last[0], "failed")
-        if info.group is not None:
-            info.group.failed.append((task_id, ins.error))
-        if info.futures:
-            info.futures[ins.index]._reject(_exception(task_id, ins.error, o))
-        if self.journal is not None:
-            self.journal.event(time.time(), J.FAILED, ins.set, ins.index, detail=ins.error)
+    def _started(self, r: Running) -> TaskRun:
+        self.inflight[r.run.key] = r
+        self.cores_busy += r.run.cores
+        self.gpu_units_busy += r.gpu_units
+        self._publish(ev.TaskStarted(r.sent, r))
+        return r.run
 
-    def _skipped(self, ins: Skipped) -> None:
-        self._touched.add(ins.set)
-        self.skipped_tasks += ins.count
-        self.triggers.failed(ins.set, ins.count)
-        info = self.sets.get(ins.set)
-        if info is not None:
-            if info.group is not None:
-                info.group.skipped.append((ins.set, ins.count, ins.reason))
-            if info.futures:
-                for f in info.futures:
-                    if not f.done():
-                        f._reject(TaskSkippedError(f"{f.task_id} skipped: {ins.reason}", task_id=f.task_id))
-        if self.journal is not None:
-            self.journal.event(time.time(), J.SKIPPED, ins.set, None, detail=f"{ins.count}: {ins.reason}")
+    def _ended(self, r: Running) -> None:
+        self.cores_busy -= r.run.cores
+        self.gpu_units_busy -= r.gpu_units
+        self._touched.add(r.set)
 
-    def _cancel(self, ins: Cancel) -> None:
-        keys = [
-            k
-            for k, r in self.inflight.items()
-            if r.launch == ins.launch and (ins.index is None or r.index == ins.index)
-        ]
-        now = time.time()
+    def _cancel(self, launch: int, index: int | None) -> None:
+        keys = [k for k, r in self.inflight.items() if r.launch == launch and (index is None or r.index == index)]
+        now = self.clock.time()
         for key in keys:
-            rec = self.inflight.pop(key)
-            self.cores_busy -= rec.run.cores
-            self.gpu_units_busy -= rec.gpu_units
-            self._touched.add(rec.info.spec.name)
-            lost = rec.run.node in self._losing  # its node is gone: the engine re-queued it (Retried came first)
-            preempted = (rec.info.spec.name, rec.index) in self._requeued
-            if rec.info.group is not None and not (lost or preempted):
-                rec.info.group.cancelled += 1
-            if any(k == key for _, k in self._delayed):
-                self._delayed = [d for d in self._delayed if d[1] != key]
-                heapq.heapify(self._delayed)
+            r = self.inflight.pop(key)
+            self._ended(r)
+            self.executor.cancel(key)
+            if r.run.node in self._losing:  # its node is gone: the engine re-queued it (Retried came first)
+                self._publish(ev.TaskStopped(now, r, "lost", f"node {r.run.node} lost"))
+            elif (r.set, r.index) in self._requeued:
+                self._publish(ev.TaskStopped(now, r, "preempted"))
             else:
-                self.executor.cancel(key)
-            if preempted:  # it held its resources from when it was sent until now
-                self._record(rec, Outcome(key, CANCELLED, rec.sent, now), "preempted")
-            if self.journal is not None:
-                kind = J.LOST if lost else J.PREEMPTED if preempted else J.CANCELLED
-                detail = f"node {rec.run.node} lost" if lost else None
-                self.journal.event(
-                    now, kind, rec.info.spec.name, rec.index, rec.run.node, rec.run.attempt, detail=detail
-                )
+                self._publish(ev.TaskStopped(now, r, "cancelled"))
 
     # ---- outcomes -------------------------------------------------------------------------------------------------
-    def _outcomes(self, outcomes: list[Outcome], stimuli: list[Stimulus]) -> None:
-        j = self.journal
+    def _outcomes(self, outcomes: list[Outcome], stimuli: list[st.Stimulus]) -> None:
         for o in outcomes:
-            rec = self.inflight.pop(o.key, None)
-            if rec is None or o.status == CANCELLED:
+            r = self.inflight.pop(o.key, None)
+            if r is None or o.status == CANCELLED:
                 continue  # cancelled: the engine knows already
-            info = rec.info
-            run = rec.run
-            self.cores_busy -= run.cores
-            self.gpu_units_busy -= rec.gpu_units
-            name = info.spec.name
-            self._touched.add(name)
+            self._ended(r)
             status = o.status
-            value: Any = None
-            if status == DONE:
+            value = None
+            if status == DONE and o.value is not None:
                 try:
-                    value = None if o.value is None else pickle.loads(o.value)
+                    value = pickle.loads(o.value)
                 except Exception as exc:
-                    status = "failed"
+                    status = FAILED
                     o.error = f"the result could not be unpickled here: {type(exc).__name__}: {exc}"
             if status == DONE:
-                if info.futures:
-                    info.futures[rec.index]._resolve(value)
-                self.triggers.done(name, value)
-                stimuli.append(TaskFinished(rec.launch, rec.index))
-                self._record(rec, o, "done")
-                if j is not None:
-                    j.event(o.end, J.DONE, name, rec.index, run.node, run.attempt, o.start)
-                    if o.value is not None:
-                        j.result(name, rec.index, o.value)
+                self.triggers.done(r.set, value)
+                stimuli.append(st.TaskFinished(r.launch, r.index))
+                self._publish(ev.TaskEnded(r, o, DONE, value))
                 continue
+            info = r.info
             if status == LOST:
-                lost = info.losses[rec.index] = info.losses.get(rec.index, 0) + 1
+                lost = info.losses[r.index] = info.losses.get(r.index, 0) + 1
                 if lost < MAX_LOSSES:  # not the task's fault: run it again on a fresh worker, same resources
-                    self._rerun(rec, o)
+                    self._rerun(r, o)
                     continue
                 o.error = f"{o.error}; its worker died {lost} times under it"
-            info.last[rec.index] = (o, rec)
-            stimuli.append(TaskFailed(rec.launch, rec.index, o.error or status, retry=status != LOST))
-            if j is not None:
-                j.event(o.end, J.ERROR, name, rec.index, run.node, run.attempt, o.start, detail=o.error or status)
+            info.last[r.index] = (o, r)
+            stimuli.append(st.TaskFailed(r.launch, r.index, o.error or status, retry=status != LOST))
+            self._publish(ev.TaskEnded(r, o, status))
 
-    def _record(self, rec: _Rec, o: Outcome, status: str) -> None:
-        """Keep the interval one task ran over, for the run's result and its group's."""
-        run = rec.run
-        iv = Interval(
-            rec.info.spec.name, rec.index, rec.index + 1, run.node, o.start, o.end, run.cores, rec.gpu_units, status,
-            run.attempt,
-        )  # fmt: skip
-        self.intervals.append(iv)
-        if rec.info.group is not None:
-            rec.info.group.intervals.append(iv)
-
-    def _rerun(self, rec: _Rec, o: Outcome) -> None:
-        info = rec.info
-        info.starts[rec.index] = info.starts.get(rec.index, 0) + 1
-        old = rec.run
-        key = self._next_key
-        self._next_key += 1
-        run = TaskRun(
-            key,
-            old.task_id,
-            old.node,
-            old.cores,
-            old.gpus,
-            old.fn,
-            old.args,
-            old.kwargs,
-            old.command,
-            old.index,
-            old.timeout,
-            old.attempt + 1,
-        )
-        self.inflight[key] = _Rec(info, rec.launch, rec.index, run, rec.gpu_units, time.time())
-        self.cores_busy += run.cores
-        self.gpu_units_busy += rec.gpu_units
-        if self.journal is not None:
-            now = time.time()
-            self.journal.event(now, J.LOST, info.spec.name, rec.index, old.node, old.attempt, detail=o.error)
-            self.journal.event(
-                now,
-                J.STARTED,
-                info.spec.name,
-                rec.index,
-                old.node,
-                run.attempt,
-                None,
-                run.cores,
-                rec.gpu_units,
-                _grant_text(run.gpus),
-            )
-        self.executor.submit([run])
-
-    def _start_due(self) -> None:
-        now = time.monotonic()
-        batch: list[TaskRun] = []
-        while self._delayed and self._delayed[0][0] <= now:
-            _, key = heapq.heappop(self._delayed)
-            rec = self.inflight.get(key)
-            if rec is not None:
-                batch.append(rec.run)
-        if batch:
-            self.executor.submit(batch)
+    def _rerun(self, r: Running, o: Outcome) -> None:
+        info = r.info
+        info.starts[r.index] = info.starts.get(r.index, 0) + 1
+        run = dataclasses.replace(r.run, key=self._key(), attempt=r.run.attempt + 1)
+        now = self.clock.time()
+        self._publish(ev.TaskStopped(now, r, "lost", o.error))
+        self.executor.submit([self._started(Running(info, r.launch, r.index, run, r.gpu_units, now))])
 
     # ---- sets that ended ------------------------------------------------------------------------------------------
     def _settle(self) -> None:
@@ -586,67 +380,20 @@ class Driver:
             return
         touched, self._touched = self._touched, set()
         for name in touched:
-            st = self.engine.sets.get(name)
-            if st is None or not st.ended:
+            s = self.engine.sets.get(name)
+            if s is None or not s.ended:
                 continue
             info = self.sets.pop(name, None)
-            if info is None:
-                continue
-            if info.futures:
-                for f in info.futures:
-                    if not f.done():  # ended without a result: cancelled before it ran
-                        super(TaskFuture, f).cancel()
-            g = info.group
-            if g is not None:
-                g.sets_left -= 1
-                if g.sets_left == 0:
-                    g.event.set()
+            if info is not None:
+                self._publish(ev.SetEnded(info, s.counts[TaskState.CANCELLED]))
 
-    def _unstick(self, stimuli: list[Stimulus]) -> None:
+    def _unstick(self, stimuli: list[st.Stimulus]) -> None:
         """Nothing runs, nothing will: cancel what is left (a safety net; submissions check that tasks fit)."""
         e = self.engine
-        if e.unfinished and e.idle and not self.inflight and not self._inbox:
+        if e.unfinished and e.idle and e.wake_at is None and not self.inflight and not self._inbox:
             err = ExecutionError(f"{e.unfinished} tasks can never run: they need more than any node has")
             for name, info in self.sets.items():
                 if name in e.sets and not e.sets[name].ended:
-                    stimuli.append(CancelRequested(name))
+                    stimuli.append(st.CancelRequested(name))
                     self._touched.add(name)
-                    if info.group is not None and info.group.error is None:
-                        info.group.error = err
-                if info.futures:
-                    for f in info.futures:
-                        f._reject(err)
-
-    def _fail_all(self, exc: BaseException) -> None:
-        err = ExecutionError(f"the runtime stopped: {type(exc).__name__}: {exc}")
-        for info in self.sets.values():
-            if info.futures:
-                for f in info.futures:
-                    f._reject(err)
-            if info.group is not None:
-                info.group.error = err
-                info.group.event.set()
-
-
-def _grant_text(grant: tuple[tuple[int, int], ...]) -> str | None:
-    return ",".join(f"{j}:{u}" for j, u in grant) if grant else None
-
-
-def _exception(task_id: str, error: str, o: Outcome | None) -> BaseException:
-    """What a failed task's future raises: the task's own exception when it came back, else TaskFailedError."""
-    if o is not None and o.exception is not None:
-        try:
-            exc = pickle.loads(o.exception)
-        except Exception:
-            exc = None
-        if isinstance(exc, BaseException):
-            if o.traceback:
-                exc.__cause__ = RemoteTraceback(o.traceback)
-            return exc
-    result = None
-    if o is not None and o.value is not None:
-        try:
-            result = pickle.loads(o.value)
-        except Exception:
-            result = None
-    return TaskFailedError(f"{task_id} failed: {error}", task_id=task_id, error=error, result=result)
+                self._publish(ev.SetAbandoned(info, err))

@@ -33,14 +33,14 @@ class TaskFuture(concurrent.futures.Future[Any]):
         self.task_id = task_id
         self.set = set_name
         self.index = index
-        self._on_cancel = on_cancel
+        self.on_cancel = on_cancel  # tells the session that made it (which also tells whose future it is)
 
     def cancel(self) -> bool:
         if self.done():
             return self.cancelled()
         if not super().cancel():  # pragma: no cover - not done, so not RUNNING or FINISHED
             return False
-        self._on_cancel(self)
+        self.on_cancel(self)
         return True
 
     def __await__(self) -> Generator[Any, None, Any]:
@@ -51,11 +51,18 @@ class TaskFuture(concurrent.futures.Future[Any]):
     def __repr__(self) -> str:
         return f"<TaskFuture {self.task_id} {self._state.lower()}>"
 
-    # set from the driver; a future cancelled meanwhile keeps its state
-    def _resolve(self, value: Any) -> None:
-        with contextlib.suppress(concurrent.futures.InvalidStateError):
-            self.set_result(value)
 
-    def _reject(self, exc: BaseException) -> None:
-        with contextlib.suppress(concurrent.futures.InvalidStateError):
-            self.set_exception(exc)
+# set from the runtime; a future cancelled (or otherwise settled) meanwhile keeps its state
+def resolve(future: TaskFuture, value: Any) -> None:
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        future.set_result(value)
+
+
+def reject(future: TaskFuture, exc: BaseException) -> None:
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        future.set_exception(exc)
+
+
+def abandon(future: TaskFuture) -> None:
+    """Cancel the future only (its task ended without a result, or the session is closing): no request is sent."""
+    concurrent.futures.Future.cancel(future)

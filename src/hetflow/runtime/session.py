@@ -12,39 +12,40 @@ cancels what has not ended.
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
 import contextlib
-import itertools
-import json
 import os
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from hetflow.core.engine import Engine
-from hetflow.core.modes import MODES
 from hetflow.core.partitions import Share, parse_shares, repartitioned
-from hetflow.core.triggers import Observed, Trigger
-from hetflow.errors import ExecutionError, FitError, SpecError, TaskSkippedError
-from hetflow.executors import Executor, make_executor
-from hetflow.journal.codec import platform_from_dict, platform_to_dict, set_to_dict
+from hetflow.core.triggers import Actions, Observed, Trigger
+from hetflow.errors import ExecutionError, SpecError
+from hetflow.executors import Executor
 from hetflow.journal.read import JournalView, read_journal
 from hetflow.journal.store import Journal
 from hetflow.policies import make_policy
-from hetflow.runtime.actions import SessionActions
+from hetflow.runtime.actions import SessionPort
+from hetflow.runtime.active import innermost, pop_session, push_session
+from hetflow.runtime.admission import Admission
+from hetflow.runtime.clock import Clock, WallClock
+from hetflow.runtime.configure import connected, executor_for, kept_tasks, run_shape
 from hetflow.runtime.driver import Driver
+from hetflow.runtime.events import Observer
 from hetflow.runtime.futures import TaskFuture
-from hetflow.runtime.sets import Group, SetInfo, find_futures
-from hetflow.runtime.task import TaskFunction, TaskOptions, pop_session, push_session
+from hetflow.runtime.journaling import JournalObserver
+from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, ResizePartitions, SubmitSets
+from hetflow.runtime.observers import FuturesObserver, IntervalRecorder
+from hetflow.runtime.runs import Group, Progress, WorkflowRun
+from hetflow.runtime.sets import SetInfo
+from hetflow.runtime.submitting import Pending, call, mapped, shell, watched, when_done
+from hetflow.runtime.task import TaskOptions
 from hetflow.spec.load import load_platform, load_workflow
-from hetflow.spec.local import local_platform
 from hetflow.spec.platform import Platform
-from hetflow.spec.resources import GPU_UNIT, Resources
-from hetflow.spec.trace import Interval
+from hetflow.spec.resources import GPU_UNIT
+from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet, Workflow
 
 if TYPE_CHECKING:
@@ -54,82 +55,6 @@ PlatformLike = Platform | str | os.PathLike[str] | Mapping[str, Any]
 WorkflowLike = Workflow | str | os.PathLike[str] | Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot of a session: tasks by state, and cores and GPUs busy."""
-
-    total: int
-    done: int
-    running: int
-    failed: int
-    skipped: int
-    cancelled: int
-    waiting: int  # pending or ready
-    cores_busy: int
-    cores: int
-    gpus_busy: float
-    gpus: float
-
-
-class WorkflowRun:
-    """A declarative workflow submitted to a Session. `wait()` blocks until every task of it has ended."""
-
-    def __init__(self, session: Session, workflow: Workflow, group: Group, origin: float) -> None:
-        self.session = session
-        self.workflow = workflow
-        self._group = group
-        self.origin = origin
-
-    def done(self) -> bool:
-        return self._group.event.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait until every task has ended (or timeout seconds); True when they have."""
-        return self._group.event.wait(timeout)
-
-    def result(self, timeout: float | None = None) -> RunResult:
-        """What really happened, as a RunResult (source "real"); waits for the end first."""
-        if not self.wait(timeout):
-            raise TimeoutError(f"workflow {self.workflow.name} has not ended after {timeout} s")
-        if self._group.error is not None:
-            raise ExecutionError(str(self._group.error)) from self._group.error
-        from hetflow.metrics.result import RunResult  # numpy: imported when a result is asked for
-
-        s = self.session
-        marks = [m for m in s._require().marks if m.t >= self.origin]
-        return RunResult(
-            self.workflow,
-            s.platform,
-            s.mode,
-            s.policy,
-            list(self._group.intervals),
-            source="real",
-            origin=self.origin,
-            marks=marks,
-        )
-
-    @property
-    def failed(self) -> list[tuple[str, str]]:
-        """(task id, error) of every task that failed after its retries."""
-        return list(self._group.failed)
-
-    @property
-    def skipped(self) -> list[tuple[str, int, str]]:
-        """(set, number of tasks, why) of every set whose tasks were skipped."""
-        return list(self._group.skipped)
-
-    @property
-    def kept(self) -> int:
-        """Tasks done in an earlier run of the journal, not run again (resume)."""
-        return self._group.kept
-
-    @property
-    def ok(self) -> bool:
-        """Every task is done: nothing failed, was skipped or cancelled."""
-        g = self._group
-        return self.done() and not (g.failed or g.skipped or g.cancelled or g.error)
-
-
 class Session:
     """A real run in progress. backend: an executor by name ("local"); platform: a path, dict or Platform (default:
     this machine, discovered; on resume, the journal's); mode and policy as in simulation; journal: a SQLite file
@@ -137,6 +62,8 @@ class Session:
     the first pause before a retry, doubled at each one; partitions: named shares of every node that task sets may
     target, e.g. {"uq": {"cores": 0.5}, "ddmd": {"cores": 0.5, "gpus": 1}} (resize() changes them while tasks run).
     Other keyword options go to the executor (local: workers, log_dir, pin; dask and ray: address, log_dir).
+    executor: an Executor made elsewhere instead (e.g. hetflow.executors.fake.FakeExecutor), with clock: the Clock
+    the run is timed by (default: the machine's; a FakeExecutor's FakeClock for a run in virtual time).
 
     backend="dask" or "ray": with address=, the cluster there, whose workers (nodes) become the platform; without,
     a local cluster started shaped like the platform (one worker or node per platform node, its cores and GPUs
@@ -153,14 +80,23 @@ class Session:
         resume: bool = False,
         retry_backoff: float = 0.1,
         partitions: Mapping[str, Any] | None = None,
+        executor: Executor | None = None,
+        clock: Clock | None = None,
         **executor_options: Any,
     ) -> None:
+        if executor is not None and executor_options:
+            raise SpecError(
+                f"executor options ({', '.join(executor_options)}) given with an executor",
+                place="Session",
+                fix="give those options to the executor itself",
+            )
+        self._clock: Clock = clock if clock is not None else WallClock()
         self._shares: dict[str, Share] = parse_shares(partitions or {})
         if resume and journal is None:
             raise SpecError("resume needs a journal", place="resume", fix="pass journal=FILE (--journal FILE)")
         self._journal = Journal(journal, resume=resume) if journal is not None else None
         try:
-            self._setup(backend, platform, mode, policy, journal, resume, retry_backoff, executor_options)
+            self._setup(backend, platform, mode, policy, journal, resume, retry_backoff, executor, executor_options)
         except BaseException:
             if self._journal is not None:
                 self._journal.close()
@@ -175,73 +111,29 @@ class Session:
         journal: str | os.PathLike[str] | None,
         resume: bool,
         retry_backoff: float,
+        executor: Executor | None,
         executor_options: dict[str, Any],
     ) -> None:
         self._resumed: JournalView | None = read_journal(journal) if resume and journal is not None else None
         recorded: dict[str, str] = self._journal.meta() if self._journal is not None and resume else {}
-        if platform is not None:
-            self.platform = load_platform(platform)
-        elif "platform" in recorded and executor_options.get("address") is None:
-            self.platform = platform_from_dict(json.loads(recorded["platform"]))
+        given = load_platform(platform) if platform is not None else None
+        self.platform, self.mode, self.policy = run_shape(
+            given, mode, policy, recorded, executor_options.get("address")
+        )
+        self.log_dir: Path | None = None
+        if executor is not None:
+            self.backend, self._executor = executor.name, executor
+            self.platform = connected(executor, self.platform)
         else:
-            self.platform = local_platform()
-        if platform is not None and executor_options.get("address") is not None:
-            raise SpecError(
-                "a platform and a cluster address were both given",
-                place="--platform",
-                fix="leave the platform out: with an address the platform is the cluster's (its workers or nodes)",
-            )
-        self._check_resume(recorded, mode, policy, platform is not None)
-        self.mode = mode or recorded.get("mode", "task")
-        if self.mode not in MODES:
-            raise SpecError(f"unknown mode {self.mode!r}", place="--mode", fix=f"use one of {', '.join(MODES)}")
-        self.policy = policy or recorded.get("policy", "fifo")
-        make_policy(self.policy)  # an unknown name is bad input, now rather than in the driver
-        self.backend = backend
-        if journal is not None:
-            executor_options.setdefault("log_dir", Path(os.fspath(journal) + ".logs"))
-        self.log_dir: Path | None = executor_options.get("log_dir")
-        self._executor = make_executor(backend, **executor_options)
-        connect = getattr(self._executor, "connect", None)
-        if connect is not None:  # a cluster: started shaped like the platform, or found at its address
-            try:
-                self.platform = connect(self.platform)
-            except BaseException:
-                self._executor.close()
-                raise
+            self.backend = backend
+            made = executor_for(backend, journal, executor_options, self.platform)
+            self._executor, self.log_dir, self.platform = made
         self._backoff = retry_backoff
+        self._recorder = IntervalRecorder()
         self._driver: Driver | None = None
-        self._names: set[str] = set()
-        self._specs: list[TaskSet] = []
-        self._posted: set[str] = set()  # task sets handed to the driver
-        self._counter = itertools.count()
-        self._fits: dict[Resources, bool] = {}
-        self._lock = threading.Lock()
+        self._admit = Admission(self.platform, self._shares, self)
         self._closed = False
-        self._origin = time.time()
-
-    def _check_resume(
-        self, recorded: Mapping[str, str], mode: str | None, policy: str | None, platform_given: bool
-    ) -> None:
-        """A resumed run keeps the platform, mode and policy its journal records (its report describes them)."""
-        given = {"mode": mode, "policy": policy}
-        for key, value in given.items():
-            if value is not None and key in recorded and value != recorded[key]:
-                raise SpecError(
-                    f"the journal's run used {key} {recorded[key]!r}, not {value!r}",
-                    place=f"--{key}",
-                    fix=f"resume with --{key} {recorded[key]} (or leave it out), or start a new journal",
-                )
-        if (
-            platform_given
-            and "platform" in recorded
-            and platform_to_dict(self.platform) != json.loads(recorded["platform"])
-        ):
-            raise SpecError(
-                f"the journal's run used another platform than {self.platform.name!r}",
-                place="--platform",
-                fix="resume on the platform the journal records (leave --platform out), or start a new journal",
-            )
+        self._origin = self._clock.time()
 
     @property
     def executor(self) -> Executor:
@@ -259,11 +151,23 @@ class Session:
             return self
         if self._closed:
             raise ExecutionError("the session is closed")
-        engine = Engine(self.platform.nodes(), self.mode, make_policy(self.policy), partitions=self._shares or None)
+        engine = Engine(
+            self.platform.nodes(),
+            self.mode,
+            make_policy(self.policy),
+            partitions=self._shares or None,
+            retry_backoff=self._backoff,
+        )
+        observers: list[Observer] = [self._recorder]
+        buffer = None
         if self._journal is not None:
             self._journal.begin(self.platform, self.mode, self.policy, None)
-        self._origin = time.time()
-        self._driver = Driver(engine, self._executor, self.platform.nodes(), self._journal, self._backoff, self._act)
+            buffer = JournalObserver(self._journal)
+            observers.append(buffer)
+        observers.append(FuturesObserver())
+        self._origin = self._clock.time()
+        nodes = self.platform.nodes()
+        self._driver = Driver(engine, self._executor, nodes, self._clock, observers, buffer, self._act)
         self._driver.start()
         push_session(self)
         atexit.register(self._at_exit)
@@ -288,13 +192,13 @@ class Session:
         pop_session(self)
         atexit.unregister(self._at_exit)
         with contextlib.suppress(ExecutionError):  # it stopped already
-            driver.post(("close", cancel))
+            driver.post(Close(cancel))
         if wait:
             try:
                 while driver.alive:
                     driver.join(0.2)
             except KeyboardInterrupt:
-                driver.post(("close", True))
+                driver.post(Close(True))
                 driver.join()
                 raise
         if driver.error is not None:
@@ -309,90 +213,12 @@ class Session:
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Run fn(*args, **kwargs) as a task (with the options of @hetflow.task when fn has them)."""
-        opts, target = _options_of(fn)
-        found: list[TaskFuture] = []
-        find_futures(args, found)
-        find_futures(kwargs, found)
-        name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
-        # an item of a map (one task of a larger set), or a task not submitted yet: wait for that task itself
-        items = [f for f in found if f.task_id != f.set or not self._submitted(f)]
-        whole = [f for f in found if f.task_id == f.set and self._submitted(f)]
-        spec = TaskSet(
-            name, 1, opts.resources, opts.runtime, self._after(whole), retries=opts.retries, partition=opts.partition
-        )
-        self._check_fits(spec)
-        self._after(items)
-        fut = TaskFuture(name, name, 0, self._cancel_future)
-        info = SetInfo(
-            spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
-        )
-        if items:
-            self._when_done(items, spec, info, "call")
-        else:
-            self._post([(spec, info)], "call")
-        return fut
-
-    def _submitted(self, f: TaskFuture) -> bool:
-        with self._lock:
-            return f.set in self._posted
-
-    def _when_done(self, inputs: list[TaskFuture], spec: TaskSet, info: SetInfo, kind: str) -> None:
-        """Submit a task set once the given tasks it takes are done (a dependency on those tasks, not on their whole
-        sets: it starts as soon as its own inputs are there); skip it if one of them failed or was cancelled."""
-        futures = info.futures or []
-        left = [len(set(inputs))]
-        lock = threading.Lock()
-
-        def ready(f: concurrent.futures.Future[Any]) -> None:  # the thread that resolved f (the driver's, mostly)
-            if all(g.done() for g in futures):
-                return  # cancelled meanwhile, or skipped by an earlier input
-            if f.cancelled() or f.exception() is not None:
-                why = f"its input {getattr(f, 'task_id', '?')} failed or was cancelled"
-                for g in futures:
-                    g._reject(TaskSkippedError(f"{g.task_id} skipped: {why}", task_id=g.task_id))
-                return
-            with lock:
-                left[0] -= 1
-                if left[0]:
-                    return
-            try:
-                self._post([(spec, info)], kind)
-            except ExecutionError as exc:  # the session ended before its inputs did
-                for g in futures:
-                    g._reject(exc)
-
-        for f in dict.fromkeys(inputs):
-            f.add_done_callback(ready)
+        return self._enqueue(call(self._admit, fn, args, kwargs, self._cancel_future), "call")[0]
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
-        opts, target = _options_of(fn)
         items = list(zip(*iterables, strict=False))
-        if not items:
-            return []
-        found: list[TaskFuture] = []
-        find_futures(items, found)
-        name = self._new_name(opts.name or str(getattr(target, "__name__", "task")))
-        later = [f for f in found if not self._submitted(f)]  # tasks not submitted yet: wait for them themselves
-        spec = TaskSet(
-            name,
-            len(items),
-            opts.resources,
-            opts.runtime,
-            self._after([f for f in found if self._submitted(f)]),
-            retries=opts.retries,
-            partition=opts.partition,
-        )
-        self._check_fits(spec)
-        cb = self._cancel_future
-        futures = [TaskFuture(spec.task_id(i), name, i, cb) for i in range(len(items))]
-        info = SetInfo(spec, fn=target, items=items, timeout=opts.timeout, futures=futures, deps=bool(found))
-        self._after(later)
-        if later:
-            self._when_done(later, spec, info, "map")
-        else:
-            self._post([(spec, info)], "map")
-        return futures
+        return self._enqueue(mapped(self._admit, fn, items, self._cancel_future), "map") if items else []
 
     def shell(
         self,
@@ -410,27 +236,17 @@ class Session:
     ) -> TaskFuture:
         """Run a shell command as a task; its future's result is a CommandResult (exit status, output files)."""
         opts = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name, partition)
-        name = self._new_name(opts.name or "shell")
-        spec = TaskSet(
-            name,
-            1,
-            opts.resources,
-            opts.runtime,
-            self._after([f for f in after if f.task_id == f.set and self._submitted(f)]),
-            command=command,
-            retries=opts.retries,
-            partition=opts.partition,
-        )
-        self._check_fits(spec)
-        fut = TaskFuture(name, name, 0, self._cancel_future)
-        info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
-        wait = [f for f in after if f.task_id != f.set or not self._submitted(f)]
-        self._after(wait)
-        if wait:
-            self._when_done(wait, spec, info, "shell")
+        return self._enqueue(shell(self._admit, command, opts, after, self._cancel_future), "shell")[0]
+
+    def _enqueue(self, pending: Pending, kind: str) -> list[TaskFuture]:
+        """Hand a task set to the driver now, or once the single tasks it waits for are done."""
+        spec, info = pending.spec, pending.info
+        futures = info.futures or []
+        if pending.wait:
+            when_done(pending.wait, futures, lambda: self._post([(spec, info)], kind))
         else:
-            self._post([(spec, info)], "shell")
-        return fut
+            self._post([(spec, info)], kind)
+        return futures
 
     def check_workflow(self, workflow: WorkflowLike) -> Workflow:
         """The workflow, loaded and checked for a real run here (SpecError when it cannot run): every task fits on the
@@ -440,47 +256,21 @@ class Session:
     def _checked(self, workflow: WorkflowLike) -> tuple[Workflow, dict[str, dict[int, Interval]]]:
         """check_workflow's work; also the tasks an earlier run of the journal did (resume)."""
         wf = load_workflow(workflow)
-        with self._lock:
-            unknown = sorted(wf.outside - self._names)
-        if unknown:
-            raise SpecError(
-                f"the workflow depends on task set {unknown[0]!r}, which this session does not have",
-                source=wf.source,
-                fix="submit that task set first",
-            )
-        self.platform.check_fits(wf)
-        for s in wf.sets:
-            self._check_partition(s, wf.source)
-        for i, s in enumerate(wf.sets):
-            if s.command is None and s.function is None:
-                raise SpecError(
-                    f"task set {s.name} has nothing to run",
-                    source=wf.source,
-                    place=f"tasks[{i}] ({s.name})",
-                    fix="give it a command or a function",
-                )
-        return wf, self._kept(wf)
+        self._admit.check_workflow(wf)
+        return wf, kept_tasks(self._resumed, wf)
 
     def submit_workflow(self, workflow: WorkflowLike) -> WorkflowRun:
         """Start a declarative workflow: every task runs its command ({index} expanded) or function (called with its
         index when it takes a parameter). Returns at once."""
         wf, kept = self._checked(workflow)
-        submitted = time.time()
+        submitted = self._clock.time()
         # a resumed run's result spans every run of its journal: it starts when the first one did
         origin = self._resumed.origin if kept and self._resumed is not None else submitted
         group = Group([s.name for s in wf.sets])
         pairs = [(s, SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name))) for s in wf.sets]
-        with self._lock:
-            clash = [s.name for s in wf.sets if s.name in self._names]
-            if clash:
-                raise SpecError(
-                    f"task set {clash[0]} is already part of this session",
-                    source=wf.source,
-                    fix="rename the task set, or run the workflow in a new Session",
-                )
-            self._names.update(s.name for s in wf.sets)
+        self._admit.claim(wf)
         self._post(pairs, "workflow", wf.name, submitted)
-        return WorkflowRun(self, wf, group, origin)
+        return WorkflowRun(wf, group, origin, (self.platform, self.mode, self.policy), self._marks)
 
     def run(self, workflow: WorkflowLike, wait: bool = True) -> WorkflowRun:
         """Run a declarative workflow (path, dict or Workflow); with wait, return once every task has ended."""
@@ -493,7 +283,7 @@ class Session:
     @property
     def partitions(self) -> dict[str, Share]:
         """The partitions' shares of every node, as last set."""
-        with self._lock:
+        with self._admit.lock:
             return dict(self._shares)
 
     def resize(
@@ -512,10 +302,10 @@ class Session:
     def repartition(self, changes: Mapping[str, Any], *, preempt: bool = False) -> dict[str, Share]:
         """Resize several partitions at once, e.g. {"uq": {"cores": 0.25}, "ddmd": {"cores": 0.75}}; their new
         shares."""
-        with self._lock:
+        with self._admit.lock:
             new = repartitioned(self._shares, changes)
             self._shares.update(new)
-        self._require().post(("resize", new, preempt))
+        self._require().post(ResizePartitions(new, preempt))
         return new
 
     def when(
@@ -531,25 +321,35 @@ class Session:
         """Run then(ctx) once, in the driver thread, when count (or a fraction) of the watched tasks are done or
         predicate(observed) holds. watch: task set names, futures, WorkflowRuns, or a list of them. ctx
         (core/triggers.py Actions) can submit, cancel, resize and add triggers; the Session's own methods work too."""
-        trigger = Trigger(_watched(watch), then, count, fraction, predicate, name)
+        trigger = Trigger(watched(watch), then, count, fraction, predicate, name)
         self.arm(trigger)
         return trigger
 
     def arm(self, trigger: Trigger) -> None:
         """Add a trigger made elsewhere (the same Trigger objects work in run_simulation)."""
-        with self._lock:
-            unknown = [s for s in trigger.watch if s not in self._names]
+        unknown = self._admit.unknown(trigger.watch)
         if unknown:
             raise SpecError(
                 f"trigger {trigger.name!r} watches unknown task set {unknown[0]!r}",
                 place=trigger.name,
                 fix="submit the tasks before the trigger that watches them",
             )
-        self._require().post(("trigger", trigger))
+        self._require().post(ArmTrigger(trigger))
+
+    def cancel(self, set_name: str, index: int | None = None) -> None:
+        """Cancel the tasks of a set (one of them with index) that have not ended; their dependents are skipped."""
+        self._require().post(CancelTasks(set_name, index))
+
+    def elapsed(self) -> float:
+        """Seconds since the session started, on its clock."""
+        return self._clock.time() - self._origin
+
+    def _marks(self) -> list[Mark]:
+        return list(self._recorder.marks)
 
     def _act(self, trigger: Trigger, seen: Observed) -> list[str]:
         """Run a trigger's action (in the driver thread, with this session active: @task calls submit here)."""
-        ctx = SessionActions(self, seen)
+        ctx = Actions(SessionPort(self), seen, load_workflow)
         push_session(self)
         try:
             trigger.then(ctx)
@@ -561,37 +361,13 @@ class Session:
     def progress(self) -> Progress:
         d = self._require()
         counts = d.engine.state_counts()
-        by = {s.name.lower(): n for s, n in counts.items()}
-        return Progress(
-            total=sum(counts.values()),
-            done=by["done"],
-            running=len(d.inflight),
-            failed=by["failed"],
-            skipped=by["skipped"],
-            cancelled=by["cancelled"],
-            waiting=by["pending"] + by["ready"],
-            cores_busy=d.cores_busy,
-            cores=self.platform.cores,
-            gpus_busy=d.gpu_units_busy / GPU_UNIT,
-            gpus=self.platform.gpus,
-        )
+        return Progress.of(counts, len(d.inflight), d.cores_busy, d.gpu_units_busy / GPU_UNIT, self.platform)
 
     def result(self) -> RunResult:
         """Everything this session ran so far, as one RunResult."""
-        from hetflow.metrics.result import RunResult
-
-        d = self._require()
-        wf = Workflow("session", tuple(self._specs))
-        return RunResult(
-            wf,
-            self.platform,
-            self.mode,
-            self.policy,
-            list(d.intervals),
-            source="real",
-            origin=self._origin,
-            marks=list(d.marks),
-        )
+        self._require()
+        wf = Workflow("session", tuple(self._admit.specs))
+        return self._recorder.result(wf, self.platform, self.mode, self.policy, self._origin)
 
     # ---- internals ------------------------------------------------------------------------------------------------
     def _require(self) -> Driver:
@@ -605,89 +381,17 @@ class Session:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
-        with self._lock:
-            self._specs.extend(p[0] for p in pairs)
-            self._posted.update(p[0].name for p in pairs)
-        d.post(("sets", pairs, kind, workflow, time.time() if at is None else at))
-
-    def _new_name(self, prefix: str) -> str:
-        prefix = prefix.replace("[", "(").replace("]", ")") or "task"
-        with self._lock:
-            while True:
-                name = f"{prefix}-{next(self._counter)}"
-                if name not in self._names:
-                    self._names.add(name)
-                    return name
-
-    def _after(self, futures: list[TaskFuture]) -> tuple[str, ...]:
-        for f in futures:
-            if getattr(f._on_cancel, "__self__", None) is not self:
-                raise ExecutionError(f"{f.task_id} belongs to another Session: pass its result instead")
-        return tuple(dict.fromkeys(f.set for f in futures))
-
-    def _check_fits(self, spec: TaskSet) -> None:
-        self._check_partition(spec)
-        fits = self._fits.get(spec.resources)
-        if fits is None:  # the same resources come again and again: ask the platform once
-            fits = self._fits[spec.resources] = self.platform.can_run(spec)
-        if not fits:
-            raise FitError(
-                f"a task of {spec.name} needs {spec.resources}, more than any node of platform "
-                f"{self.platform.name!r} has",
-                place=spec.name,
-                fix="ask for less, or give the Session a platform with larger nodes",
-            )
-
-    def _check_partition(self, spec: TaskSet, source: str | None = None) -> None:
-        if spec.partition is not None and spec.partition not in self._shares:
-            raise SpecError(
-                f"task set {spec.name} targets partition {spec.partition!r}, which the session does not have",
-                source=source,
-                place=spec.name,
-                fix="give the Session partitions={...} with it, or resize() it into being first",
-            )
+        self._admit.posted(p[0] for p in pairs)
+        d.post(SubmitSets(pairs, kind, workflow, self._clock.time() if at is None else at))
 
     def _cancel_future(self, fut: TaskFuture) -> None:
         d = self._driver
         if d is not None and not d.finished.is_set():
             with contextlib.suppress(ExecutionError):
-                d.post(("cancel", fut.set, fut.index))
-
-    def _kept(self, wf: Workflow) -> dict[str, dict[int, Interval]]:
-        view = self._resumed
-        if view is None:
-            return {}
-        for i, s in enumerate(wf.sets):
-            if s.name in view.workflow and set_to_dict(view.workflow[s.name]) != set_to_dict(s):
-                raise SpecError(
-                    f"the journal records another version of task set {s.name}",
-                    source=wf.source,
-                    place=f"tasks[{i}] ({s.name})",
-                    fix="resume with the workflow the journal was written for, or start a new journal",
-                )
-        done = view.done()
-        return {s.name: done[s.name] for s in wf.sets if s.name in done}
+                d.post(CancelTasks(fut.set, fut.index))
 
 
-def _watched(watch: Any) -> tuple[str, ...]:
-    """Task set names from names, futures, WorkflowRuns, or a list of them."""
-    items = watch if isinstance(watch, list | tuple | set) else [watch]
-    names: list[str] = []
-    for w in items:
-        if isinstance(w, str):
-            names.append(w)
-        elif isinstance(w, TaskFuture):
-            names.append(w.set)
-        elif isinstance(w, WorkflowRun):
-            names.extend(s.name for s in w.workflow.sets)
-        else:
-            raise SpecError(f"a trigger cannot watch {w!r}", place="when", fix="watch set names, futures or runs")
-    return tuple(dict.fromkeys(names))
-
-
-def _options_of(fn: Callable[..., Any]) -> tuple[TaskOptions, Callable[..., Any]]:
-    if isinstance(fn, TaskFunction):
-        return fn.options, fn.__hetflow_task__
-    if not callable(fn):
-        raise SpecError(f"a task needs a callable, not {fn!r}", place="submit", fix="pass a function")
-    return TaskOptions(), fn
+def current_session() -> Session | None:
+    """The innermost active Session of the process (where a @task call submits), or None."""
+    s = innermost()
+    return s if isinstance(s, Session) else None

@@ -1,34 +1,16 @@
-"""What the driver knows of each task set beyond its TaskSet (what to execute, who waits), and the futures helpers."""
+"""What the driver knows of each task set beyond its TaskSet (what to execute, who waits), of each execution in
+flight (Running), and the futures helpers."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from hetflow.executors.api import Outcome
+from hetflow.executors.api import GpuGrant, Outcome, TaskRun
 from hetflow.runtime.futures import TaskFuture
+from hetflow.runtime.runs import Group
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet
-
-if TYPE_CHECKING:
-    from hetflow.runtime.driver import _Rec
-
-
-class Group:
-    """The tasks of one submission that someone waits for as a whole (a workflow run via Session.run)."""
-
-    def __init__(self, names: Sequence[str]) -> None:
-        self.sets_left = len(set(names))
-        self.intervals: list[Interval] = []
-        self.failed: list[tuple[str, str]] = []  # (task id, error)
-        self.skipped: list[tuple[str, int, str]] = []  # (set, count, why)
-        self.cancelled = 0
-        self.kept = 0
-        self.error: BaseException | None = None
-        self.event = threading.Event()
-        if not self.sets_left:
-            self.event.set()
 
 
 class SetInfo:
@@ -46,7 +28,6 @@ class SetInfo:
         "kwargs",
         "last",
         "losses",
-        "not_before",
         "spec",
         "starts",
         "timeout",
@@ -80,8 +61,59 @@ class SetInfo:
         self.kept = kept  # resume: tasks done in an earlier run, not run again
         self.starts: dict[int, int] = {}  # extra starts per index (retries, lost workers)
         self.losses: dict[int, int] = {}
-        self.last: dict[int, tuple[Outcome, _Rec]] = {}  # the failure a Failed instruction reports, and its run
-        self.not_before: dict[int, float] = {}  # backoff: monotonic time before which a retry may not start
+        self.last: dict[int, tuple[Outcome, Running]] = {}  # the failure a Failed instruction reports, and its run
+
+    def task_run(self, key: int, index: int, node: str, cores: int, gpus: GpuGrant, attempt: int) -> TaskRun:
+        """The execution of task index: its command ({index} expanded), or its function with its arguments (the
+        futures among them replaced by their results)."""
+        spec = self.spec
+        task_id = spec.name if spec.count == 1 else f"{spec.name}[{index}]"
+        if self.command is not None:
+            return TaskRun(
+                key=key,
+                task_id=task_id,
+                node=node,
+                cores=cores,
+                gpus=gpus,
+                command=self.command.replace("{index}", str(index)),
+                timeout=self.timeout,
+                attempt=attempt,
+            )
+        args = self.items[index] if self.items is not None else self.args
+        kwargs = self.kwargs
+        if self.deps:
+            args, kwargs = resolve_futures(args), resolve_futures(kwargs)
+        return TaskRun(
+            key=key,
+            task_id=task_id,
+            node=node,
+            cores=cores,
+            gpus=gpus,
+            fn=self.fn,
+            args=args,
+            kwargs=kwargs,
+            index=index if isinstance(self.fn, str) else None,
+            timeout=self.timeout,
+            attempt=attempt,
+        )
+
+
+class Running:
+    """One execution the executor has: which task of which set, of which launch, with what GPU units."""
+
+    __slots__ = ("gpu_units", "index", "info", "launch", "run", "sent")
+
+    def __init__(self, info: SetInfo, launch: int, index: int, run: TaskRun, gpu_units: int, sent: float) -> None:
+        self.info = info
+        self.launch = launch
+        self.index = index
+        self.run = run
+        self.gpu_units = gpu_units
+        self.sent = sent  # when it went to the executor (wall clock)
+
+    @property
+    def set(self) -> str:
+        return self.info.spec.name
 
 
 def resolve_futures(value: Any) -> Any:

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 from hetflow.errors import ExecutionError, SpecError
+from hetflow.runtime.active import innermost
+from hetflow.runtime.futures import TaskFuture
 from hetflow.spec.resources import Resources
-
-if TYPE_CHECKING:
-    from hetflow.runtime.futures import TaskFuture
-    from hetflow.runtime.session import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +60,6 @@ class TaskOptions:
         )
 
 
-# ---- the active session: the innermost `with Session()` of the process (any thread, the driver's included) ----------
-_active: list[Session] = []
-_active_lock = threading.Lock()
-
-
-def current_session() -> Session | None:
-    return _active[-1] if _active else None
-
-
-def push_session(s: Session) -> None:
-    with _active_lock:
-        _active.append(s)
-
-
-def pop_session(s: Session) -> None:
-    with _active_lock:
-        if s in _active:
-            _active.remove(s)
-
-
 class TaskFunction:
     """A function decorated with `@hetflow.task`. Call it to submit a task; `.map(items)` submits one per item."""
 
@@ -95,14 +72,14 @@ class TaskFunction:
         self.options = options
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        session = current_session()
+        session = innermost()
         if session is None:
             return self.__hetflow_task__(*args, **kwargs)
         return session.submit(self, *args, **kwargs)
 
     def map(self, *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item (one task set): like Session.map, in the active Session."""
-        session = current_session()
+        session = innermost()
         if session is None:
             raise ExecutionError(f"{self.__name__}.map() needs an active Session (`with hetflow.Session() as s:`)")
         return session.map(self, *iterables)

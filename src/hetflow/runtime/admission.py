@@ -1,0 +1,118 @@
+"""What a Session accepts before anything goes to the driver: unique task set names, tasks that fit the platform,
+partitions it has, futures of its own, workflows that can run here. Any thread may ask (one lock)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable
+
+from hetflow.core.partitions import Share
+from hetflow.errors import ExecutionError, FitError, SpecError
+from hetflow.runtime.futures import TaskFuture
+from hetflow.spec.platform import Platform
+from hetflow.spec.resources import Resources
+from hetflow.spec.workflow import TaskSet, Workflow
+
+
+class Admission:
+    """The names, partitions and submitted sets of one session. owner: the session (whose futures it accepts)."""
+
+    def __init__(self, platform: Platform, shares: dict[str, Share], owner: object) -> None:
+        self.platform = platform
+        self.shares = shares  # the partitions' shares, as last set (read and changed under lock)
+        self.owner = owner
+        self.lock = threading.Lock()
+        self.specs: list[TaskSet] = []  # every set handed to the driver, in order
+        self._names: set[str] = set()
+        self._posted: set[str] = set()  # task sets handed to the driver
+        self._counter = itertools.count()
+        self._fits: dict[Resources, bool] = {}
+
+    def new_name(self, prefix: str) -> str:
+        """A fresh task set name: prefix-N."""
+        prefix = prefix.replace("[", "(").replace("]", ")") or "task"
+        with self.lock:
+            while True:
+                name = f"{prefix}-{next(self._counter)}"
+                if name not in self._names:
+                    self._names.add(name)
+                    return name
+
+    def claim(self, wf: Workflow) -> None:
+        """Take the names of a workflow's task sets; SpecError when one is taken."""
+        with self.lock:
+            clash = [s.name for s in wf.sets if s.name in self._names]
+            if clash:
+                raise SpecError(
+                    f"task set {clash[0]} is already part of this session",
+                    source=wf.source,
+                    fix="rename the task set, or run the workflow in a new Session",
+                )
+            self._names.update(s.name for s in wf.sets)
+
+    def posted(self, specs: Iterable[TaskSet]) -> None:
+        with self.lock:
+            for s in specs:
+                self.specs.append(s)
+                self._posted.add(s.name)
+
+    def submitted(self, f: TaskFuture) -> bool:
+        """The future's task set went to the driver (a dependency the engine can see)."""
+        with self.lock:
+            return f.set in self._posted
+
+    def unknown(self, names: Iterable[str]) -> list[str]:
+        with self.lock:
+            return [s for s in names if s not in self._names]
+
+    def after(self, futures: list[TaskFuture]) -> tuple[str, ...]:
+        """The task sets of these futures; ExecutionError for a future of another session."""
+        for f in futures:
+            if getattr(f.on_cancel, "__self__", None) is not self.owner:
+                raise ExecutionError(f"{f.task_id} belongs to another Session: pass its result instead")
+        return tuple(dict.fromkeys(f.set for f in futures))
+
+    def check_fits(self, spec: TaskSet) -> None:
+        self.check_partition(spec)
+        fits = self._fits.get(spec.resources)
+        if fits is None:  # the same resources come again and again: ask the platform once
+            fits = self._fits[spec.resources] = self.platform.can_run(spec)
+        if not fits:
+            raise FitError(
+                f"a task of {spec.name} needs {spec.resources}, more than any node of platform "
+                f"{self.platform.name!r} has",
+                place=spec.name,
+                fix="ask for less, or give the Session a platform with larger nodes",
+            )
+
+    def check_partition(self, spec: TaskSet, source: str | None = None) -> None:
+        if spec.partition is not None and spec.partition not in self.shares:
+            raise SpecError(
+                f"task set {spec.name} targets partition {spec.partition!r}, which the session does not have",
+                source=source,
+                place=spec.name,
+                fix="give the Session partitions={...} with it, or resize() it into being first",
+            )
+
+    def check_workflow(self, wf: Workflow) -> None:
+        """SpecError unless wf can run here: what it depends on outside itself is here, every task fits on the
+        platform and in its partition, and has a command or a function."""
+        unknown = sorted(self.unknown(wf.outside))
+        if unknown:
+            raise SpecError(
+                f"the workflow depends on task set {unknown[0]!r}, which this session does not have",
+                source=wf.source,
+                fix="submit that task set first",
+            )
+        self.platform.check_fits(wf)
+        for s in wf.sets:
+            self.check_partition(s, wf.source)
+        for i, s in enumerate(wf.sets):
+            if s.command is None and s.function is None:
+                raise SpecError(
+                    f"task set {s.name} has nothing to run",
+                    source=wf.source,
+                    place=f"tasks[{i}] ({s.name})",
+                    fix="give it a command or a function",
+                )

@@ -1,0 +1,144 @@
+"""Observers of the driver that the Session reads: the futures and groups people wait on, and the intervals and
+marks a RunResult is made of."""
+
+from __future__ import annotations
+
+import pickle
+from typing import TYPE_CHECKING
+
+from hetflow.errors import TaskFailedError, TaskSkippedError
+from hetflow.executors.api import DONE, Outcome
+from hetflow.runtime.events import (
+    Event,
+    Marked,
+    RunCrashed,
+    SetAbandoned,
+    SetCancelled,
+    SetEnded,
+    TaskEnded,
+    TaskGaveUp,
+    TaskKept,
+    TasksSkipped,
+    TaskStopped,
+)
+from hetflow.runtime.futures import RemoteTraceback, abandon, reject, resolve
+from hetflow.runtime.sets import Running
+from hetflow.spec.platform import Platform
+from hetflow.spec.trace import Interval, Mark
+from hetflow.spec.workflow import Workflow
+
+if TYPE_CHECKING:
+    from hetflow.metrics.result import RunResult
+
+
+class IntervalRecorder:
+    """The intervals tasks ran over (done, failed, preempted, kept) and the run's marks, for the run's result and
+    each group's."""
+
+    def __init__(self) -> None:
+        self.intervals: list[Interval] = []
+        self.marks: list[Mark] = []  # triggers fired, partitions resized (wall clock)
+
+    def notify(self, event: Event) -> None:
+        match event:
+            case TaskEnded(r, o, status) if status == DONE:
+                self._record(r, o.start, o.end, "done")
+            case TaskGaveUp(last=(o, r)):
+                self._record(r, o.start, o.end, "failed")
+            case TaskStopped(t, r, "preempted"):  # it held its resources from when it was sent until now
+                self._record(r, r.sent, t, "preempted")
+            case TaskKept(_, info, _, iv):
+                self.intervals.append(iv)
+                if info.group is not None:
+                    info.group.intervals.append(iv)
+            case Marked(m):
+                self.marks.append(m)
+            case _:
+                pass
+
+    def result(self, workflow: Workflow, platform: Platform, mode: str, policy: str, origin: float) -> RunResult:
+        """What was recorded so far, as a RunResult (source "real")."""
+        from hetflow.metrics.result import RunResult  # numpy: imported when a result is asked for
+
+        intervals, marks = list(self.intervals), list(self.marks)
+        return RunResult(workflow, platform, mode, policy, intervals, "real", origin, marks)
+
+    def _record(self, r: Running, start: float, end: float, status: str) -> None:
+        run = r.run
+        iv = Interval(r.set, r.index, r.index + 1, run.node, start, end, run.cores, r.gpu_units, status, run.attempt)
+        self.intervals.append(iv)
+        if r.info.group is not None:
+            r.info.group.intervals.append(iv)
+
+
+class FuturesObserver:
+    """Resolves and rejects the futures of tasks, and keeps each group (a WorkflowRun) up to date."""
+
+    def notify(self, event: Event) -> None:
+        match event:
+            case TaskEnded(r, _, status, value) if status == DONE:
+                if r.info.futures:
+                    resolve(r.info.futures[r.index], value)
+            case TaskGaveUp(_, info, index, error, last):
+                task_id = info.spec.task_id(index)
+                if info.group is not None:
+                    info.group.failed.append((task_id, error))
+                if info.futures:
+                    reject(info.futures[index], failure(task_id, error, last[0] if last is not None else None))
+            case TasksSkipped(_, name, info, count, reason) if info is not None:
+                if info.group is not None:
+                    info.group.skipped.append((name, count, reason))
+                for f in info.futures or ():
+                    if not f.done():
+                        reject(f, TaskSkippedError(f"{f.task_id} skipped: {reason}", task_id=f.task_id))
+            case TaskKept(_, info):
+                if info.group is not None:
+                    info.group.kept += 1
+            case SetCancelled(info=info, closing=True):
+                for f in info.futures or ():
+                    if not f.done():
+                        abandon(f)
+            case SetEnded(info, cancelled):
+                for f in info.futures or ():
+                    if not f.done():  # ended without a result: cancelled before it ran
+                        abandon(f)
+                g = info.group
+                if g is not None:
+                    g.cancelled += cancelled
+                    g.sets_left -= 1
+                    if g.sets_left == 0:
+                        g.event.set()
+            case SetAbandoned(info, err):
+                if info.group is not None and info.group.error is None:
+                    info.group.error = err
+                for f in info.futures or ():
+                    reject(f, err)
+            case RunCrashed(sets, err):
+                for info in sets:
+                    for f in info.futures or ():
+                        reject(f, err)
+                    if info.group is not None:
+                        info.group.error = err
+                        info.group.event.set()
+            case _:
+                pass
+
+
+def failure(task_id: str, error: str, o: Outcome | None) -> BaseException:
+    """What a failed task's future raises: the task's own exception when it came back, else TaskFailedError."""
+    if o is not None and o.exception is not None:
+        try:
+            exc = pickle.loads(o.exception)
+        except Exception:
+            exc = None
+        if isinstance(exc, BaseException):
+            if o.traceback:
+                exc.__cause__ = RemoteTraceback(o.traceback)
+            return exc
+    result = None
+    if o is not None and o.value is not None:
+        try:
+            result = pickle.loads(o.value)
+        except Exception:
+            result = None
+    return TaskFailedError(f"{task_id} failed: {error}", task_id=task_id, error=error, result=result)

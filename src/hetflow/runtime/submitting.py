@@ -1,0 +1,147 @@
+"""How a Session turns what it is given into task sets: calls, maps and shell commands (their futures, and the single
+tasks they wait for before they go to the driver), a task's options, what a trigger watches."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hetflow.errors import ExecutionError, SpecError, TaskSkippedError
+from hetflow.runtime.admission import Admission
+from hetflow.runtime.futures import TaskFuture, reject
+from hetflow.runtime.runs import WorkflowRun
+from hetflow.runtime.sets import SetInfo, find_futures
+from hetflow.runtime.task import TaskFunction, TaskOptions
+from hetflow.spec.workflow import TaskSet
+
+OnCancel = Callable[[TaskFuture], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A task set ready to go, and the single tasks it waits for first (an item of a map, or a task that itself
+    still waits for its inputs): it goes to the driver once they are done, not once their whole sets are."""
+
+    spec: TaskSet
+    info: SetInfo
+    wait: list[TaskFuture]
+
+
+def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+         on_cancel: OnCancel) -> Pending:  # fmt: skip
+    """fn(*args, **kwargs) as a task set of one task."""
+    opts, target = options_of(fn)
+    found: list[TaskFuture] = []
+    find_futures(args, found)
+    find_futures(kwargs, found)
+    name = admit.new_name(opts.name or str(getattr(target, "__name__", "task")))
+    # an item of a map (one task of a larger set), or a task not submitted yet: wait for that task itself
+    items = [f for f in found if f.task_id != f.set or not admit.submitted(f)]
+    whole = admit.after([f for f in found if f.task_id == f.set and admit.submitted(f)])
+    spec = TaskSet(name, 1, opts.resources, opts.runtime, whole, retries=opts.retries, partition=opts.partition)
+    admit.check_fits(spec)
+    admit.after(items)
+    fut = TaskFuture(name, name, 0, on_cancel)
+    info = SetInfo(
+        spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
+    )
+    return Pending(spec, info, items)
+
+
+def mapped(admit: Admission, fn: Callable[..., Any], items: list[tuple[Any, ...]], on_cancel: OnCancel) -> Pending:
+    """fn(*item) for each item, as one task set."""
+    opts, target = options_of(fn)
+    found: list[TaskFuture] = []
+    find_futures(items, found)
+    name = admit.new_name(opts.name or str(getattr(target, "__name__", "task")))
+    later = [f for f in found if not admit.submitted(f)]  # tasks not submitted yet: wait for them themselves
+    after = admit.after([f for f in found if admit.submitted(f)])
+    spec = TaskSet(
+        name, len(items), opts.resources, opts.runtime, after, retries=opts.retries, partition=opts.partition
+    )
+    admit.check_fits(spec)
+    futures = [TaskFuture(spec.task_id(i), name, i, on_cancel) for i in range(len(items))]
+    info = SetInfo(spec, fn=target, items=items, timeout=opts.timeout, futures=futures, deps=bool(found))
+    admit.after(later)
+    return Pending(spec, info, later)
+
+
+def shell(
+    admit: Admission, command: str, opts: TaskOptions, after: Sequence[TaskFuture], on_cancel: OnCancel
+) -> Pending:
+    """A shell command as a task set of one task."""
+    name = admit.new_name(opts.name or "shell")
+    whole = admit.after([f for f in after if f.task_id == f.set and admit.submitted(f)])
+    spec = TaskSet(
+        name,
+        1,
+        opts.resources,
+        opts.runtime,
+        whole,
+        command=command,
+        retries=opts.retries,
+        partition=opts.partition,
+    )
+    admit.check_fits(spec)
+    fut = TaskFuture(name, name, 0, on_cancel)
+    info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
+    wait = [f for f in after if f.task_id != f.set or not admit.submitted(f)]
+    admit.after(wait)
+    return Pending(spec, info, wait)
+
+
+def options_of(fn: Callable[..., Any]) -> tuple[TaskOptions, Callable[..., Any]]:
+    """The options of a @task function (defaults for a plain callable) and what to call."""
+    if isinstance(fn, TaskFunction):
+        return fn.options, fn.__hetflow_task__
+    if not callable(fn):
+        raise SpecError(f"a task needs a callable, not {fn!r}", place="submit", fix="pass a function")
+    return TaskOptions(), fn
+
+
+def watched(watch: Any) -> tuple[str, ...]:
+    """Task set names from names, futures, WorkflowRuns, or a list of them."""
+    items = watch if isinstance(watch, list | tuple | set) else [watch]
+    names: list[str] = []
+    for w in items:
+        if isinstance(w, str):
+            names.append(w)
+        elif isinstance(w, TaskFuture):
+            names.append(w.set)
+        elif isinstance(w, WorkflowRun):
+            names.extend(s.name for s in w.workflow.sets)
+        else:
+            raise SpecError(f"a trigger cannot watch {w!r}", place="when", fix="watch set names, futures or runs")
+    return tuple(dict.fromkeys(names))
+
+
+def when_done(inputs: list[TaskFuture], futures: list[TaskFuture], post: Callable[[], None]) -> None:
+    """Call post() once the given tasks are done (a dependency on those tasks, not on their whole sets: the
+    dependent starts as soon as its own inputs are there); skip the dependent's futures if an input failed or was
+    cancelled."""
+    left = [len(set(inputs))]
+    lock = threading.Lock()
+
+    def ready(f: concurrent.futures.Future[Any]) -> None:  # the thread that resolved f (the driver's, mostly)
+        if all(g.done() for g in futures):
+            return  # cancelled meanwhile, or skipped by an earlier input
+        if f.cancelled() or f.exception() is not None:
+            why = f"its input {getattr(f, 'task_id', '?')} failed or was cancelled"
+            for g in futures:
+                reject(g, TaskSkippedError(f"{g.task_id} skipped: {why}", task_id=g.task_id))
+            return
+        with lock:
+            left[0] -= 1
+            if left[0]:
+                return
+        try:
+            post()
+        except ExecutionError as exc:  # the session ended before its inputs did
+            for g in futures:
+                reject(g, exc)
+
+    for f in dict.fromkeys(inputs):
+        f.add_done_callback(ready)
