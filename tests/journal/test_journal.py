@@ -53,6 +53,10 @@ def test_every_transition_of_every_task_is_journaled(tmp_path: Path) -> None:
         J.FAILED,
     ]
     assert (J.SKIPPED, "after_bad", None) in kinds
+    from_journal = [(iv.node, iv.status, iv.attempts) for iv in read_journal(journal).intervals() if iv.set == "bad"]
+    assert from_journal == [("n-0", "failed", 1), ("n-0", "failed", 2)]  # every attempt, as the session records it
+    recorded = [(iv.node, iv.status, iv.attempts) for iv in run.result().intervals if iv.set == "bad"]
+    assert recorded == from_journal
     with sqlite3.connect(journal) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         ((status, ended),) = conn.execute("SELECT status, ended FROM runs").fetchall()

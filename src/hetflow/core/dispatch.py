@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 
 from hetflow.core.estimate import Availability
-from hetflow.core.instructions import GpuGrant, Instruction, Launch, LaunchGroup
+from hetflow.core.instructions import Instruction, Launch, LaunchGroup
 from hetflow.core.launches import Launches, LaunchRecord
 from hetflow.core.ledger import Ledger
 from hetflow.core.partitions import Partitions
@@ -19,6 +19,7 @@ from hetflow.core.policy import Policy
 from hetflow.core.sets import SetState
 from hetflow.core.states import TaskState
 from hetflow.errors import EngineError
+from hetflow.spec.resources import GpuGrant
 
 
 class Dispatcher:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GpuGrant = tuple[tuple[int, int], ...]  # what one task was given: (GPU index on the node, GPU units) pairs
+from hetflow.spec.resources import GpuGrant
+
 Part = tuple[int, int, int, tuple[GpuGrant, ...]]
 """(node, start, stop, grants): tasks start..stop-1 of a launch on one node (by index), with each task's GPU grant
 (empty: no GPUs). Read it by unpacking, `node, start, stop, grants = part`. A plain tuple, not a NamedTuple: one is

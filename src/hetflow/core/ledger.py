@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import bisect
 
-from hetflow.core.instructions import GpuGrant
 from hetflow.errors import LedgerError
 from hetflow.spec.platform import Node
-from hetflow.spec.resources import GPU_UNIT, Resources
+from hetflow.spec.resources import GPU_UNIT, GpuGrant, Resources
 
 UNTRACKED = 1 << 62  # memory capacity of a node whose memory is not given
 MANY = 1 << 62  # no limit on a count

@@ -56,7 +56,7 @@ class SetState:
         self.spec = spec
         self.name = spec.name
         self.count = spec.count
-        self.variants: tuple[Variant, ...] = spec.options
+        self.variants: tuple[Variant, ...] = spec.all_variants
         self.needs_nothing = any(v.resources.cores == 0 and v.resources.gpu_units == 0 for v in self.variants)
         self.parents: list[SetState] = []
         self.level = level

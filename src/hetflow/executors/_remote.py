@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from hetflow.executors._worker import dump, dump_exception, exit_text, resolve, start_command, wants_index
-from hetflow.executors.api import GpuGrant, gpu_env, visible_devices
+from hetflow.executors.api import gpu_env, visible_devices
+from hetflow.spec.resources import GpuGrant
 
 _running: dict[int, int] = {}  # key -> process group of a command running in this worker process
 _lock = threading.Lock()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hetflow.spec.platform import Node, Platform
-from hetflow.spec.resources import GPU_UNIT
+from hetflow.spec.resources import GPU_UNIT, GpuGrant
 
 # Outcome statuses
 DONE = "done"
@@ -24,8 +24,6 @@ FAILED = "failed"  # the task's own failure: an exception, a non-zero exit statu
 TIMEOUT = "timeout"  # it ran past its time limit and was killed
 CANCELLED = "cancelled"  # the runtime asked for it to stop
 LOST = "lost"  # its worker died under it (kill -9, out of memory); not the task's fault
-
-GpuGrant = tuple[tuple[int, int], ...]  # (GPU index on the node, GPU units) pairs given to one task
 
 
 @dataclass(slots=True)

@@ -42,6 +42,7 @@ class TaskRecord:
     attempts: int = 0
     error: str | None = None
     run: int | None = None  # the run in which it last started
+    failures: list[Interval] = field(default_factory=list)  # each attempt that ended in an error, in order
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,16 @@ class JournalView:
         return self.runs[0].started if self.runs else 0.0
 
     def intervals(self) -> list[Interval]:
-        """One Interval per task that ran to an end (done or failed), on the wall clock."""
-        return [
-            Interval(
-                r.set, r.index, r.index + 1, r.node or "", r.start, r.end, r.cores, r.gpu_units, r.status, r.attempts
-            )
-            for r in self.records
-            if r.start is not None and r.end is not None and r.status in (J.DONE, J.FAILED)
-        ]
+        """One Interval per attempt that ran to an end (done, or failed: retried or not), on the wall clock."""
+        out: list[Interval] = []
+        for r in self.records:
+            out.extend(r.failures)
+            if r.status == J.DONE and r.start is not None and r.end is not None:
+                node, attempt = r.node or "", r.attempts
+                out.append(
+                    Interval(r.set, r.index, r.index + 1, node, r.start, r.end, r.cores, r.gpu_units, J.DONE, attempt)
+                )
+        return out
 
     def done(self) -> dict[str, dict[int, Interval]]:
         """Per set, the tasks that are done, with their intervals."""
@@ -210,6 +213,11 @@ def _records(sets: list[TaskSet], events: list[tuple[Any, ...]], runs: list[RunI
         elif kind == J.ERROR:
             r.start, r.end = (t0 if t0 is not None else r.start), t
             r.error = detail
+            if r.start is not None:
+                node, attempt = r.node or "", r.attempts
+                r.failures.append(
+                    Interval(r.set, r.index, r.index + 1, node, r.start, t, r.cores, r.gpu_units, J.FAILED, attempt)
+                )
         elif kind == J.FAILED:
             r.status = J.FAILED
             r.error = detail

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hetflow.metrics.utilization import StepSeries, busy_series, utilization
@@ -59,10 +59,7 @@ class RunResult:
         if not self.origin:
             return self.intervals
         o = self.origin
-        return [
-            Interval(iv.set, iv.first, iv.last, iv.node, iv.start - o, iv.end - o, iv.cores, iv.gpu_units, iv.status)
-            for iv in self.intervals
-        ]
+        return [replace(iv, start=iv.start - o, end=iv.end - o) for iv in self.intervals]
 
     def timeline(self) -> list[Mark]:
         """The run's marks (triggers fired, partitions resized), in seconds since it started, in time order."""

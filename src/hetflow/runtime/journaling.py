@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from hetflow.executors.api import DONE, GpuGrant
+from hetflow.executors.api import DONE
 from hetflow.journal import store as J
 from hetflow.journal.store import Journal
 from hetflow.runtime.events import (
@@ -24,6 +24,7 @@ from hetflow.runtime.events import (
     TaskStarted,
     TaskStopped,
 )
+from hetflow.spec.resources import GpuGrant
 
 _STOPPED = {"lost": J.LOST, "preempted": J.PREEMPTED, "cancelled": J.CANCELLED}
 

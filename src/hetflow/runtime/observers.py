@@ -41,10 +41,8 @@ class IntervalRecorder:
 
     def notify(self, event: Event) -> None:
         match event:
-            case TaskEnded(r, o, status) if status == DONE:
-                self._record(r, o.start, o.end, "done")
-            case TaskGaveUp(last=(o, r)):
-                self._record(r, o.start, o.end, "failed")
+            case TaskEnded(r, o, status):  # every failed attempt held its resources: one interval each, as simulated
+                self._record(r, o.start, o.end, "done" if status == DONE else "failed")
             case TaskStopped(t, r, "preempted"):  # it held its resources from when it was sent until now
                 self._record(r, r.sent, t, "preempted")
             case TaskKept(_, info, _, iv):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hetflow.executors.api import GpuGrant, Outcome, TaskRun
+from hetflow.executors.api import Outcome, TaskRun
 from hetflow.runtime.futures import TaskFuture
 from hetflow.runtime.runs import Group
+from hetflow.spec.resources import GpuGrant
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet
 

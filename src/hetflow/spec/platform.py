@@ -82,7 +82,7 @@ class Platform:
         """True when some way of running the set's tasks fits on some node type."""
         return any(
             t.count and t.fits(v.resources) and (v.node_type is None or v.node_type == t.type)
-            for v in s.options
+            for v in s.all_variants
             for t in self.node_types
         )
 
@@ -111,9 +111,9 @@ class Platform:
         speed = self.max_speed
         order = workflow.order
         parents = workflow.parents
-        cp, _ = longest_path(order, parents, lambda n: min(v.runtime for v in workflow[n].options) / speed)
-        core_s = sum(s.count * min(v.resources.cores * v.runtime for v in s.options) for s in workflow.sets)
-        gpu_s = sum(s.count * min(v.resources.gpu_units * v.runtime for v in s.options) for s in workflow.sets)
+        cp, _ = longest_path(order, parents, lambda n: min(v.runtime for v in workflow[n].all_variants) / speed)
+        core_s = sum(s.count * min(v.resources.cores * v.runtime for v in s.all_variants) for s in workflow.sets)
+        gpu_s = sum(s.count * min(v.resources.gpu_units * v.runtime for v in s.all_variants) for s in workflow.sets)
         core_cap = sum(t.count * t.cores * t.speed for t in self.node_types)
         gpu_cap = sum(t.count * t.gpu_units * t.speed for t in self.node_types)
         bound = cp

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from hetflow.errors import SpecError
 
 GPU_UNIT = 10_000  # one GPU = 10,000 units, so sums of fractions never drift
+GpuGrant = tuple[tuple[int, int], ...]
+"""What one task was given of a node's GPUs: (GPU index on the node, GPU units) pairs; empty for none. One type for
+the ledger that grants it, the instructions that carry it and the executors that pass it on."""
 
 _UNITS = {
     "": 1,

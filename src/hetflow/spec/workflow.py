@@ -51,7 +51,7 @@ class TaskSet:
         return self.name if self.count == 1 else f"{self.name}[{index}]"
 
     @property
-    def options(self) -> tuple[Variant, ...]:
+    def all_variants(self) -> tuple[Variant, ...]:
         """The default way to run a task of this set, then its variants."""
         return (Variant(self.resources, self.runtime), *self.variants)
 
