@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hetflow.core.instructions import Cancel, Failed, Launch, Released, Retried, Skipped
+from hetflow.core.instructions import NODE_LOST, Cancel, Failed, Launch, Released, Retried, Skipped
 from hetflow.core.states import TaskState
 from hetflow.core.stimuli import CancelRequested, NodeJoined, NodeLost, TaskFailed, TaskFinished, TasksSubmitted
 from hetflow.errors import EngineError, IllegalTransition
@@ -92,8 +92,8 @@ def test_lost_node_requeues_its_tasks_elsewhere(make_driver) -> None:  # type: i
     out = d(1, NodeLost("a-0"))
     assert Cancel(on_a.launch) in out
     assert [x for x in out if isinstance(x, Retried)] == [
-        Retried("A", 0, 0, "node a-0 lost", 1),
-        Retried("A", 1, 0, "node a-0 lost", 1),
+        Retried("A", 0, 0, "node a-0 lost", 1, NODE_LOST),
+        Retried("A", 1, 0, "node a-0 lost", 1, NODE_LOST),
     ]
     assert not d.launches(out)  # b-0 is full
     out = d(2, TaskFinished(on_b.launch))

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import pytest
+
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Launch
 from hetflow.core.partitions import Share
 from hetflow.core.policy import Placement, Policy
 from hetflow.core.stimuli import TasksSubmitted
 from hetflow.core.view import PlacementView, ReadySet
+from hetflow.errors import EngineError
 from hetflow.policies import make_policy
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import Resources
@@ -142,3 +145,23 @@ def test_a_policy_cannot_place_outside_its_partition() -> None:
     out = e.handle(0, [TasksSubmitted((ts("A", count=8, partition="uq"), ts("B", count=8)))])
     e.validate()
     assert sorted((x.set, x.stop - x.start) for x in out if isinstance(x, Launch)) == [("A", 2), ("B", 6)]
+
+
+class Counters(Greedy):
+    """A wrong policy: it trusts the raw free-core counters of the view and ignores that the view is scoped."""
+
+    name = "counters"
+
+    def place(self, s: ReadySet, view: PlacementView) -> Iterator[Placement]:
+        for i in range(len(view.nodes)):
+            k = min(view.free_cores[i] // s.variants[0].resources.cores, s.n_ready)
+            if k:
+                yield i, 0, k
+
+
+def test_a_policy_that_reads_past_its_partition_is_stopped_before_anything_is_taken() -> None:
+    e = Engine([node("n-0", cores=8)], "task", Counters(), partitions={"uq": Share(0.25)})
+    with pytest.raises(EngineError, match="policy counters placed 8 tasks of A on n-0, beyond what partition uq"):
+        e.handle(0, [TasksSubmitted((ts("A", count=8, partition="uq"),))])
+    e.validate()  # the ledger and the partition's books are as they were
+    assert e.ledger.free_cores == [8]

@@ -38,8 +38,10 @@ def runtimes(wf: Mapping[str, Any]) -> Handler:
 
 
 @contextmanager
-def fake_session(handler: Handler, **options: Any) -> Iterator[tuple[hf.Session, FakeExecutor, FakeClock]]:
-    clock = FakeClock()
+def fake_session(
+    handler: Handler, start: float = 0.0, **options: Any
+) -> Iterator[tuple[hf.Session, FakeExecutor, FakeClock]]:
+    clock = FakeClock(start)
     ex = FakeExecutor(handler, clock)
     options.setdefault("platform", ONE_CORE)
     with hf.Session(executor=ex, clock=clock, **options) as s:
@@ -129,9 +131,10 @@ def test_resize_with_preempt_stops_the_newest_task_over_the_quota(tmp_path: Path
     shrink = Trigger(("short",), lambda ctx: ctx.repartition({"uq": {"cores": 0.25}, "md": {"cores": 0.75}},
                                                           preempt=True), count=1, name="shrink")  # fmt: skip
     parts = {"uq": {"cores": 0.5}, "md": {"cores": 0.5}}
-    with fake_session(runtimes(wf), platform=four, journal=journal, partitions=parts) as (s, _, _):
-        run = s.submit_workflow(wf)
-        s.arm(shrink)
+    with fake_session(runtimes(wf), platform=four, journal=journal, partitions=parts) as (s, ex, _):
+        with ex.held():  # the workflow and the trigger land at one fake instant, however the threads interleave
+            run = s.submit_workflow(wf)
+            s.arm(shrink)
         run.wait()
     result = run.result()
     assert spans(result.intervals, "preempted") == [("long", 1, "n-0", 0, 5)]
@@ -171,9 +174,10 @@ def test_cancel_a_running_task_and_one_waiting_for_its_backoff(tmp_path: Path) -
 
     journal = tmp_path / "run.db"
     three = {"platform": "three", "nodes": [{"type": "n", "cores": 3}]}
-    with fake_session(handler, platform=three, journal=journal, retry_backoff=10) as (s, _, clock):
-        run = s.submit_workflow(wf)
-        s.arm(Trigger(("tick",), stop, count=1))
+    with fake_session(handler, platform=three, journal=journal, retry_backoff=10) as (s, ex, clock):
+        with ex.held():
+            run = s.submit_workflow(wf)
+            s.arm(Trigger(("tick",), stop, count=1))
         run.wait()
     assert clock.now() == 3  # bad's retry (due at 11) never starts: the run ends when tick does
     assert not run.ok and [(name, n) for name, n, _ in run.skipped] == [("after", 1)]
@@ -265,3 +269,45 @@ def test_with_failures_and_backoff_a_fake_clock_run_and_a_simulation_agree() -> 
         real = s.run(wf).result()
     sim = run_simulation(load_workflow(wf), load_platform(CLUSTER), retry_backoff=1.5, failures=fails)
     assert spans(real.intervals) == spans(sim.intervals)
+    assert len(spans(real.intervals, "failed")) == 6  # every failed attempt, on both clocks
+    assert spans(real.intervals, "failed") == spans(sim.intervals, "failed")
+
+
+@pytest.mark.parametrize("start", [0.0, 7.1, 1000.3, 123456.789])
+def test_a_retry_is_woken_on_time_whatever_the_clock_reads_at_the_start(start: float) -> None:
+    """The engine's time is the clock's minus its reading at the start: a wake-up a rounding error short of wake_at
+    still wakes the retry (it used to spin, the clock unable to step onto wake_at exactly)."""
+    wf = {"workflow": "w", "tasks": [{"name": "bad", "command": "x", "runtime": 1, "retries": 1}]}
+
+    def handler(run: TaskRun) -> FakeResult:
+        return FakeResult(1, "failed", error="boom") if run.attempt == 1 else FakeResult(1)
+
+    with fake_session(handler, start=start, retry_backoff=0.1) as (s, _, clock):
+        run = s.run(wf)
+    assert run.ok and abs(clock.now() - start - 2.1) < 1e-6
+
+
+def test_a_node_lost_while_a_task_waits_for_its_backoff() -> None:
+    """A retry waiting out its backoff holds nothing on any node: losing the node it ran on costs it nothing, and it
+    starts on the node that is left when its backoff is over."""
+    wf = {"workflow": "w", "tasks": [{"name": "bad", "command": "x", "runtime": 2, "retries": 1}]}
+
+    def handler(run: TaskRun) -> FakeResult:
+        return FakeResult(2, "failed", error="boom") if run.attempt == 1 else FakeResult(2)
+
+    with fake_session(handler, platform=TWO_NODES, retry_backoff=4) as (s, ex, _):
+        ex.lose_node("n-0", at=3)
+        run = s.run(wf)
+    assert run.ok
+    assert spans(run.result().intervals, "failed") == [("bad", 0, "n-0", 0, 2)]
+    assert spans(run.result().intervals) == [("bad", 0, "n-1", 6, 8)]
+
+
+def test_a_trigger_armed_after_its_condition_holds_fires_before_the_session_closes() -> None:
+    wf = {"workflow": "w", "tasks": [{"name": "a", "count": 2, "command": "x", "runtime": 1}]}
+    fired: list[int] = []
+    for _ in range(5):
+        with fake_session(runtimes(wf)) as (s, _, _):
+            s.run(wf)
+            s.arm(Trigger(("a",), lambda ctx: fired.append(ctx.seen.done), count=1))
+    assert fired == [2] * 5

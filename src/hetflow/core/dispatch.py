@@ -115,14 +115,20 @@ class Dispatcher:
                 rng = ready[0]
                 a = rng[0]
                 b = a + n
-                if b >= rng[1]:
+                if b > rng[1]:
                     b = rng[1]
+                k = b - a
+                if parts is not None and parts.fit(st.scope, node, need, k) < k:  # before anything is taken
+                    raise EngineError(
+                        f"policy {self.policy.name} placed {k} tasks of {st.name} on {nodes[node].name}, beyond "
+                        f"what partition {parts.label(st.scope)} holds there"
+                    )
+                grants = allocate(node, need, k)  # raises, taking nothing, when the node cannot hold them
+                if b == rng[1]:
                     ready.popleft()
                 else:
                     rng[0] = b
-                k = b - a
                 n -= k
-                grants = allocate(node, need, k)
                 if parts is not None:
                     parts.take(st.scope, node, need, k)
                 rec = groups.get(key)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from hetflow.core.backoff import backoff_delay
 from hetflow.core.dispatch import Dispatcher
 from hetflow.core.estimate import Availability
-from hetflow.core.instructions import Cancel, Failed, Instruction, Retried
+from hetflow.core.instructions import NODE_LOST, PREEMPTION, Cancel, Failed, Instruction, Retried
 from hetflow.core.launches import Launches, LaunchRecord, Memo
 from hetflow.core.ledger import Ledger
 from hetflow.core.modes import make_gate
@@ -214,7 +214,8 @@ class Engine:
             lost = rec.live_indices(i)
             for idx in lost:
                 self._requeue(rec.set, idx)
-                out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), f"node {name} lost", self.now))
+                attempt = rec.set.attempts.get(idx, 0)
+                out.append(Retried(rec.set.name, idx, attempt, f"node {name} lost", self.now, NODE_LOST))
             if len(lost) == rec.running:
                 launches.stop(rec, None)
                 out.append(Cancel(lid))
@@ -305,7 +306,7 @@ class Engine:
                     idx = start + off
                     launches.stop(rec, idx)
                     self._requeue(rec.set, idx)
-                    out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), why, self.now))
+                    out.append(Retried(rec.set.name, idx, rec.set.attempts.get(idx, 0), why, self.now, PREEMPTION))
                     out.append(Cancel(lid, idx))
             if rec.running and not rec.live_indices(i):
                 launches.leave(rec, i)

@@ -164,7 +164,6 @@ class Triggers:
         self._by_set: dict[str, list[Observed]] = {}
         self._dirty: set[int] = set()  # ids of the Observed that changed since due() was last asked
         self._tally: dict[str, list[int]] = {}  # set -> [tasks done, tasks failed], of every set reported
-        self.fired: list[str] = []
 
     @property
     def watched(self) -> Mapping[str, list[Observed]]:
@@ -220,7 +219,6 @@ class Triggers:
         for trigger, seen in self._armed:
             if id(seen) in dirty and trigger.holds(seen):
                 out.append((trigger, seen))
-                self.fired.append(trigger.name)
                 for s in trigger.watch:
                     self._by_set[s].remove(seen)
                     if not self._by_set[s]:
@@ -234,7 +232,3 @@ class Triggers:
     def pending(self) -> bool:
         """Something changed since due() was last asked."""
         return bool(self._dirty)
-
-    @property
-    def armed(self) -> int:
-        return len(self._armed)

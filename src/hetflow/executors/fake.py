@@ -14,7 +14,8 @@ from __future__ import annotations
 import heapq
 import pickle
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,7 +78,23 @@ class FakeExecutor:
         self._ready: list[Outcome] = []  # cancelled: returned by the next poll
         self._changes: list[NodeChange] = []
         self._woken = False
+        self._holds = 0  # while above 0 (held()), the clock stands still
+        self._alive: set[str] = set()
+        self._gone: set[str] = set()  # nodes that left: what is sent there never ends
         self._cond = threading.Condition()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """The clock stands still inside this block, so that what a test submits, arms or cancels from its own thread
+        lands at one fake instant, however the threads interleave; it moves on when the block ends."""
+        with self._cond:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._holds -= 1
+                self._cond.notify_all()
 
     # ---- the cluster, as a test scripts it ------------------------------------------------------------------------
     def lose_node(self, name: str, at: float) -> None:
@@ -100,13 +117,18 @@ class FakeExecutor:
     # ---- Executor -------------------------------------------------------------------------------------------------
     def start(self, nodes: Sequence[Node]) -> None:
         self.nodes = list(nodes)
+        self._alive = {n.name for n in nodes}
 
     def submit(self, runs: Sequence[TaskRun]) -> None:
         now = self.clock.now()
         wall = self.clock.time() - now  # wall = monotonic + this
         with self._cond:
             for run in runs:
+                if self.nodes and run.node not in self._alive and run.node not in self._gone:
+                    raise ValueError(f"task {run.task_id} sent to node {run.node!r}, which the cluster never had")
                 self.runs.append(run)
+                if run.node in self._gone:
+                    continue  # as on a real cluster: it never ends, the runtime hears of the node's loss
                 r = self.handler(run)
                 status, seconds, error = r.status, r.seconds, r.error
                 if run.timeout is not None and seconds > run.timeout:
@@ -125,6 +147,7 @@ class FakeExecutor:
     def cancel(self, key: int) -> None:
         with self._cond:
             due = self._live.pop(key, None)
+            self._node_of.pop(key, None)
             if due is not None:
                 due.outcome = None  # never ends now
                 t = self.clock.time()
@@ -136,6 +159,11 @@ class FakeExecutor:
                 stopped, self._ready = self._ready, []
                 return stopped
             self._drop_stale()
+            while self._holds and not self._woken:
+                self._cond.wait()
+            if self._woken:  # something was posted: the runtime takes it at this instant, before the clock moves
+                self._woken = False
+                return []
             if not self._live and timeout is None:
                 # nothing runs: the clock stands still (scheduled node changes included) until the runtime is
                 # handed something, so that what a test submits lands at the time it expects
@@ -155,6 +183,7 @@ class FakeExecutor:
                     self._lose_runs(due.change)
                     self._changes.append(due.change)
                 elif due.outcome is not None and self._live.pop(due.key, None) is not None:
+                    del self._node_of[due.key]
                     out.append(due.outcome)
             return out
 
@@ -163,9 +192,15 @@ class FakeExecutor:
             heapq.heappop(self._heap)
 
     def _lose_runs(self, change: NodeChange) -> None:
+        """A node's change takes effect: a new one takes tasks, a lost one's tasks never end."""
         if change.node is not None:
+            self._alive.add(change.name)
+            self._gone.discard(change.name)
             return
-        for key in [k for k, n in self._node_of.items() if n == change.name and k in self._live]:
+        self._alive.discard(change.name)
+        self._gone.add(change.name)
+        for key in [k for k, n in self._node_of.items() if n == change.name]:
+            del self._node_of[key]
             self._live.pop(key).outcome = None
 
     def wake(self) -> None:

@@ -54,27 +54,27 @@ class Heft:
         # heap entries: (finish or a lower bound of it, waits, node, variant, worked out, stamp, run time)
 
         def fresh() -> list[tuple[float, int, int, int, bool, int, float]]:
-            heap = [(now + d, 0, i, o, False, stamp[i], d) for i, opts in by_node.items() for o, d in opts]
+            heap = [(now + d, 0, i, vi, False, stamp[i], d) for i, variants in by_node.items() for vi, d in variants]
             heapq.heapify(heap)
             return heap
 
         def smallest(idle: bool) -> tuple[float, int, int, int, float] | None:
             """The smallest candidate and its run time (none waits when nothing runs: no event would end a wait)."""
             while heap:
-                f, w, i, o, known, st, d = heap[0]
+                f, w, i, vi, known, st, d = heap[0]
                 if st != stamp[i]:
                     heappop(heap)
                 elif known:
-                    return f, w, i, o, d
-                elif i not in reserved and fit_count(i, needs[o], 1):
-                    heapreplace(heap, (f, 0, i, o, True, st, d))  # it fits now: the bound was the finish
+                    return f, w, i, vi, d
+                elif i not in reserved and fit_count(i, needs[vi], 1):
+                    heapreplace(heap, (f, 0, i, vi, True, st, d))  # it fits now: the bound was the finish
                 elif idle:
                     heappop(heap)
                 else:  # it waits: for room on the node, and for the tasks that wait for the node
-                    at = ready_at.get((i, o))
+                    at = ready_at.get((i, vi))
                     if at is None:
-                        at = ready_at[i, o] = available_at(i, needs[o])
-                    heapreplace(heap, (max(at, reserved.get(i, now)) + d, 1, i, o, True, st, d))
+                        at = ready_at[i, vi] = available_at(i, needs[vi])
+                    heapreplace(heap, (max(at, reserved.get(i, now)) + d, 1, i, vi, True, st, d))
             return None
 
         idle = view.idle
@@ -97,15 +97,15 @@ class Heft:
             if waits:  # waiting for that node finishes sooner: hold the task, and the node for it
                 reserved[node] = finish
                 waiting += 1
-                for o, d in by_node[node]:  # every variant waits there now: until `finish` at least
-                    heappush(heap, (finish + d, 1, node, o, False, st, d))
+                for vi, d in by_node[node]:  # every variant waits there now: until `finish` at least
+                    heappush(heap, (finish + d, 1, node, vi, False, st, d))
                 continue
             k = fit_count(node, needs[variant], left - waiting)
             yield node, variant, k
             left -= k
-            for o, d in by_node[node]:  # the node has less room now: work its candidates out again when needed
-                ready_at.pop((node, o), None)
-                heappush(heap, (now + d, 0, node, o, False, st, d))
+            for vi, d in by_node[node]:  # the node has less room now: work its candidates out again when needed
+                ready_at.pop((node, vi), None)
+                heappush(heap, (now + d, 0, node, vi, False, st, d))
 
     def _scan(self, s: ReadySet, view: PlacementView) -> Candidate | None:
         """The smallest candidate the way the scan finds it: variants in order, nodes in order, a waiting candidate

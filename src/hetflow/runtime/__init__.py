@@ -1,4 +1,5 @@
-"""Real execution: the Session, the @task decorator, futures, and the driver that runs the engine on wall time."""
+"""Real execution: the Session, the @task decorator, futures, and the driver that runs the engine on a clock (wall time,
+or a fake one in tests)."""
 
 from hetflow.runtime.futures import RemoteTraceback, TaskFuture
 from hetflow.runtime.runs import Progress, WorkflowRun

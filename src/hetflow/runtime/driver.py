@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from hetflow.core import stimuli as st
 from hetflow.core.engine import Engine
-from hetflow.core.instructions import Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
+from hetflow.core.instructions import PREEMPTION, Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
 from hetflow.core.partitions import describe
 from hetflow.core.states import TaskState
 from hetflow.core.triggers import Observed, Trigger, Triggers
@@ -33,6 +33,7 @@ from hetflow.spec.platform import Node
 from hetflow.spec.trace import Mark
 
 MAX_LOSSES = 3  # a task whose worker dies this many times under it fails
+WAKE_SLACK_S = 1e-9  # how far before the engine's wake_at a wake-up still counts as due
 log = logging.getLogger("hetflow")
 
 
@@ -138,7 +139,8 @@ class Driver:
             finally:
                 self._publish(ev.RunEnded(status))
 
-    def _elapsed(self) -> float:
+    def elapsed(self) -> float:
+        """Seconds since the driver started, on its clock: the engine's time."""
         return self.clock.now() - self.t0
 
     def _loop(self) -> None:
@@ -150,9 +152,14 @@ class Driver:
                     items, self._inbox = self._inbox, []
                     self._posted = False
                 self._take(items, stimuli)
-            wake = engine.wake_at
-            if stimuli or (wake is not None and self._elapsed() >= wake):
-                out = engine.handle(self._elapsed(), stimuli)
+                if self.triggers.pending:  # armed after its condition already held
+                    self._fire()
+            wake, now = engine.wake_at, self.elapsed()
+            waking = wake is not None and now >= wake - WAKE_SLACK_S
+            if stimuli or waking:
+                # a wake-up a rounding error short of wake_at counts as on time (a clock whose readings are large
+                # floats cannot always step onto wake_at exactly): the engine sees wake_at, never a moment before
+                out = engine.handle(max(now, wake) if waking and wake is not None else now, stimuli)
                 stimuli = []
                 self._apply(out, stimuli)
                 self._losing.clear()
@@ -174,7 +181,7 @@ class Driver:
                 continue
             if self._inbox:
                 continue  # a trigger's action posted from this thread (no wake-up): take it now
-            timeout = None if wake is None else max(0.0, wake - self._elapsed())
+            timeout = None if wake is None else max(0.0, wake - self.elapsed())
             if buffer is not None and buffer.pending:
                 due = buffer.due() if self.inflight or wake is not None else 0.0  # idle: write it all now
                 if due == 0.0:
@@ -266,9 +273,9 @@ class Driver:
                     self._launch(ins, stimuli)
                 case Released(name):
                     self._publish(ev.SetReleased(self.clock.time(), name))
-                case Retried(name, index, attempt, reason):
+                case Retried(name, index, attempt, reason, _, cause):
                     info = self.sets[name]
-                    if reason.startswith("preempted"):
+                    if cause == PREEMPTION:
                         self._requeued.add((name, index))
                     info.starts[index] = info.starts.get(index, 0) + 1
                     self._publish(ev.TaskRetried(self.clock.time(), name, index, attempt, reason))

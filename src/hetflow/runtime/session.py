@@ -341,8 +341,8 @@ class Session:
         self._require().post(CancelTasks(set_name, index))
 
     def elapsed(self) -> float:
-        """Seconds since the session started, on its clock."""
-        return self._clock.time() - self._origin
+        """Seconds since the session started: the engine's time (a trigger's ctx.now), on the session's clock."""
+        return self._require().elapsed()
 
     def _marks(self) -> list[Mark]:
         return list(self._recorder.marks)

@@ -68,7 +68,7 @@ class SetInfo:
         """The execution of task index: its command ({index} expanded), or its function with its arguments (the
         futures among them replaced by their results)."""
         spec = self.spec
-        task_id = spec.name if spec.count == 1 else f"{spec.name}[{index}]"
+        task_id = spec.task_id(index)
         if self.command is not None:
             return TaskRun(
                 key=key,
