@@ -51,9 +51,10 @@ class Admission:
                 )
             self._names.update(s.name for s in wf.sets)
 
-    def posted(self, specs: Iterable[TaskSet]) -> None:
+    def posted(self, pairs: Iterable[tuple[TaskSet, object]]) -> None:
+        """These task sets (with what the driver knows of each) go to the driver now."""
         with self.lock:
-            for s in specs:
+            for s, _ in pairs:
                 self.specs.append(s)
                 self._posted.add(s.name)
 

@@ -31,6 +31,7 @@ from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, Message, Re
 from hetflow.runtime.sets import Running, SetInfo
 from hetflow.spec.platform import Node
 from hetflow.spec.trace import Mark
+from hetflow.spec.workflow import TaskSet
 
 MAX_LOSSES = 3  # a task whose worker dies this many times under it fails
 log = logging.getLogger("hetflow")
@@ -53,7 +54,10 @@ class Driver:
         self.executor = executor
         self.nodes = list(nodes)
         self.clock = clock
-        self.observers = list(observers)
+        self._routes: dict[type[ev.Event], list[Callable[[ev.Event], None]]] = {}  # event kind -> who wants it
+        for o in observers:
+            for kind in o.wants:
+                self._routes.setdefault(kind, []).append(o.notify)
         self.buffer = buffer
         self.t0 = clock.now()
         self.sets: dict[str, SetInfo] = {}  # sets that have not ended
@@ -98,6 +102,24 @@ class Driver:
             self._posted = True
         self.executor.wake()
 
+    def submit(self, pairs: list[tuple[TaskSet, SetInfo]], kind: str, workflow: str | None, at: float) -> None:
+        """Hand the driver new task sets (post of a SubmitSets): sets that come the same way as the last message
+        still waiting join it, so that N calls in a loop cost the driver one message, as one map does."""
+        with self._lock:
+            if not self._accepting:
+                raise ExecutionError("the session is closed")
+            inbox = self._inbox
+            last = inbox[-1] if inbox else None
+            if type(last) is SubmitSets and last.joins(kind, workflow):
+                last.pairs.extend(pairs)
+                last.times.extend([at] * len(pairs))
+            else:
+                inbox.append(SubmitSets(pairs, kind, workflow, [at] * len(pairs)))
+            if self._posted or threading.get_ident() == self._thread.ident:
+                return
+            self._posted = True
+        self.executor.wake()
+
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
@@ -107,8 +129,8 @@ class Driver:
 
     # ---- the loop -------------------------------------------------------------------------------------------------
     def _publish(self, event: ev.Event) -> None:
-        for o in self.observers:
-            o.notify(event)
+        for notify in self._routes.get(type(event), ()):
+            notify(event)
 
     def _main(self) -> None:
         status = "done"
@@ -197,12 +219,13 @@ class Driver:
                 stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
                 new = []
             match item:
-                case SubmitSets(pairs, kind, workflow, at):
+                case SubmitSets(pairs, kind, workflow, times):
+                    sets, counts = self.sets, self._counts
                     for spec, info in pairs:
-                        self.sets[spec.name] = info
-                        self._counts[spec.name] = spec.count
+                        sets[spec.name] = info
+                        counts[spec.name] = spec.count
                         new.append(info)
-                    self._publish(ev.SetsSubmitted(at, tuple(p[0] for p in pairs), kind, workflow))
+                    self._publish(ev.SetsSubmitted(tuple(times), tuple(p[0] for p in pairs), kind, workflow))
                 case CancelTasks(name, index):
                     cancelled = self.sets.get(name)
                     if cancelled is not None:

@@ -36,7 +36,7 @@ from hetflow.runtime.driver import Driver
 from hetflow.runtime.events import Observer
 from hetflow.runtime.futures import TaskFuture
 from hetflow.runtime.journaling import JournalObserver
-from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, ResizePartitions, SubmitSets
+from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, ResizePartitions
 from hetflow.runtime.observers import FuturesObserver, IntervalRecorder
 from hetflow.runtime.runs import Group, Progress, WorkflowRun
 from hetflow.runtime.sets import SetInfo
@@ -132,6 +132,7 @@ class Session:
         self._recorder = IntervalRecorder()
         self._driver: Driver | None = None
         self._admit = Admission(self.platform, self._shares, self)
+        self._on_cancel = self._cancel_future  # one bound method for every future (Admission.after tells whose)
         self._closed = False
         self._origin = self._clock.time()
 
@@ -213,12 +214,12 @@ class Session:
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Run fn(*args, **kwargs) as a task (with the options of @hetflow.task when fn has them)."""
-        return self._enqueue(call(self._admit, fn, args, kwargs, self._cancel_future), "call")[0]
+        return self._enqueue(call(self._admit, fn, args, kwargs, self._on_cancel), "call")[0]
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
         items = list(zip(*iterables, strict=False))
-        return self._enqueue(mapped(self._admit, fn, items, self._cancel_future), "map") if items else []
+        return self._enqueue(mapped(self._admit, fn, items, self._on_cancel), "map") if items else []
 
     def shell(
         self,
@@ -236,7 +237,7 @@ class Session:
     ) -> TaskFuture:
         """Run a shell command as a task; its future's result is a CommandResult (exit status, output files)."""
         opts = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name, partition)
-        return self._enqueue(shell(self._admit, command, opts, after, self._cancel_future), "shell")[0]
+        return self._enqueue(shell(self._admit, command, opts, after, self._on_cancel), "shell")[0]
 
     def _enqueue(self, pending: Pending, kind: str) -> list[TaskFuture]:
         """Hand a task set to the driver now, or once the single tasks it waits for are done."""
@@ -381,8 +382,8 @@ class Session:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
-        self._admit.posted(p[0] for p in pairs)
-        d.post(SubmitSets(pairs, kind, workflow, self._clock.time() if at is None else at))
+        self._admit.posted(pairs)
+        d.submit(pairs, kind, workflow, self._clock.time() if at is None else at)
 
     def _cancel_future(self, fut: TaskFuture) -> None:
         d = self._driver

@@ -32,18 +32,25 @@ class Pending:
 
 def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
          on_cancel: OnCancel) -> Pending:  # fmt: skip
-    """fn(*args, **kwargs) as a task set of one task."""
+    """fn(*args, **kwargs) as a task set of one task. The hot path of a program that calls a task once per item:
+    nothing here that a map does once for all its items, but the name, the set and the future."""
     opts, target = options_of(fn)
     found: list[TaskFuture] = []
-    find_futures(args, found)
-    find_futures(kwargs, found)
+    if args:
+        find_futures(args, found)
+    if kwargs:
+        find_futures(kwargs, found)
     name = admit.new_name(opts.name or str(getattr(target, "__name__", "task")))
-    # an item of a map (one task of a larger set), or a task not submitted yet: wait for that task itself
-    items = [f for f in found if f.task_id != f.set or not admit.submitted(f)]
-    whole = admit.after([f for f in found if f.task_id == f.set and admit.submitted(f)])
+    items: list[TaskFuture] = []
+    whole: tuple[str, ...] = ()
+    if found:
+        # an item of a map (one task of a larger set), or a task not submitted yet: wait for that task itself
+        items = [f for f in found if f.task_id != f.set or not admit.submitted(f)]
+        whole = admit.after([f for f in found if f.task_id == f.set and admit.submitted(f)])
     spec = TaskSet(name, 1, opts.resources, opts.runtime, whole, retries=opts.retries, partition=opts.partition)
     admit.check_fits(spec)
-    admit.after(items)
+    if items:
+        admit.after(items)
     fut = TaskFuture(name, name, 0, on_cancel)
     info = SetInfo(
         spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
