@@ -31,7 +31,6 @@ from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, Message, Re
 from hetflow.runtime.sets import Running, SetInfo
 from hetflow.spec.platform import Node
 from hetflow.spec.trace import Mark
-from hetflow.spec.workflow import TaskSet
 
 MAX_LOSSES = 3  # a task whose worker dies this many times under it fails
 log = logging.getLogger("hetflow")
@@ -102,7 +101,7 @@ class Driver:
             self._posted = True
         self.executor.wake()
 
-    def submit(self, pairs: list[tuple[TaskSet, SetInfo]], kind: str, workflow: str | None, at: float) -> None:
+    def submit(self, sets: list[SetInfo], kind: str, workflow: str | None, at: float) -> None:
         """Hand the driver new task sets (post of a SubmitSets): sets that come the same way as the last message
         still waiting join it, so that N calls in a loop cost the driver one message, as one map does."""
         with self._lock:
@@ -111,10 +110,10 @@ class Driver:
             inbox = self._inbox
             last = inbox[-1] if inbox else None
             if type(last) is SubmitSets and last.joins(kind, workflow):
-                last.pairs.extend(pairs)
-                last.times.extend([at] * len(pairs))
+                last.sets.extend(sets)
+                last.times.extend([at] * len(sets))
             else:
-                inbox.append(SubmitSets(pairs, kind, workflow, [at] * len(pairs)))
+                inbox.append(SubmitSets(sets, kind, workflow, [at] * len(sets)))
             if self._posted or threading.get_ident() == self._thread.ident:
                 return
             self._posted = True
@@ -172,6 +171,7 @@ class Driver:
                     items, self._inbox = self._inbox, []
                     self._posted = False
                 self._take(items, stimuli)
+                del items  # what they held (futures, arguments) is the observers' and the executor's now
             wake = engine.wake_at
             if stimuli or (wake is not None and self._elapsed() >= wake):
                 out = engine.handle(self._elapsed(), stimuli)
@@ -219,13 +219,14 @@ class Driver:
                 stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
                 new = []
             match item:
-                case SubmitSets(pairs, kind, workflow, times):
+                case SubmitSets(infos, kind, workflow, times):
                     sets, counts = self.sets, self._counts
-                    for spec, info in pairs:
+                    for info in infos:
+                        spec = info.spec
                         sets[spec.name] = info
                         counts[spec.name] = spec.count
-                        new.append(info)
-                    self._publish(ev.SetsSubmitted(tuple(times), tuple(p[0] for p in pairs), kind, workflow))
+                    new.extend(infos)
+                    self._publish(ev.SetsSubmitted(tuple(times), tuple(i.spec for i in infos), kind, workflow))
                 case CancelTasks(name, index):
                     cancelled = self.sets.get(name)
                     if cancelled is not None:

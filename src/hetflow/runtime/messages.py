@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from hetflow.core.partitions import Share
 from hetflow.core.triggers import Trigger
 from hetflow.runtime.sets import SetInfo
-from hetflow.spec.workflow import TaskSet
 
 
 @dataclass(slots=True)
@@ -17,7 +16,7 @@ class SubmitSets:
     came (call, map, shell, workflow). Not frozen: consecutive calls posted before the driver wakes join one message
     (Driver.submit), so a loop of calls costs the driver one message and one event, as a map does."""
 
-    pairs: list[tuple[TaskSet, SetInfo]]
+    sets: list[SetInfo]  # each with its TaskSet (info.spec)
     kind: str
     workflow: str | None  # the name of the declarative workflow they are, if any
     times: list[float]  # when each set was submitted

@@ -46,7 +46,7 @@ from hetflow.spec.load import load_platform, load_workflow
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GPU_UNIT
 from hetflow.spec.trace import Interval, Mark
-from hetflow.spec.workflow import TaskSet, Workflow
+from hetflow.spec.workflow import Workflow
 
 if TYPE_CHECKING:
     from hetflow.metrics.result import RunResult
@@ -241,12 +241,12 @@ class Session:
 
     def _enqueue(self, pending: Pending, kind: str) -> list[TaskFuture]:
         """Hand a task set to the driver now, or once the single tasks it waits for are done."""
-        spec, info = pending.spec, pending.info
+        info = pending.info
         futures = info.futures or []
         if pending.wait:
-            when_done(pending.wait, futures, lambda: self._post([(spec, info)], kind))
+            when_done(pending.wait, futures, lambda: self._post([info], kind))
         else:
-            self._post([(spec, info)], kind)
+            self._post([info], kind)
         return futures
 
     def check_workflow(self, workflow: WorkflowLike) -> Workflow:
@@ -268,9 +268,9 @@ class Session:
         # a resumed run's result spans every run of its journal: it starts when the first one did
         origin = self._resumed.origin if kept and self._resumed is not None else submitted
         group = Group([s.name for s in wf.sets])
-        pairs = [(s, SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name))) for s in wf.sets]
+        infos = [SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name)) for s in wf.sets]
         self._admit.claim(wf)
-        self._post(pairs, "workflow", wf.name, submitted)
+        self._post(infos, "workflow", wf.name, submitted)
         return WorkflowRun(wf, group, origin, (self.platform, self.mode, self.policy), self._marks)
 
     def run(self, workflow: WorkflowLike, wait: bool = True) -> WorkflowRun:
@@ -376,14 +376,12 @@ class Session:
             raise ExecutionError("the session has not started: use `with Session() as s:` or s.start()")
         return self._driver
 
-    def _post(
-        self, pairs: list[tuple[TaskSet, SetInfo]], kind: str, workflow: str | None = None, at: float | None = None
-    ) -> None:
+    def _post(self, infos: list[SetInfo], kind: str, workflow: str | None = None, at: float | None = None) -> None:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
-        self._admit.posted(pairs)
-        d.submit(pairs, kind, workflow, self._clock.time() if at is None else at)
+        self._admit.posted(infos)
+        d.submit(infos, kind, workflow, self._clock.time() if at is None else at)
 
     def _cancel_future(self, fut: TaskFuture) -> None:
         d = self._driver
