@@ -91,29 +91,18 @@ class Driver:
             raise ExecutionError(f"the runtime could not start: {self.error}") from self.error
 
     def post(self, message: Message) -> None:
-        """Hand the driver a request; it takes it at its next step."""
-        with self._lock:
-            if not self._accepting:
-                raise ExecutionError("the session is closed")
-            self._inbox.append(message)
-            if self._posted or threading.get_ident() == self._thread.ident:
-                return
-            self._posted = True
-        self.executor.wake()
-
-    def submit(self, sets: list[SetInfo], kind: str, workflow: str | None, at: float) -> None:
-        """Hand the driver new task sets (post of a SubmitSets): sets that come the same way as the last message
-        still waiting join it, so that N calls in a loop cost the driver one message, as one map does."""
+        """Hand the driver a request; it takes it at its next step. New task sets that came the same way as the last
+        message still waiting join it, so that N calls in a loop cost the driver one message, as one map does."""
         with self._lock:
             if not self._accepting:
                 raise ExecutionError("the session is closed")
             inbox = self._inbox
             last = inbox[-1] if inbox else None
-            if type(last) is SubmitSets and last.joins(kind, workflow):
-                last.sets.extend(sets)
-                last.times.extend([at] * len(sets))
+            if type(message) is SubmitSets and type(last) is SubmitSets and last.joins(message.kind, message.workflow):
+                last.sets.extend(message.sets)
+                last.times.extend(message.times)
             else:
-                inbox.append(SubmitSets(sets, kind, workflow, [at] * len(sets)))
+                inbox.append(message)
             if self._posted or threading.get_ident() == self._thread.ident:
                 return
             self._posted = True

@@ -14,7 +14,7 @@ from hetflow.runtime.sets import SetInfo
 class SubmitSets:
     """New task sets with what to execute for each, and when each was submitted (wall clock); kind says how they
     came (call, map, shell, workflow). Not frozen: consecutive calls posted before the driver wakes join one message
-    (Driver.submit), so a loop of calls costs the driver one message and one event, as a map does."""
+    (Driver.post), so a loop of calls costs the driver one message and one event, as a map does."""
 
     sets: list[SetInfo]  # each with its TaskSet (info.spec)
     kind: str

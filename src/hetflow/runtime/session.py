@@ -36,7 +36,7 @@ from hetflow.runtime.driver import Driver
 from hetflow.runtime.events import Observer
 from hetflow.runtime.futures import TaskFuture
 from hetflow.runtime.journaling import JournalObserver
-from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, ResizePartitions
+from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, ResizePartitions, SubmitSets
 from hetflow.runtime.observers import FuturesObserver, IntervalRecorder
 from hetflow.runtime.runs import Group, Progress, WorkflowRun
 from hetflow.runtime.sets import SetInfo
@@ -381,7 +381,7 @@ class Session:
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
         self._admit.posted(infos)
-        d.submit(infos, kind, workflow, self._clock.time() if at is None else at)
+        d.post(SubmitSets(infos, kind, workflow, [self._clock.time() if at is None else at] * len(infos)))
 
     def _cancel_future(self, fut: TaskFuture) -> None:
         d = self._driver
