@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from hetflow.core.partitions import Share
 from hetflow.errors import ExecutionError, FitError, SpecError
 from hetflow.runtime.futures import TaskFuture
+from hetflow.runtime.sets import SetInfo
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Workflow
@@ -31,7 +32,8 @@ class Admission:
 
     def new_name(self, prefix: str) -> str:
         """A fresh task set name: prefix-N."""
-        prefix = prefix.replace("[", "(").replace("]", ")") or "task"
+        if not prefix or "[" in prefix or "]" in prefix:
+            prefix = prefix.replace("[", "(").replace("]", ")") or "task"
         with self.lock:
             while True:
                 name = f"{prefix}-{next(self._counter)}"
@@ -51,11 +53,12 @@ class Admission:
                 )
             self._names.update(s.name for s in wf.sets)
 
-    def posted(self, specs: Iterable[TaskSet]) -> None:
+    def posted(self, infos: Iterable[SetInfo]) -> None:
+        """These task sets go to the driver now."""
         with self.lock:
-            for s in specs:
-                self.specs.append(s)
-                self._posted.add(s.name)
+            for info in infos:
+                self.specs.append(info.spec)
+                self._posted.add(info.spec.name)
 
     def submitted(self, f: TaskFuture) -> bool:
         """The future's task set went to the driver (a dependency the engine can see)."""

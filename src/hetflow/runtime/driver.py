@@ -54,7 +54,10 @@ class Driver:
         self.executor = executor
         self.nodes = list(nodes)
         self.clock = clock
-        self.observers = list(observers)
+        self._routes: dict[type[ev.Event], list[Callable[[ev.Event], None]]] = {}  # event kind -> who wants it
+        for o in observers:
+            for kind in o.wants:
+                self._routes.setdefault(kind, []).append(o.notify)
         self.buffer = buffer
         self.t0 = clock.now()
         self.sets: dict[str, SetInfo] = {}  # sets that have not ended
@@ -89,11 +92,18 @@ class Driver:
             raise ExecutionError(f"the runtime could not start: {self.error}") from self.error
 
     def post(self, message: Message) -> None:
-        """Hand the driver a request; it takes it at its next step."""
+        """Hand the driver a request; it takes it at its next step. New task sets that came the same way as the last
+        message still waiting join it, so that N calls in a loop cost the driver one message, as one map does."""
         with self._lock:
             if not self._accepting:
                 raise ExecutionError("the session is closed")
-            self._inbox.append(message)
+            inbox = self._inbox
+            last = inbox[-1] if inbox else None
+            if type(message) is SubmitSets and type(last) is SubmitSets and last.joins(message.kind, message.workflow):
+                last.sets.extend(message.sets)
+                last.times.extend(message.times)
+            else:
+                inbox.append(message)
             if self._posted or threading.get_ident() == self._thread.ident:
                 return
             self._posted = True
@@ -108,8 +118,8 @@ class Driver:
 
     # ---- the loop -------------------------------------------------------------------------------------------------
     def _publish(self, event: ev.Event) -> None:
-        for o in self.observers:
-            o.notify(event)
+        for notify in self._routes.get(type(event), ()):
+            notify(event)
 
     def _main(self) -> None:
         status = "done"
@@ -152,6 +162,7 @@ class Driver:
                     items, self._inbox = self._inbox, []
                     self._posted = False
                 self._take(items, stimuli)
+                del items  # what they held (futures, arguments) is the observers' and the executor's now
                 if self.triggers.pending:  # armed after its condition already held
                     self._fire()
             wake, now = engine.wake_at, self.elapsed()
@@ -204,12 +215,14 @@ class Driver:
                 stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
                 new = []
             match item:
-                case SubmitSets(pairs, kind, workflow, at):
-                    for spec, info in pairs:
-                        self.sets[spec.name] = info
-                        self._counts[spec.name] = spec.count
-                        new.append(info)
-                    self._publish(ev.SetsSubmitted(at, tuple(p[0] for p in pairs), kind, workflow))
+                case SubmitSets(infos, kind, workflow, times):
+                    sets, counts = self.sets, self._counts
+                    for info in infos:
+                        spec = info.spec
+                        sets[spec.name] = info
+                        counts[spec.name] = spec.count
+                    new.extend(infos)
+                    self._publish(ev.SetsSubmitted(tuple(times), tuple(i.spec for i in infos), kind, workflow))
                 case CancelTasks(name, index):
                     cancelled = self.sets.get(name)
                     if cancelled is not None:

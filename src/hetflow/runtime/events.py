@@ -30,7 +30,7 @@ class NodeLost:
 
 @dataclass(frozen=True, slots=True)
 class SetsSubmitted:
-    t: float
+    times: tuple[float, ...]  # when each set was submitted
     specs: tuple[TaskSet, ...]
     kind: str  # call, map, shell, workflow
     workflow: str | None
@@ -173,7 +173,11 @@ Event = (
 
 
 class Observer(Protocol):
-    """Something the driver tells what happened, in order, from its thread."""
+    """Something the driver tells what happened, in order, from its thread: the events of the kinds it wants (so
+    that an event nobody wants, a set released in a run without a journal, costs one look-up)."""
+
+    @property
+    def wants(self) -> frozenset[type[Event]]: ...
 
     def notify(self, event: Event) -> None: ...
 

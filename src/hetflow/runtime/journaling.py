@@ -32,6 +32,11 @@ _STOPPED = {"lost": J.LOST, "preempted": J.PREEMPTED, "cancelled": J.CANCELLED}
 class JournalObserver:
     """Writes the events of a run into its journal (buffered: the driver asks due() and calls flush())."""
 
+    wants: frozenset[type[Event]] = frozenset(
+        {TaskStarted, TaskEnded, TaskStopped, TaskRetried, TaskGaveUp, TasksSkipped, TaskKept, SetReleased,
+         SetsSubmitted, SetCancelled, Marked, NodeJoined, NodeLost, RunEnded}
+    )  # fmt: skip
+
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
 
@@ -62,11 +67,11 @@ class JournalObserver:
                 j.event(t, J.KEPT, info.spec.name, index)
             case SetReleased(t, name):
                 j.event(t, J.RELEASED, name)
-            case SetsSubmitted(t, specs, kind, workflow):
+            case SetsSubmitted(times, specs, kind, workflow):
                 if workflow is not None:
                     j.name_workflow(workflow)
                 j.add_sets(specs, kind)
-                for spec in specs:
+                for t, spec in zip(times, specs, strict=True):
                     j.event(t, J.SUBMITTED, spec.name, detail=str(spec.count))
             case SetCancelled(t, name, index):
                 j.event(t, J.CANCELLED, name, index)

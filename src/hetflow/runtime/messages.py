@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hetflow.core.partitions import Share
 from hetflow.core.triggers import Trigger
 from hetflow.runtime.sets import SetInfo
-from hetflow.spec.workflow import TaskSet
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SubmitSets:
-    """New task sets with what to execute for each; kind says how they came (call, map, shell, workflow)."""
+    """New task sets with what to execute for each, and when each was submitted (wall clock); kind says how they
+    came (call, map, shell, workflow). Not frozen: consecutive calls posted before the driver wakes join one message
+    (Driver.post), so a loop of calls costs the driver one message and one event, as a map does."""
 
-    pairs: Sequence[tuple[TaskSet, SetInfo]]
+    sets: list[SetInfo]  # each with its TaskSet (info.spec)
     kind: str
     workflow: str | None  # the name of the declarative workflow they are, if any
-    at: float  # when they were submitted (wall clock)
+    times: list[float]  # when each set was submitted
+
+    def joins(self, kind: str, workflow: str | None) -> bool:
+        """Sets of this kind may join this message (they came the same way, outside any declarative workflow)."""
+        return self.kind == kind and workflow is None and self.workflow is None
 
 
 @dataclass(frozen=True, slots=True)

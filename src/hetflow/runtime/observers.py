@@ -35,6 +35,8 @@ class IntervalRecorder:
     """The intervals tasks ran over (done, failed, preempted, kept) and the run's marks, for the run's result and
     each group's."""
 
+    wants: frozenset[type[Event]] = frozenset({TaskEnded, TaskStopped, TaskKept, Marked})
+
     def __init__(self) -> None:
         self.intervals: list[Interval] = []
         self.marks: list[Mark] = []  # triggers fired, partitions resized (wall clock)
@@ -71,6 +73,10 @@ class IntervalRecorder:
 
 class FuturesObserver:
     """Resolves and rejects the futures of tasks, and keeps each group (a WorkflowRun) up to date."""
+
+    wants: frozenset[type[Event]] = frozenset(
+        {TaskEnded, TaskGaveUp, TasksSkipped, TaskKept, SetCancelled, SetEnded, SetAbandoned, RunCrashed}
+    )
 
     def notify(self, event: Event) -> None:
         match event:

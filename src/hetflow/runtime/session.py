@@ -46,7 +46,7 @@ from hetflow.spec.load import load_platform, load_workflow
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GPU_UNIT
 from hetflow.spec.trace import Interval, Mark
-from hetflow.spec.workflow import TaskSet, Workflow
+from hetflow.spec.workflow import Workflow
 
 if TYPE_CHECKING:
     from hetflow.metrics.result import RunResult
@@ -132,6 +132,7 @@ class Session:
         self._recorder = IntervalRecorder()
         self._driver: Driver | None = None
         self._admit = Admission(self.platform, self._shares, self)
+        self._on_cancel = self._cancel_future  # one bound method for every future (Admission.after tells whose)
         self._closed = False
         self._origin = self._clock.time()
 
@@ -213,12 +214,12 @@ class Session:
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Run fn(*args, **kwargs) as a task (with the options of @hetflow.task when fn has them)."""
-        return self._enqueue(call(self._admit, fn, args, kwargs, self._cancel_future), "call")[0]
+        return self._enqueue(call(self._admit, fn, args, kwargs, self._on_cancel), "call")[0]
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
         items = list(zip(*iterables, strict=False))
-        return self._enqueue(mapped(self._admit, fn, items, self._cancel_future), "map") if items else []
+        return self._enqueue(mapped(self._admit, fn, items, self._on_cancel), "map") if items else []
 
     def shell(
         self,
@@ -236,16 +237,16 @@ class Session:
     ) -> TaskFuture:
         """Run a shell command as a task; its future's result is a CommandResult (exit status, output files)."""
         opts = TaskOptions.of(cores, gpus, memory, retries, timeout, runtime, name, partition)
-        return self._enqueue(shell(self._admit, command, opts, after, self._cancel_future), "shell")[0]
+        return self._enqueue(shell(self._admit, command, opts, after, self._on_cancel), "shell")[0]
 
     def _enqueue(self, pending: Pending, kind: str) -> list[TaskFuture]:
         """Hand a task set to the driver now, or once the single tasks it waits for are done."""
-        spec, info = pending.spec, pending.info
+        info = pending.info
         futures = info.futures or []
         if pending.wait:
-            when_done(pending.wait, futures, lambda: self._post([(spec, info)], kind))
+            when_done(pending.wait, futures, lambda: self._post([info], kind))
         else:
-            self._post([(spec, info)], kind)
+            self._post([info], kind)
         return futures
 
     def check_workflow(self, workflow: WorkflowLike) -> Workflow:
@@ -267,9 +268,9 @@ class Session:
         # a resumed run's result spans every run of its journal: it starts when the first one did
         origin = self._resumed.origin if kept and self._resumed is not None else submitted
         group = Group([s.name for s in wf.sets])
-        pairs = [(s, SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name))) for s in wf.sets]
+        infos = [SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name)) for s in wf.sets]
         self._admit.claim(wf)
-        self._post(pairs, "workflow", wf.name, submitted)
+        self._post(infos, "workflow", wf.name, submitted)
         return WorkflowRun(wf, group, origin, (self.platform, self.mode, self.policy), self._marks)
 
     def run(self, workflow: WorkflowLike, wait: bool = True) -> WorkflowRun:
@@ -375,14 +376,12 @@ class Session:
             raise ExecutionError("the session has not started: use `with Session() as s:` or s.start()")
         return self._driver
 
-    def _post(
-        self, pairs: list[tuple[TaskSet, SetInfo]], kind: str, workflow: str | None = None, at: float | None = None
-    ) -> None:
+    def _post(self, infos: list[SetInfo], kind: str, workflow: str | None = None, at: float | None = None) -> None:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
-        self._admit.posted(p[0] for p in pairs)
-        d.post(SubmitSets(pairs, kind, workflow, self._clock.time() if at is None else at))
+        self._admit.posted(infos)
+        d.post(SubmitSets(infos, kind, workflow, [self._clock.time() if at is None else at] * len(infos)))
 
     def _cancel_future(self, fut: TaskFuture) -> None:
         d = self._driver

@@ -128,6 +128,9 @@ def resolve_futures(value: Any) -> Any:
     return value
 
 
+PLAIN = frozenset({int, float, str, bytes, bool, type(None)})  # what holds no future: a call skips it at once
+
+
 def find_futures(value: Any, out: list[TaskFuture]) -> None:
     """Collect the TaskFutures in value (where resolve_futures looks)."""
     if isinstance(value, TaskFuture):

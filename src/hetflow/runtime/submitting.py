@@ -13,7 +13,7 @@ from hetflow.errors import ExecutionError, SpecError, TaskSkippedError
 from hetflow.runtime.admission import Admission
 from hetflow.runtime.futures import TaskFuture, reject
 from hetflow.runtime.runs import WorkflowRun
-from hetflow.runtime.sets import SetInfo, find_futures
+from hetflow.runtime.sets import PLAIN, SetInfo, find_futures
 from hetflow.runtime.task import TaskFunction, TaskOptions
 from hetflow.spec.workflow import TaskSet
 
@@ -25,30 +25,37 @@ class Pending:
     """A task set ready to go, and the single tasks it waits for first (an item of a map, or a task that itself
     still waits for its inputs): it goes to the driver once they are done, not once their whole sets are."""
 
-    spec: TaskSet
-    info: SetInfo
+    info: SetInfo  # with its TaskSet, info.spec
     wait: list[TaskFuture]
 
 
 def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
          on_cancel: OnCancel) -> Pending:  # fmt: skip
-    """fn(*args, **kwargs) as a task set of one task."""
+    """fn(*args, **kwargs) as a task set of one task. The hot path of a program that calls a task once per item:
+    nothing here that a map does once for all its items, but the name, the set and the future."""
     opts, target = options_of(fn)
     found: list[TaskFuture] = []
-    find_futures(args, found)
-    find_futures(kwargs, found)
+    for value in args:
+        if type(value) not in PLAIN:
+            find_futures(value, found)
+    if kwargs:
+        find_futures(kwargs, found)
     name = admit.new_name(opts.name or str(getattr(target, "__name__", "task")))
-    # an item of a map (one task of a larger set), or a task not submitted yet: wait for that task itself
-    items = [f for f in found if f.task_id != f.set or not admit.submitted(f)]
-    whole = admit.after([f for f in found if f.task_id == f.set and admit.submitted(f)])
+    items: list[TaskFuture] = []
+    whole: tuple[str, ...] = ()
+    if found:
+        # an item of a map (one task of a larger set), or a task not submitted yet: wait for that task itself
+        items = [f for f in found if f.task_id != f.set or not admit.submitted(f)]
+        whole = admit.after([f for f in found if f.task_id == f.set and admit.submitted(f)])
     spec = TaskSet(name, 1, opts.resources, opts.runtime, whole, retries=opts.retries, partition=opts.partition)
     admit.check_fits(spec)
-    admit.after(items)
+    if items:
+        admit.after(items)
     fut = TaskFuture(name, name, 0, on_cancel)
     info = SetInfo(
         spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
     )
-    return Pending(spec, info, items)
+    return Pending(info, items)
 
 
 def mapped(admit: Admission, fn: Callable[..., Any], items: list[tuple[Any, ...]], on_cancel: OnCancel) -> Pending:
@@ -66,7 +73,7 @@ def mapped(admit: Admission, fn: Callable[..., Any], items: list[tuple[Any, ...]
     futures = [TaskFuture(spec.task_id(i), name, i, on_cancel) for i in range(len(items))]
     info = SetInfo(spec, fn=target, items=items, timeout=opts.timeout, futures=futures, deps=bool(found))
     admit.after(later)
-    return Pending(spec, info, later)
+    return Pending(info, later)
 
 
 def shell(
@@ -90,7 +97,7 @@ def shell(
     info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
     wait = [f for f in after if f.task_id != f.set or not admit.submitted(f)]
     admit.after(wait)
-    return Pending(spec, info, wait)
+    return Pending(info, wait)
 
 
 def options_of(fn: Callable[..., Any]) -> tuple[TaskOptions, Callable[..., Any]]:
