@@ -1,13 +1,20 @@
 """Dispatch: the queue of sets with ready tasks, in priority order, and the scheduling pass that asks the policy
 where they go and turns its placements into allocations and launches.
 
+The queue is split into lanes, one per shape (the set's ways to run and its partition), each a heap by the policy's
+key; a pass merges the lanes in key order. With a greedy policy (one that places every ready task that fits now, and
+only those: fifo, critical-path, best-fit) a set that keeps ready tasks after its turn proves that nothing of its
+shape fits until the pass ends (the ledger only shrinks within one), so its lane is done for the pass: a pass costs
+the sets it places plus one turn per lane, not the whole queue, which matters when thousands of one-task sets wait.
+Any other policy (heft reserves nodes even for sets it cannot place now) gets one lane, visited in full.
+
 A default engine announces one Launch per node and ready range; a grouped one (the simulator's) one LaunchGroup per
 set, pass, variant and node speed, whose tasks all end at the same instant.
 """
 
 from __future__ import annotations
 
-import bisect
+import heapq
 
 from hetflow.core.estimate import Availability
 from hetflow.core.instructions import Instruction, Launch, LaunchGroup
@@ -20,6 +27,9 @@ from hetflow.core.sets import SetState
 from hetflow.core.states import TaskState
 from hetflow.errors import EngineError
 from hetflow.spec.resources import GpuGrant
+
+Entry = tuple[tuple[float, ...], int, SetState]  # (key, tick, set): ties in key go in the order the sets were queued
+Lane = list[Entry]  # a heap
 
 
 class Dispatcher:
@@ -34,7 +44,10 @@ class Dispatcher:
         self.grouped = grouped
         self.now = 0.0
         self.passes = 0  # scheduling passes so far
-        self.ready: list[SetState] = []  # sorted by key
+        self.queued = 0  # sets in the queue
+        self._greedy = bool(getattr(policy, "greedy", False))
+        self._lanes: dict[tuple[int, int] | None, Lane] = {}  # (shape, partition) -> its queued sets; None: one lane
+        self._tick = 0
         self._needing_nothing = 0  # queued sets with a way to run that takes no core and no GPU
         self._estimate = estimate
         self._filter = NodeFilter(ledger)
@@ -69,34 +82,58 @@ class Dispatcher:
 
     def queue(self, st: SetState) -> None:
         """The set has ready tasks (again): put it in the queue, by its key, unless it is there."""
-        if not st.in_ready:
-            st.in_ready = True
-            self._needing_nothing += st.needs_nothing
-            bisect.insort(self.ready, st, key=lambda x: x.key)
+        if st.in_ready:
+            return
+        st.in_ready = True
+        self._needing_nothing += st.needs_nothing
+        self.queued += 1
+        shape = (st.shape, st.scope) if self._greedy else None
+        lane = self._lanes.get(shape)
+        if lane is None:
+            lane = self._lanes[shape] = []
+        self._tick += 1
+        heapq.heappush(lane, (st.key, self._tick, st))
 
     def schedule(self, out: list[Instruction]) -> None:
-        """One scheduling pass over the queue, in priority order."""
-        if not self.ready:
+        """One scheduling pass over the queue, in priority order (lanes merged by key)."""
+        if not self.queued:
             return
         self.passes += 1
         for v in self._views:
             v.passes = self.passes
-        led, ready_state = self.ledger, int(TaskState.READY)
-        keep: list[SetState] = []
-        ready = self.ready
-        for at, st in enumerate(ready):
+        led, ready_state, greedy = self.ledger, int(TaskState.READY), self._greedy
+        heappop, heapreplace = heapq.heappop, heapq.heapreplace
+        lanes = self._lanes
+        heads = [(lane[0], shape, lane) for shape, lane in lanes.items()]
+        heapq.heapify(heads)
+        kept: list[Entry] = []  # sets of a non-greedy lane that keep ready tasks, visited already
+        while heads:
             if not (led.total_free_cores or led.total_free_gpu or self._needing_nothing):
-                keep.extend(ready[at:])  # nothing is free and every waiting set needs something: stop the pass
-                break
+                break  # nothing is free and every waiting set needs something: stop the pass
+            entry, shape, lane = heads[0]
+            st = entry[2]
             need0 = st.variants[0].resources
             if len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu):
                 self._place(st, out)
             if st.counts[ready_state]:
-                keep.append(st)
+                if greedy:  # nothing of its shape fits until the pass ends
+                    heappop(heads)
+                    continue
+                kept.append(entry)
             else:
                 st.in_ready = False
                 self._needing_nothing -= st.needs_nothing
-        self.ready = keep
+                self.queued -= 1
+            heappop(lane)
+            if lane:
+                heapreplace(heads, (lane[0], shape, lane))
+            else:
+                heappop(heads)
+                del lanes[shape]
+        if kept:
+            lane = lanes.setdefault(None, [])
+            lane.extend(kept)
+            heapq.heapify(lane)
 
     def _place(self, st: SetState, out: list[Instruction]) -> None:
         """Take the policy's placements of one set, one at a time (the policy sees each one's effect): allocate

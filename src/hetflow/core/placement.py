@@ -18,19 +18,23 @@ from hetflow.spec.resources import Resources
 
 
 class NodeFilter:
-    """Per set and variant, the live nodes that variant may ever use; recomputed when nodes join or leave."""
+    """Per way to run (node type and resources), the live nodes it may ever use; worked out once per shape, not per
+    set (a run of a million one-task sets has a handful of shapes), and again when nodes join or leave."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self._cache: dict[tuple[int, int], tuple[int, list[int]]] = {}
+        self._stamp = ledger.epoch
+        self._cache: dict[tuple[str | None, Resources], list[int]] = {}
 
     def nodes(self, s: ReadySet, variant: int) -> list[int]:
-        led = self.ledger
-        stamp = led.epoch
-        hit = self._cache.get((s.sid, variant))
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
         v = s.variants[variant]
+        key = (v.node_type, v.resources)
+        led = self.ledger
+        if self._stamp != led.epoch:
+            self._stamp, self._cache = led.epoch, {}
+        usable = self._cache.get(key)
+        if usable is not None:
+            return usable
         shapes: dict[tuple[str, int, int, int], bool] = {}  # whether it may use a node depends on these only
         usable = []
         for i, n in enumerate(led.nodes):
@@ -43,7 +47,7 @@ class NodeFilter:
                     )
                 if ok:
                     usable.append(i)
-        self._cache[s.sid, variant] = (stamp, usable)
+        self._cache[key] = usable
         return usable
 
 

@@ -14,7 +14,12 @@ class Policy(Protocol):
     """Ordering (priority) and placement (place) of ready tasks. One instance serves one engine.
 
     Both get the set (read-only) and the placement view of its partition (core/view.py): what a policy sees is
-    what it may use."""
+    what it may use.
+
+    A policy may also say `greedy = True` (a class attribute): place() places every ready task that fits now, and
+    only those, and its answer depends on the set's shape (ways to run, partition) and the view alone; then a set
+    that keeps ready tasks tells the dispatcher that nothing of its shape fits until the pass ends (core/dispatch.py).
+    Without it, every queued set is offered to place() in every pass."""
 
     name: str
 

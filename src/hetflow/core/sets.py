@@ -15,6 +15,7 @@ from hetflow.core.partitions import Partitions
 from hetflow.core.states import TERMINAL, TaskState, check_transition
 from hetflow.errors import EngineError
 from hetflow.spec import dag
+from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Variant
 
 PENDING, READY, RUNNING, DONE = TaskState.PENDING, TaskState.READY, TaskState.RUNNING, TaskState.DONE
@@ -43,6 +44,7 @@ class SetState:
         "released",
         "scope",
         "seq",
+        "shape",
         "sid",
         "spec",
         "tainted",
@@ -75,6 +77,7 @@ class SetState:
         self.tainted = False  # a dependency failed or was cancelled
         self.ended = False
         self.scope = 0  # its partition's index (0: the default partition)
+        self.shape = 0  # its ways to run (resources and node types) as a number: sets alike share one
         # READY tasks still waiting for their retry backoff: index -> not-before time. They are READY (state_counts
         # says so) but neither in counts[READY] nor in ready: policies see only what may be placed now.
         self.waiting: dict[int, float] = {}
@@ -108,6 +111,7 @@ class SetBook:
         self.unfinished = 0  # tasks not yet in a terminal state
         self._waiting: list[SetState] = []  # dependencies met, gate closed
         self._next_seq = 0
+        self._shapes: dict[tuple[tuple[Resources, str | None], ...], int] = {}
 
     def move(self, st: SetState, frm: TaskState, to: TaskState, n: int) -> None:
         """n tasks of st go from one state to another (a legal transition)."""
@@ -150,6 +154,8 @@ class SetBook:
         fresh: list[SetState] = []
         for s in sets:  # set ids follow declaration order: it breaks ties in release order
             st = SetState(len(self.by_sid), s, level[s.name], s.workload or label[s.name])
+            shape = tuple([(v.resources, v.node_type) for v in st.variants])
+            st.shape = self._shapes.setdefault(shape, len(self._shapes))
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]
             known[s.name] = st

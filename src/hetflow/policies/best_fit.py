@@ -14,6 +14,7 @@ from hetflow.policies.fit import first_variant
 
 class BestFit:
     name = "best-fit"
+    greedy = True  # places every ready task that fits now (core/policy.py)
 
     def priority(self, s: ReadySet, view: PlacementView) -> tuple[float, ...]:
         return (s.seq,)

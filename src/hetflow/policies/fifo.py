@@ -11,6 +11,7 @@ from hetflow.policies.fit import FirstFit, first_variant
 
 class Fifo:
     name = "fifo"
+    greedy = True  # places every ready task that fits now (core/policy.py)
 
     def __init__(self) -> None:
         self._fit = FirstFit()
