@@ -86,27 +86,26 @@ class Engine:
         self.now = now
         self._dispatch.set_now(now)
         out: list[Instruction] = []
-        gate_moved = False
         for s in stimuli:
             if isinstance(s, TaskFinished):
-                gate_moved |= self._finished(s, out)
+                self._finished(s, out)
             elif isinstance(s, TasksSubmitted):
                 self._book.submit(s.sets, self.partitions, out)
             elif isinstance(s, TaskFailed):
-                gate_moved |= self._failed(s, out)
+                self._failed(s, out)
             elif isinstance(s, NodeJoined):
                 self._add_node(s.node)
             elif isinstance(s, NodeLost):
                 self._lose_node(s.node, out)
             elif isinstance(s, CancelRequested):
-                gate_moved |= self._cancel(s, out)
+                self._cancel(s, out)
             elif isinstance(s, Resize):
                 self._resize(s, out)
             else:  # pragma: no cover - the Stimulus union is closed
                 raise EngineError(f"unknown stimulus {s!r}")
         if self._backoff and self._backoff[0][0] <= now:
             self._wake(now)
-        self._book.release(out, gate_moved, self._dispatch.released)
+        self._book.release(out, self._dispatch.released)
         self._dispatch.schedule(out)
         return out
 
@@ -177,13 +176,13 @@ class Engine:
                 raise EngineError(f"a task of {st.name} waits for its backoff outside the backoff queue")
 
     # ---- stimuli --------------------------------------------------------------------------------------------------
-    def _finished(self, s: TaskFinished, out: list[Instruction]) -> bool:
+    def _finished(self, s: TaskFinished, out: list[Instruction]) -> None:
         rec = self._launches.get(s.launch)
         n = self._launches.stop(rec, s.index)
         self._book.move(rec.set, RUNNING, DONE, n)
-        return self._book.maybe_end(rec.set, out)
+        self._book.maybe_end(rec.set, out)
 
-    def _failed(self, s: TaskFailed, out: list[Instruction]) -> bool:
+    def _failed(self, s: TaskFailed, out: list[Instruction]) -> None:
         rec = self._launches.get(s.launch)
         st = rec.set
         self._launches.stop(rec, s.index)
@@ -199,10 +198,10 @@ class Engine:
             else:
                 self._requeue(st, s.index)
             out.append(Retried(st.name, s.index, attempt, s.error, self.now + pause))
-            return False
+            return
         self._book.move(st, RUNNING, FAILED, 1)
         out.append(Failed(st.name, s.index, s.error))
-        return self._book.maybe_end(st, out)
+        self._book.maybe_end(st, out)
 
     def _lose_node(self, name: str, out: list[Instruction]) -> None:
         i = self.node_index.get(name)
@@ -229,16 +228,17 @@ class Engine:
         if self.partitions is not None:
             self.partitions.remove(i)
 
-    def _cancel(self, s: CancelRequested, out: list[Instruction]) -> bool:
+    def _cancel(self, s: CancelRequested, out: list[Instruction]) -> None:
         st = self.sets.get(s.set)
         if st is None:
             raise EngineError(f"cannot cancel unknown task set {s.set!r}")
         if st.ended:
-            return False
+            return
         wanted = range(st.count) if s.index is None else range(s.index, s.index + 1)
         if not st.released:
             self._book.cancel_pending(st, wanted)
-            return self._book.maybe_end(st, out)
+            self._book.maybe_end(st, out)
+            return
         keep = [
             [lo, hi]
             for a, b in st.ready
@@ -263,7 +263,7 @@ class Engine:
                     launches.stop(rec, idx)
                     self._book.move(st, RUNNING, CANCELLED, 1)
                     out.append(Cancel(rec.id, idx))
-        return self._book.maybe_end(st, out)
+        self._book.maybe_end(st, out)
 
     def _resize(self, s: Resize, out: list[Instruction]) -> None:
         """New partition shares; with preempt, the newest tasks over a shrunk quota go back to the ready queue."""

@@ -22,6 +22,8 @@ class Gated(Protocol):
 
 
 class Gate(Protocol):
+    workloads: bool  # it reads the sets' workloads (only then does the engine derive them)
+
     def add(self, s: Gated) -> None: ...
 
     def open(self, s: Gated) -> bool: ...
@@ -32,6 +34,8 @@ class Gate(Protocol):
 
 
 class TaskGate:
+    workloads = False
+
     def add(self, s: Gated) -> None:
         pass
 
@@ -43,6 +47,8 @@ class TaskGate:
 
 
 class SyncGate:
+    workloads = False
+
     def __init__(self) -> None:
         self._left: Counter[int] = Counter()
 
@@ -58,6 +64,8 @@ class SyncGate:
 
 
 class WorkloadGate:
+    workloads = True
+
     def __init__(self) -> None:
         self._left: Counter[tuple[str, int]] = Counter()
 

@@ -6,6 +6,7 @@ A set is tracked by counts per state and by ranges of ready indices, so that N i
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -37,6 +38,7 @@ class SetState:
         "level",
         "name",
         "needs_nothing",
+        "own",
         "parents",
         "parents_left",
         "rank",
@@ -53,15 +55,16 @@ class SetState:
         "workload",
     )
 
-    def __init__(self, sid: int, spec: TaskSet, level: int, workload: str) -> None:
+    def __init__(self, sid: int, spec: TaskSet, workload: str) -> None:
         self.sid = sid
         self.spec = spec
         self.name = spec.name
         self.count = spec.count
         self.variants: tuple[Variant, ...] = spec.all_variants
         self.needs_nothing = any(v.resources.cores == 0 and v.resources.gpu_units == 0 for v in self.variants)
+        self.own = min(v.runtime for v in self.variants)  # its shortest run time (ranks add these up)
         self.parents: list[SetState] = []
-        self.level = level
+        self.level = 0  # longest path from a root, in sets (SetBook.submit works it out)
         self.workload = workload
         self.children: list[SetState] = []
         self.parents_left = 0
@@ -109,7 +112,9 @@ class SetBook:
         self.by_name: dict[str, SetState] = {}
         self.by_sid: list[SetState] = []
         self.unfinished = 0  # tasks not yet in a terminal state
-        self._waiting: list[SetState] = []  # dependencies met, gate closed
+        self._waiting: list[SetState] = []  # dependencies met, held by the gate when last asked
+        self._fresh: list[SetState] = []  # dependencies met since the last release
+        self._moved = False  # the gate may have opened since the last release
         self._next_seq = 0
         self._shapes: dict[tuple[tuple[Resources, str | None], ...], int] = {}
 
@@ -125,47 +130,70 @@ class SetBook:
 
     # ---- submission ---------------------------------------------------------------------------------------------
     def submit(self, sets: Sequence[TaskSet], partitions: Partitions | None, out: list[Instruction]) -> None:
-        """Add task sets (they may depend on sets submitted before): levels, workloads, dependencies, ranks."""
-        names = [s.name for s in sets]
-        local = set(names)
-        known = self.by_name
+        """Add task sets (they may depend on sets submitted before): levels, workloads, dependencies, ranks.
+
+        The DAG is worked on as set ids (declaration order, counting the sets submitted before): a batch declared
+        parents first needs no sorting, and workloads are derived only for the gate that uses them."""
+        known, base = self.by_name, len(self.by_sid)
+        local: dict[str, int] = {}
         for s in sets:
-            if s.name in known:
+            if s.name in known or s.name in local:
                 raise EngineError(f"task set {s.name!r} was submitted before")
+            local[s.name] = base + len(local)
+        deps: list[list[int]] = []  # per new set: the ids it depends on, once each, in the order `after` names them
+        ordered = True  # every set is declared after its parents
+        for sid, s in enumerate(sets, base):
+            ids: list[int] = []
             for p in s.after:
-                if p not in known and p not in local:
-                    raise EngineError(f"{s.name} depends on unknown task set {p!r}")
-        parents = {s.name: tuple(p for p in dict.fromkeys(s.after) if p in local) for s in sets}
-        order = dag.topological_order(names, parents)
-        kids = dag.children_of(order, parents)
-        spec_of = {s.name: s for s in sets}
-        branches, shared = dag.workloads(order, parents)
-        label = dag.workload_labels(branches, shared, f"{len(self.by_sid)}:" if self.by_sid else "")
-        level = dag.levels(order, parents)
-        for name in order:  # levels above sets submitted earlier
-            for p in spec_of[name].after:
-                if p not in local:
-                    level[name] = max(level[name], known[p].level + 1)
-            for c in kids[name]:
-                level[c] = max(level[c], level[name] + 1)
+                d = local.get(p)
+                if d is None:
+                    parent = known.get(p)
+                    if parent is None:
+                        raise EngineError(f"{s.name} depends on unknown task set {p!r}")
+                    d = parent.sid
+                elif d >= sid:
+                    ordered = False
+                if d not in ids:
+                    ids.append(d)
+            deps.append(ids)
+        label: dict[str, str] = {}
+        if ordered and not self.gate.workloads:
+            order: Sequence[int] = range(base, base + len(sets))
+        else:  # Kahn's order (it raises on a cycle), which also names the workloads
+            names = [s.name for s in sets]
+            parents = {s.name: tuple(p for p in dict.fromkeys(s.after) if p in local) for s in sets}
+            by_name = dag.topological_order(names, parents)
+            order = [local[n] for n in by_name]
+            if self.gate.workloads:
+                branches, shared = dag.workloads(by_name, parents)
+                label = dag.workload_labels(branches, shared, f"{base}:" if base else "")
         for s in sets:
             if s.partition is not None and (partitions is None or s.partition not in partitions.index):
                 raise EngineError(f"task set {s.name} targets partition {s.partition!r}, which the run does not have")
-        fresh: list[SetState] = []
-        for s in sets:  # set ids follow declaration order: it breaks ties in release order
-            st = SetState(len(self.by_sid), s, level[s.name], s.workload or label[s.name])
+        by_sid, shapes, gate = self.by_sid, self._shapes, self.gate
+        level = [0] * len(sets)
+        for sid in order:  # parents first
+            top = -1
+            for d in deps[sid - base]:
+                up = level[d - base] if d >= base else by_sid[d].level
+                if up > top:
+                    top = up
+            level[sid - base] = top + 1
+        for sid, s in enumerate(sets, base):  # set ids follow declaration order: it breaks ties in release order
+            st = SetState(sid, s, s.workload or label.get(s.name, ""))
             shape = tuple([(v.resources, v.node_type) for v in st.variants])
-            st.shape = self._shapes.setdefault(shape, len(self._shapes))
+            st.shape = shapes.setdefault(shape, len(shapes))
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]
+            st.level = level[sid - base]
             known[s.name] = st
-            self.by_sid.append(st)
-            fresh.append(st)
-            self.gate.add(st)
+            by_sid.append(st)
+            gate.add(st)
             self.unfinished += st.count
-        for st in fresh:
-            for p in dict.fromkeys(st.spec.after):
-                parent = known[p]
+        for sid, ids in enumerate(deps, base):
+            st = by_sid[sid]
+            for d in ids:
+                parent = by_sid[d]
                 if parent.ended:
                     st.tainted |= parent.bad
                 else:
@@ -174,12 +202,11 @@ class SetBook:
                     st.parents.append(parent)
             if st.parents_left == 0:
                 self._deps_met(st, out)
-        _rank([known[n] for n in order])
+        _rank([by_sid[sid] for sid in order])
 
     # ---- ending and release -------------------------------------------------------------------------------------
-    def maybe_end(self, st: SetState, out: list[Instruction]) -> bool:
-        """End the set when all its tasks are terminal; propagate to children. True when a gate may have opened."""
-        moved = False
+    def maybe_end(self, st: SetState, out: list[Instruction]) -> None:
+        """End the set when all its tasks are terminal; propagate to children."""
         stack = [st]
         while stack:
             cur = stack.pop()
@@ -187,7 +214,8 @@ class SetBook:
             if cur.ended or c[DONE] + c[FAILED] + c[SKIPPED] + c[CANCELLED] != cur.count:
                 continue
             cur.ended = True
-            moved |= self.gate.ended(cur)
+            if self.gate.ended(cur):
+                self._moved = True
             bad = cur.bad
             for child in cur.children:
                 child.parents_left -= 1
@@ -198,7 +226,6 @@ class SetBook:
                         stack.append(child)
                     else:
                         self._deps_met(child, out)
-        return moved
 
     def _skip(self, st: SetState, out: list[Instruction]) -> None:
         n = st.counts[PENDING]
@@ -210,17 +237,28 @@ class SetBook:
             self._skip(st, out)
             self.maybe_end(st, out)
         else:
-            self._waiting.append(st)
+            self._fresh.append(st)
 
-    def release(self, out: list[Instruction], gate_moved: bool, ready: Callable[[SetState], None]) -> None:
+    def release(self, out: list[Instruction], ready: Callable[[SetState], None]) -> None:
         """Release the sets whose dependencies are met and whose gate is open, in declaration order: their tasks
-        become READY (but those cancelled before), and `ready` queues each set that has some."""
-        if not self._waiting:
+        become READY (but those cancelled before), and `ready` queues each set that has some.
+
+        A gate only opens when a set ends and the gate says so (the mode's gates count unended sets), so the sets
+        it held before are asked again only then: in sync mode a step costs the sets it releases, not all that wait.
+        """
+        if not self._fresh and not self._moved:
             return
-        if not gate_moved and all(st.released for st in self._waiting):
-            return
+        closed: list[SetState] = []  # held by the gate when last asked, and not asked now
+        if self._moved:
+            todo, self._waiting = self._waiting + self._fresh, []
+        else:
+            todo, closed = self._fresh, self._waiting
+        self._fresh, self._moved = [], False
+        heap = [(st.sid, st) for st in todo]
+        heapq.heapify(heap)
         still: list[SetState] = []
-        for st in sorted(self._waiting, key=lambda x: x.sid):
+        while heap:
+            sid, st = heapq.heappop(heap)
             if not self.gate.open(st):
                 still.append(st)
                 continue
@@ -239,9 +277,16 @@ class SetBook:
             out.append(Released(st.name))
             if n:
                 ready(st)
-            else:
-                self.maybe_end(st, out)
-        self._waiting = still
+                continue
+            self.maybe_end(st, out)
+            if self._moved and closed:  # its end opened the gate: the sets held after it are asked in this pass too
+                for w in closed:
+                    if w.sid > sid:
+                        heapq.heappush(heap, (w.sid, w))
+                    else:
+                        still.append(w)
+                closed = []
+        self._waiting = still + closed
 
     def cancel_pending(self, st: SetState, wanted: range) -> None:
         """Cancel tasks of a set not yet released: remember their indices, so that release leaves them out."""
@@ -253,15 +298,12 @@ class SetBook:
 def _rank(fresh: list[SetState]) -> None:
     """Longest remaining path (own run time included) of new sets, raised along their ancestors as needed."""
     for st in reversed(fresh):  # topological order of the batch
-        st.rank = _own(st) + max((c.rank for c in st.children), default=0.0)
-    stack = [p for st in fresh for p in st.parents if p.rank < _own(p) + st.rank]
+        kids = st.children
+        st.rank = st.own + max([c.rank for c in kids]) if kids else st.own
+    stack = [p for st in fresh for p in st.parents if p.rank < p.own + st.rank]
     while stack:
         p = stack.pop()
-        new = _own(p) + max(c.rank for c in p.children)
+        new = p.own + max(c.rank for c in p.children)
         if new > p.rank:
             p.rank = new
             stack.extend(p.parents)
-
-
-def _own(st: SetState) -> float:
-    return min(v.runtime for v in st.variants)
