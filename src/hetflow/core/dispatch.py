@@ -4,8 +4,9 @@ where they go and turns its placements into allocations and launches.
 The queue is split into lanes, one per shape (the set's ways to run and its partition), each a heap by the policy's
 key; a pass merges the lanes in key order. With a greedy policy (one that places every ready task that fits now, and
 only those: fifo, critical-path, best-fit) a set that keeps ready tasks after its turn proves that nothing of its
-shape fits until the pass ends (the ledger only shrinks within one), so its lane is done for the pass: a pass costs
-the sets it places plus one turn per lane, not the whole queue, which matters when thousands of one-task sets wait.
+shape fits until the pass ends (the ledger only shrinks within one), so its lane is done for the pass, and a lane
+whose sets need more cores than any node has free is not visited at all: a pass costs the sets it places plus a turn
+per lane that may fit, not the whole queue, which matters when thousands of one-task sets wait.
 Any other policy (heft reserves nodes even for sets it cannot place now) gets one lane, visited in full.
 
 A default engine announces one Launch per node and ready range; a grouped one (the simulator's) one LaunchGroup per
@@ -19,7 +20,7 @@ import heapq
 from hetflow.core.estimate import Availability
 from hetflow.core.instructions import Instruction, Launch, LaunchGroup
 from hetflow.core.launches import Launches, LaunchRecord
-from hetflow.core.ledger import Ledger
+from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
 from hetflow.core.placement import LedgerView, NodeFilter
 from hetflow.core.policy import Policy
@@ -104,7 +105,8 @@ class Dispatcher:
         led, ready_state, greedy = self.ledger, int(TaskState.READY), self._greedy
         heappop, heapreplace = heapq.heappop, heapq.heapreplace
         lanes = self._lanes
-        heads = [(lane[0], shape, lane) for shape, lane in lanes.items()]
+        most = max(led.free_cores, default=0) if greedy else MANY  # the most free cores of a node
+        heads = [(lane[0], shape, lane) for shape, lane in lanes.items() if lane[0][2].least_cores <= most]
         heapq.heapify(heads)
         kept: list[Entry] = []  # sets of a non-greedy lane that keep ready tasks, visited already
         while heads:
@@ -113,8 +115,12 @@ class Dispatcher:
             entry, shape, lane = heads[0]
             st = entry[2]
             need0 = st.variants[0].resources
-            if len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu):
+            if st.least_cores <= most and (
+                len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu)
+            ):
                 self._place(st, out)
+                if greedy:
+                    most = max(led.free_cores)
             if st.counts[ready_state]:
                 if greedy:  # nothing of its shape fits until the pass ends
                     heappop(heads)

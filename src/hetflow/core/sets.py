@@ -35,6 +35,7 @@ class SetState:
         "ended",
         "in_ready",
         "key",
+        "least_cores",
         "level",
         "name",
         "needs_nothing",
@@ -63,6 +64,7 @@ class SetState:
         self.variants: tuple[Variant, ...] = spec.all_variants
         self.needs_nothing = any(v.resources.cores == 0 and v.resources.gpu_units == 0 for v in self.variants)
         self.own = min(v.runtime for v in self.variants)  # its shortest run time (ranks add these up)
+        self.least_cores = min(v.resources.cores for v in self.variants)  # fewer free on every node: it fits nowhere
         self.parents: list[SetState] = []
         self.level = 0  # longest path from a root, in sets (SetBook.submit works it out)
         self.workload = workload
