@@ -120,7 +120,7 @@ class Dispatcher:
             ):
                 self._place(st, out)
                 if greedy:
-                    most = max(led.free_cores)
+                    most = max(led.free_cores, default=0)
             if st.counts[ready_state]:
                 if greedy:  # nothing of its shape fits until the pass ends
                     heappop(heads)
