@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hetflow.errors import FitError
-from hetflow.spec.dag import longest_path
 from hetflow.spec.resources import GPU_UNIT, Resources, format_memory
 from hetflow.spec.workflow import TaskSet, Workflow
 
@@ -109,9 +108,7 @@ class Platform:
         Every bound part takes, per task set, the smallest amount over its ways to run, so it holds for any policy.
         """
         speed = self.max_speed
-        order = workflow.order
-        parents = workflow.parents
-        cp, _ = longest_path(order, parents, lambda n: min(v.runtime for v in workflow[n].all_variants) / speed)
+        cp, _ = workflow.heaviest_path(lambda s: min(v.runtime for v in s.all_variants) / speed)
         core_s = sum(s.count * min(v.resources.cores * v.runtime for v in s.all_variants) for s in workflow.sets)
         gpu_s = sum(s.count * min(v.resources.gpu_units * v.runtime for v in s.all_variants) for s in workflow.sets)
         core_cap = sum(t.count * t.cores * t.speed for t in self.node_types)

@@ -1,0 +1,161 @@
+"""The fast path for plain records: the task sets of a native workflow checked a column at a time, not a model each.
+
+A converted trace holds hundreds of thousands of records of a few plain keys (name, cores, runtime, after). Checking
+each column at once (its types, its range, its names) costs a fraction of one pydantic model per record. The fast
+path only ever accepts what the models in spec/native.py accept, and builds the same task sets from it: anything it
+is not sure of (an odd type, a value out of range, a key it does not know) makes it give up, and the caller
+validates the whole document with the models, which name the problem. A record with keys of its own (variants, a
+function) is validated alone by its model, as part of an otherwise fast document.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hetflow.spec.resources import Resources
+from hetflow.spec.schema import GPU_UNITS, MEMORY_BYTES
+from hetflow.spec.workflow import TaskSet
+
+PLAIN_KEYS = frozenset(
+    ("name", "count", "cores", "gpus", "memory", "runtime", "after", "workload", "command", "retries", "partition")
+)
+_TOP_KEYS = frozenset(("workflow", "tasks"))
+_INT = frozenset((int,))
+_NUMBER = frozenset((int, float))
+_NAME_OR_NONE = frozenset((str, type(None)))
+
+
+class NotPlain(Exception):
+    """The document is not one the fast path is sure of: validate it with the models."""
+
+
+def _names(values: Sequence[object]) -> None:
+    """Every value a Name: a non-empty str without brackets."""
+    if set(map(type, values)) - {str}:
+        raise NotPlain
+    joined = "\x00".join(values)  # type: ignore[arg-type]
+    if "[" in joined or "]" in joined or "" in set(values):
+        raise NotPlain
+    _encodable(joined)
+
+
+def _encodable(text: str) -> None:
+    """No lone surrogate (JSON may escape one): the models refuse those, so they are left to them."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise NotPlain from None
+
+
+def _ints(values: list[Any], low: int) -> None:
+    """Every value an int (never a bool) >= low."""
+    if values and (set(map(type, values)) - _INT or min(values) < low):
+        raise NotPlain
+
+
+def _optional_names(values: list[Any]) -> None:
+    if set(map(type, values)) - _NAME_OR_NONE:
+        raise NotPlain
+    _names([v for v in values if v is not None])
+
+
+def _converted(values: list[Any], convert: Callable[[object], int]) -> list[int]:
+    """Values through the models' own converter (GPUs, memory), so both paths agree to the unit."""
+    try:
+        return [convert(v) for v in values]
+    except ValueError:  # pydantic's errors are ValueErrors: the models name the problem
+        raise NotPlain from None
+
+
+def _seconds(values: list[Any]) -> list[float]:
+    """Every value an int or a finite float >= 0, as floats (what a strict float field makes of an int)."""
+    if set(map(type, values)) - _NUMBER:
+        raise NotPlain
+    try:
+        out = list(map(float, values))
+    except OverflowError:
+        raise NotPlain from None
+    if out and (not all(map(math.isfinite, out)) or min(out) < 0):
+        raise NotPlain
+    return out
+
+
+def _after(values: list[Any]) -> list[tuple[str, ...]]:
+    """Dependencies as tuples of names; one name alone stands for a list of it."""
+    out = [(v,) if type(v) is str else tuple(v) if type(v) in (list, tuple) else None for v in values]
+    if None in out:
+        raise NotPlain
+    _names([p for ps in out for p in ps])  # type: ignore[union-attr]
+    return out  # type: ignore[return-value]
+
+
+def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | None, list[TaskSet]]:
+    """(workflow name, task sets) of a native workflow document; NotPlain when the models must decide.
+
+    model validates a record with keys beyond the plain ones (its `task_set()` builds the set).
+    """
+    if doc.keys() - _TOP_KEYS or "tasks" not in doc:
+        raise NotPlain
+    name, records = doc.get("workflow"), doc["tasks"]
+    if type(records) is not list or not records or set(map(type, records)) != {dict}:
+        raise NotPlain
+    if name is not None:
+        _names([name])
+    keys: set[str] = set().union(*map(dict.keys, records))
+    own = [i for i, r in enumerate(records) if r.keys() - PLAIN_KEYS] if keys - PLAIN_KEYS else []
+    try:
+        names = [r["name"] for r in records]
+    except KeyError:
+        raise NotPlain from None
+    _names(names)
+    n = len(records)
+    count = [r.get("count", 1) for r in records] if "count" in keys else [1] * n
+    _ints(count, 1)
+    cores = [r.get("cores", 1) for r in records] if "cores" in keys else [1] * n
+    _ints(cores, 0)
+    retries = [r.get("retries", 0) for r in records] if "retries" in keys else [0] * n
+    _ints(retries, 0)
+    gpus = _converted([r.get("gpus", 0) for r in records], GPU_UNITS) if "gpus" in keys else [0] * n
+    memory = _converted([r.get("memory", 0) for r in records], MEMORY_BYTES) if "memory" in keys else [0] * n
+    runtime = _seconds([r.get("runtime", 0.0) for r in records]) if "runtime" in keys else [0.0] * n
+    after = _after([r.get("after", ()) for r in records]) if "after" in keys else [()] * n
+    optional: dict[str, list[Any]] = {}
+    for key in ("workload", "command", "partition"):
+        column = [r.get(key) for r in records] if key in keys else [None] * n
+        if key == "command":
+            if set(map(type, column)) - _NAME_OR_NONE:
+                raise NotPlain
+            _encodable("".join([v for v in column if v is not None]))
+        else:
+            _optional_names(column)
+        optional[key] = column
+    shared: dict[tuple[int, int, int], Resources] = {}
+    sets = []
+    for name_i, count_i, c, g, m, t, a, w, cmd, r, p in zip(
+        names,
+        count,
+        cores,
+        gpus,
+        memory,
+        runtime,
+        after,
+        optional["workload"],
+        optional["command"],
+        retries,
+        optional["partition"],
+        strict=True,
+    ):
+        res = shared.get((c, g, m))
+        if res is None:
+            res = shared[(c, g, m)] = Resources(c, g, m)
+        sets.append(TaskSet(name_i, count_i, res, t, a, w, cmd, None, (), (), r, p))
+    for i in own:
+        try:
+            sets[i] = model.model_validate(records[i]).task_set()  # type: ignore[attr-defined]
+        except ValidationError:
+            raise NotPlain from None
+    return name, sets
