@@ -130,8 +130,8 @@ def heaviest_ids(
             best[n] = best[p] + weight[n]
         else:
             best[n] = 0.0 + weight[n]
-    high = max(best[n] for n in order)
-    cur = next(n for n in order if best[n] == high)
+    cur = max(order, key=at)  # the first heaviest end in order
+    high = best[cur]
     path: list[int] = []
     while cur >= 0:
         path.append(cur)
