@@ -16,7 +16,7 @@ from hetflow.spec import Workflow, load_workflow
 from hetflow.spec.native import TaskDoc, task_sets_from_dict, validated_task_sets, workflow_from_dict
 from hetflow.spec.records import NotPlain, plain_task_sets
 
-_ODD = st.sampled_from(
+_ODD: st.SearchStrategy[Any] = st.sampled_from(
     [None, True, False, -1, 0, 1, 2.5, -0.5, float("nan"), float("inf"), 10**30, "", "x", "[x]", [], {}, "a\ud800"]
 )
 _GOOD_NAMES = st.sampled_from(["a", "b", "c", "T1", "with space", "x\n", "é"])
