@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -113,46 +114,44 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
         raise NotPlain from None
     _names(names)
     n = len(records)
-    count = [r.get("count", 1) for r in records] if "count" in keys else [1] * n
+
+    def column(key: str, default: object) -> list[Any]:
+        return list(map(dict.get, records, repeat(key, n), repeat(default, n))) if key in keys else [default] * n
+
+    count, cores, retries = column("count", 1), column("cores", 1), column("retries", 0)
     _ints(count, 1)
-    cores = [r.get("cores", 1) for r in records] if "cores" in keys else [1] * n
     _ints(cores, 0)
-    retries = [r.get("retries", 0) for r in records] if "retries" in keys else [0] * n
     _ints(retries, 0)
-    gpus = _converted([r.get("gpus", 0) for r in records], GPU_UNITS) if "gpus" in keys else [0] * n
-    memory = _converted([r.get("memory", 0) for r in records], MEMORY_BYTES) if "memory" in keys else [0] * n
-    runtime = _seconds([r.get("runtime", 0.0) for r in records]) if "runtime" in keys else [0.0] * n
-    after = _after([r.get("after", ()) for r in records]) if "after" in keys else [()] * n
-    optional: dict[str, list[Any]] = {}
-    for key in ("workload", "command", "partition"):
-        column = [r.get(key) for r in records] if key in keys else [None] * n
-        if key == "command":
-            if set(map(type, column)) - _NAME_OR_NONE:
-                raise NotPlain
-            _encodable("".join([v for v in column if v is not None]))
-        else:
-            _optional_names(column)
-        optional[key] = column
-    shared: dict[tuple[int, int, int], Resources] = {}
-    sets = []
-    for name_i, count_i, c, g, m, t, a, w, cmd, r, p in zip(
-        names,
-        count,
-        cores,
-        gpus,
-        memory,
-        runtime,
-        after,
-        optional["workload"],
-        optional["command"],
-        retries,
-        optional["partition"],
-        strict=True,
-    ):
-        res = shared.get((c, g, m))
-        if res is None:
-            res = shared[(c, g, m)] = Resources(c, g, m)
-        sets.append(TaskSet(name_i, count_i, res, t, a, w, cmd, None, (), (), r, p))
+    gpus = _converted(column("gpus", 0), GPU_UNITS) if "gpus" in keys else [0] * n
+    memory = _converted(column("memory", 0), MEMORY_BYTES) if "memory" in keys else [0] * n
+    runtime = _seconds(column("runtime", 0.0)) if "runtime" in keys else [0.0] * n
+    after = _after(column("after", ())) if "after" in keys else [()] * n
+    workload, command, partition = column("workload", None), column("command", None), column("partition", None)
+    _optional_names(workload)
+    _optional_names(partition)
+    if set(map(type, command)) - _NAME_OR_NONE:
+        raise NotPlain
+    _encodable("".join([v for v in command if v is not None]))
+    needs = list(zip(cores, gpus, memory, strict=True))
+    shared = {need: Resources(*need) for need in set(needs)}  # one Resources per distinct need
+    resources = list(map(shared.__getitem__, needs))
+    sets = list(
+        map(
+            TaskSet,
+            names,
+            count,
+            resources,
+            runtime,
+            after,
+            workload,
+            command,
+            repeat(None, n),  # function
+            repeat((), n),  # variants
+            repeat((), n),  # files
+            retries,
+            partition,
+        )
+    )
     for i in own:
         try:
             sets[i] = model.model_validate(records[i]).task_set()  # type: ignore[attr-defined]
