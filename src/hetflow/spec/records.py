@@ -59,16 +59,21 @@ def _ints(values: list[Any], low: int) -> None:
 
 
 def _optional_names(values: list[Any]) -> None:
+    """Every value a Name or None."""
     if set(map(type, values)) - _NAME_OR_NONE:
         raise NotPlain
     _names([v for v in values if v is not None])
 
 
 def _converted(values: list[Any], convert: Callable[[object], int]) -> list[int]:
-    """Values through the models' own converter (GPUs, memory), so both paths agree to the unit."""
+    """Values through the models' own converter (GPUs, memory), so both paths agree to the unit. A column of one
+    type is converted once per distinct value: equal values of one type convert alike (even 0.0 and -0.0)."""
     try:
+        if len(set(map(type, values))) == 1:
+            table = {v: convert(v) for v in set(values)}
+            return list(map(table.__getitem__, values))
         return [convert(v) for v in values]
-    except ValueError:  # pydantic's errors are ValueErrors: the models name the problem
+    except (ValueError, TypeError):  # pydantic's errors are ValueErrors; TypeError: unhashable values
         raise NotPlain from None
 
 
