@@ -4,7 +4,12 @@ Two shapes are generated (layered random DAGs, fixed seed): the declared form, o
 10,000; and the per-record form of a converted trace, one task per set (--records of them). Each is loaded from
 a Python dict, a YAML file and a JSON file. The peer in the same run is the time to merely parse the file
 (json.loads, yaml.load with the C loader), so the figures compare across machines. The cycle collector is paused
-in every timed call, as the loader pauses it itself, so no figure pays for another's garbage. Prints JSON.
+in every timed call, as the loader pauses it itself, so no figure pays for another's garbage.
+
+Then, per record (--per-record sizes, default 200,000 and 1,000,000 one-task sets in a JSON file), the phases of
+loading apart, in microseconds per record: parse (the file to data), validate (data to task sets), build (the
+Workflow: names, dependencies, order), analyse (levels, workloads, critical path), and all of them as one
+load_workflow. Prints JSON.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from typing import Any
 
 import yaml
 
-from hetflow.spec import Workflow, load_workflow
+from hetflow.spec import Workflow, load_workflow, read_document
+from hetflow.spec.native import task_sets_from_dict
 
 try:
     from yaml import CSafeDumper as Dumper
@@ -63,8 +69,9 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
         gc.collect()
         gc.disable()
         start = time.perf_counter()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - start)
+        del result  # freed outside the timed call, as a caller keeps what it loads
         gc.enable()
     return round(min(times), 4)
 
@@ -100,12 +107,37 @@ def measure(name: str, doc: dict[str, Any], folder: Path, repeat: int) -> dict[s
     }
 
 
+def per_record(n_records: int, folder: Path, repeat: int) -> dict[str, Any]:
+    """Microseconds per record of each phase of loading n_records one-task sets from a JSON file."""
+    path = folder / f"records-{n_records}.json"
+    path.write_text(json.dumps(generate(n_records, 1, width=max(1, int(n_records**0.5)))))
+    doc: Any = read_document(path)
+    name, sets = task_sets_from_dict(doc)
+    wf = Workflow(name or "records", tuple(sets))
+    seconds = {
+        "parse": best_of(repeat, lambda: read_document(path)),
+        "validate": best_of(repeat, lambda: task_sets_from_dict(doc)),
+        "build": best_of(repeat, lambda: Workflow(name or "records", tuple(sets))),
+        "analyse": best_of(repeat, lambda: analyse_afresh(wf)),
+        "load_workflow_and_analyse": best_of(repeat, lambda: load_and_analyse(path)),
+    }
+    return {
+        "records": n_records,
+        "json_bytes": path.stat().st_size,
+        "us_per_record": {k: round(v / n_records * 1e6, 2) for k, v in seconds.items()},
+        "seconds": seconds,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=1_000_000, help="tasks of the declared workflow")
     parser.add_argument("--per-set", type=int, default=10_000, help="tasks per set of the declared workflow")
     parser.add_argument("--records", type=int, default=20_000, help="sets of one task in the per-record workflow")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per figure; the best is reported")
+    parser.add_argument(
+        "--per-record", type=int, nargs="*", default=[200_000, 1_000_000], help="sizes for the per-record phases"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,6 +145,7 @@ def main() -> None:
         results["declared"] = measure("declared", declared, Path(tmp), args.repeat)
         records = generate(args.records, 1, width=max(1, args.records // 100))
         results["per_record"] = measure("per-record", records, Path(tmp), args.repeat)
+        results["per_record_phases"] = [per_record(n, Path(tmp), args.repeat) for n in args.per_record]
     print(json.dumps(results, indent=2))
 
 

@@ -6,6 +6,12 @@ Prints one JSON object.
 
     python benchmarks/simulate.py [--tasks 1000000] [--set-size 10000] [--nodes 2000] [--profile seedlike|stress]
                                   [--no-peer]
+    python benchmarks/simulate.py --profile trace [--records 200000] [--no-peer]
+
+The trace profile is the shape of a converted trace: a random DAG of one-task sets (1-3 parents each in the two
+layers above, run times uniform in 10-300 s, 1-48 cores) on 64 nodes of 48 cores, written as a native JSON
+workflow and platform into a temporary folder. It is timed as whole processes, as a user meets it: `hetflow
+validate` and `hetflow simulate --json` (fifo, task mode), and the SimPy model reading the same JSON files.
 """
 
 from __future__ import annotations
@@ -14,8 +20,14 @@ import argparse
 import json
 import platform as pyplatform
 import random
+import subprocess
+import sys
+import tempfile
 import time
 from collections import deque
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
 
 import simpy
 
@@ -127,14 +139,171 @@ def simpy_makespan(wf: Workflow, plat: Platform) -> float:
     return float(env.now)
 
 
+def generate_trace(n_records: int, seed: int = 11) -> dict[str, Any]:
+    """A native workflow document of one-task sets: a layered random DAG, each record with 1-3 parents drawn from
+    the two layers above it, 1-48 cores and a run time uniform in 10-300 s (0.1 s resolution)."""
+    rng = random.Random(seed)
+    width = max(1, int(n_records**0.5))
+    tasks: list[dict[str, Any]] = []
+    for i in range(n_records):
+        layer = i // width
+        record: dict[str, Any] = {
+            "name": f"T{i}",
+            "cores": rng.randint(1, 48),
+            "runtime": round(rng.uniform(10, 300), 1),
+        }
+        if layer:
+            lo = max(0, layer - 2) * width
+            record["after"] = [f"T{j}" for j in sorted(rng.sample(range(lo, layer * width), k=rng.randint(1, 3)))]
+        tasks.append(record)
+    return {"workflow": f"trace-{n_records}", "tasks": tasks}
+
+
+TRACE_PLATFORM = {"platform": "trace-64x48", "nodes": [{"type": "node", "count": 64, "cores": 48}]}
+
+
+def simpy_trace_makespan(workflow_file: str, platform_file: str) -> float:
+    """The trace model in SimPy, from the JSON files: one process per task; after the completions of each instant,
+    the tasks they released join the ready list in declaration order, then one pass places, in release order,
+    every ready task that fits on the first node with room (later tasks fill the holes)."""
+    records = json.loads(Path(workflow_file).read_text())["tasks"]
+    plat = json.loads(Path(platform_file).read_text())
+    free = [int(t["cores"]) for t in plat["nodes"] for _ in range(int(t.get("count", 1)))]
+    n = len(records)
+    index = {r["name"]: i for i, r in enumerate(records)}
+    cores = [int(r.get("cores", 1)) for r in records]
+    runtime = [float(r.get("runtime", 0.0)) for r in records]
+    deps = [0] * n
+    kids: list[list[int]] = [[] for _ in range(n)]
+    for i, r in enumerate(records):
+        after = set(r.get("after", ()))
+        deps[i] = len(after)
+        for p in after:
+            kids[index[p]].append(i)
+    env = simpy.Environment()
+    total = [sum(free)]  # free cores over all nodes
+    ready = [i for i in range(n) if deps[i] == 0]  # release order
+    released: list[int] = []  # released at this instant
+    pending = [False]
+
+    def task(i: int, node: int) -> Generator[simpy.Event, None, None]:
+        yield env.timeout(runtime[i])
+        free[node] += cores[i]
+        total[0] += cores[i]
+        for k in kids[i]:
+            deps[k] -= 1
+            if deps[k] == 0:
+                released.append(k)
+        wake()
+
+    def schedule() -> Generator[simpy.Event, None, None]:
+        yield env.timeout(0)
+        pending[0] = False
+        released.sort()
+        ready.extend(released)
+        released.clear()
+        keep: list[int] = []
+        nowhere = 1 << 30  # the fewest cores that found no node in this pass: as many or more find none either
+        for at, i in enumerate(ready):
+            if not total[0]:
+                keep.extend(ready[at:])
+                break
+            c = cores[i]
+            if c > total[0] or c >= nowhere:
+                keep.append(i)
+                continue
+            for node, f in enumerate(free):
+                if f >= c:
+                    free[node] -= c
+                    total[0] -= c
+                    env.process(task(i, node))
+                    break
+            else:
+                nowhere = c
+                keep.append(i)
+        ready[:] = keep
+
+    def wake() -> None:
+        if not pending[0]:
+            pending[0] = True
+            env.process(schedule())
+
+    wake()
+    env.run()
+    return float(env.now)
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    """Run a command as its own process; its wall time and stdout. A failure ends the benchmark with its stderr."""
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - t0
+    if done.returncode:
+        sys.exit(f"{' '.join(cmd[:4])} ... failed ({done.returncode}): {done.stderr.strip()}")
+    return seconds, done.stdout
+
+
+def hetflow_cli(*args: str) -> list[str]:
+    """The hetflow command line, run by this interpreter (so the same sources and environment)."""
+    return [sys.executable, "-c", "import sys; from hetflow.cli import main; sys.argv[0] = 'hetflow'; main()", *args]
+
+
+def trace_main(args: argparse.Namespace) -> dict[str, Any]:
+    """The trace profile, whole processes from JSON files: hetflow validate, hetflow simulate, and the SimPy model."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wf_file, pf_file = str(Path(tmp) / "trace.json"), str(Path(tmp) / "platform.json")
+        Path(wf_file).write_text(json.dumps(generate_trace(args.records)))
+        Path(pf_file).write_text(json.dumps(TRACE_PLATFORM))
+        validate_s, _ = timed(hetflow_cli("validate", wf_file, "--platform", pf_file))
+        simulate_s, text = timed(
+            hetflow_cli("simulate", wf_file, "--platform", pf_file, "--mode", "task", "--policy", "fifo", "--json")
+        )
+        makespan = json.loads(text)[0]["makespan_s"]
+        out: dict[str, Any] = {
+            "benchmark": "simulate",
+            "machine": f"{pyplatform.machine()}, {pyplatform.python_implementation()} {pyplatform.python_version()}",
+            "profile": "trace",
+            "records": args.records,
+            "nodes": "64 x 48 cores",
+            "json_bytes": Path(wf_file).stat().st_size,
+            "hetflow": {
+                "validate_s": round(validate_s, 3),
+                "simulate_s": round(simulate_s, 3),
+                "records_per_s": round(args.records / simulate_s),
+                "makespan_s": makespan,
+            },
+        }
+        if not args.no_peer:
+            peer = [sys.executable, __file__, "--simpy-files", wf_file, pf_file]
+            simpy_s, text = timed(peer)
+            peer_makespan = json.loads(text)["makespan_s"]
+            out["simpy"] = {
+                "version": simpy.__version__,
+                "seconds": round(simpy_s, 3),
+                "records_per_s": round(args.records / simpy_s),
+                "makespan_s": peer_makespan,
+            }
+            out["speedup_vs_simpy"] = round(simpy_s / simulate_s, 2)
+            out["same_makespan"] = round(peer_makespan, 6) == makespan  # to the 1e-6 s that --json prints
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", type=int, default=1_000_000)
     ap.add_argument("--set-size", type=int, default=10_000)
     ap.add_argument("--nodes", type=int, default=2000)
-    ap.add_argument("--profile", choices=["seedlike", "stress"], default="seedlike")
+    ap.add_argument("--profile", choices=["seedlike", "stress", "trace"], default="seedlike")
+    ap.add_argument("--records", type=int, default=200_000, help="one-task sets of the trace profile")
     ap.add_argument("--no-peer", action="store_true", help="skip the SimPy run")
+    ap.add_argument("--simpy-files", nargs=2, metavar=("WORKFLOW", "PLATFORM"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.simpy_files:  # the SimPy side of the trace profile, as its own process
+        print(json.dumps({"makespan_s": simpy_trace_makespan(*args.simpy_files)}))
+        return
+    if args.profile == "trace":
+        print(json.dumps(trace_main(args), indent=2))
+        return
     wf = generate(args.tasks, args.set_size, args.profile)
     plat = Platform("bench", (NodeType("node", args.nodes, 42, 6 * GPU_UNIT, 0),))
     t0 = time.perf_counter()

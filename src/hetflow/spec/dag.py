@@ -8,7 +8,6 @@ derivation, which recomputes connected components only at fork points. `workload
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from hetflow.errors import CycleError
@@ -23,27 +22,30 @@ def children_of(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> d
     return kids
 
 
+def _ids(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> list[list[int]]:
+    """The parents of each name as positions in names."""
+    index = {n: i for i, n in enumerate(names)}
+    return [[index[p] for p in parents[n]] for n in names]
+
+
 def topological_order(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> list[str]:
     """Kahn's order, stable in declaration order; raises CycleError naming one cycle."""
-    kids = children_of(names, parents)
-    indegree = {n: len(parents[n]) for n in names}
-    queue = deque(n for n in names if indegree[n] == 0)
-    order: list[str] = []
-    while queue:
-        n = queue.popleft()
-        order.append(n)
-        for c in kids[n]:
-            indegree[c] -= 1
-            if indegree[c] == 0:
-                queue.append(c)
+    pids = _ids(names, parents)
+    order = order_ids(pids, kid_ids(pids))
     if len(order) != len(names):
-        cycle = find_cycle([n for n in names if indegree[n] > 0], parents)
-        raise CycleError(
-            "the dependencies form a cycle: " + " -> ".join(cycle),
-            place="tasks",
-            fix=f"remove one of the edges of the cycle, e.g. {cycle[-1]} after {cycle[-2]}",
-        )
-    return order
+        placed = set(order)
+        raise cycle_error([n for i, n in enumerate(names) if i not in placed], parents)
+    return [names[i] for i in order]
+
+
+def cycle_error(left: Iterable[str], parents: Mapping[str, Sequence[str]]) -> CycleError:
+    """The error for nodes that Kahn's algorithm could not order: it names one cycle among them."""
+    cycle = find_cycle(left, parents)
+    return CycleError(
+        "the dependencies form a cycle: " + " -> ".join(cycle),
+        place="tasks",
+        fix=f"remove one of the edges of the cycle, e.g. {cycle[-1]} after {cycle[-2]}",
+    )
 
 
 def find_cycle(candidates: Iterable[str], parents: Mapping[str, Sequence[str]]) -> list[str]:
@@ -64,36 +66,78 @@ def find_cycle(candidates: Iterable[str], parents: Mapping[str, Sequence[str]]) 
 
 def levels(order: Sequence[str], parents: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """Level of each node: length in edges of the longest path from a root (roots are level 0)."""
-    level: dict[str, int] = {}
-    for n in order:
-        ps = parents[n]
-        level[n] = 1 + max(level[p] for p in ps) if ps else 0
-    return level
+    level = level_ids(range(len(order)), _ids(order, parents))
+    return dict(zip(order, level, strict=True))
 
 
 def longest_path(
     order: Sequence[str], parents: Mapping[str, Sequence[str]], weight: Callable[[str], float]
 ) -> tuple[float, list[str]]:
     """The heaviest path through the DAG (node weights), and the nodes on it."""
-    best: dict[str, float] = {}
-    via: dict[str, str | None] = {}
+    best, path = heaviest_ids(range(len(order)), _ids(order, parents), [weight(n) for n in order])
+    return best, [order[i] for i in path]
+
+
+# ---- the same on integer ids: node i has parents[i] (ids), kids[i], weight[i] -----------------------------------
+# A workflow of many one-task sets analyses in lists indexed by id: no dict of names is looked up per edge.
+
+
+def kid_ids(parents: Sequence[Sequence[int]]) -> list[list[int]]:
+    """The children of each node, in id order."""
+    kids: list[list[int]] = [[] for _ in parents]
+    for n, ps in enumerate(parents):
+        for p in ps:
+            kids[p].append(n)
+    return kids
+
+
+def order_ids(parents: Sequence[Sequence[int]], kids: Sequence[Sequence[int]]) -> list[int]:
+    """Kahn's order, stable in id order; shorter than the graph when some nodes are on or after a cycle."""
+    indegree = [len(ps) for ps in parents]
+    order = [n for n, d in enumerate(indegree) if d == 0]
+    for n in order:  # the list is its own FIFO queue: what joins it is visited in turn
+        for c in kids[n]:
+            indegree[c] -= 1
+            if indegree[c] == 0:
+                order.append(c)
+    return order
+
+
+def level_ids(order: Iterable[int], parents: Sequence[Sequence[int]]) -> list[int]:
+    """Level of each node (by id): length in edges of the longest path from a root."""
+    level = [0] * len(parents)
+    at = level.__getitem__
     for n in order:
-        top, arg = 0.0, None
-        for p in parents[n]:
-            if best[p] > top or arg is None:
-                top, arg = best[p], p
-        best[n] = top + weight(n)
-        via[n] = arg
-    if not best:
+        ps = parents[n]
+        if ps:
+            level[n] = 1 + max(map(at, ps))
+    return level
+
+
+def heaviest_ids(
+    order: Sequence[int], parents: Sequence[Sequence[int]], weight: Sequence[float]
+) -> tuple[float, list[int]]:
+    """The heaviest path (node weights) and its nodes; ties go to the parent listed first, the end first in order."""
+    if not order:
         return 0.0, []
-    end = max(order, key=lambda n: best[n])
-    path: list[str] = []
-    cur: str | None = end
-    while cur is not None:
+    best = [0.0] * len(parents)
+    via = [-1] * len(parents)
+    at = best.__getitem__
+    for n in order:
+        ps = parents[n]
+        if ps:
+            p = via[n] = max(ps, key=at)  # the first of the heaviest parents
+            best[n] = best[p] + weight[n]
+        else:
+            best[n] = 0.0 + weight[n]
+    cur = max(order, key=at)  # the first heaviest end in order
+    high = best[cur]
+    path: list[int] = []
+    while cur >= 0:
         path.append(cur)
         cur = via[cur]
     path.reverse()
-    return best[end], path
+    return high, path
 
 
 def bottom_levels(
@@ -106,56 +150,6 @@ def bottom_levels(
     return rank
 
 
-def _components(
-    members: set[str], parents: Mapping[str, Sequence[str]], kids: Mapping[str, Sequence[str]]
-) -> list[set[str]]:
-    """Weakly connected components of the subgraph induced by members."""
-    parts: list[set[str]] = []
-    unseen = set(members)
-    while unseen:
-        seed = unseen.pop()
-        part = {seed}
-        stack = [seed]
-        while stack:
-            n = stack.pop()
-            for m in (*parents[n], *kids[n]):
-                if m in unseen:
-                    unseen.discard(m)
-                    part.add(m)
-                    stack.append(m)
-        parts.append(part)
-    return parts
-
-
-def _split(
-    comp: set[str], parents: Mapping[str, Sequence[str]], kids: Mapping[str, Sequence[str]]
-) -> tuple[list[str], list[set[str]]]:
-    """Peel the single-source chain off a component until it forks into separate branches.
-
-    Returns (shared ancestors, branches) when it forks, or ([], [comp]) when the component is one workload.
-    """
-    sources = [n for n in comp if not any(p in comp for p in parents[n])]
-    if len(sources) != 1:
-        return [], [comp]
-    rest = set(comp)
-    chain: list[str] = []
-    src = sources[0]
-    while True:
-        chain.append(src)
-        rest.discard(src)
-        if not rest:
-            return [], [comp]
-        inside = [c for c in kids[src] if c in rest]
-        new_sources = [c for c in inside if not any(p in rest for p in parents[c])]
-        if len(inside) > 1:
-            parts = _components(rest, parents, kids)
-            if len(parts) > 1:
-                return chain, parts
-        if len(new_sources) != 1:
-            return [], [comp]
-        src = new_sources[0]
-
-
 def workloads(order: Sequence[str], parents: Mapping[str, Sequence[str]]) -> tuple[list[list[str]], list[str]]:
     """Non-merging branches of the DAG, and the shared ancestors set apart from them.
 
@@ -163,21 +157,96 @@ def workloads(order: Sequence[str], parents: Mapping[str, Sequence[str]]) -> tup
     the chain up to the fork is shared by those branches and belongs to none of them. Branches are returned in
     declaration order of their first member, members in declaration order.
     """
-    kids = children_of(order, parents)
-    rank = {n: i for i, n in enumerate(order)}
-    branches: list[set[str]] = []
-    shared: list[str] = []
-    stack = _components(set(order), parents, kids)
+    pids = _ids(order, parents)
+    branches, shared = workload_ids(range(len(order)), pids, kid_ids(pids))
+    return [[order[i] for i in b] for b in branches], [order[i] for i in shared]
+
+
+def workload_ids(
+    order: Sequence[int], parents: Sequence[Sequence[int]], kids: Sequence[Sequence[int]]
+) -> tuple[list[list[int]], list[int]]:
+    """`workloads` on ids: branches ordered by their first member in order, members and shared ancestors in order."""
+    rank = [0] * len(parents)
+    for r, n in enumerate(order):
+        rank[n] = r
+    split = _Splitter(parents, kids)
+    branches: list[list[int]] = []
+    shared: list[int] = []
+    stack = split.components(list(order), 0)
     while stack:
         comp = stack.pop()
-        chain, parts = _split(comp, parents, kids)
+        chain, parts = split.split(comp)
         if chain:
             shared.extend(chain)
             stack.extend(parts)
         else:
             branches.extend(parts)
-    ordered = sorted((sorted(b, key=rank.__getitem__) for b in branches), key=lambda b: rank[b[0]])
-    return ordered, sorted(shared, key=rank.__getitem__)
+    by_rank = rank.__getitem__
+    ordered = sorted((sorted(b, key=by_rank) for b in branches), key=lambda b: rank[b[0]])
+    return ordered, sorted(shared, key=by_rank)
+
+
+class _Splitter:
+    """Weak components and their splitting at forks; `member[n]` is the token of the part n is in (-1: taken out
+    as a shared ancestor), so that membership is one list look-up."""
+
+    def __init__(self, parents: Sequence[Sequence[int]], kids: Sequence[Sequence[int]]) -> None:
+        self.parents, self.kids = parents, kids
+        self.member = [0] * len(parents)
+        self.tokens = 0
+
+    def components(self, nodes: list[int], token: int) -> list[list[int]]:
+        """Weakly connected components of the nodes (all of part token), each given a token of its own."""
+        member, parents, kids = self.member, self.parents, self.kids
+        parts: list[list[int]] = []
+        for seed in nodes:
+            if member[seed] != token:
+                continue
+            self.tokens += 1
+            mine = member[seed] = self.tokens
+            part = [seed]
+            for n in part:  # grows while it is walked: a breadth-first search
+                for m in parents[n]:
+                    if member[m] == token:
+                        member[m] = mine
+                        part.append(m)
+                for m in kids[n]:
+                    if member[m] == token:
+                        member[m] = mine
+                        part.append(m)
+            parts.append(part)
+        return parts
+
+    def split(self, comp: list[int]) -> tuple[list[int], list[list[int]]]:
+        """Peel the single-source chain off a component until it forks into separate branches.
+
+        Returns (shared ancestors, branches) when it forks, or ([], [comp]) when the component is one workload.
+        """
+        member, parents, kids = self.member, self.parents, self.kids
+        token = member[comp[0]]
+        at = member.__getitem__
+        sources = [n for n in comp if token not in map(at, parents[n])]
+        if len(sources) != 1:
+            return [], [comp]
+        left = len(comp)
+        chain: list[int] = []
+        src = sources[0]
+        while True:
+            chain.append(src)
+            member[src] = -1
+            left -= 1
+            if not left:
+                return [], [comp]
+            inside = [c for c in kids[src] if member[c] == token]
+            new_sources = [c for c in inside if token not in map(at, parents[c])]
+            if len(inside) > 1:
+                parts = self.components([n for n in comp if member[n] == token], token)
+                if len(parts) > 1:
+                    return chain, parts
+                token = member[parts[0][0]]
+            if len(new_sources) != 1:
+                return [], [comp]
+            src = new_sources[0]
 
 
 def workload_labels(branches: Sequence[Sequence[str]], shared: Iterable[str], prefix: str = "") -> dict[str, str]:

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from hetflow.errors import SpecError
 from hetflow.spec.platform import NodeType, Platform
+from hetflow.spec.records import NotPlain, plain_task_sets
 from hetflow.spec.resources import Resources
 from hetflow.spec.schema import (
     Cores,
@@ -133,12 +134,26 @@ def workflow_from_dict(data: object, source: str | None = None, default_name: st
     doc = _mapping(data, "workflow", source, "`workflow: NAME` and a `tasks:` list")
     if "nodes" in doc and "tasks" not in doc:
         raise SpecError("this is a platform, not a workflow", source=source, fix="pass a workflow file here")
+    name, sets = task_sets_from_dict(doc, source)
+    return Workflow(name or default_name, tuple(sets), source=source)
+
+
+def task_sets_from_dict(doc: dict[str, Any], source: str | None = None) -> tuple[str | None, list[TaskSet]]:
+    """(name, task sets) of a native workflow document, validated: plain records a column at a time
+    (spec/records.py), and when that path is not sure, every record through the models, which name the problem."""
+    try:
+        return plain_task_sets(doc, TaskDoc)
+    except NotPlain:
+        return validated_task_sets(doc, source)
+
+
+def validated_task_sets(doc: dict[str, Any], source: str | None = None) -> tuple[str | None, list[TaskSet]]:
+    """(name, task sets) of a native workflow document through the models, one per record."""
     try:
         parsed = WorkflowDoc.model_validate(doc)
     except ValidationError as exc:
         raise to_spec_error(exc, WorkflowDoc, doc, source=source, labels=_LABELS, fix=_FIX) from None
-    sets = tuple(t.task_set() for t in parsed.tasks)
-    return Workflow(parsed.workflow or default_name, sets, source=source)
+    return parsed.workflow, [t.task_set() for t in parsed.tasks]
 
 
 def platform_from_dict(data: object, source: str | None = None, default_name: str = "platform") -> Platform:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hetflow.errors import FitError
-from hetflow.spec.dag import longest_path
 from hetflow.spec.resources import GPU_UNIT, Resources, format_memory
 from hetflow.spec.workflow import TaskSet, Workflow
 
@@ -88,8 +88,13 @@ class Platform:
 
     def check_fits(self, workflow: Workflow) -> None:
         """Raise FitError for the first task set that fits on no node."""
+        fits: dict[Resources, bool] = {}  # a set with no variants fits as its resources do: asked once per need
         for i, s in enumerate(workflow.sets):
-            if not self.can_run(s):
+            if s.variants:
+                ok = self.can_run(s)
+            elif (ok := fits.get(s.resources)) is None:  # type: ignore[assignment]
+                ok = fits[s.resources] = self.can_run(s)
+            if not ok:
                 biggest = ", ".join(
                     f"{t.type}: {t.cores} cores, {t.gpus:g} GPUs, "
                     f"{format_memory(t.memory) if t.memory else 'any'} memory"
@@ -109,11 +114,9 @@ class Platform:
         Every bound part takes, per task set, the smallest amount over its ways to run, so it holds for any policy.
         """
         speed = self.max_speed
-        order = workflow.order
-        parents = workflow.parents
-        cp, _ = longest_path(order, parents, lambda n: min(v.runtime for v in workflow[n].all_variants) / speed)
-        core_s = sum(s.count * min(v.resources.cores * v.runtime for v in s.all_variants) for s in workflow.sets)
-        gpu_s = sum(s.count * min(v.resources.gpu_units * v.runtime for v in s.all_variants) for s in workflow.sets)
+        cp, _ = workflow.heaviest_path(lambda s: _least(s, lambda r, t: t) / speed)
+        core_s = sum(s.count * _least(s, lambda r, t: r.cores * t) for s in workflow.sets)
+        gpu_s = sum(s.count * _least(s, lambda r, t: r.gpu_units * t) for s in workflow.sets)
         core_cap = sum(t.count * t.cores * t.speed for t in self.node_types)
         gpu_cap = sum(t.count * t.gpu_units * t.speed for t in self.node_types)
         bound = cp
@@ -122,3 +125,10 @@ class Platform:
         if gpu_s:
             bound = max(bound, gpu_s / gpu_cap if gpu_cap else float("inf"))
         return bound
+
+
+def _least(s: TaskSet, amount: Callable[[Resources, float], float]) -> float:
+    """The smallest amount (of resources r for run time t) over the ways to run the set; most sets have one way."""
+    if not s.variants:
+        return amount(s.resources, s.runtime)
+    return min(amount(v.resources, v.runtime) for v in s.all_variants)

@@ -66,8 +66,10 @@ Count = Annotated[int, Field(strict=True, ge=1)]
 Cores = Annotated[int, Field(strict=True, ge=0)]
 Seconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
-GpuUnits = Annotated[int, PlainValidator(_checked(parse_gpus, GPU_UNIT))]
-Memory = Annotated[int, PlainValidator(_checked(parse_memory, 1))]
+GPU_UNITS = _checked(parse_gpus, GPU_UNIT)  # a number of GPUs -> GPU units; the fast path (spec/records.py) uses it too
+MEMORY_BYTES = _checked(parse_memory, 1)  # a size -> bytes
+GpuUnits = Annotated[int, PlainValidator(GPU_UNITS)]
+Memory = Annotated[int, PlainValidator(MEMORY_BYTES)]
 
 
 def fail(problem: str, fix: str) -> PydanticCustomError:

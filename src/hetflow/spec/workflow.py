@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -87,37 +87,67 @@ class Workflow:
     outside: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, TaskSet] = {}
-        for i, s in enumerate(self.sets):
-            if s.name in index:
+        names = [s.name for s in self.sets]
+        index = dict(zip(names, range(len(names)), strict=True))
+        if len(index) != len(names):
+            self._twice(names)
+        pids = self._parent_ids(index)
+        kids = dag.kid_ids(pids)
+        order = dag.order_ids(pids, kids)
+        if len(order) != len(names):
+            placed = set(order)
+            exc = dag.cycle_error([n for i, n in enumerate(names) if i not in placed], self.parents)
+            raise (exc.at(self.source) if self.source else exc) from None
+        object.__setattr__(self, "_index", dict(zip(names, self.sets, strict=True)))
+        object.__setattr__(self, "_ids", (pids, kids, order))
+        object.__setattr__(self, "_order", tuple([names[i] for i in order]))
+
+    def _twice(self, names: list[str]) -> None:
+        """Raise for the first task set whose name an earlier one has."""
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
                 raise SpecError(
-                    f"task set {s.name!r} is declared twice",
+                    f"task set {name!r} is declared twice",
                     source=self.source,
-                    place=f"tasks[{i}] ({s.name})",
+                    place=f"tasks[{i}] ({name})",
                     fix="rename one",
                 )
-            index[s.name] = s
+            seen.add(name)
+
+    def _parent_ids(self, index: dict[str, int]) -> list[tuple[int, ...]]:
+        """Each set's parents as ids (each once; sets outside left out), after checking every dependency."""
+        get, outside = index.get, self.outside
+        pids: list[tuple[int, ...]] = []
         for i, s in enumerate(self.sets):
-            for p in s.after:
-                if p not in index and p not in self.outside:
-                    raise SpecError(
-                        f"{s.name} depends on {p!r}, which is not a task set of this workflow",
-                        source=self.source,
-                        place=f"tasks[{i}] ({s.name}).after",
-                        fix=did_you_mean(p, index) or "declare that task set or remove the dependency",
-                    )
-                if p == s.name:
-                    raise SpecError(
-                        f"{s.name} depends on itself",
-                        source=self.source,
-                        place=f"tasks[{i}] ({s.name}).after",
-                        fix="remove it",
-                    )
-        object.__setattr__(self, "_index", index)
-        try:
-            object.__setattr__(self, "_order", tuple(dag.topological_order([s.name for s in self.sets], self.parents)))
-        except SpecError as exc:
-            raise (exc.at(self.source) if self.source else exc) from None
+            after = s.after
+            if not after:
+                pids.append(())
+                continue
+            found = tuple(map(get, dict.fromkeys(after)))
+            if outside or None in found or i in found:
+                self._check_after(i, s, index)
+                pids.append(tuple(index[p] for p in dict.fromkeys(after) if p not in outside))
+            else:
+                pids.append(found)  # type: ignore[arg-type]  # no None in it
+        return pids
+
+    def _check_after(self, i: int, s: TaskSet, index: dict[str, int]) -> None:
+        for p in s.after:
+            if p not in index and p not in self.outside:
+                raise SpecError(
+                    f"{s.name} depends on {p!r}, which is not a task set of this workflow",
+                    source=self.source,
+                    place=f"tasks[{i}] ({s.name}).after",
+                    fix=did_you_mean(p, index) or "declare that task set or remove the dependency",
+                )
+            if p == s.name:
+                raise SpecError(
+                    f"{s.name} depends on itself",
+                    source=self.source,
+                    place=f"tasks[{i}] ({s.name}).after",
+                    fix="remove it",
+                )
 
     def __getitem__(self, name: str) -> TaskSet:
         return self._index[name]  # type: ignore[attr-defined,no-any-return]
@@ -154,28 +184,36 @@ class Workflow:
 
     @cached_property
     def analysis(self) -> Analysis:
-        order = self.order
-        level = dag.levels(order, self.parents)
-        branches, shared = dag.workloads(order, self.parents)
-        workload_of = dag.workload_labels(branches, shared)
+        pids, kids, ids = self._ids  # type: ignore[attr-defined]
+        names = [s.name for s in self.sets]
+        level = dag.level_ids(ids, pids)
+        branch_ids, shared_ids = dag.workload_ids(ids, pids, kids)
+        shared = [names[i] for i in shared_ids]
+        workload_of = dag.workload_labels([[names[i] for i in b] for b in branch_ids], shared)
         for s in self.sets:
             if s.workload is not None:
                 workload_of[s.name] = s.workload
         groups: dict[str, list[str]] = {}
         for s in self.sets:
             groups.setdefault(workload_of[s.name], []).append(s.name)
-        cp_s, cp = dag.longest_path(order, self.parents, lambda n: self[n].runtime)
+        cp_s, cp = self.heaviest_path(lambda s: s.runtime)
         return Analysis(
-            order=order,
-            levels=level,
+            order=self.order,
+            levels=dict(zip(self.order, map(level.__getitem__, ids), strict=True)),
             workloads={k: tuple(v) for k, v in groups.items()},
             workload_of=workload_of,
             shared=tuple(m for m in shared if self[m].workload is None),
-            roots=tuple(s.name for s in self.sets if not self.parents[s.name]),
-            leaves=tuple(s.name for s in self.sets if not self.children[s.name]),
-            critical_path=tuple(cp),
+            roots=tuple(n for n, ps in zip(names, pids, strict=True) if not ps),
+            leaves=tuple(n for n, ks in zip(names, kids, strict=True) if not ks),
+            critical_path=cp,
             critical_path_s=cp_s,
         )
+
+    def heaviest_path(self, weight: Callable[[TaskSet], float]) -> tuple[float, tuple[str, ...]]:
+        """The heaviest path through the DAG, each set weighing weight(set), and the names of its sets."""
+        pids, _, ids = self._ids  # type: ignore[attr-defined]
+        best, path = dag.heaviest_ids(ids, pids, [weight(s) for s in self.sets])
+        return best, tuple(self.sets[i].name for i in path)
 
     def emulated(self, scale: float) -> Workflow:
         """The workflow to replay a trace for real: every task set with nothing to run gets `sleep` for its run time

@@ -1,0 +1,165 @@
+"""The fast path for plain records: the task sets of a native workflow checked a column at a time, not a model each.
+
+A converted trace holds hundreds of thousands of records of a few plain keys (name, cores, runtime, after). Checking
+each column at once (its types, its range, its names) costs a fraction of one pydantic model per record. The fast
+path only ever accepts what the models in spec/native.py accept, and builds the same task sets from it: anything it
+is not sure of (an odd type, a value out of range, a key it does not know) makes it give up, and the caller
+validates the whole document with the models, which name the problem. A record with keys of its own (variants, a
+function) is validated alone by its model, as part of an otherwise fast document.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from itertools import repeat
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hetflow.spec.resources import Resources
+from hetflow.spec.schema import GPU_UNITS, MEMORY_BYTES
+from hetflow.spec.workflow import TaskSet
+
+PLAIN_KEYS = frozenset(
+    ("name", "count", "cores", "gpus", "memory", "runtime", "after", "workload", "command", "retries", "partition")
+)
+_TOP_KEYS = frozenset(("workflow", "tasks"))
+_INT = frozenset((int,))
+_NUMBER = frozenset((int, float))
+_NAME_OR_NONE = frozenset((str, type(None)))
+
+
+class NotPlain(Exception):
+    """The document is not one the fast path is sure of: validate it with the models."""
+
+
+def _names(values: Sequence[object]) -> None:
+    """Every value a Name: a non-empty str without brackets."""
+    if set(map(type, values)) - {str}:
+        raise NotPlain
+    joined = "\x00".join(values)  # type: ignore[arg-type]
+    if "[" in joined or "]" in joined or "" in set(values):
+        raise NotPlain
+    _encodable(joined)
+
+
+def _encodable(text: str) -> None:
+    """No lone surrogate (JSON may escape one): the models refuse those, so they are left to them."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise NotPlain from None
+
+
+def _ints(values: list[Any], low: int) -> None:
+    """Every value an int (never a bool) >= low."""
+    if values and (set(map(type, values)) - _INT or min(values) < low):
+        raise NotPlain
+
+
+def _optional_names(values: list[Any]) -> None:
+    """Every value a Name or None."""
+    if set(map(type, values)) - _NAME_OR_NONE:
+        raise NotPlain
+    _names([v for v in values if v is not None])
+
+
+def _converted(values: list[Any], convert: Callable[[object], int]) -> list[int]:
+    """Values through the models' own converter (GPUs, memory), so both paths agree to the unit. A column of one
+    type is converted once per distinct value: equal values of one type convert alike (even 0.0 and -0.0)."""
+    try:
+        if len(set(map(type, values))) == 1:
+            table = {v: convert(v) for v in set(values)}
+            return list(map(table.__getitem__, values))
+        return [convert(v) for v in values]
+    except (ValueError, TypeError):  # pydantic's errors are ValueErrors; TypeError: unhashable values
+        raise NotPlain from None
+
+
+def _seconds(values: list[Any]) -> list[float]:
+    """Every value an int or a finite float >= 0, as floats (what a strict float field makes of an int)."""
+    if set(map(type, values)) - _NUMBER:
+        raise NotPlain
+    try:
+        out = list(map(float, values))
+    except OverflowError:
+        raise NotPlain from None
+    if out and (not all(map(math.isfinite, out)) or min(out) < 0):
+        raise NotPlain
+    return out
+
+
+def _after(values: list[Any]) -> list[tuple[str, ...]]:
+    """Dependencies as tuples of names; one name alone stands for a list of it."""
+    out = [(v,) if type(v) is str else tuple(v) if type(v) in (list, tuple) else None for v in values]
+    if None in out:
+        raise NotPlain
+    _names([p for ps in out for p in ps])  # type: ignore[union-attr]
+    return out  # type: ignore[return-value]
+
+
+def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | None, list[TaskSet]]:
+    """(workflow name, task sets) of a native workflow document; NotPlain when the models must decide.
+
+    model validates a record with keys beyond the plain ones (its `task_set()` builds the set).
+    """
+    if doc.keys() - _TOP_KEYS or "tasks" not in doc:
+        raise NotPlain
+    name, records = doc.get("workflow"), doc["tasks"]
+    if type(records) is not list or not records or set(map(type, records)) != {dict}:
+        raise NotPlain
+    if name is not None:
+        _names([name])
+    keys: set[str] = set().union(*map(dict.keys, records))
+    own = [i for i, r in enumerate(records) if r.keys() - PLAIN_KEYS] if keys - PLAIN_KEYS else []
+    try:
+        names = [r["name"] for r in records]
+    except KeyError:
+        raise NotPlain from None
+    _names(names)
+    n = len(records)
+
+    def column(key: str, default: object) -> list[Any]:
+        return list(map(dict.get, records, repeat(key, n), repeat(default, n))) if key in keys else [default] * n
+
+    count, cores, retries = column("count", 1), column("cores", 1), column("retries", 0)
+    _ints(count, 1)
+    _ints(cores, 0)
+    _ints(retries, 0)
+    gpus = _converted(column("gpus", 0), GPU_UNITS) if "gpus" in keys else [0] * n
+    memory = _converted(column("memory", 0), MEMORY_BYTES) if "memory" in keys else [0] * n
+    runtime = _seconds(column("runtime", 0.0)) if "runtime" in keys else [0.0] * n
+    after = _after(column("after", ())) if "after" in keys else [()] * n
+    workload, command, partition = column("workload", None), column("command", None), column("partition", None)
+    _optional_names(workload)
+    _optional_names(partition)
+    if set(map(type, command)) - _NAME_OR_NONE:
+        raise NotPlain
+    _encodable("".join([v for v in command if v is not None]))
+    needs = list(zip(cores, gpus, memory, strict=True))
+    shared = {need: Resources(*need) for need in set(needs)}  # one Resources per distinct need
+    resources = list(map(shared.__getitem__, needs))
+    sets = list(
+        map(
+            TaskSet,
+            names,
+            count,
+            resources,
+            runtime,
+            after,
+            workload,
+            command,
+            repeat(None, n),  # function
+            repeat((), n),  # variants
+            repeat((), n),  # files
+            retries,
+            partition,
+        )
+    )
+    for i in own:
+        try:
+            sets[i] = model.model_validate(records[i]).task_set()  # type: ignore[attr-defined]
+        except ValidationError:
+            raise NotPlain from None
+    return name, sets
