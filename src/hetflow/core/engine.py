@@ -8,10 +8,9 @@ would fit on a busy node), core/ledger.py and core/partitions.py (capacity).
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping, Sequence
 
-from hetflow.core.backoff import backoff_delay
+from hetflow.core.backoff import Waiting, backoff_delay
 from hetflow.core.dispatch import Dispatcher
 from hetflow.core.estimate import Availability
 from hetflow.core.instructions import NODE_LOST, PREEMPTION, Cancel, Failed, Instruction, Retried
@@ -21,7 +20,7 @@ from hetflow.core.modes import make_gate
 from hetflow.core.partitions import Partitions, Share
 from hetflow.core.policy import Policy
 from hetflow.core.sets import SetBook, SetState
-from hetflow.core.states import TaskState, check_transition
+from hetflow.core.states import TaskState
 from hetflow.core.stimuli import (
     CancelRequested,
     NodeJoined,
@@ -73,7 +72,7 @@ class Engine:
         self._launches = Launches(self.ledger, memo)
         self._estimate = Availability(self.ledger, self._launches, memo)
         self._dispatch = Dispatcher(self.ledger, self._launches, self._estimate, policy, grouped)
-        self._backoff: list[tuple[float, int, int]] = []  # (not before, set id, index); stale once cancelled
+        self._waiting = Waiting(self._book)
         self.partitions: Partitions | None = None
         if partitions:
             self._use_partitions(Partitions(partitions))
@@ -103,8 +102,8 @@ class Engine:
                 self._resize(s, out)
             else:  # pragma: no cover - the Stimulus union is closed
                 raise EngineError(f"unknown stimulus {s!r}")
-        if self._backoff and self._backoff[0][0] <= now:
-            self._wake(now)
+        for st in self._waiting.wake(now):
+            self._dispatch.queue(st)
         self._book.release(out, self._dispatch.released)
         self._dispatch.schedule(out)
         return out
@@ -128,13 +127,7 @@ class Engine:
     def wake_at(self) -> float | None:
         """The earliest not-before time of a task waiting for its retry backoff (None: none waits). A driver must
         call handle(t, []) at some t >= wake_at; handle then makes the tasks that are due placeable."""
-        heap, by_sid = self._backoff, self._book.by_sid
-        while heap:
-            t, sid, idx = heap[0]
-            if by_sid[sid].waiting.get(idx) == t:
-                return t
-            heapq.heappop(heap)  # cancelled while it waited
-        return None
+        return self._waiting.next_at
 
     # ---- views for drivers and tests ------------------------------------------------------------------------------
     @property
@@ -151,6 +144,15 @@ class Engine:
         k = -1 if parts is None else parts.index[partition or ""]
         return self._estimate.available_at(node, need, k)
 
+    def ended(self, name: str) -> bool:
+        """Whether every task of the set is in a terminal state (False for a set the engine has not been given)."""
+        st = self.sets.get(name)
+        return st is not None and st.ended
+
+    def count(self, name: str, state: TaskState) -> int:
+        """How many tasks of the set are in that state now."""
+        return self.sets[name].counts[state]
+
     def state_counts(self) -> dict[TaskState, int]:
         tot = [0] * len(TaskState)
         for st in self._book.by_sid:
@@ -166,14 +168,12 @@ class Engine:
         self._launches.validate()
         if self.partitions is not None:
             self.partitions.validate(led.used_cores, [sum(u) for u in led.used_gpu])
-        queued = {(sid, idx, t) for t, sid, idx in self._backoff}
+        self._waiting.validate()
         for st in self._book.by_sid:
             if sum(st.counts) + len(st.waiting) != st.count or min(st.counts) < 0:
                 raise EngineError(f"task counts of {st.name} out of balance: {st.counts} + {len(st.waiting)} waiting")
             if sum(b - a for a, b in st.ready) != st.counts[READY]:
                 raise EngineError(f"ready ranges of {st.name} disagree with its count of ready tasks")
-            if any((st.sid, idx, t) not in queued for idx, t in st.waiting.items()):
-                raise EngineError(f"a task of {st.name} waits for its backoff outside the backoff queue")
 
     # ---- stimuli --------------------------------------------------------------------------------------------------
     def _finished(self, s: TaskFinished, out: list[Instruction]) -> None:
@@ -191,10 +191,7 @@ class Engine:
         if s.retry and attempt <= st.spec.retries:
             pause = backoff_delay(self.retry_backoff, attempt)
             if pause > 0:  # READY, but placeable only from now + pause; it holds nothing meanwhile
-                check_transition(RUNNING, READY)
-                st.counts[RUNNING] -= 1
-                st.waiting[s.index] = self.now + pause
-                heapq.heappush(self._backoff, (self.now + pause, st.sid, s.index))
+                self._waiting.defer(st, s.index, self.now + pause)
             else:
                 self._requeue(st, s.index)
             out.append(Retried(st.name, s.index, attempt, s.error, self.now + pause))
@@ -249,13 +246,8 @@ class Engine:
         st.ready.clear()
         st.ready.extend(keep)
         self._book.move(st, READY, CANCELLED, n_gone)
-        if st.waiting:  # waiting for their backoff: READY too (their queue entries go stale)
-            gone = [i for i in st.waiting if i in wanted]
-            for i in gone:
-                del st.waiting[i]
-            check_transition(READY, CANCELLED)
-            st.counts[CANCELLED] += len(gone)
-            self._book.unfinished -= len(gone)
+        if st.waiting:  # waiting for their backoff: READY too
+            self._waiting.cancel(st, wanted)
         launches = self._launches
         for rec in [r for r in launches.records.values() if r.set is st]:
             for idx in [i for _, a, b, _ in rec.parts for i in range(max(a, wanted.start), min(b, wanted.stop))]:
@@ -319,19 +311,6 @@ class Engine:
         self._book.move(st, RUNNING, READY, 1)
         st.add_ready(index)
         self._dispatch.queue(st)
-
-    def _wake(self, now: float) -> None:
-        """Tasks whose backoff is over join their set's ready ranges."""
-        heap, by_sid = self._backoff, self._book.by_sid
-        while heap and heap[0][0] <= now:
-            t, sid, idx = heapq.heappop(heap)
-            st = by_sid[sid]
-            if st.waiting.get(idx) != t:
-                continue
-            del st.waiting[idx]
-            st.counts[READY] += 1
-            st.add_ready(idx)
-            self._dispatch.queue(st)
 
     def _use_partitions(self, parts: Partitions) -> None:
         self.partitions = parts

@@ -244,8 +244,7 @@ class Driver:
     def _cancel_everything(self, stimuli: list[st.Stimulus]) -> None:
         now = self.clock.time()
         for name, info in self.sets.items():
-            s = self.engine.sets.get(name)
-            if s is None or not s.ended:
+            if not self.engine.ended(name):
                 stimuli.append(st.CancelRequested(name))
                 self._touched.add(name)
                 self._publish(ev.SetCancelled(now, name, None, info, closing=True))
@@ -400,12 +399,11 @@ class Driver:
             return
         touched, self._touched = self._touched, set()
         for name in touched:
-            s = self.engine.sets.get(name)
-            if s is None or not s.ended:
+            if not self.engine.ended(name):
                 continue
             info = self.sets.pop(name, None)
             if info is not None:
-                self._publish(ev.SetEnded(info, s.counts[TaskState.CANCELLED]))
+                self._publish(ev.SetEnded(info, self.engine.count(name, TaskState.CANCELLED)))
 
     def _unstick(self, stimuli: list[st.Stimulus]) -> None:
         """Nothing runs, nothing will: cancel what is left (a safety net; submissions check that tasks fit)."""
@@ -413,7 +411,7 @@ class Driver:
         if e.unfinished and e.idle and e.wake_at is None and not self.inflight and not self._inbox:
             err = ExecutionError(f"{e.unfinished} tasks can never run: they need more than any node has")
             for name, info in self.sets.items():
-                if name in e.sets and not e.sets[name].ended:
+                if name in e.sets and not e.ended(name):
                     stimuli.append(st.CancelRequested(name))
                     self._touched.add(name)
                 self._publish(ev.SetAbandoned(info, err))
