@@ -206,7 +206,7 @@ class Dispatcher:
         the set is done (more parts may join it)."""
         v, nd = st.variants[variant], self.ledger.nodes[node]
         need, dur = v.resources, v.runtime / nd.speed
-        rec = self.launches.open(st, variant, need, self.now + dur)
+        rec = self.launches.open(st, need, self.now + dur)
         if not self.grouped:
             out.append(
                 Launch(rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants)

@@ -24,12 +24,11 @@ class LaunchRecord:
     one part per launch.
     """
 
-    __slots__ = ("_by_node", "done", "est_end", "id", "need", "parts", "running", "set", "variant")
+    __slots__ = ("_by_node", "done", "est_end", "id", "need", "parts", "running", "set")
 
-    def __init__(self, lid: int, st: SetState, variant: int, need: Resources, est_end: float) -> None:
+    def __init__(self, lid: int, st: SetState, need: Resources, est_end: float) -> None:
         self.id = lid
         self.set = st
-        self.variant = variant
         self.need = need
         self.est_end = est_end
         self.parts: list[Part] = []
@@ -92,9 +91,9 @@ class Launches:
             raise EngineError(f"launch {lid} is not running")
         return rec
 
-    def open(self, st: SetState, variant: int, need: Resources, est_end: float) -> LaunchRecord:
+    def open(self, st: SetState, need: Resources, est_end: float) -> LaunchRecord:
         """A new launch, with no part yet (the dispatcher adds them as it allocates)."""
-        rec = LaunchRecord(self._next, st, variant, need, est_end)
+        rec = LaunchRecord(self._next, st, need, est_end)
         self._next += 1
         self.records[rec.id] = rec
         return rec
