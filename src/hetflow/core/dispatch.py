@@ -105,7 +105,7 @@ class Dispatcher:
         led, ready_state, greedy = self.ledger, int(TaskState.READY), self._greedy
         heappop, heapreplace = heapq.heappop, heapq.heapreplace
         lanes = self._lanes
-        most = max(led.free_cores, default=0) if greedy else MANY  # the most free cores of a node
+        most = self._most_free() if greedy else MANY  # the most free cores of a node
         heads = [(lane[0], shape, lane) for shape, lane in lanes.items() if lane[0][2].least_cores <= most]
         heapq.heapify(heads)
         kept: list[Entry] = []  # sets of a non-greedy lane that keep ready tasks, visited already
@@ -120,7 +120,7 @@ class Dispatcher:
             ):
                 self._place(st, out)
                 if greedy:
-                    most = max(led.free_cores, default=0)
+                    most = self._most_free()
             if st.counts[ready_state]:
                 if greedy:  # nothing of its shape fits until the pass ends
                     heappop(heads)
@@ -140,6 +140,12 @@ class Dispatcher:
             lane = lanes.setdefault(None, [])
             lane.extend(kept)
             heapq.heapify(lane)
+
+    def _most_free(self) -> int:
+        """The most free cores of a node: over the nodes with a free core only (few while the cluster is busy, which is
+        when a pass places one task after another)."""
+        led = self.ledger
+        return max(map(led.free_cores.__getitem__, led.open_nodes), default=0)
 
     def _place(self, st: SetState, out: list[Instruction]) -> None:
         """Take the policy's placements of one set, one at a time (the policy sees each one's effect): allocate
