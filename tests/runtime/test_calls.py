@@ -66,15 +66,26 @@ def test_only_sets_that_came_the_same_way_join_a_message() -> None:
 
 
 def case_classes(cls: type) -> set[str]:
-    """The event classes that cls.notify has a case for."""
+    """The event classes that cls.notify handles: a case of its match, or a `type(event) is X` test before it."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls.notify)))
-    return {
+    cases = {
         node.pattern.cls.id
         for node in ast.walk(tree)
         if isinstance(node, ast.match_case)
         and isinstance(node.pattern, ast.MatchClass)
         and isinstance(node.pattern.cls, ast.Name)
     }
+    tests = {
+        node.comparators[0].id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare)
+        and isinstance(node.left, ast.Call)
+        and isinstance(node.left.func, ast.Name)
+        and node.left.func.id == "type"
+        and isinstance(node.ops[0], ast.Is)
+        and isinstance(node.comparators[0], ast.Name)
+    }
+    return cases | tests
 
 
 def test_each_observer_wants_exactly_the_events_it_handles() -> None:

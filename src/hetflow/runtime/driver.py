@@ -332,7 +332,8 @@ class Driver:
         self.inflight[r.run.key] = r
         self.cores_busy += r.run.cores
         self.gpu_units_busy += r.gpu_units
-        self._publish(ev.TaskStarted(r.sent, r))
+        if ev.TaskStarted in self._routes:  # the journal's alone: without one, no event is made per start
+            self._publish(ev.TaskStarted(r.sent, r))
         return r.run
 
     def _ended(self, r: Running) -> None:

@@ -42,9 +42,11 @@ class IntervalRecorder:
         self.marks: list[Mark] = []  # triggers fired, partitions resized (wall clock)
 
     def notify(self, event: Event) -> None:
+        if type(event) is TaskEnded:  # every task's event, so no pattern matching; every failed attempt held its
+            o = event.outcome  # resources: one interval each, as simulated
+            self._record(event.running, o.start, o.end, "done" if event.status == DONE else "failed")
+            return
         match event:
-            case TaskEnded(r, o, status):  # every failed attempt held its resources: one interval each, as simulated
-                self._record(r, o.start, o.end, "done" if status == DONE else "failed")
             case TaskStopped(t, r, "preempted"):  # it held its resources from when it was sent until now
                 self._record(r, r.sent, t, "preempted")
             case TaskKept(_, info, _, iv):
@@ -79,10 +81,12 @@ class FuturesObserver:
     )
 
     def notify(self, event: Event) -> None:
+        if type(event) is TaskEnded:  # every task's event, so no pattern matching
+            r = event.running
+            if event.status == DONE and r.info.futures:
+                resolve(r.info.futures[r.index], event.value)
+            return
         match event:
-            case TaskEnded(r, _, status, value) if status == DONE:
-                if r.info.futures:
-                    resolve(r.info.futures[r.index], value)
             case TaskGaveUp(_, info, index, error, last):
                 task_id = info.spec.task_id(index)
                 if info.group is not None:
