@@ -105,7 +105,10 @@ class Dispatcher:
         led, ready_state, greedy = self.ledger, int(TaskState.READY), self._greedy
         heappop, heapreplace = heapq.heappop, heapq.heapreplace
         lanes = self._lanes
-        most = self._most_free() if greedy else MANY  # the most free cores of a node
+        # the most free cores of a node, to pass over lanes that cannot fit: worth knowing with several lanes only
+        # (a lane that fits nowhere places nothing anyway, and a greedy pass then drops it all the same)
+        bound = greedy and len(lanes) > 1
+        most = self._most_free() if bound else MANY
         heads = [(lane[0], shape, lane) for shape, lane in lanes.items() if lane[0][2].least_cores <= most]
         heapq.heapify(heads)
         kept: list[Entry] = []  # sets of a non-greedy lane that keep ready tasks, visited already
@@ -119,7 +122,7 @@ class Dispatcher:
                 len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu)
             ):
                 self._place(st, out)
-                if greedy:
+                if bound and len(heads) > 1:
                     most = self._most_free()
             if st.counts[ready_state]:
                 if greedy:  # nothing of its shape fits until the pass ends
