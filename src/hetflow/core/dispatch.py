@@ -33,6 +33,12 @@ Entry = tuple[tuple[float, ...], int, SetState]  # (key, tick, set): ties in key
 Lane = list[Entry]  # a heap
 
 
+READY_AT, RUNNING_AT = (
+    int(TaskState.READY),
+    int(TaskState.RUNNING),
+)  # indexes into a set's counts, as plain ints (hot loops)
+
+
 class Dispatcher:
     """The ready queue and the scheduling pass; one placement view per partition."""
 
@@ -102,7 +108,7 @@ class Dispatcher:
         self.passes += 1
         for v in self._views:
             v.passes = self.passes
-        led, ready_state, greedy = self.ledger, int(TaskState.READY), self._greedy
+        led, ready_state, greedy = self.ledger, READY_AT, self._greedy
         heappop, heapreplace = heapq.heappop, heapq.heapreplace
         lanes = self._lanes
         # the most free cores of a node, to pass over lanes that cannot fit: worth knowing with several lanes only
@@ -153,7 +159,7 @@ class Dispatcher:
     def _place(self, st: SetState, out: list[Instruction]) -> None:
         """Take the policy's placements of one set, one at a time (the policy sees each one's effect): allocate
         each, and record the launches."""
-        led, grouped, ready_state, running = self.ledger, self.grouped, int(TaskState.READY), int(TaskState.RUNNING)
+        led, grouped, ready_state, running = self.ledger, self.grouped, READY_AT, RUNNING_AT
         nodes, allocate, on_node, parts = led.nodes, led.allocate, self.launches.on_node, self._parts
         counts, ready, memo = st.counts, st.ready, self._estimate.memo
         groups: dict[tuple[int, float], LaunchRecord] = {}  # stays empty unless grouped
