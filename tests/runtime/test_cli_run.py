@@ -11,7 +11,8 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 import hetflow as hf
-from hetflow.cli import _follow, main
+from hetflow.cli import main
+from hetflow.cli.run import follow
 
 PLATFORM = "platform: two\nnodes:\n  - {type: n, cores: 2}\n"
 
@@ -116,7 +117,7 @@ def test_the_progress_bar_shows_tasks_cores_and_gpus(files: dict[str, Path]) -> 
         run = s.submit_workflow(
             {"workflow": "bar", "tasks": [{"name": "a", "count": 4, "gpus": 0.5, "command": "sleep 0.3"}]}
         )
-        _follow(s, run, 4, console)
+        follow(s, run, 4, console)
     text = buffer.getvalue()
     assert "bar" in text and "4/4" in text
     assert "cores 2/2" in text and "GPUs 1/1" in text  # two half-GPU tasks at a time, seen busy while they ran

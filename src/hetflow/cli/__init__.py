@@ -1,0 +1,14 @@
+"""The command line. Commands join the group `main` (`@main.command()`, one module per command); the group's error
+handling covers them all.
+
+Each command imports what it needs when it runs (rich, the loaders, the simulator, the runtime, the report), so
+`hetflow --help` and `hetflow validate` print before numpy, matplotlib or the runtime are loaded.
+
+Any HetflowError ends the command with one line on stderr, `error: <file>: <place>: <problem> (fix: ...)`, and exit
+status 2; the global `--debug` shows the traceback instead.
+"""
+
+from hetflow.cli import report, run, simulate, validate  # noqa: F401  (each registers its command)
+from hetflow.cli.group import main
+
+__all__ = ["main"]

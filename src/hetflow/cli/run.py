@@ -1,0 +1,170 @@
+"""`hetflow run`: run a workflow for real, following it on the terminal, and say how it ended."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from hetflow.cli.group import PARTITION_HELP, main, output_dir, partition_option
+from hetflow.errors import HetflowError, SpecError
+from hetflow.terminal import RegistryOption, backend_names, line, plural
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hetflow.runtime import Progress, Session, WorkflowRun
+
+EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was cancelled
+RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
+
+
+def progress_line(p: Progress) -> str:
+    gpus = f"  GPUs {p.gpus_busy:g}/{p.gpus:g}" if p.gpus else ""
+    return f"running {p.running}  failed {p.failed}  skipped {p.skipped}  cores {p.cores_busy}/{p.cores}{gpus}"
+
+
+def follow(session: Session, run: WorkflowRun, total: int, console: Console) -> None:
+    """A live progress bar on the console until the run ends: tasks ended of total, then running, failed, skipped,
+    and the cores and GPUs busy. Without a terminal it only waits (the summary follows)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    if not console.is_terminal:
+        run.wait()
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Bar(*columns, console=console, refresh_per_second=8) as bar:
+        task = bar.add_task(run.workflow.name, total=total, detail="")
+        while True:
+            ended = run.wait(0.125)
+            p = session.progress()
+            bar.update(task, completed=p.done + p.failed + p.skipped + p.cancelled, detail=progress_line(p))
+            if ended:
+                return
+
+
+@main.command()
+@click.argument("workflow")
+@click.option(
+    "--backend",
+    cls=RegistryOption,
+    listing=backend_names,
+    default="local",
+    show_default=True,
+    help="Where tasks run: {}.",
+)
+@click.option(
+    "--address",
+    metavar="ADDR",
+    help="The cluster to run on (dask: the scheduler's address; ray: the head's HOST:PORT); its workers or nodes are "
+    "the platform. Without it, dask and ray start a local cluster shaped like --platform.",
+)
+@click.option("--platform", "-p", "platform", metavar="P", help=RUN_HELP_PLATFORM)
+@click.option(
+    "--mode", default=None, help="Asynchrony: sync, workload or task (default; with --resume: the journal's)."
+)
+@click.option("--policy", default=None, metavar="NAME", help="Placement policy (default fifo).")
+@click.option("--journal", metavar="FILE", help="Record every transition and result in this SQLite file.")
+@click.option("--resume", is_flag=True, help="Go on with the run the journal records: done tasks are not run again.")
+@click.option("--report", "report_dir", metavar="DIR", help="Write the HTML report of the run into DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
+@click.option("--partition", "partitions", multiple=True, metavar="NAME=CORES[,GPUS]", help=PARTITION_HELP)
+@click.option(
+    "--emulate",
+    type=float,
+    metavar="SCALE",
+    help="Replay a trace: tasks with nothing to run sleep their run time x SCALE (e.g. 0.01), by default on the "
+    "machines the trace records.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    workflow: str,
+    backend: str,
+    address: str | None,
+    platform: str | None,
+    mode: str | None,
+    policy: str | None,
+    journal: str | None,
+    resume: bool,
+    report_dir: str | None,
+    as_json: bool,
+    partitions: tuple[str, ...],
+    emulate: float | None,
+) -> None:
+    """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
+
+    Exit status: 0 when every task is done, 1 when some failed or were skipped, 2 on bad input.
+    """
+    from rich.console import Console
+
+    from hetflow.report import print_table
+    from hetflow.runtime import Session
+    from hetflow.spec.load import load_platform, load_workflow, recorded_platform
+
+    report_path = output_dir(report_dir, "--report")
+    wf = load_workflow(workflow)
+    if emulate is not None:
+        wf = wf.emulated(emulate)
+    pf = load_platform(platform) if platform is not None else None
+    if pf is None and emulate is not None:  # a replayed trace runs on the machines it records, declared here
+        pf = recorded_platform(workflow)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    options: dict[str, Any] = {}
+    if address is not None:
+        if backend == "local":
+            raise SpecError(
+                "--address needs a cluster backend", place="--address", fix="add --backend dask or --backend ray"
+            )
+        options["address"] = address
+    options["partitions"] = partition_option(partitions)
+    session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
+    try:
+        session.check_workflow(wf)  # before the journal records a run
+    except HetflowError:
+        session.close()
+        raise
+    with session:
+        r = session.submit_workflow(wf)
+        follow(session, r, wf.n_tasks, err)
+    result = r.result()
+    if report_path is not None:
+        from hetflow.report import write_report
+
+        write_report([result], report_path)
+    if as_json:
+        summary = result.summary()
+        summary.update(
+            failed=len(r.failed),
+            skipped=sum(n for _, n, _ in r.skipped),
+            kept=r.kept,
+            journal=journal,
+        )
+        click.echo(json.dumps([summary], indent=2))
+    else:
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+        print_table([result], console)
+        for task_id, error in r.failed[:10]:
+            line(console, "failed", f"{task_id}: {error}")
+        if len(r.failed) > 10:
+            line(console, "", f"… and {len(r.failed) - 10} more failed tasks")
+        for name, n, why in r.skipped[:10]:
+            line(console, "skipped", f"{name} ({plural(n, 'task')}): {why}")
+        if resume:
+            line(console, "resumed", f"{plural(r.kept, 'task')} done in an earlier run, not run again")
+        if journal is not None:
+            line(console, "journal", journal)
+        if report_dir is not None:
+            line(console, "report", str(Path(report_dir) / "index.html"))
+    if not r.ok:
+        ctx.exit(EXIT_TASKS_FAILED)

@@ -1,0 +1,48 @@
+"""`hetflow validate`: check a workflow and platform and summarize them, before numpy or the runtime load."""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+
+import click
+
+from hetflow.cli.group import load_inputs, main
+from hetflow.terminal import describe_platform, echo_line, name_list, path_text, plural, styled
+
+
+@main.command()
+@click.argument("workflow")
+@click.option(
+    "--platform", "-p", "platform", metavar="P", help="Platform file (default: the machines a WfFormat file records)."
+)
+def validate(workflow: str, platform: str | None) -> None:
+    """Check a workflow and platform, and summarize them.
+
+    Prints the tasks, sets and levels of WORKFLOW, its workloads and shared ancestors, its critical path and its
+    work, and with a platform the lower bound on the makespan and whether every task fits on some node.
+    """
+    wf, pf = load_inputs(workflow, platform)
+    a = wf.analysis
+    if pf is not None:
+        pf.check_fits(wf)
+    say = partial(echo_line, styled=styled(sys.stdout))
+    say("workflow", f"{wf.name}  ({workflow})")
+    say("tasks", f"{plural(wf.n_tasks, 'task')} in {plural(len(wf), 'set')}, {plural(a.n_levels, 'level')}")
+    shared = set(a.shared)
+    groups = [(k, v) for k, v in a.workloads.items() if not (k in shared and v == (k,))]
+    for i, (name, members) in enumerate(groups[:10]):
+        say("workloads" if i == 0 else "", f"{name} = {{{name_list(members)}}}")
+    if len(groups) > 10:
+        say("", f"… and {len(groups) - 10} more workloads")
+    say("shared", name_list(a.shared) if a.shared else "none")
+    say("critical path", f"{path_text(a.critical_path)}  ({a.critical_path_s:,.1f} s)")
+    core_s, gpu_s = wf.work()
+    say("work", f"{core_s:,.0f} core-s, {gpu_s:,.0f} GPU-s")
+    if pf is None:
+        say("platform", "none (give --platform for a lower bound and a fit check)")
+        return
+    origin = pf.source if platform is not None else "recorded in the workflow file"
+    say("platform", f"{describe_platform(pf)}  ({origin})")
+    say("lower bound", f"{pf.lower_bound(wf):,.1f} s")
+    say("fit", "every task set fits on some node")
