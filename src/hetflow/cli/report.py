@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from hetflow.cli.group import main, output_dir
 from hetflow.terminal import line
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hetflow.journal import JournalView
+
 
 @main.command()
 @click.argument("journal")
 @click.option("--out", "out_dir", metavar="DIR", help="Write the HTML report (utilization, Gantt) into DIR.")
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON record per task (with --compare-sim: both makespans)."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON record per task, with the log files of each attempt (with --compare-sim: both makespans).",
 )
 @click.option(
-    "--compare-sim", is_flag=True, help="Simulate the journal's workflow on its platform and compare makespans."
+    "--compare-sim",
+    is_flag=True,
+    help="Simulate the journal's workflow on its platform and compare makespans (a finished run only: an incomplete "
+    "journal is said to be so).",
 )
 def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) -> None:
     """Report what a real run recorded in JOURNAL: the same HTML report as simulate, per-task records, or the
@@ -26,22 +38,13 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
     from rich.console import Console
 
     from hetflow.journal import read_journal
-    from hetflow.metrics.result import RunResult
+    from hetflow.metrics.journaled import journal_result
     from hetflow.report import print_table
     from hetflow.sim.simulator import run_simulation
 
     out_path = output_dir(out_dir, "--out")
     view = read_journal(journal)
-    real = RunResult(
-        view.workflow,
-        view.platform,
-        view.mode,
-        view.policy,
-        view.intervals(),
-        source="real",
-        origin=view.origin,
-        marks=view.marks,
-    )
+    real = journal_result(view)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     if out_path is not None:
         from hetflow.report import write_report
@@ -50,6 +53,9 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
         if not as_json:
             line(console, "report", str(index))
     if compare_sim:
+        if not view.complete():
+            _incomplete(view, journal, console, as_json)
+            return
         sim = run_simulation(view.workflow, view.platform, view.mode, view.policy)
         diff = (real.makespan_s / sim.makespan_s - 1) * 100 if sim.makespan_s > 0 else None
         if as_json:
@@ -73,3 +79,33 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
         counts = view.counts()
         line(console, "tasks", ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items())))
         line(console, "runs", f"{len(view.runs)}" + (f" ({view.kept:,} tasks kept on resume)" if view.kept else ""))
+        for p in real.problems[:MAX_ERROR_LINES]:
+            logs = f" (logs: {', '.join(p.logs)})" if p.logs else ""
+            line(console, p.status, f"{p.task_id}: {p.error}{logs}")
+        if len(real.problems) > MAX_ERROR_LINES:
+            line(console, "", f"… and {len(real.problems) - MAX_ERROR_LINES:,} more")
+        for m in view.run_marks():
+            if m.kind == "interrupted":
+                line(console, "interrupted", m.text)
+
+
+MAX_ERROR_LINES = 10
+
+
+def _incomplete(view: JournalView, journal: str, console: Console, as_json: bool) -> None:
+    """Say that the journal holds no finished run (tasks not ended, or a last run that never recorded its end), so a
+    makespan to compare with a full prediction does not exist yet; exit status 0: nothing went wrong here."""
+    total = len(view.records)
+    ended = total - view.unended()
+    running = bool(view.runs) and view.runs[-1].ended is None
+    why = f"{ended:,} of {total:,} tasks ended" + ("; the last run never recorded its end" if running else "")
+    resume = f"hetflow run WORKFLOW --journal {journal} --resume"
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"incomplete": True, "tasks": total, "ended": ended, "last_run_ended": not running, "resume": resume},
+                indent=2,
+            )
+        )
+        return
+    line(console, "incomplete", f"{why}: the comparison needs a finished run; resume with {resume}")

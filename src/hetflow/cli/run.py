@@ -137,7 +137,9 @@ def run(
     with session:
         r = session.submit_workflow(wf)
         follow(session, r, wf.n_tasks, err)
-    result = r.result()
+    from hetflow.report import with_skipped  # the table and report tell skipped tasks from unended ones
+
+    result = with_skipped(r.result(), r.skipped)
     if report_path is not None:
         from hetflow.report import write_report
 

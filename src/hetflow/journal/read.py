@@ -43,14 +43,25 @@ class TaskRecord:
     error: str | None = None
     run: int | None = None  # the run in which it last started
     failures: list[Interval] = field(default_factory=list)  # each attempt that ended in an error, in order
+    tries: list[int] = field(default_factory=list)  # the attempt number of every start, in order (over all runs)
 
 
 @dataclass(frozen=True)
 class RunInfo:
     run: int
     started: float
-    ended: float | None
+    ended: float | None  # None: the process died before it recorded its end (kill -9, power loss)
     status: str
+    last_event: float | None = None  # the time of its last event (where an interrupted run stopped)
+
+
+def attempt_logs(folder: Path, task_id: str, attempt: int) -> tuple[Path, Path]:
+    """Where attempt `attempt` of a task wrote stdout and stderr: the rule of executors.api.log_paths (TASK_ID.out,
+    then TASK_ID.N.out for attempt N > 1), which the journal cannot import (tests hold the two together)."""
+    name = "".join(c if c.isalnum() or c in "[]-_.=+" else "_" for c in task_id) or "task"
+    if attempt > 1:
+        name = f"{name}.{attempt}"
+    return folder / f"{name}.out", folder / f"{name}.err"
 
 
 @dataclass
@@ -68,6 +79,7 @@ class JournalView:
     set_kinds: dict[str, str] = field(default_factory=dict, repr=False)
     first_submit: float | None = None
     marks: list[Mark] = field(default_factory=list, repr=False)  # triggers fired, partitions resized
+    log_dir: Path | None = None  # where commands wrote their output (recorded, else FILE.logs by default)
 
     @property
     def origin(self) -> float:
@@ -103,8 +115,52 @@ class JournalView:
             out[r.status] = out.get(r.status, 0) + 1
         return out
 
+    def set_counts(self) -> dict[str, dict[str, int]]:
+        """Per set, in declaration order, how many of its tasks are in each status."""
+        out: dict[str, dict[str, int]] = {s.name: {} for s in self.workflow.sets}
+        for r in self.records:
+            by = out.setdefault(r.set, {})
+            by[r.status] = by.get(r.status, 0) + 1
+        return out
+
+    def unended(self) -> int:
+        """How many tasks have not ended (neither done, failed, skipped nor cancelled)."""
+        return sum(1 for r in self.records if r.status not in _TERMINAL)
+
+    def complete(self) -> bool:
+        """Every task ended and the last run recorded its end: the journal holds a finished run."""
+        return bool(self.runs) and self.runs[-1].ended is not None and self.unended() == 0
+
+    def run_marks(self) -> list[Mark]:
+        """Marks where one run stopped and the next began: "interrupted" for a run that never recorded its end
+        (at its last event), "run-end" for one that did, when another run follows, and "resume" at each resume."""
+        out: list[Mark] = []
+        for k, r in enumerate(self.runs):
+            last = k == len(self.runs) - 1
+            if r.ended is None:
+                at = r.last_event if r.last_event is not None else r.started
+                out.append(Mark(at, "interrupted", f"run {r.run} interrupted: it never recorded its end"))
+            elif not last:
+                out.append(Mark(r.ended, "run-end", f"run {r.run} ended ({r.status})"))
+            if k > 0:
+                out.append(Mark(r.started, "resume", f"run {r.run} began: resumed from the journal"))
+        return out
+
+    def logs(self, r: TaskRecord) -> list[dict[str, Any]]:
+        """Each attempt's stdout and stderr paths (None where no such file is there: a Python task, an empty log
+        removed, a journal moved without its log folder)."""
+        if self.log_dir is None or r.set not in self.workflow or self.workflow[r.set].command is None:
+            return []
+        out: list[dict[str, Any]] = []
+        for attempt in dict.fromkeys(r.tries):
+            paths = attempt_logs(self.log_dir, r.task_id, attempt)
+            stdout, stderr = (str(p) if p.is_file() else None for p in paths)
+            out.append({"attempt": attempt, "stdout": stdout, "stderr": stderr})
+        return out
+
     def task_rows(self) -> Iterator[dict[str, Any]]:
-        """The per-task records of `hetflow report --json`: times in seconds since the first run started."""
+        """The per-task records of `hetflow report --json`: times in seconds since the first run started, and the
+        log paths of every attempt."""
         o = self.origin
         for r in self.records:
             yield {
@@ -118,6 +174,7 @@ class JournalView:
                 "status": r.status,
                 "attempts": r.attempts,
                 "error": r.error,
+                "logs": self.logs(r),
             }
 
     def result(self, set_name: str, index: int) -> Any:
@@ -157,7 +214,13 @@ def read_journal(path: str | os.PathLike[str]) -> JournalView:
                 raise SpecError(
                     "not a hetflow journal", source=source, fix="give a file written by hetflow run --journal"
                 )
-            runs = [RunInfo(*row) for row in conn.execute("SELECT run, started, ended, status FROM runs ORDER BY run")]
+            last = dict(conn.execute("SELECT run, max(t) FROM events GROUP BY run").fetchall())
+            runs = [
+                RunInfo(run, started, ended, status, last.get(run))
+                for run, started, ended, status in conn.execute(
+                    "SELECT run, started, ended, status FROM runs ORDER BY run"
+                )
+            ]
             set_rows = conn.execute("SELECT name, kind, spec FROM sets ORDER BY seq").fetchall()
             events = conn.execute(
                 'SELECT run, t, kind, "set", idx, node, attempt, t0, cores, gpu_units, detail FROM events ORDER BY seq'
@@ -172,7 +235,10 @@ def read_journal(path: str | os.PathLike[str]) -> JournalView:
     first = next((e[1] for e in events if e[2] == J.SUBMITTED), None)
     mode, policy = meta.get("mode", "task"), meta.get("policy", "fifo")
     marks = [Mark(e[1], _MARKS[e[2]], e[10] or "") for e in events if e[2] in _MARKS]
-    return JournalView(Path(source), workflow, platform, mode, policy, runs, records, kept, kinds, first, marks)
+    logs = Path(meta[J.LOG_DIR_KEY]) if J.LOG_DIR_KEY in meta else Path(source + ".logs")
+    return JournalView(
+        Path(source), workflow, platform, mode, policy, runs, records, kept, kinds, first, marks, log_dir=logs
+    )
 
 
 _MARKS = {J.TRIGGERED: "trigger", J.RESIZED: "resize"}
@@ -184,7 +250,7 @@ def _records(sets: list[TaskSet], events: list[tuple[Any, ...]], runs: list[RunI
         by_set[s.name] = [TaskRecord(s.name, i, s.task_id(i)) for i in range(s.count)]
     last_run = runs[-1].run if runs else None
     kept = 0
-    for run, t, kind, name, idx, node, _attempt, t0, cores, gpu_units, detail in events:
+    for run, t, kind, name, idx, node, attempt, t0, cores, gpu_units, detail in events:
         tasks = by_set.get(name) if name is not None else None
         if tasks is None:
             continue
@@ -200,6 +266,7 @@ def _records(sets: list[TaskSet], events: list[tuple[Any, ...]], runs: list[RunI
         r = tasks[idx]
         if kind == J.STARTED:
             r.attempts += 1
+            r.tries.append(attempt or r.attempts)
             r.status = UNFINISHED
             r.node = node
             r.start, r.end = t, None

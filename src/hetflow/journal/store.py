@@ -10,7 +10,9 @@ operating system keeps what was written). A small result (up to INLINE_MAX bytes
 one goes into the content-addressed folder beside the file (FILE.results/SHA256), written once per content.
 
 Tables:
-    meta(key, value)                          format, platform (JSON), mode, policy, workflow name, created
+    meta(key, value)                          format, platform (JSON), mode, policy, workflow name, created,
+                                              log_dir (where the latest run's commands wrote their output; absent
+                                              from older journals, whose readers assume FILE.logs)
     runs(run, started, ended, pid, status)    status: running, done, failed (some task failed or was skipped),
                                               cancelled, crashed (the runtime stopped on an error), interrupted (the
                                               process died: found so by the next run; ended stays NULL)
@@ -39,6 +41,7 @@ FORMAT = "hetflow-journal 1"
 FLUSH_S = 0.05
 MAX_PENDING = 20_000
 INLINE_MAX = 64 * 1024
+LOG_DIR_KEY = "log_dir"
 
 # event kinds: a task's (set, idx) or a whole set's (idx NULL) or a node's (node only)
 SUBMITTED = "submitted"  # set: its tasks are known (detail: count)
@@ -158,8 +161,16 @@ class Journal:
     def meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
-    def begin(self, platform: Platform, mode: str, policy: str, workflow: str | None) -> int:
-        """Start a run; the first run of a file records its platform, mode, policy and workflow name."""
+    def begin(
+        self,
+        platform: Platform,
+        mode: str,
+        policy: str,
+        workflow: str | None,
+        log_dir: str | os.PathLike[str] | None = None,
+    ) -> int:
+        """Start a run; the first run of a file records its platform, mode, policy and workflow name; every run
+        records its log folder (when it has one), so that a report finds each task's output."""
         try:
             if not self.meta():
                 rows = {
@@ -173,6 +184,10 @@ class Journal:
                 self.conn.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
             elif workflow is not None:
                 self.conn.execute("UPDATE meta SET value = ? WHERE key = 'workflow'", (workflow,))
+            if log_dir is not None:
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", (LOG_DIR_KEY, os.fspath(Path(log_dir).absolute()))
+                )
             self.conn.execute("UPDATE runs SET status = 'interrupted' WHERE ended IS NULL")
             cur = self.conn.execute(
                 "INSERT INTO runs(started, pid, status) VALUES (?, ?, 'running')", (time.time(), os.getpid())

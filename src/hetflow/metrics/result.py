@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hetflow.metrics.outcomes import SetOutcome, TaskProblem, outcomes_from_intervals
 from hetflow.metrics.utilization import StepSeries, busy_series, utilization
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark, task_rows
@@ -19,7 +20,8 @@ class SetSpan:
     set: str
     start: float
     end: float
-    tasks: int
+    tasks: int  # attempts that ran to an end, failed ones included
+    failed: int = 0  # attempts that failed
 
 
 @dataclass
@@ -33,7 +35,20 @@ class RunResult:
     intervals: list[Interval] = field(repr=False)
     source: str = "simulation"  # or "real"
     origin: float = 0.0  # time the run started, on the clock of the intervals
-    marks: list[Mark] = field(default_factory=list, repr=False)  # triggers fired, partitions resized
+    marks: list[Mark] = field(default_factory=list, repr=False)  # triggers fired, partitions resized, runs resumed
+    label: str = ""  # what the run stands for in headings (e.g. a strategy's name); else its mode and policy
+    outcomes: list[SetOutcome] | None = field(default=None, repr=False)  # per set, from a journal; None: derived
+    problems: list[TaskProblem] = field(default_factory=list, repr=False)  # tasks that went wrong (from a journal)
+
+    @property
+    def heading(self) -> str:
+        """How the run is named in headings and panel titles."""
+        what = f"{self.mode} mode, {self.policy} policy"
+        return f"{self.label} ({what})" if self.label else what
+
+    def set_outcomes(self) -> list[SetOutcome]:
+        """Per set: done, failed, skipped, cancelled, not ended (from the journal when the result has one)."""
+        return self.outcomes if self.outcomes is not None else outcomes_from_intervals(self.workflow, self.intervals)
 
     @property
     def makespan_s(self) -> float:
@@ -76,12 +91,19 @@ class RunResult:
         """Per set, in declaration order: first start, last end, tasks run."""
         acc: dict[str, list[float]] = {}
         for iv in self._shifted():
-            a = acc.setdefault(iv.set, [iv.start, iv.end, 0])
+            a = acc.setdefault(iv.set, [iv.start, iv.end, 0, 0])
             a[0] = min(a[0], iv.start)
             a[1] = max(a[1], iv.end)
             a[2] += iv.n
+            if iv.status != "done":
+                a[3] += iv.n
         order = [s.name for s in self.workflow.sets if s.name in acc] + [k for k in acc if k not in self.workflow]
-        return [SetSpan(k, acc[k][0], acc[k][1], int(acc[k][2])) for k in order]
+        return [SetSpan(k, acc[k][0], acc[k][1], int(acc[k][2]), int(acc[k][3])) for k in order]
+
+    def failed_attempts(self) -> list[Interval]:
+        """Every attempt that ended in an error (retried or not), in seconds since the run started."""
+        o = self.origin
+        return [replace(iv, start=iv.start - o, end=iv.end - o) for iv in self.intervals if iv.status != "done"]
 
     def task_records(self) -> Iterator[dict[str, Any]]:
         counts = {s.name: s.count for s in self.workflow.sets}

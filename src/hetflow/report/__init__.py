@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hetflow.report.html import write_report
     from hetflow.report.plots import gantt_figure, save_png, utilization_figure
-    from hetflow.report.table import print_table, result_rows, results_table, table_text
+    from hetflow.report.table import print_table, result_rows, results_table, table_text, with_skipped
 else:
     from hetflow.lazy import exports
 
@@ -18,7 +18,7 @@ else:
         {
             "hetflow.report.html": ["write_report"],
             "hetflow.report.plots": ["gantt_figure", "save_png", "utilization_figure"],
-            "hetflow.report.table": ["print_table", "result_rows", "results_table", "table_text"],
+            "hetflow.report.table": ["print_table", "result_rows", "results_table", "table_text", "with_skipped"],
         },
     )
 
@@ -30,5 +30,6 @@ __all__ = [
     "save_png",
     "table_text",
     "utilization_figure",
+    "with_skipped",
     "write_report",
 ]

@@ -1,6 +1,8 @@
 """The HTML report of one or more runs, written into a folder:
 
-    index.html        title, the results table, per run its task-set spans and its summary JSON, and the two plots
+    index.html        title, the results table, per run: how its tasks ended (per set: done, failed, skipped, cancelled,
+                      not ended), the sets that never ran, the tasks that failed with their errors and log files, its
+                      timeline (triggers, resizes, runs interrupted and resumed), task-set spans, summary JSON
     utilization.png   busy cores and GPUs over time, one panel per run (plots.utilization_figure)
     gantt.png         task sets over time, one panel per run (plots.gantt_figure)
 
@@ -16,8 +18,17 @@ from html import escape
 from pathlib import Path
 
 from hetflow.metrics.result import RunResult
-from hetflow.report.plots import gantt_figure, save_png, utilization_figure
-from hetflow.report.table import COLUMNS, NUMERIC, result_rows, title_of
+from hetflow.report.plots import duration, gantt_figure, save_png, utilization_figure
+from hetflow.report.table import (
+    NUMERIC,
+    OUTCOME_COLUMNS,
+    OUTCOME_NUMERIC,
+    outcome_rows,
+    outcome_totals,
+    result_columns,
+    result_rows,
+    title_of,
+)
 
 UTILIZATION_PNG = "utilization.png"
 GANTT_PNG = "gantt.png"
@@ -27,12 +38,14 @@ OPEN_SPANS_UP_TO = 40  # span tables of runs with at most this many sets are sho
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; padding: 0 1rem; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; white-space: pre-line; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f3f3f3; }
 img { max-width: 100%; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 0.6rem; overflow-x: auto; }
 summary { cursor: pointer; margin: 0.3rem 0; }
+p.bad { color: #b00020; font-weight: 600; }
+p.good { color: #1b7a3a; }
 """
 
 
@@ -65,22 +78,56 @@ def _spans(r: RunResult) -> str:
 
 
 def _timeline(r: RunResult) -> str:
-    """The run's adaptive events (numbered as on the plots), when it has any."""
+    """The run's marks (numbered as on the plots: triggers, resizes, runs interrupted and resumed), if any."""
     marks = r.timeline()
     if not marks:
         return ""
-    rows = [(str(k), f"{m.t:.2f}", m.kind, m.text) for k, m in enumerate(marks, start=1)]
+    rows = [(str(k), f"{m.t:.3f}", m.kind, m.text) for k, m in enumerate(marks, start=1)]
     header = ("#", "time s", "event", "what")
-    return f"<details open><summary>Timeline: triggers and resizes ({len(marks)})</summary>\n" + (
+    return f"<details open><summary>Timeline: triggers, resizes and runs ({len(marks)})</summary>\n" + (
         f"{_table(header, rows, frozenset(header[:2]))}</details>\n"
     )
+
+
+def _status(r: RunResult) -> str:
+    """One line: how the run's tasks ended, in red when not all are done."""
+    totals = outcome_totals(r)
+    text = ", ".join(f"{n:,} {name}" for name, n in totals.items() if n) or "no tasks"
+    bad = any(n for name, n in totals.items() if name != "done")
+    return f'<p class="{"bad" if bad else "good"}">Tasks: {escape(text)}</p>\n'
+
+
+def _outcomes(r: RunResult) -> str:
+    """Per set, its tasks by outcome, and the sets that never ran, when not every task is done."""
+    rows = outcome_rows(r)
+    if not rows:
+        return ""
+    ran = {s.set for s in r.spans()}
+    never = [o for o in r.set_outcomes() if o.set not in ran and o.tasks]
+    listed = "".join(
+        f"<li>{escape(o.set)}: {o.tasks:,} tasks{f' ({escape(o.why)})' if o.why else ''}</li>" for o in never
+    )
+    skipped = f"<p>Task sets that never ran ({len(never)}):</p>\n<ul>{listed}</ul>\n" if never else ""
+    return f"<h4>Tasks per set</h4>\n{_table(OUTCOME_COLUMNS, rows, OUTCOME_NUMERIC)}\n{skipped}"
+
+
+def _problems(r: RunResult) -> str:
+    """The tasks that failed or never ended, with their last error and their log files."""
+    if not r.problems:
+        return ""
+    header = ("task", "status", "attempts", "error", "logs")
+    rows = [(p.task_id, p.status, str(p.attempts), p.error, "\n".join(p.logs) or NO_LOGS) for p in r.problems]
+    return f"<h4>Errors ({len(r.problems):,} tasks)</h4>\n{_table(header, rows, frozenset({'attempts'}))}\n"
+
+
+NO_LOGS = "(no log file)"
 
 
 def _run_section(r: RunResult) -> str:
     summary = json.dumps(r.summary(), indent=2)
     return (
-        f"<section>\n<h3>{escape(r.mode)} mode, {escape(r.policy)} policy"
-        f" (makespan {r.makespan_s:.1f} s)</h3>\n{_timeline(r)}{_spans(r)}\n"
+        f"<section>\n<h3>{escape(r.heading)} (makespan {duration(r.makespan_s)})</h3>\n{_status(r)}"
+        f"{_outcomes(r)}{_problems(r)}{_timeline(r)}{_spans(r)}\n"
         f"<details><summary>Summary JSON</summary><pre>{escape(summary)}</pre></details>\n</section>"
     )
 
@@ -101,7 +148,7 @@ def write_report(results: Sequence[RunResult], out_dir: Path) -> Path:
             "<body>",
             f"<h1>{title}</h1>",
             "<h2>Runs</h2>",
-            _table(COLUMNS, result_rows(results), NUMERIC),
+            _table(result_columns(results), result_rows(results), NUMERIC),
             "<h2>Utilization</h2>",
             f'<img src="{UTILIZATION_PNG}" alt="busy cores and GPUs over time, one panel per run">',
             "<h2>Task sets</h2>",

@@ -2,7 +2,8 @@
 
 Figures are plain `matplotlib.figure.Figure` objects rendered by Agg; pyplot and its global state are never touched.
 Every panel holds a fixed number of artists whatever the number of tasks (step series are numpy arrays, the Gantt bars
-of a panel are one PolyCollection), so runs of a million tasks plot in seconds.
+of a panel are one PolyCollection, its failed attempts another), so runs of a million tasks plot in seconds.
+Names are drawn through fonts.drawable (any script, no missing-glyph warnings); a run under a second is drawn in ms.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+from matplotlib.typing import LineStyleType
 
+from hetflow.metrics.outcomes import STATUSES
 from hetflow.metrics.result import RunResult, SetSpan
 from hetflow.metrics.utilization import StepSeries
+from hetflow.report.fonts import drawable, plot_fonts
 from hetflow.report.table import title_of
 
 CORES_COLOR = "tab:blue"
@@ -30,11 +36,47 @@ WIDTH_IN = 11.0
 MAX_STEPS = 5000  # a longer busy series is averaged over this many bins
 MAX_LABELLED_SETS = 40  # above this many sets a Gantt panel drops its per-set labels
 MAX_LEGEND_WORKLOADS = 20
+FAILED_COLOR = "#d62828"
+FAILED_HATCH = "////"
+MS_BELOW_S = 1.0  # a time axis that ends before this many seconds is drawn in milliseconds
+MARK_COLORS = {
+    "trigger": "#7b2cbf",
+    "resize": "#e36414",
+    "interrupted": FAILED_COLOR,
+    "run-end": "0.35",
+    "resume": "#2a9d8f",
+}
+MARK_NAMES = {
+    "trigger": "trigger fired",
+    "resize": "partitions resized",
+    "interrupted": "run interrupted",
+    "run-end": "run ended",
+    "resume": "run resumed",
+}
+MARK_STYLES: dict[str, LineStyleType] = {"interrupted": "-", "resume": "--"}
+MARK_CLOSE = 0.03  # marks closer than this fraction of the time axis get their numbers staggered
 
 
 def _plain(text: str) -> str:
-    """Text that matplotlib draws as it is (a pair of $ would start math mode)."""
-    return text.replace("$", r"\$")
+    """Text that matplotlib draws as it is: a pair of $ would start math mode, and a character that no installed
+    font has becomes a box (fonts.drawable) instead of a warning."""
+    return drawable(text).replace("$", r"\$")
+
+
+def duration(seconds: float) -> str:
+    """A makespan as people read it: 312 ms, 3.25 s, 1,800 s."""
+    if seconds < MS_BELOW_S:
+        return f"{seconds * 1000:,.3g} ms"
+    return f"{seconds:,.3g} s" if seconds < 100 else f"{seconds:,.0f} s"
+
+
+def _time_axis(ax: Axes, end: float) -> None:
+    """Label the time axis in seconds, or in milliseconds when it ends before MS_BELOW_S."""
+    if end < MS_BELOW_S:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x * 1000:g}"))
+        ax.set_xlabel("time (ms)")
+    else:
+        ax.set_xlabel("time (s)")
 
 
 def _horizon(makespans: Sequence[float]) -> float:
@@ -47,7 +89,7 @@ def _horizon(makespans: Sequence[float]) -> float:
 def _panel_title(r: RunResult, makespan: float, extra: str = "", named: bool = False) -> str:
     """The panel's run; named: the results are of several workflows, so the workflow's name comes first."""
     who = f"{r.workflow.name}, " if named else ""
-    return _plain(f"{who}{r.mode} mode, {r.policy} policy: makespan {makespan:,.0f} s{extra}")
+    return _plain(f"{who}{r.heading}: makespan {duration(makespan)}{extra}")
 
 
 def _several(results: Sequence[RunResult]) -> bool:
@@ -98,7 +140,7 @@ def _utilization_panel(ax: Axes, r: RunResult, makespan: float, end: float, name
         _draw_busy(gx, gpus, end, r.platform.gpus, GPUS_COLOR, fill=False)
         gx.set_ylabel("busy GPUs", color=GPUS_COLOR)
         gx.tick_params(axis="y", colors=GPUS_COLOR)
-    _draw_marks(ax, r)
+    _draw_marks(ax, r, end)
     ax.set_xlim(0, end)
     use = f", CPU {_mean_use(cores, r.platform.cores, makespan):.0%}"
     if r.platform.gpu_units:
@@ -107,25 +149,35 @@ def _utilization_panel(ax: Axes, r: RunResult, makespan: float, end: float, name
     ax.grid(axis="x", alpha=0.3)
 
 
-MARK_COLORS = {"trigger": "#7b2cbf", "resize": "#e36414"}
+def mark_levels(times: Sequence[float], end: float) -> list[int]:
+    """The row of each mark's number (0: top), staggered so that numbers of marks close in time never overlap: a
+    mark goes one row below the previous one while they are within MARK_CLOSE of the axis, else back to the top."""
+    levels: list[int] = []
+    for k, t in enumerate(times):
+        close = k > 0 and t - times[k - 1] < MARK_CLOSE * end
+        levels.append(levels[-1] + 1 if close else 0)
+    return levels
 
 
-def _draw_marks(ax: Axes, r: RunResult) -> None:
-    """A vertical line per mark (trigger fired, partitions resized), numbered as in the report's timeline table."""
-    for k, m in enumerate(r.timeline(), start=1):
+def _draw_marks(ax: Axes, r: RunResult, end: float) -> None:
+    """A vertical line per mark (trigger fired, partitions resized, run interrupted or resumed), numbered as in the
+    report's timeline table, numbers staggered where marks are close."""
+    marks = r.timeline()
+    for k, (m, level) in enumerate(zip(marks, mark_levels([m.t for m in marks], end), strict=True), start=1):
         color = MARK_COLORS.get(m.kind, "0.3")
-        ax.axvline(m.t, color=color, linestyle="-.", linewidth=1.1)
+        ax.axvline(m.t, color=color, linestyle=MARK_STYLES.get(m.kind, "-."), linewidth=1.1)
         ax.annotate(
-            str(k), (m.t, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2), textcoords="offset points",
-            ha="left", va="top", fontsize="x-small", color=color,
+            str(k), (m.t, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2 - 9 * level),
+            textcoords="offset points", ha="left", va="top", fontsize="x-small", color=color,
+            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
         )  # fmt: skip
 
 
 def _mark_handles(results: Sequence[RunResult]) -> list[Line2D]:
     kinds = {m.kind for r in results for m in r.marks}
-    names = {"trigger": "trigger fired", "resize": "partitions resized"}
     return [
-        Line2D([], [], color=MARK_COLORS.get(k, "0.3"), linestyle="-.", label=names.get(k, k)) for k in sorted(kinds)
+        Line2D([], [], color=MARK_COLORS.get(k, "0.3"), linestyle=MARK_STYLES.get(k, "-."), label=MARK_NAMES.get(k, k))
+        for k in sorted(kinds)
     ]
 
 
@@ -142,7 +194,7 @@ def utilization_figure(results: Sequence[RunResult]) -> Figure:
     axes = fig.subplots(len(results), 1, sharex=True, squeeze=False)[:, 0]
     for ax, r, makespan in zip(axes, results, makespans, strict=True):
         _utilization_panel(ax, r, makespan, end, _several(results))
-    axes[-1].set_xlabel("time (s)")
+    _time_axis(axes[-1], end)
     capacity = ", ".join(sorted({_capacity(r) for r in results}))
     handles = [Line2D([], [], color=CORES_COLOR, linewidth=2, label="busy cores")]
     if any(r.platform.gpu_units for r in results):
@@ -152,13 +204,14 @@ def utilization_figure(results: Sequence[RunResult]) -> Figure:
         Line2D([], [], color="0.4", linestyle=":", label="makespan"),
         *_mark_handles(results),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False)
     fig.suptitle(f"Utilization: {_plain(title_of(results))}", fontweight="bold")
     return fig
 
 
-def _workload_colors(results: Sequence[RunResult]) -> dict[str, str]:
-    """One colour per workload, in order of first appearance across the results."""
+def workload_colors(results: Sequence[RunResult]) -> dict[str, str]:
+    """One colour per workload name, in order of first appearance across the results: the same name has the same
+    colour in every panel (workloads declared by name, e.g. one per pipeline, keep theirs across runs)."""
     names: dict[str, None] = {}
     for r in results:
         for s in r.workflow.sets:
@@ -167,11 +220,47 @@ def _workload_colors(results: Sequence[RunResult]) -> dict[str, str]:
     return {w: to_hex(cmap(i % cmap.N)) for i, w in enumerate(names)}
 
 
+def _unrun(r: RunResult, spans: Sequence[SetSpan]) -> list[tuple[str, str]]:
+    """(set, what became of it) for each set of the run that never ran a task: skipped, cancelled, not ended."""
+    ran = {s.set for s in spans}
+    out = []
+    for o in r.set_outcomes():
+        if o.set in ran or not o.tasks:
+            continue
+        what = ", ".join(f"{n:,} {name}" for name, n in zip(STATUSES, o.counts(), strict=True) if n)
+        out.append((o.set, what))
+    return out
+
+
+def _failed_bars(ax: Axes, r: RunResult, rows: dict[str, int]) -> bool:
+    """Every failed attempt as a red hatched bar over its set's row; whether there was any."""
+    failed = [iv for iv in r.failed_attempts() if iv.set in rows]
+    if not failed:
+        return False
+    y = np.fromiter((rows[iv.set] for iv in failed), float, len(failed))
+    x0 = np.fromiter((iv.start for iv in failed), float, len(failed))
+    x1 = np.fromiter((iv.end for iv in failed), float, len(failed))
+    lo, hi = y - 0.32, y + 0.32
+    verts = np.stack([np.column_stack(p) for p in ((x0, lo), (x0, hi), (x1, hi), (x1, lo))], axis=1)
+    ax.add_collection(
+        PolyCollection(
+            list(verts), facecolors="#fde2e2", edgecolors=FAILED_COLOR, hatch=FAILED_HATCH, linewidths=0.8, zorder=3
+        )
+    )
+    return True
+
+
+def _bar_label(s: SetSpan) -> str:
+    return f"{s.tasks:,}" + (f" ({s.failed:,} failed)" if s.failed else "")
+
+
 def _gantt_panel(
     ax: Axes, r: RunResult, spans: Sequence[SetSpan], colors: dict[str, str], end: float, named: bool
 ) -> None:
     n = len(spans)
-    labelled = n <= MAX_LABELLED_SETS
+    unrun = _unrun(r, spans) if n <= MAX_LABELLED_SETS else []
+    rows = n + len(unrun)
+    labelled = rows <= MAX_LABELLED_SETS
     y = np.arange(n, dtype=float)
     x0 = np.fromiter((s.start for s in spans), float, n)
     x1 = np.fromiter((s.end for s in spans), float, n)
@@ -182,15 +271,18 @@ def _gantt_panel(
     ax.add_collection(
         PolyCollection(list(verts), facecolors=faces, edgecolors="0.2", linewidths=0.4 if labelled else 0)
     )
+    _failed_bars(ax, r, {s.set: k for k, s in enumerate(spans)})
     ax.set_xlim(0, end)
-    ax.set_ylim(max(n, 1) - 0.5, -0.5)
+    ax.set_ylim(max(rows, 1) - 0.5, -0.5)
     ax.set_axisbelow(True)
     if labelled:
-        ax.set_yticks(y, [_plain(s.set) for s in spans])
+        ax.set_yticks(
+            np.arange(rows, dtype=float), [_plain(name) for name in [s.set for s in spans] + [u[0] for u in unrun]]
+        )
         for s, yi in zip(spans, y, strict=True):
             inside = s.end > 0.9 * end  # no room right of the bar: write inside its end
             ax.annotate(
-                f"{s.tasks:,}",
+                _bar_label(s),
                 (s.end, yi),
                 xytext=(-3 if inside else 3, 0),
                 textcoords="offset points",
@@ -198,38 +290,63 @@ def _gantt_panel(
                 va="center",
                 fontsize="x-small",
                 color="white" if inside else "black",
+                zorder=4,
             )
+        for k, (_, what) in enumerate(unrun, start=n):  # sets that never ran: say why, where their bar would be
+            ax.annotate(
+                f"never ran: {what}", (0, k), xytext=(3, 0), textcoords="offset points", ha="left", va="center",
+                fontsize="x-small", color=FAILED_COLOR, fontstyle="italic",
+            )  # fmt: skip
         ax.set_ylabel("task set")
     else:
         ax.set_yticks([])
         ax.set_ylabel(f"{n:,} task sets")
     makespan = float(x1.max(initial=0.0))
     ax.axvline(makespan, color="0.4", linestyle=":", linewidth=1.2)
-    _draw_marks(ax, r)
-    ax.set_title(_panel_title(r, makespan, named=named), loc="left", fontsize="medium")
+    _draw_marks(ax, r, end)
+    ax.set_title(_panel_title(r, makespan, _ended_badly(r), named=named), loc="left", fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
 
 
+def _ended_badly(r: RunResult) -> str:
+    """ ", 2 failed, 3 skipped" for a run whose tasks did not all end well ("" when they did)."""
+    totals: dict[str, int] = dict.fromkeys(STATUSES[1:], 0)
+    for o in r.set_outcomes():
+        for name, k in zip(STATUSES[1:], o.counts()[1:], strict=True):
+            totals[name] += k
+    return "".join(f", {k:,} {name}" for name, k in totals.items() if k)
+
+
 def gantt_figure(results: Sequence[RunResult]) -> Figure:
-    """Each task set as one bar from its first start to its last end, coloured by workload; one panel per result."""
+    """Each task set as one bar from its first start to its last end, coloured by workload, its failed attempts as
+    red hatched bars over it, the sets that never ran listed below; one panel per result."""
     spans = [r.spans() for r in results]
     end = _horizon([max((s.end for s in ss), default=0.0) for ss in spans])
-    heights = [1.0 + 0.26 * (max(len(s), 4) if len(s) <= MAX_LABELLED_SETS else 16) for s in spans]
+    counts = [
+        len(s) + (len(_unrun(r, s)) if len(s) <= MAX_LABELLED_SETS else 0) for r, s in zip(results, spans, strict=True)
+    ]
+    heights = [1.0 + 0.26 * (max(k, 4) if k <= MAX_LABELLED_SETS else 16) for k in counts]
     fig = Figure(figsize=(WIDTH_IN, 0.8 + sum(heights)), layout="constrained")
     axes = fig.subplots(len(results), 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]
-    colors = _workload_colors(results)
+    colors = workload_colors(results)
     for ax, r, s in zip(axes, results, spans, strict=True):
         _gantt_panel(ax, r, s, colors, end, _several(results))
-    axes[-1].set_xlabel("time (s)")
+    _time_axis(axes[-1], end)
+    handles: list[Artist] = []
     if len(colors) <= MAX_LEGEND_WORKLOADS:
-        handles = [Patch(facecolor=c, edgecolor="0.2", label=_plain(w)) for w, c in colors.items()]
+        handles += [Patch(facecolor=c, edgecolor="0.2", label=_plain(w)) for w, c in colors.items()]
+    if any(r.failed_attempts() for r in results):
+        handles.append(Patch(facecolor="#fde2e2", edgecolor=FAILED_COLOR, hatch=FAILED_HATCH, label="failed attempt"))
+    handles += _mark_handles(results)
+    if handles:
         fig.legend(handles=handles, title="workload", loc="outside right upper", frameon=False)
-    note = " (bar labels: tasks run)" if any(len(s) <= MAX_LABELLED_SETS for s in spans) else ""
+    note = " (bar labels: tasks run)" if any(k <= MAX_LABELLED_SETS for k in counts) else ""
     fig.suptitle(f"Task sets over time: {_plain(title_of(results))}{note}", fontweight="bold")
     return fig
 
 
 def save_png(fig: Figure, path: Path, dpi: int = 110) -> Path:
-    """Render the figure to a PNG file and return its path."""
-    fig.savefig(path, dpi=dpi, format="png")
+    """Render the figure to a PNG file (with fonts.plot_fonts) and return its path."""
+    with plot_fonts():
+        fig.savefig(path, dpi=dpi, format="png")
     return path

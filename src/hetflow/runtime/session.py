@@ -162,7 +162,7 @@ class Session:
         observers: list[Observer] = [self._recorder]
         buffer = None
         if self._journal is not None:
-            self._journal.begin(self.platform, self.mode, self.policy, None)
+            self._journal.begin(self.platform, self.mode, self.policy, None, log_dir=self.log_dir)
             buffer = JournalObserver(self._journal)
             observers.append(buffer)
         observers.append(FuturesObserver())
