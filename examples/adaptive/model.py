@@ -97,6 +97,7 @@ class Setup:
             after,
             function=f"{TASKS}:{kind}",
             partition=partition,
+            workload=workload_name(name),
         )
 
     def dft(self) -> TaskSet:
@@ -122,6 +123,12 @@ class Setup:
     def ddmd(self, tag: str, partition: str) -> list[TaskSet]:
         pretrain = self.pretrain(tag, partition)
         return [pretrain, *self.after_pretrain(tag, partition, (pretrain.name,))]
+
+
+def workload_name(set_name: str) -> str:
+    """The workload a set belongs to, named as the report shows it: "UQ" for the DFT campaign, "DDMD A" for the
+    sets of DDMD set A (A-pretrain, A-md0, ...), so that a workload keeps its name and colour in every strategy."""
+    return "UQ" if set_name == "dft" else f"DDMD {set_name.split('-')[0]}"
 
 
 SIM = Setup(nodes=256)

@@ -72,11 +72,14 @@ def table(rows: list[dict[str, Any]]) -> Table:
 
 
 def timeline(rows: list[dict[str, Any]]) -> str:
-    """The triggers each strategy fired, with their times."""
+    """The triggers each strategy fired, with their times and what each did (what it submitted, how it resized)."""
     lines = []
     for r in rows:
-        fired = [f"{e['text'].split(':')[0]} at {e['t']:.2f} s" for e in r["events"] if e["kind"] == "trigger"]
-        lines.append(f"{r['strategy']}: {'; '.join(fired)}")
+        lines.append(f"{r['strategy']}:")
+        for e in r["events"]:
+            if e["kind"] == "trigger":
+                name, _, did = e["text"].partition(": ")
+                lines.append(f"  {e['t']:,.2f} s  {name}: {did or 'did nothing'}")
     return "\n".join(lines)
 
 
@@ -94,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for strategy in STRATEGIES:
         if args.real:
-            runs.append(run_real(strategy, args.journal / f"{strategy}.db" if args.journal else None))
+            r = run_real(strategy, args.journal / f"{strategy}.db" if args.journal else None)
         else:
-            runs.append(simulate(strategy))
+            r = simulate(strategy)
+        runs.append(dataclasses.replace(r, label=strategy))  # the strategy names the run in the report
     rows = [summary(s, r) for s, r in zip(STRATEGIES, runs, strict=True)]
     if args.json:
         print(json.dumps(rows, indent=2))

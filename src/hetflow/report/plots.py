@@ -87,8 +87,9 @@ def _horizon(makespans: Sequence[float]) -> float:
 
 
 def _panel_title(r: RunResult, makespan: float, extra: str = "", named: bool = False) -> str:
-    """The panel's run; named: the results are of several workflows, so the workflow's name comes first."""
-    who = f"{r.workflow.name}, " if named else ""
+    """The panel's run; named: the results are of several workflows, so the workflow's name comes first (unless the
+    run has a label of its own)."""
+    who = f"{r.workflow.name}, " if named and not r.label else ""
     return _plain(f"{who}{r.heading}: makespan {duration(makespan)}{extra}")
 
 
@@ -159,11 +160,13 @@ def mark_levels(times: Sequence[float], end: float) -> list[int]:
     return levels
 
 
-def _draw_marks(ax: Axes, r: RunResult, end: float) -> None:
+def _draw_marks(ax: Axes, r: RunResult, end: float) -> int:
     """A vertical line per mark (trigger fired, partitions resized, run interrupted or resumed), numbered as in the
-    report's timeline table, numbers staggered where marks are close."""
+    report's timeline table at the top of the panel, numbers staggered where marks are close; returns how many rows
+    of numbers that takes (0: no marks)."""
     marks = r.timeline()
-    for k, (m, level) in enumerate(zip(marks, mark_levels([m.t for m in marks], end), strict=True), start=1):
+    levels = mark_levels([m.t for m in marks], end)
+    for k, (m, level) in enumerate(zip(marks, levels, strict=True), start=1):
         color = MARK_COLORS.get(m.kind, "0.3")
         ax.axvline(m.t, color=color, linestyle=MARK_STYLES.get(m.kind, "-."), linewidth=1.1)
         ax.annotate(
@@ -171,6 +174,7 @@ def _draw_marks(ax: Axes, r: RunResult, end: float) -> None:
             textcoords="offset points", ha="left", va="top", fontsize="x-small", color=color,
             bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
         )  # fmt: skip
+    return max(levels, default=-1) + 1
 
 
 def _mark_handles(results: Sequence[RunResult]) -> list[Line2D]:
@@ -289,7 +293,10 @@ def _gantt_panel(
                 ha="right" if inside else "left",
                 va="center",
                 fontsize="x-small",
-                color="white" if inside else "black",
+                color="white" if inside and not s.failed else "black",
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none"}
+                if inside and s.failed
+                else None,  # over a hatched failed attempt: black on white
                 zorder=4,
             )
         for k, (_, what) in enumerate(unrun, start=n):  # sets that never ran: say why, where their bar would be
@@ -303,7 +310,9 @@ def _gantt_panel(
         ax.set_ylabel(f"{n:,} task sets")
     makespan = float(x1.max(initial=0.0))
     ax.axvline(makespan, color="0.4", linestyle=":", linewidth=1.2)
-    _draw_marks(ax, r, end)
+    levels = _draw_marks(ax, r, end)
+    if levels and labelled:  # a band above the first bar for the marks' numbers (a row is about twice their height)
+        ax.set_ylim(max(rows, 1) - 0.5, -0.5 - 0.55 * levels)
     ax.set_title(_panel_title(r, makespan, _ended_badly(r), named=named), loc="left", fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
 
