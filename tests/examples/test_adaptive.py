@@ -8,14 +8,18 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from examples.adaptive.model import SIM, STRATEGIES, summary
 from examples.adaptive.run import main, simulate
+from matplotlib.colors import to_hex
 
 from hetflow.journal import read_journal
+from hetflow.report import gantt_figure
+from hetflow.report.plots import mark_levels, workload_colors
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRED = {
@@ -90,3 +94,36 @@ def test_real_run_on_this_machine_shows_the_same(tmp_path: Path) -> None:
         marks = read_journal(journals / f"{strategy}.db").marks
         kinds = Counter(m.kind for m in marks)
         assert kinds["trigger"] == len(FIRED[strategy]) and kinds["resize"] >= 1
+
+
+def test_the_report_names_strategies_keeps_workload_colours_and_describes_triggers(
+    simulated: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--report", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    for action in ("uq fully satisfied: resized uq to 0% of cores", "submitted 14 task sets (5824 tasks)"):
+        assert action in " ".join(printed.split())  # what each trigger did, not only its name
+    page = (tmp_path / "index.html").read_text()
+    for strategy in STRATEGIES:
+        assert f"<h3>{strategy} (task mode, fifo policy)" in page and f"<td>{strategy}</td>" in page
+    assert "gain vs sync" not in page  # no sync run of these workflows to compare with
+
+    runs = [replace(simulated[s], label=s) for s in STRATEGIES]
+    colors = workload_colors(runs)
+    assert list(colors) == ["UQ", "DDMD A", "DDMD B"]  # named after the sets, the same in every panel
+    fig = gantt_figure(runs)
+    for ax, r in zip(fig.axes, runs, strict=True):
+        assert ax.get_title(loc="left").startswith(f"{r.label} (task mode, fifo policy)")
+        bars = ax.collections[0].get_facecolors()
+        for span, face in zip(r.spans(), bars, strict=True):
+            want = colors["UQ" if span.set == "dft" else f"DDMD {span.set[0]}"]
+            assert to_hex(face) == want, (r.label, span.set)
+
+
+def test_marks_at_the_same_time_are_numbered_on_rows_of_their_own(simulated: dict[str, Any]) -> None:
+    assert mark_levels([0.0, 500.0, 500.0, 1500.0, 1500.0, 1501.0, 3000.0], 6000.0) == [0, 0, 1, 0, 1, 2, 0]
+    r = simulated["design2"]  # a resize and a trigger at 500 s, and again at 1500 s
+    fig = gantt_figure([r])
+    numbers = [t for t in fig.axes[0].texts if t.get_text() in {"1", "2", "3", "4"} and t.get_color() != "black"]
+    offsets = {(t.get_text(), t.xyann[1]) for t in numbers}  # type: ignore[attr-defined]
+    assert offsets == {("1", -2), ("2", -11), ("3", -2), ("4", -11)}

@@ -101,7 +101,9 @@ def test_the_terminal_tables_show_counts_per_set(failed_run: dict[str, Path]) ->
     for text in (failed_run["dir"] / "run.out").read_text(), invoke("report", failed_run["journal"]).stdout:
         title = "Tasks per set, task mode, fifo policy: 3 done, 1 failed, 2 skipped"
         assert title in text
-        rows = {line.split()[1]: line.split()[2:] for line in text.splitlines() if re.match(r"^│ (ok|bad|child) ", line)}
+        rows = {
+            line.split()[1]: line.split()[2:] for line in text.splitlines() if re.match(r"^│ (ok|bad|child) ", line)
+        }
         assert rows["ok"][:3] == ["│", "3", "│"] and rows["ok"][3] == "3"
         assert [c for c in rows["bad"] if c != "│"] == ["1", "1"]
         assert [c for c in rows["child"] if c != "│"][:2] == ["2", "2"]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hetflow.cli.group import main, output_dir
-from hetflow.terminal import line
+from hetflow.terminal import echo_line, line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -94,7 +94,8 @@ MAX_ERROR_LINES = 10
 
 def _incomplete(view: JournalView, journal: str, console: Console, as_json: bool) -> None:
     """Say that the journal holds no finished run (tasks not ended, or a last run that never recorded its end), so a
-    makespan to compare with a full prediction does not exist yet; exit status 0: nothing went wrong here."""
+    makespan to compare with a full prediction does not exist yet; exit status 0: nothing went wrong here. One line,
+    never wrapped."""
     total = len(view.records)
     ended = total - view.unended()
     running = bool(view.runs) and view.runs[-1].ended is None
@@ -108,4 +109,4 @@ def _incomplete(view: JournalView, journal: str, console: Console, as_json: bool
             )
         )
         return
-    line(console, "incomplete", f"{why}: the comparison needs a finished run; resume with {resume}")
+    echo_line("incomplete", f"{why}: the comparison needs a finished run; resume with {resume}", console.is_terminal)
