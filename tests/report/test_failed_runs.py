@@ -71,7 +71,7 @@ def test_the_report_of_a_failed_run_shows_counts_failures_skips_and_logs(failed_
     assert _counts(page, "child")[:4] == ["2", "", "", "2"] and "failed" in _counts(page, "child")[-1]
     assert '<p class="bad">Tasks: 3 done, 1 failed, 2 skipped</p>' in page
     assert "Task sets that never ran (1):</p>\n<ul><li>child: 2 tasks" in page
-    errors = page.split("<h4>Errors (1 tasks)</h4>")[1].split("</table>")[0]
+    errors = page.split("<h4>Errors (1 task)</h4>")[1].split("</table>")[0]
     assert "<td>bad</td><td>failed</td>" in errors and "exit status 3: broken" in errors
     logs = journal.parent / "run.db.logs"
     assert str(logs / "bad.err") in errors and str(logs / "bad.2.err") in errors  # both attempts' logs

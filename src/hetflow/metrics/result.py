@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from hetflow.metrics.outcomes import SetOutcome, TaskProblem, outcomes_from_intervals
@@ -48,7 +49,12 @@ class RunResult:
 
     def set_outcomes(self) -> list[SetOutcome]:
         """Per set: done, failed, skipped, cancelled, not ended (from the journal when the result has one)."""
-        return self.outcomes if self.outcomes is not None else outcomes_from_intervals(self.workflow, self.intervals)
+        return self.outcomes if self.outcomes is not None else self._derived_outcomes
+
+    @cached_property
+    def _derived_outcomes(self) -> list[SetOutcome]:
+        """From the intervals, worked out once: a report asks in several places, and a run may have millions."""
+        return outcomes_from_intervals(self.workflow, self.intervals)
 
     @property
     def makespan_s(self) -> float:

@@ -34,6 +34,7 @@ UTILIZATION_PNG = "utilization.png"
 GANTT_PNG = "gantt.png"
 MAX_SPAN_ROWS = 2000  # per run; the rest of the sets are counted, not listed
 OPEN_SPANS_UP_TO = 40  # span tables of runs with at most this many sets are shown unfolded
+SHORT_RUN_S = 10.0  # spans of shorter runs are given to the millisecond
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; padding: 0 1rem; }
@@ -64,9 +65,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: frozen
 def _spans(r: RunResult) -> str:
     spans = r.spans()
     workload_of = r.workflow.analysis.workload_of
+    d = 1 if r.makespan_s >= SHORT_RUN_S else 3  # a short run's spans in ms
     header = ("set", "workload", "tasks", "start s", "end s", "span s")
     rows = [
-        (s.set, workload_of.get(s.set, ""), str(s.tasks), f"{s.start:.1f}", f"{s.end:.1f}", f"{s.end - s.start:.1f}")
+        (
+            s.set,
+            workload_of.get(s.set, ""),
+            str(s.tasks),
+            f"{s.start:.{d}f}",
+            f"{s.end:.{d}f}",
+            f"{s.end - s.start:.{d}f}",
+        )
         for s in spans[:MAX_SPAN_ROWS]
     ]
     more = f"<p>… and {len(spans) - MAX_SPAN_ROWS:,} more task sets.</p>" if len(spans) > MAX_SPAN_ROWS else ""
@@ -117,7 +126,8 @@ def _problems(r: RunResult) -> str:
         return ""
     header = ("task", "status", "attempts", "error", "logs")
     rows = [(p.task_id, p.status, str(p.attempts), p.error, "\n".join(p.logs) or NO_LOGS) for p in r.problems]
-    return f"<h4>Errors ({len(r.problems):,} tasks)</h4>\n{_table(header, rows, frozenset({'attempts'}))}\n"
+    n = len(r.problems)
+    return f"<h4>Errors ({n:,} task{'s' if n != 1 else ''})</h4>\n{_table(header, rows, frozenset({'attempts'}))}\n"
 
 
 NO_LOGS = "(no log file)"
