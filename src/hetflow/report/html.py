@@ -93,7 +93,8 @@ def _timeline(r: RunResult) -> str:
         return ""
     rows = [(str(k), f"{m.t:.3f}", m.kind, m.text) for k, m in enumerate(marks, start=1)]
     header = ("#", "time s", "event", "what")
-    return f"<details open><summary>Timeline: triggers, resizes and runs ({len(marks)})</summary>\n" + (
+    what = "triggers and resizes" if {m.kind for m in marks} <= {"trigger", "resize"} else "triggers, resizes and runs"
+    return f"<details open><summary>Timeline: {what} ({len(marks)})</summary>\n" + (
         f"{_table(header, rows, frozenset(header[:2]))}</details>\n"
     )
 
