@@ -9,7 +9,7 @@ from typing import Any
 
 
 class RemoteTraceback(Exception):
-    """The traceback of an exception raised in a worker process (set as the __cause__ of the re-raised exception)."""
+    """The traceback of an exception raised in a worker process (set as the `__cause__` of the re-raised exception)."""
 
     def __init__(self, tb: str) -> None:
         super().__init__(tb)
