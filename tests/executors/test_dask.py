@@ -29,7 +29,9 @@ from tests.clusters import (
     run_while_a_node_dies,
     run_while_a_node_joins,
 )
+from tests.executors.gpu_tasks import check_wave, runs
 from tests.procs import alive, drain, wait_for
+from tests.runtime.tasks import write_pid_then_sleep
 
 pytest.importorskip("distributed")
 
@@ -95,6 +97,24 @@ def test_cancels_timeouts_and_arguments_that_cannot_be_sent(tmp_path: Path) -> N
         assert got[3].status == FAILED and "cannot send the task to Dask" in got[3].error
         assert got[4].status == DONE
         wait_for(lambda: not alive(int(pidfile.read_text())), what="the cancelled command to be killed on its worker")
+    finally:
+        ex.close()
+
+
+def test_gpu_tasks_at_once_each_see_their_own_grant_and_a_cancel_kills_one(tmp_path: Path) -> None:
+    """A worker's Python tasks share its process: each GPU task runs in a child bound to its grant instead."""
+    ex = DaskExecutor(log_dir=tmp_path / "logs")
+    ex.connect(load_platform({"platform": "g", "nodes": [{"type": "gpu", "cores": 4, "gpus": 2}]}))
+    try:
+        for wave in range(2):
+            ex.submit(runs("gpu-0", wave, tmp_path / "marks"))
+            check_wave(drain(ex, 4), wave)
+        pidfile = tmp_path / "pid"
+        ex.submit([TaskRun(9, "s", "gpu-0", 1, ((0, 5_000),), fn=write_pid_then_sleep, args=(str(pidfile), 60))])
+        wait_for(pidfile.exists, timeout=60, what="the task to start")
+        ex.cancel(9)
+        assert drain(ex, 1)[9].status == CANCELLED
+        wait_for(lambda: not alive(int(pidfile.read_text())), what="the cancelled task's process to be killed")
     finally:
         ex.close()
 

@@ -19,6 +19,7 @@ from hetflow.executors.api import gpu_env
 from hetflow.executors.local import LocalExecutor, can_pin, machine_cpus
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import GPU_UNIT
+from tests.executors.gpu_tasks import check_wave, runs
 from tests.procs import alive, drain, wait_for, write_pid
 
 
@@ -111,6 +112,18 @@ def test_gpus_are_shown_through_the_environment(executor: LocalExecutor) -> None
     assert got[5].result().stdout == "0/50\n"
     # a worker that ran a GPU task keeps that GPU: the two GPU calls that differ ran in different processes
     assert got[1].result()[0] != got[2].result()[0]
+
+
+def test_gpu_tasks_at_once_each_see_their_own_grant_in_a_worker_of_their_own(tmp_path: Path) -> None:
+    """Workers are reused: a whole GPU after half of one must not keep its MPS share, nor a task given no GPU."""
+    ex = LocalExecutor(log_dir=tmp_path / "logs", pin=False)
+    ex.start([Node("gpu-0", "gpu", 4, 2 * GPU_UNIT, 0)])
+    try:
+        for wave in range(2):
+            ex.submit(runs("gpu-0", wave, tmp_path / "marks"))
+            check_wave(drain(ex, 4), wave)
+    finally:
+        ex.close()
 
 
 def test_gpu_env_maps_to_the_devices_the_runtime_was_given() -> None:

@@ -36,6 +36,7 @@ from tests.clusters import (
     run_while_a_node_dies,
     run_while_a_node_joins,
 )
+from tests.executors.gpu_tasks import check_wave, runs
 from tests.procs import alive, drain, wait_for, write_pid
 
 ray = pytest.importorskip("ray")
@@ -118,6 +119,13 @@ def test_gpu_grants_timeouts_and_cancels_on_the_node_the_engine_chose(executor: 
     assert got[2].status == TIMEOUT and got[2].error == "timed out after 0.5 s"
     assert got[3].status == CANCELLED
     wait_for(lambda: not alive(int(pidfile.read_text())), what="the cancelled command to be killed on its node")
+
+
+def test_gpu_tasks_at_once_each_see_their_own_grant(executor: RayExecutor, tmp_path: Path) -> None:
+    """Ray reuses its worker processes: a Python task given GPUs runs only in processes kept for its grant."""
+    for wave in range(2):
+        executor.submit(runs("gpu-0", wave, tmp_path / "marks"))
+        check_wave(drain(executor, 4, timeout=240), wave)
 
 
 def test_a_python_task_past_its_timeout_is_killed(executor: RayExecutor, tmp_path: Path) -> None:

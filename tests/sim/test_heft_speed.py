@@ -162,7 +162,7 @@ def workflows(draw: st.DrawFn, partitions: tuple[str, ...] = ()) -> Workflow:
     for i in range(n):
         after = tuple(sorted(draw(st.sets(st.sampled_from([f"S{j}" for j in range(i)]), max_size=2)))) if i else ()
         cores = draw(st.integers(1, 4))
-        gpus = draw(st.sampled_from([0, 0, 0.25, 0.5, 1, 1.5]))
+        gpus = draw(st.sampled_from([0, 0, 0.25, 0.5, 1, 2]))
         memory = draw(st.sampled_from([0, 0, GIB, 3 * GIB]))
         runtime = float(draw(st.sampled_from([0, 1, 5, 7.5, 10, 30, 0.1])))
         variants: tuple[Variant, ...] = ()

@@ -214,7 +214,7 @@ def valid_workflows(draw: st.DrawFn) -> dict[str, Any]:
             "name": name,
             "count": draw(st.integers(1, 10_000)),
             "cores": draw(st.integers(0, 128)),
-            "gpus": draw(st.integers(0, 40)) / 4,
+            "gpus": draw(st.one_of(st.integers(0, 4).map(lambda k: k / 4), st.integers(1, 10))),  # whole above 1
             "memory": draw(st.sampled_from(["1GiB", "512 MB", 0, 123456789])),
             "runtime": draw(st.floats(0, 1e6, allow_nan=False)),
         }

@@ -24,7 +24,7 @@ _NAMES = st.one_of(_GOOD_NAMES, st.sampled_from(["br[ack]et", "", "a\ud800", 3, 
 _GOOD: dict[str, st.SearchStrategy[Any]] = {  # what the models accept, mostly
     "count": st.integers(1, 10**20),
     "cores": st.integers(0, 64),
-    "gpus": st.sampled_from([0, 1, 0.5, 0.25, 2, 3.0001, "1", 10**6]),
+    "gpus": st.sampled_from([0, 1, 0.5, 0.25, 2, 3.0, 1.5, 3.0001, "1", 10**6]),
     "memory": st.sampled_from([0, 512, "2GiB", "1.5 GB", 1.5, 2**70, "7"]),
     "runtime": st.one_of(st.floats(0, 1e12), st.integers(0, 10**400)),
     "after": st.one_of(_GOOD_NAMES, st.lists(_GOOD_NAMES, max_size=3), st.tuples(_GOOD_NAMES, _GOOD_NAMES)),
@@ -33,7 +33,7 @@ _GOOD: dict[str, st.SearchStrategy[Any]] = {  # what the models accept, mostly
     "command": st.sampled_from(["echo {index}", "", "x" * 50]),
     "retries": st.integers(0, 3),
     "function": st.sampled_from(["pkg.mod:f", "m:g"]),
-    "variants": st.sampled_from([[], [{"cores": 2}], [{"gpus": 1, "runtime": 4}]]),
+    "variants": st.sampled_from([[], [{"cores": 2}], [{"gpus": 1, "runtime": 4}], [{"gpus": 2.5}]]),
 }
 _BAD: dict[str, st.SearchStrategy[Any]] = {  # odd values of every kind, some of them acceptable too
     "after": st.one_of(_NAMES, st.lists(_NAMES, max_size=3), st.sets(_GOOD_NAMES, max_size=2), _ODD),
@@ -144,6 +144,7 @@ def test_a_record_with_keys_of_its_own_is_validated_alone() -> None:
         (lambda t: t[4].update(cores=True), "tasks[4] (t4).cores", "cores must be"),
         (lambda t: t[1].update(runtime=float("nan")), "tasks[1] (t1).runtime", "runtime must be"),
         (lambda t: t[2].update(gpus=0.00001), "tasks[2] (t2).gpus", "finer than"),
+        (lambda t: t[2].update(gpus=1.5), "tasks[2] (t2).gpus", "gpus 1.5 is over one GPU but not whole"),
         (lambda t: t[2].update(memory="3 parsecs"), "tasks[2] (t2).memory", "memory unit"),
         (lambda t: t[5].update(after=["t1", "t[0]"]), "tasks[5] (t5).after[1]", "after must be"),
         (lambda t: t[5].update(after=["nowhere"]), "tasks[5] (t5).after", "'nowhere', which is not a task set"),
@@ -173,3 +174,24 @@ def test_a_file_of_plain_records_loads_as_its_models_build_it(tmp_path: Path) ->
     path.write_text(json.dumps(doc))
     name, sets = validated_task_sets(doc)
     assert load_workflow(path) == Workflow(name or "plain", tuple(sets))
+
+
+@pytest.mark.parametrize(
+    ("task", "place"),
+    [
+        ("{name: a, gpus: 1.5}", "tasks[0] (a).gpus"),
+        ("{name: a, variants: [{gpus: 2.5}]}", "tasks[0] (a).variants[0].gpus"),
+    ],
+)
+def test_validate_refuses_a_task_over_one_gpu_not_whole(tmp_path: Path, task: str, place: str) -> None:
+    from click.testing import CliRunner
+
+    from hetflow.cli import main
+
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(f"workflow: w\ntasks:\n  - {task}\n")
+    r = CliRunner().invoke(main, ["validate", str(wf)])
+    assert r.exit_code == 2
+    (line,) = r.output.strip().splitlines()
+    assert f"{wf}: {place}: gpus " in line and "is over one GPU but not whole" in line
+    assert "a task gets a fraction of one GPU or whole GPUs: ask for" in line

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from hetflow.errors import SpecError
 from hetflow.spec import GPU_UNIT, format_memory, parse_gpus, parse_memory
+from hetflow.spec.resources import Resources, parse_task_gpus
 
 DECIMAL = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4, "PB": 1000**5}
 BINARY = {"KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4, "PiB": 1024**5}
@@ -80,3 +81,24 @@ def test_finer_than_a_unit_is_refused(units: int, extra: int) -> None:
 def test_impossible_gpus_are_refused(value: object) -> None:
     with pytest.raises(SpecError):
         parse_gpus(value)
+
+
+@given(st.integers(0, 64), st.integers(0, GPU_UNIT))
+def test_a_task_needs_a_fraction_of_one_gpu_or_whole_gpus(whole: int, part: int) -> None:
+    """Over one GPU, whole GPUs only: 1.5 would mean two GPUs, the first capped at 50% by MPS."""
+    units = whole * GPU_UNIT + part
+    if units <= GPU_UNIT or part in (0, GPU_UNIT):
+        assert parse_task_gpus(units / GPU_UNIT) == units == Resources.of(gpus=units / GPU_UNIT).gpu_units
+    else:
+        with pytest.raises(SpecError, match="over one GPU but not whole"):
+            parse_task_gpus(units / GPU_UNIT)
+    assert parse_gpus(units / GPU_UNIT) == units  # a node may have any number of GPUs
+
+
+def test_a_task_over_one_gpu_not_whole_is_one_line_with_a_fix() -> None:
+    with pytest.raises(SpecError) as caught:
+        Resources.of(gpus=1.5)
+    assert caught.value.line() == (
+        "gpus: gpus 1.5 is over one GPU but not whole (fix: a task gets a fraction of one GPU or whole GPUs: "
+        "ask for 1 or 2, or less than 1 (e.g. 0.5))"
+    )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hetflow.executors.api import DONE, FAILED, TIMEOUT, CommandResult, NodeChange, Outcome, TaskRun
+from hetflow.executors.api import DONE, FAILED, LOST, TIMEOUT, CommandResult, NodeChange, Outcome, TaskRun
 from hetflow.spec.platform import Node, NodeType, Platform
 from hetflow.spec.resources import GPU_UNIT
 
@@ -165,5 +165,5 @@ def outcome(key: int, run: TaskRun, value: tuple[Any, ...]) -> Outcome:
     if run.command is not None and blob is not None:
         rc, out_path, err_path = pickle.loads(blob)
         blob = pickle.dumps(CommandResult(rc, out_path, err_path))
-    kind = {"done": DONE, "timeout": TIMEOUT}.get(status, FAILED)
+    kind = {"done": DONE, "timeout": TIMEOUT, "lost": LOST}.get(status, FAILED)
     return Outcome(key, kind, start, end, blob, error, exc, tb)

@@ -140,9 +140,12 @@ def gpu_env(grant: GpuGrant, node_has_gpus: bool, physical: Sequence[str] | None
     """The environment that shows a task exactly the GPUs it was given.
 
     Whole GPUs: CUDA_VISIBLE_DEVICES lists them. A fraction of one GPU: CUDA_VISIBLE_DEVICES names that GPU and
-    CUDA_MPS_ACTIVE_THREAD_PERCENTAGE is the fraction in percent (rounded up); with whole GPUs and a fraction the
-    percentage is the fraction's. HETFLOW_GPUS lists "index:fraction" pairs. A task given no GPU on a node that has
-    GPUs sees none (CUDA_VISIBLE_DEVICES=""); on a node without GPUs the environment is left alone.
+    CUDA_MPS_ACTIVE_THREAD_PERCENTAGE is the fraction in percent (rounded up). A task's need is one or the other
+    (spec.resources.parse_task_gpus refuses 1.5: MPS would cap every GPU listed); a grant that mixes them anyway
+    (resources built by hand) gets the fraction's percentage. HETFLOW_GPUS lists "index:fraction" pairs. A task given
+    no GPU on a node that has GPUs sees none (CUDA_VISIBLE_DEVICES=""); on a node without GPUs the environment is
+    left alone. The variables belong to a process and CUDA reads them once per process: every executor runs a
+    Python task given GPUs in a process that only ever shows that environment.
     physical maps GPU indices of the node to device ids (the CUDA_VISIBLE_DEVICES the runtime itself was given).
     """
     if not grant:

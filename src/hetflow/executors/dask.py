@@ -12,13 +12,17 @@
   Dask's own resource accounting and its threads are not asked for: the engine's ledger decides, and hetflow's tasks
   do not show as Dask tasks on its dashboard.
   The task sees its GPU grant through CUDA_VISIBLE_DEVICES / CUDA_MPS_ACTIVE_THREAD_PERCENTAGE / HETFLOW_GPUS
-  (api.gpu_env, mapped onto the worker's own CUDA_VISIBLE_DEVICES), and HETFLOW_TASK_ID.
+  (api.gpu_env, mapped onto the worker's own CUDA_VISIBLE_DEVICES): a command in its own environment, a Python
+  function with a GPU environment of its own (a grant, or none on a node with GPUs) in a child process of the
+  worker bound to that environment, as the local executor's workers are (_bound.py); other Python functions run in
+  a thread of the worker, whose environment no task changes. Commands and bound functions see HETFLOW_TASK_ID.
 - Workers that join or leave (the scheduler's add-worker and remove-worker events, and a scheduler_info every
   REFRESH_S) come out of changes(); the runtime turns them into NodeJoined / NodeLost, the engine re-queues what ran
   on a lost node and cancels it here. Results that come back from a lost node's tasks before that are dropped.
   A worker that joins gets its Runner before the engine hears of it; one that cannot take one is lost.
-- Cancels and timeouts: a command's process group is killed on its worker (the Runner's kill); a Python function
-  cannot be stopped in a thread, so it is reported at once (CANCELLED, TIMEOUT) and left to end on its own there.
+- Cancels and timeouts: a command's process group is killed on its worker (the Runner's kill), and so is the bound
+  child of a Python function; one in a thread cannot be stopped, so it is reported at once (CANCELLED, TIMEOUT) and
+  left to end on its own there.
 """
 
 from __future__ import annotations
@@ -108,6 +112,13 @@ class DaskExecutor(ClusterExecutorBase[_Job, tuple[int, Any]]):  # _ready: (key,
         if client is not None:
             end = time.monotonic() + STOP_TIMEOUT_S
             for call in self._stopping:
+                with contextlib.suppress(Exception):
+                    call.result(timeout=max(0.1, end - time.monotonic()))
+            closing = []
+            for runner, _ in self._runners.values():  # their bound children go now, not with their workers
+                with contextlib.suppress(Exception):
+                    closing.append(runner.close())
+            for call in closing:
                 with contextlib.suppress(Exception):
                     call.result(timeout=max(0.1, end - time.monotonic()))
             with contextlib.suppress(Exception):
@@ -234,8 +245,9 @@ class DaskExecutor(ClusterExecutorBase[_Job, tuple[int, Any]]):  # _ready: (key,
                 out.append(Outcome(key, LOST, t, t, error=f"Dask lost the task: {type(value).__name__}: {value}"))
 
     def _stop(self, job: _Job) -> None:
+        """Kill a command's process group, or the bound child of a Python task; a task in a thread goes on there."""
         runner = self._runners.get(job.worker)
-        if job.run.command is not None and runner is not None:
+        if runner is not None:
             with contextlib.suppress(Exception):
                 self._stopping.append(runner[0].kill(job.run.key))
 

@@ -8,8 +8,8 @@
 - Pinning: every node of the platform maps its cores onto this machine's CPUs (round robin when the platform declares
   more); a task runs with its affinity set to the CPUs of the cores it holds (Linux; elsewhere it is not pinned).
 - GPUs: a task sees the GPUs of its grant through CUDA_VISIBLE_DEVICES, and a fraction of one through
-  CUDA_MPS_ACTIVE_THREAD_PERCENTAGE (api.gpu_env). A worker that ran a Python task with GPUs keeps that assignment
-  (CUDA reads it once per process): later GPU tasks go to a worker with the same assignment or a fresh one.
+  CUDA_MPS_ACTIVE_THREAD_PERCENTAGE (api.gpu_env). A worker that ran a Python task on a node with GPUs keeps its GPU
+  variables (CUDA reads them once per process): later Python tasks go to a worker with the same ones or a fresh one.
 - Timeouts and cancels kill the command's process group, or the worker running a Python task (a fresh worker takes its
   place). A worker that dies on its own (kill -9, out of memory) is detected by the end of its socket; its task comes
   back as LOST, and the runtime runs it again.
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hetflow.errors import ExecutionError
+from hetflow.executors._bound import Binding, binding_of
 from hetflow.executors._worker import reference
 from hetflow.executors.api import (
     CANCELLED,
@@ -90,7 +91,7 @@ class _Worker:
         self.job: _Job | None = None
         self.cpus: tuple[int, ...] | None = None
         self.fids: set[int] = set()
-        self.binding: str | None = None  # CUDA_VISIBLE_DEVICES of the first GPU Python task it ran
+        self.binding: Binding | None = None  # the GPU variables of the first Python task it ran on a GPU node
 
     @property
     def pid(self) -> int:
@@ -312,11 +313,11 @@ class LocalExecutor:
     def _pick(self, job: _Job) -> _Worker | None:
         """An idle worker for the job (one already pinned the same way if there is one), or a fresh one; None when
         every worker is busy and there may be no more."""
-        gpu_call = job.run.command is None and job.run.gpus
-        binding = job.env.get("CUDA_VISIBLE_DEVICES") if gpu_call else None
+        call = job.run.command is None  # a Python task only ever runs where its GPU variables are the process's
+        binding = binding_of(job.env)
         best = -1
         for i, w in enumerate(self._idle):
-            if gpu_call and w.binding is not None and w.binding != binding:
+            if call and w.binding is not None and w.binding != binding:
                 continue
             if best < 0 or w.cpus == job.cpus:
                 best = i
@@ -370,8 +371,8 @@ class LocalExecutor:
                 continue
             if fid is not None:
                 w.fids.add(fid)  # only now: the worker gets the definition with this message
-                if run.gpus and w.binding is None:
-                    w.binding = job.env.get("CUDA_VISIBLE_DEVICES")
+                if w.binding is None and "CUDA_VISIBLE_DEVICES" in job.env:
+                    w.binding = binding_of(job.env)
             job.worker = w
             w.job = job
             w.cpus = job.cpus

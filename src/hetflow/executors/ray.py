@@ -9,6 +9,9 @@
   (NodeAffinitySchedulingStrategy(node id, soft=False)), with num_cpus=0 and max_retries=0: Ray's own resource
   accounting never holds back what the engine placed (the engine's ledger decides), and Ray never re-runs a task by
   itself. The task sees its GPU grant as on Dask (api.gpu_env, mapped onto the node's own CUDA_VISIBLE_DEVICES).
+  A Ray worker process runs one task at a time, and a Python task with a GPU grant asks for a runtime environment
+  naming its grant (HETFLOW_GPU_BINDING), so Ray runs it in worker processes kept for that grant: a process never
+  shows two grants (CUDA reads the environment once per process). Tasks given no GPU share the node's other workers.
 - Nodes that join or leave: ray.nodes() is read every REFRESH_S, and a task that failed because its node died
   (NodeDiedError, or a node that can no longer be scheduled on) loses that node at once. The runtime turns changes()
   into NodeJoined / NodeLost; the engine re-queues what ran on a lost node and cancels it here.
@@ -39,6 +42,7 @@ from hetflow.executors.api import FAILED, LOST, Outcome, TaskRun
 from hetflow.spec.platform import Node, Platform
 from hetflow.spec.resources import GPU_UNIT
 
+BINDING = "HETFLOW_GPU_BINDING"  # set in the worker processes of Python tasks given GPUs: the grant they run
 LABEL = "hetflow-node:"  # the resource that names the engine node a Ray node stands for: hetflow-node:NAME
 REFRESH_S = 1.0  # how often the list of nodes is read again
 STARTUP_TIMEOUT_S = 120.0  # for the nodes of a local cluster to come up (a loaded machine: slow starts)
@@ -135,10 +139,15 @@ class RayExecutor(ClusterExecutorBase[_Job, int]):  # _ready: the keys of the ta
                 self._orphans.add(run.key)
                 continue
             args = self._arguments(run)
+            options: dict[str, Any] = {
+                "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False),
+                "name": run.task_id,
+            }
+            if run.fn is not None and run.gpus:  # worker processes of its own grant: CUDA reads it once per process
+                grant = ",".join(f"{j}:{u}" for j, u in run.gpus)
+                options["runtime_env"] = {"env_vars": {BINDING: grant}}
             try:
-                ref = self._task.options(
-                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False), name=run.task_id
-                ).remote(*args)
+                ref = self._task.options(**options).remote(*args)
             except Exception as exc:  # arguments that cannot be serialized fail this task, not the run
                 t = time.time()
                 self._done.append(Outcome(run.key, FAILED, t, t, error=f"cannot send the task to Ray: {exc}"))

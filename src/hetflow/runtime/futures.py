@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import Callable, Generator
 from typing import Any
 
+PENDING, RUNNING, CANCELLED = "PENDING", "RUNNING", "CANCELLED"  # concurrent.futures' states
+
 
 class RemoteTraceback(Exception):
     """The traceback of an exception raised in a worker process (set as the `__cause__` of the re-raised exception)."""
@@ -20,12 +22,19 @@ class RemoteTraceback(Exception):
 
 
 class TaskFuture(concurrent.futures.Future[Any]):
-    """The result of one task. `result()`, `exception()`, `add_done_callback()`, `concurrent.futures.wait()` and
-    `as_completed()` work as for any Future, and `await future` works in asyncio code.
+    """The result of one task, with the states and rules of concurrent.futures: `running()` from the moment its
+    task is launched on a node, `done()` once it has a result, an exception or was cancelled. `result()`,
+    `exception()`, `add_done_callback()`, `concurrent.futures.wait()` and `as_completed()` work as for any Future,
+    and `await future` works in asyncio code.
+
+    Pending is a task that holds nothing: not yet launched, or waiting out the backoff before a retry (a failed
+    attempt puts a running future back to pending; a lost node or a preemption too, until it runs again).
+    `cancel()` succeeds only while pending, and then also stops the task where it is (its dependents are skipped); a
+    running task is stopped with `Session.cancel(future.set, future.index)`, which ends its future cancelled.
 
     Passed as an argument to another task, it is a dependency: that task starts once this one is done and receives its
-    result in its place. `cancel()` stops the task wherever it is, running included (its dependents are skipped).
-    Callbacks run in the runtime's driver thread: they may submit new tasks, but must not wait for one.
+    result in its place. Callbacks run in the runtime's driver thread (or in the thread that cancels): they may
+    submit new tasks, but must not wait for one.
     """
 
     def __init__(self, task_id: str, set_name: str, index: int, on_cancel: Callable[[TaskFuture], None]) -> None:
@@ -36,9 +45,11 @@ class TaskFuture(concurrent.futures.Future[Any]):
         self.on_cancel = on_cancel  # tells the session that made it (which also tells whose future it is)
 
     def cancel(self) -> bool:
+        """Cancel the task if it is pending: True then (or when it was cancelled already); False when it runs or is
+        done, as concurrent.futures.Future.cancel."""
         if self.done():
             return self.cancelled()
-        if not super().cancel():  # pragma: no cover - not done, so not RUNNING or FINISHED
+        if not super().cancel():  # running
             return False
         self.on_cancel(self)
         return True
@@ -52,7 +63,22 @@ class TaskFuture(concurrent.futures.Future[Any]):
         return f"<TaskFuture {self.task_id} {self._state.lower()}>"
 
 
-# set from the runtime; a future cancelled (or otherwise settled) meanwhile keeps its state
+# set from the runtime's driver thread; a future cancelled (or otherwise settled) meanwhile keeps its state
+def started(future: TaskFuture) -> None:
+    """Its task was launched: pending -> running. One cancelled meanwhile is only notified (the cancel it posted
+    stops the task), as set_running_or_notify_cancel does."""
+    with future._condition:
+        if future._state in (PENDING, CANCELLED):
+            future.set_running_or_notify_cancel()
+
+
+def requeued(future: TaskFuture) -> None:
+    """Its task stopped and holds nothing until it runs again or fails for good: running -> pending."""
+    with future._condition:
+        if future._state == RUNNING:
+            future._state = PENDING
+
+
 def resolve(future: TaskFuture, value: Any) -> None:
     with contextlib.suppress(concurrent.futures.InvalidStateError):
         future.set_result(value)
@@ -64,5 +90,8 @@ def reject(future: TaskFuture, exc: BaseException) -> None:
 
 
 def abandon(future: TaskFuture) -> None:
-    """Cancel the future only (its task ended without a result, or the session is closing): no request is sent."""
-    concurrent.futures.Future.cancel(future)
+    """End the future cancelled without a request (its task was cancelled while it ran, ended without a result, or
+    the session is closing), running or not."""
+    with future._condition:
+        requeued(future)
+        concurrent.futures.Future.cancel(future)

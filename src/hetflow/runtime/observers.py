@@ -19,9 +19,10 @@ from hetflow.runtime.events import (
     TaskGaveUp,
     TaskKept,
     TasksSkipped,
+    TaskStarted,
     TaskStopped,
 )
-from hetflow.runtime.futures import RemoteTraceback, abandon, reject, resolve
+from hetflow.runtime.futures import RemoteTraceback, abandon, reject, requeued, resolve, started
 from hetflow.runtime.sets import Running
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
@@ -77,16 +78,26 @@ class FuturesObserver:
     """Resolves and rejects the futures of tasks, and keeps each group (a WorkflowRun) up to date."""
 
     wants: frozenset[type[Event]] = frozenset(
-        {TaskEnded, TaskGaveUp, TasksSkipped, TaskKept, SetCancelled, SetEnded, SetAbandoned, RunCrashed}
-    )
+        {TaskStarted, TaskEnded, TaskStopped, TaskGaveUp, TasksSkipped, TaskKept, SetCancelled, SetEnded, SetAbandoned,
+         RunCrashed}
+    )  # fmt: skip
 
     def notify(self, event: Event) -> None:
-        if type(event) is TaskEnded:  # every task's event, so no pattern matching
+        if type(event) is TaskStarted:  # every task's events, so no pattern matching
+            if event.running.info.futures:
+                started(event.running.info.futures[event.running.index])
+            return
+        if type(event) is TaskEnded:
             r = event.running
-            if event.status == DONE and r.info.futures:
-                resolve(r.info.futures[r.index], event.value)
+            if r.info.futures:
+                if event.status == DONE:
+                    resolve(r.info.futures[r.index], event.value)
+                else:  # it holds nothing until it is retried, or fails for good
+                    requeued(r.info.futures[r.index])
             return
         match event:
+            case TaskStopped(_, r, why) if r.info.futures:  # cancelled for good, or lost or preempted: queued again
+                (abandon if why == "cancelled" else requeued)(r.info.futures[r.index])
             case TaskGaveUp(_, info, index, error, last):
                 task_id = info.spec.task_id(index)
                 if info.group is not None:

@@ -24,6 +24,7 @@ from hetflow.spec.schema import (
     Positive,
     Seconds,
     Strict,
+    TaskGpuUnits,
     fail,
     to_spec_error,
 )
@@ -38,7 +39,9 @@ class VariantDoc(Strict):
     """Another way to run the tasks of a set; omitted fields take the task's values."""
 
     cores: Cores | None = Field(None, description="a whole number of cores >= 0")
-    gpus: GpuUnits | None = Field(None, description="a number of GPUs >= 0, e.g. 0.5")
+    gpus: TaskGpuUnits | None = Field(
+        None, description="a number of GPUs >= 0: a fraction of one (e.g. 0.5) or whole GPUs"
+    )
     memory: Memory | None = Field(None, description="a size such as 2GiB or a number of bytes")
     runtime: Seconds | None = Field(None, description="a number of seconds >= 0")
     node_type: Name | None = Field(None, description="the type of a platform node")
@@ -59,7 +62,7 @@ class TaskDoc(Strict):
     name: Name = Field(description="a non-empty name without brackets")
     count: Count = Field(1, description="a whole number of tasks >= 1")
     cores: Cores = Field(1, description="a whole number of cores >= 0")
-    gpus: GpuUnits = Field(0, description="a number of GPUs >= 0, e.g. 0.5")
+    gpus: TaskGpuUnits = Field(0, description="a number of GPUs >= 0: a fraction of one (e.g. 0.5) or whole GPUs")
     memory: Memory = Field(0, description="a size such as 2GiB or a number of bytes")
     runtime: Seconds = Field(0.0, description="a number of seconds >= 0")
     after: Names = Field((), description="a list of task set names")

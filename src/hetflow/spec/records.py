@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hetflow.spec.resources import Resources
-from hetflow.spec.schema import GPU_UNITS, MEMORY_BYTES
+from hetflow.spec.schema import MEMORY_BYTES, TASK_GPU_UNITS
 from hetflow.spec.workflow import TaskSet
 
 PLAIN_KEYS = frozenset(
@@ -127,7 +127,7 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
     _ints(count, 1)
     _ints(cores, 0)
     _ints(retries, 0)
-    gpus = _converted(column("gpus", 0), GPU_UNITS) if "gpus" in keys else [0] * n
+    gpus = _converted(column("gpus", 0), TASK_GPU_UNITS) if "gpus" in keys else [0] * n
     memory = _converted(column("memory", 0), MEMORY_BYTES) if "memory" in keys else [0] * n
     runtime = _seconds(column("runtime", 0.0)) if "runtime" in keys else [0.0] * n
     after = _after(column("after", ())) if "after" in keys else [()] * n

@@ -1,4 +1,5 @@
-"""Resources of one task: cores, GPUs (fractions allowed, kept as integer GPU units) and memory in bytes."""
+"""Resources of one task: cores, GPUs (a fraction of one GPU, or whole GPUs; kept as integer GPU units) and memory in
+bytes."""
 
 from __future__ import annotations
 
@@ -82,6 +83,22 @@ def parse_gpus(value: object, place: str = "gpus") -> int:
     return int(units)
 
 
+def parse_task_gpus(value: object, place: str = "gpus") -> int:
+    """GPU units a task needs: a fraction of one GPU (0.25, 0.5), or whole GPUs. A need over one GPU is whole GPUs
+    only: 1.5 would be two GPUs of which the first is capped by MPS at half its threads, a share that
+    CUDA_MPS_ACTIVE_THREAD_PERCENTAGE sets for all of them at once."""
+    units = parse_gpus(value, place)
+    if units > GPU_UNIT and units % GPU_UNIT:
+        low = units // GPU_UNIT
+        raise SpecError(
+            f"gpus {value!r} is over one GPU but not whole",
+            place=place,
+            fix=f"a task gets a fraction of one GPU or whole GPUs: ask for {low} or {low + 1}, or less than 1 "
+            "(e.g. 0.5)",
+        )
+    return units
+
+
 def format_memory(nbytes: int) -> str:
     """A short human form of a byte count (binary units)."""
     size = float(nbytes)
@@ -103,7 +120,7 @@ class Resources:
     @classmethod
     def of(cls, cores: int = 1, gpus: float = 0, memory: int | str = 0) -> Resources:
         """Build from user-facing values (validated)."""
-        return cls(parse_cores(cores), parse_gpus(gpus), parse_memory(memory))
+        return cls(parse_cores(cores), parse_task_gpus(gpus), parse_memory(memory))
 
     @property
     def gpus(self) -> float:

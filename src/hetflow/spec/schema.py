@@ -16,7 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from hetflow.errors import SpecError
-from hetflow.spec.resources import GPU_UNIT, parse_gpus, parse_memory
+from hetflow.spec.resources import GPU_UNIT, parse_gpus, parse_memory, parse_task_gpus
 from hetflow.spec.workflow import did_you_mean
 
 
@@ -66,9 +66,11 @@ Count = Annotated[int, Field(strict=True, ge=1)]
 Cores = Annotated[int, Field(strict=True, ge=0)]
 Seconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
-GPU_UNITS = _checked(parse_gpus, GPU_UNIT)  # a number of GPUs -> GPU units; the fast path (spec/records.py) uses it too
+GPU_UNITS = _checked(parse_gpus, GPU_UNIT)  # a number of GPUs -> GPU units (a node's)
+TASK_GPU_UNITS = _checked(parse_task_gpus, GPU_UNIT)  # what a task needs; the fast path (spec/records.py) uses it too
 MEMORY_BYTES = _checked(parse_memory, 1)  # a size -> bytes
 GpuUnits = Annotated[int, PlainValidator(GPU_UNITS)]
+TaskGpuUnits = Annotated[int, PlainValidator(TASK_GPU_UNITS)]
 Memory = Annotated[int, PlainValidator(MEMORY_BYTES)]
 
 
