@@ -70,7 +70,7 @@ def test_commands_capture_stdout_and_stderr_per_task(executor: LocalExecutor, tm
     a, b, bad = (got[k].result() for k in (1, 2, 3))
     assert isinstance(a, CommandResult) and a.returncode == 0
     assert (a.stdout, a.stderr, b.stdout, b.stderr) == ("out-a\n", "err-a\n", "out-b\n", "err-b\n")
-    assert Path(a.stdout_path) == tmp_path / "logs" / "a[0].out"
+    assert Path(a.stdout_path) == tmp_path / "logs" / "a@0.out"
     assert got[3].status == FAILED and bad.returncode == 3
     assert got[3].error == "exit status 3: no such input"
     assert bad.stdout == "partial\n"
@@ -231,9 +231,9 @@ def test_each_attempt_of_a_task_keeps_its_own_logs(executor: LocalExecutor, tmp_
     executor.submit([TaskRun(2, "a[0]", "n-0", 1, command=command.format(rc=0), attempt=2)])
     second = drain(executor, 1)[2].result()
     logs = tmp_path / "logs"
-    assert (Path(first.stdout_path), Path(first.stderr_path)) == (logs / "a[0].out", logs / "a[0].err")
-    assert (Path(second.stdout_path), Path(second.stderr_path)) == (logs / "a[0].2.out", logs / "a[0].2.err")
-    assert sorted(p.name for p in logs.iterdir()) == ["a[0].2.err", "a[0].2.out", "a[0].err", "a[0].out"]
+    assert (Path(first.stdout_path), Path(first.stderr_path)) == (logs / "a@0.out", logs / "a@0.err")
+    assert (Path(second.stdout_path), Path(second.stderr_path)) == (logs / "a@0.2.out", logs / "a@0.2.err")
+    assert sorted(p.name for p in logs.iterdir()) == ["a@0.2.err", "a@0.2.out", "a@0.err", "a@0.out"]
 
 
 def test_a_shell_task_retried_in_a_session_leaves_the_logs_of_both_attempts(tmp_path: Path) -> None:
@@ -247,4 +247,5 @@ def test_a_shell_task_retried_in_a_session_leaves_the_logs_of_both_attempts(tmp_
     first_err = first_out.with_suffix(".err")
     assert Path(result.stdout_path) == first_out.with_suffix(".2.out")
     assert (first_out.read_text(), first_err.read_text()) == ("attempt\n", "failing\n")
-    assert (Path(result.stdout_path).read_text(), Path(result.stderr_path).read_text()) == ("attempt\n", "")
+    assert Path(result.stdout_path).read_text() == "attempt\n" and not Path(result.stderr_path).exists()
+    assert (result.stdout, result.stderr) == ("attempt\n", "")  # an empty log is no file, and reads as ""

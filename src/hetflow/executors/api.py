@@ -68,7 +68,8 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
-    """What a shell command task returns: its exit status and where its output went (one pair of files per attempt)."""
+    """What a shell command task returns: its exit status and where its output went (one pair of files per attempt;
+    a file the command left empty is removed, so a missing file in a folder that is there means no output)."""
 
     returncode: int
     stdout_path: str
@@ -76,11 +77,18 @@ class CommandResult:
 
     @property
     def stdout(self) -> str:
-        return Path(self.stdout_path).read_text(errors="replace")
+        return _output(self.stdout_path)
 
     @property
     def stderr(self) -> str:
-        return Path(self.stderr_path).read_text(errors="replace")
+        return _output(self.stderr_path)
+
+
+def _output(path: str) -> str:
+    p = Path(path)
+    if not p.exists() and p.parent.is_dir():
+        return ""  # the attempt left it empty
+    return p.read_text(errors="replace")
 
 
 class Executor(Protocol):
@@ -166,14 +174,24 @@ def visible_devices(environ: Mapping[str, str] | None = None) -> list[str] | Non
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+=-")
+
+
 def safe_name(task_id: str) -> str:
-    """A file name for a task id: brackets kept, anything odd replaced."""
-    return "".join(c if c.isalnum() or c in "[]-_.=+" else "_" for c in task_id) or "task"
+    """A file name for a task id that no shell or glob reads specially, and that no other task id gets: SET[3] is
+    SET@3, and in SET any character but letters, digits and _+=- becomes %XX per UTF-8 byte (so "a b[3]" is
+    a%20b@3, and the set "x.2" is x%2E2, not to be mistaken for the second attempt of x)."""
+    base, bracket, index = task_id[:-1].rpartition("[") if task_id.endswith("]") else ("", "", "")
+    if not (bracket and index.isdigit()):
+        base, index = task_id, ""
+    name = "".join(c if c in _PLAIN else "".join(f"%{b:02X}" for b in c.encode()) for c in base)
+    return (name or "%") + (f"@{index}" if index else "")
 
 
 def log_paths(folder: Path, run: TaskRun) -> tuple[str, str]:
-    """Where a command writes stdout and stderr, on every backend: FOLDER/TASK_ID.out and .err for the first attempt,
-    TASK_ID.N.out and .err for attempt N > 1, so that a retry keeps the logs of the attempts before it."""
+    """Where a command writes stdout and stderr, on every backend: FOLDER/NAME.out and .err for the first attempt,
+    NAME.N.out and .err for attempt N > 1 (NAME: safe_name of the task id), so that a retry keeps the logs of the
+    attempts before it. A file the attempt left empty is removed when it ends."""
     name = safe_name(run.task_id)
     if run.attempt > 1:
         name = f"{name}.{run.attempt}"
