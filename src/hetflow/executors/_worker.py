@@ -137,12 +137,18 @@ def dump(value: object) -> bytes:
 
 
 def dump_exception(exc: BaseException) -> bytes | None:
+    """The exception, pickled without its traceback: that goes as text (failure_text), which names the files of
+    functions sent by value; a pickled one (tblib, where Dask installed it) would name "<dynamic-code>"."""
+    tb = exc.__traceback__
+    exc.__traceback__ = None
     try:
         blob = dump(exc)
         pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
         return blob
     except Exception:
         return None
+    finally:
+        exc.__traceback__ = tb
 
 
 def start_command(command: str, env: dict[str, str] | None, out_path: str, err_path: str) -> subprocess.Popen[bytes]:

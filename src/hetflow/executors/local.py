@@ -5,8 +5,8 @@
 - Shell commands run as subprocesses that a worker starts and waits for, in a session of their own, with stdout and
   stderr captured in one pair of files per attempt of a task (api.log_paths: LOG_DIR/NAME.out and .err, then
   NAME.2.out and .err for a retry, as on every backend; the worker removes the files an attempt left empty).
-  Without a log_dir they go to a temporary folder, removed at close unless a command failed: then it is kept and
-  its path logged (a warning of the hetflow logger).
+  Without a log_dir they go to a temporary folder, removed at close unless a command failed and left some output:
+  then it is kept and its path logged (a warning of the hetflow logger).
 - Pinning: every node of the platform maps its cores onto this machine's CPUs (round robin when the platform declares
   more); a task runs with its affinity set to the CPUs of the cores it holds (Linux; elsewhere it is not pinned).
 - GPUs: a task sees the GPUs of its grant through CUDA_VISIBLE_DEVICES, and a fraction of one through
@@ -195,7 +195,7 @@ class LocalExecutor:
         os.close(self._wake_r)
         os.close(self._wake_w)
         if self._temporary and self._log_dir is not None:
-            if self._keep_logs:
+            if self._keep_logs and any(self._log_dir.iterdir()):
                 log.warning("logs of the failed commands kept in %s", self._log_dir)
             else:
                 shutil.rmtree(self._log_dir, ignore_errors=True)

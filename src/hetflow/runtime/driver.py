@@ -298,7 +298,7 @@ class Driver:
                     if cause == PREEMPTION:
                         self._requeued.add((name, index))
                     info.starts[index] = info.starts.get(index, 0) + 1
-                    log.info("%s: attempt %d: %s", info.spec.task_id(index), attempt, reason)
+                    log.info("%s: attempt %d ended (%s): it runs again", info.spec.task_id(index), attempt, reason)
                     self._publish(ev.TaskRetried(self.clock.time(), name, index, attempt, reason))
                 case Failed(name, index, error):
                     info = self.sets[name]
