@@ -10,10 +10,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
-from hetflow.cli import main
+from hetflow.cli import main, progress
 from hetflow.terminal import human_duration
 
 PLATFORM = "platform: p\nnodes:\n  - {type: n, count: 10, cores: 40}\n"
@@ -124,3 +125,11 @@ def test_shell_completion_script() -> None:
     env.update(_HETFLOW_COMPLETE="bash_complete", COMP_WORDS="hetflow si", COMP_CWORD="1")
     words = subprocess.run([str(exe)], env=env, capture_output=True, text=True, check=False).stdout
     assert "plain,simulate" in words.splitlines()
+
+
+def test_quiet_means_no_progress_line_ever(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "FIRST_S", 0.0)
+    with click.Context(main, info_name="hetflow") as ctx:
+        assert progress.Ticker(0.01).due()
+        ctx.params["quiet"] = True
+        assert not progress.Ticker(0.01).due() and not progress.Ticker(0).due()

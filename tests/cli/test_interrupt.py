@@ -79,6 +79,11 @@ def interrupt_when_long_runs(proc: subprocess.Popen[str], folder: Path, times: i
     return below
 
 
+pytestmark = pytest.mark.skipif(
+    not Path(HETFLOW).exists() or not sys.platform.startswith("linux"), reason="needs the console script and /proc"
+)
+
+
 def test_ctrl_c_stops_cleanly_and_resume_finishes(files: dict[str, Path]) -> None:
     journal, report = files["dir"] / "run.db", files["dir"] / "report"
     args = ["run", str(files["wf"]), "-p", str(files["platform"]), "--journal", str(journal), "--report", str(report)]
@@ -136,3 +141,15 @@ def test_a_second_ctrl_c_forces_the_stop(files: dict[str, Path]) -> None:
     assert proc.returncode == 130 and "Traceback" not in err, err
     wait_for(lambda: not any(alive(p) for p in below), timeout=10, what="the run's processes to end")
     assert read_journal(journal).done().keys() == {"quick"}
+
+
+def test_ctrl_c_on_a_long_simulation_exits_130(files: dict[str, Path]) -> None:
+    wf = files["dir"] / "huge.yaml"
+    wf.write_text("workflow: huge\ntasks:\n  - {name: T0, count: 1000000000, runtime: 100}\n")
+    proc = start(["simulate", str(wf), "-p", str(files["platform"]), "--progress-every", "0.05"], files["dir"])
+    assert proc.stderr is not None
+    warning, first = proc.stderr.readline(), proc.stderr.readline()  # then a progress line: it simulates now
+    assert warning.startswith("warning: lower bound: ") and " simulating task/fifo: " in first, (warning, first)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err

@@ -3,7 +3,6 @@ and input loading."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,15 +16,22 @@ if TYPE_CHECKING:
     from hetflow.spec import Platform, Workflow
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a command that SIGINT ended
 LABEL_WIDTH = 15
 
 
 class HetflowGroup(click.Group):
-    """A command group that turns a HetflowError into one line and exit status 2, unless --debug is given."""
+    """A command group that turns a HetflowError into one line and exit status 2, and Ctrl-C into exit status 130,
+    unless --debug is given."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C before a command had anything to stop (run handles its own)
+            if ctx.params.get("debug"):
+                raise
+            click.echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except (HetflowError, OSError) as exc:
             if ctx.params.get("debug"):
                 raise
@@ -78,12 +84,11 @@ def main(ctx: click.Context, debug: bool, verbose: int, quiet: bool, log_file: s
     ctx.call_on_close(configure_logging(verbose, quiet, output_file(log_file, "--log-file")))
 
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
 def configure_logging(verbose: int, quiet: bool, log_file: Path | None) -> Callable[[], None]:
     """Send the hetflow logger's records to stderr (WARNING; -v INFO, -vv DEBUG; --quiet ERROR) and to the log file;
     what undoes it (the command line may run again in the same process, as tests do)."""
+    import logging  # here: `hetflow --help` does without it
+
     logger = logging.getLogger("hetflow")
     levels = (logging.WARNING, logging.INFO, logging.DEBUG)
     console = logging.StreamHandler(sys.stderr)
@@ -93,7 +98,7 @@ def configure_logging(verbose: int, quiet: bool, log_file: Path | None) -> Calla
     if log_file is not None:
         file = logging.FileHandler(log_file, encoding="utf-8")
         file.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
-        file.setFormatter(logging.Formatter(LOG_FORMAT))
+        file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handlers.append(file)
     before = logger.level
     logger.setLevel(min(h.level for h in handlers))

@@ -35,7 +35,7 @@ class Ticker:
 
     def __init__(self, every: float) -> None:
         self.every = every if every > 0 and not is_quiet() else math.inf
-        self._next = time.monotonic() + min(FIRST_S, self.every)
+        self._next = time.monotonic() + (min(FIRST_S, every) if self.every < math.inf else math.inf)
 
     def due(self) -> bool:
         now = time.monotonic()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hetflow.cli.group import PARTITION_HELP, is_quiet, main, note, output_dir, partition_option
+from hetflow.cli.group import EXIT_INTERRUPTED, PARTITION_HELP, is_quiet, main, note, output_dir, partition_option
 from hetflow.cli.progress import Ticker, every_option, warn_long
 from hetflow.errors import HetflowError, SpecError
 from hetflow.terminal import RegistryOption, backend_names, line, plural
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from hetflow.runtime import Progress, Session, WorkflowRun
 
 EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was cancelled
-EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a command that SIGINT ended
 RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
 
 
@@ -36,7 +35,7 @@ def progress_line(p: Progress, total: int | None = None) -> str:
 def follow(session: Session, run: WorkflowRun, total: int, console: Console, every: float = 10.0) -> None:
     """Follow the run until it ends. On a terminal, a live progress bar: tasks ended of total, then running, failed,
     skipped, and the cores and GPUs busy. Elsewhere (a batch job's log), a line every `every` seconds from the
-    first FIRST_S on, e.g. "12:00:05 running 3  done 40/100  failed 0 ..."; with --quiet, nothing."""
+    first 2 s on, e.g. "12:00:05 running 3  done 40/100  failed 0 ..."; with --quiet, nothing."""
     if not console.is_terminal or is_quiet():
         ticker = Ticker(every)
         while not run.wait(min(0.5, ticker.every)):
@@ -67,7 +66,7 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
     """Ctrl-C: stop the run cleanly (its tasks cancelled, their processes killed, the journal's run marked
     interrupted); the line that says how far it got and how to go on. A second Ctrl-C while it stops gives up on
     a clean stop: the process exits at once, and its workers, which die with it, take their commands along."""
-    click.echo("interrupted: stopping the tasks that run (Ctrl-C again to force)", err=True)
+    note("interrupted: stopping the tasks that run (Ctrl-C again to force)")
     try:
         session.interrupt()
     except KeyboardInterrupt:
@@ -175,13 +174,12 @@ def run(
         session.start()
         r = session.submit_workflow(wf)
         follow(session, r, wf.n_tasks, err, every)
+        session.close()
     except KeyboardInterrupt:
         interrupted = stop(session, workflow, wf.n_tasks, journal)
     except BaseException:
         session.close(cancel=True)
         raise
-    else:
-        session.close()
     if r is None:  # interrupted before the workflow was submitted
         click.echo(interrupted, err=True)
         ctx.exit(EXIT_INTERRUPTED)

@@ -332,6 +332,7 @@ class Driver:
             run = info.task_run(self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt)
             batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
         if batch:
+            log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
             self.executor.submit(batch)
 
     def _key(self) -> int:
@@ -386,6 +387,7 @@ class Driver:
                 self._publish(ev.TaskEnded(r, o, DONE, value))
                 continue
             info = r.info
+            log.debug("%s: %s: %s", r.run.task_id, status, o.error)
             if status == LOST:
                 lost = info.losses[r.index] = info.losses.get(r.index, 0) + 1
                 if lost < MAX_LOSSES:  # not the task's fault: run it again on a fresh worker, same resources
