@@ -75,7 +75,9 @@ def test_run_prints_progress_lines_when_stderr_is_no_terminal(files: dict[str, P
     assert "\r" not in r.stderr and "━" not in r.stderr  # no bar
     quiet = invoke("--quiet", "run", files["naps"], "-p", files["two"], "--progress-every", "0.2")
     assert quiet.exit_code == 0 and quiet.stderr == ""
-    default = invoke("run", files["naps"], "-p", files["two"])  # 1.2 s: within the first 2 s, nothing
+    brief = files["dir"] / "brief.yaml"
+    brief.write_text("workflow: brief\ntasks:\n  - {name: a, count: 3, command: 'true'}\n")
+    default = invoke("run", brief, "-p", files["two"])  # over within the first 2 s: nothing
     assert default.exit_code == 0 and default.stderr == ""
 
 
