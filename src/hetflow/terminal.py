@@ -105,3 +105,14 @@ def describe_platform(p: Platform) -> str:
     if memory:
         parts.append(format_memory(memory))
     return f"{p.name}: " + ", ".join(parts)
+
+
+_UNITS = (("years", 365.25 * 86400), ("months", 30.44 * 86400), ("days", 86400.0), ("h", 3600.0), ("min", 60.0))
+
+
+def human_duration(seconds: float) -> str:
+    """A duration in the largest unit that keeps it at 1 or more, e.g. 42.0 s, 3.5 min, 4.2 months."""
+    for unit, size in _UNITS:
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:,.1f} s"

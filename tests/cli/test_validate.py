@@ -237,3 +237,40 @@ def test_validate_styles_its_lines_as_rich_would(env: dict[str, str], monkeypatc
         console.print(Text.assemble((plain[:15], "bold"), plain[15:]))
     assert out == buffer.getvalue()
     assert ("\x1b[1m" in out) == (env in ({"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "1"}))
+
+
+def test_every_function_is_imported_and_must_be_callable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate imports each `function:` and says, in one line with the file and the task set, which is not one."""
+    (tmp_path / "broken_at_import.py").write_text("raise RuntimeError('no GPU here')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cases = {
+        "tests.runtime.tasks:square": None,
+        "tests.runtime.nothing_here:f": "cannot import tests.runtime.nothing_here: no module named",
+        "tests.runtime.tasks:no_such": "module tests.runtime.tasks has no 'no_such'",
+        "os:sep": "os:sep is a str, not a function",
+        "broken_at_import:f": "importing broken_at_import failed: RuntimeError: no GPU here",
+    }
+    for ref, says in cases.items():
+        wf = tmp_path / "wf.yaml"
+        wf.write_text(f"workflow: w\ntasks:\n  - {{name: a, command: 'true'}}\n  - {{name: b, function: '{ref}'}}\n")
+        result = invoke("validate", wf)
+        if says is None:
+            assert result.exit_code == 0 and "1 function, each importable and callable" in result.stdout
+            continue
+        assert result.exit_code == 2 and result.stdout == "", ref
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"error: {wf}: tasks[1] (b).function: {says}") and "(fix: " in line, line
+        run = invoke("run", wf)  # run checks the same before it starts anything
+        assert run.exit_code == 2 and run.stderr.splitlines() == [line]
+
+
+def test_simulate_never_imports_the_functions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading is not importing: a trace or a plan simulates without the user's modules (or their side effects)."""
+    (tmp_path / "marks_import.py").write_text("raise SystemExit('imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    wf = tmp_path / "wf.yaml"
+    wf.write_text("workflow: w\ntasks:\n  - {name: b, runtime: 5, function: 'marks_import:f'}\n")
+    (tmp_path / "p.yaml").write_text(NODE)
+    result = invoke("simulate", wf, "-p", tmp_path / "p.yaml", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["makespan_s"] == 5.0
+    assert "marks_import" not in sys.modules

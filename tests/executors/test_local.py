@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -71,7 +72,7 @@ def test_commands_capture_stdout_and_stderr_per_task(executor: LocalExecutor, tm
     a, b, bad = (got[k].result() for k in (1, 2, 3))
     assert isinstance(a, CommandResult) and a.returncode == 0
     assert (a.stdout, a.stderr, b.stdout, b.stderr) == ("out-a\n", "err-a\n", "out-b\n", "err-b\n")
-    assert Path(a.stdout_path) == tmp_path / "logs" / "a[0].out"
+    assert Path(a.stdout_path) == tmp_path / "logs" / "a@0.out"
     assert got[3].status == FAILED and bad.returncode == 3
     assert got[3].error == "exit status 3: no such input"
     assert bad.stdout == "partial\n"
@@ -244,9 +245,9 @@ def test_each_attempt_of_a_task_keeps_its_own_logs(executor: LocalExecutor, tmp_
     executor.submit([TaskRun(2, "a[0]", "n-0", 1, command=command.format(rc=0), attempt=2)])
     second = drain(executor, 1)[2].result()
     logs = tmp_path / "logs"
-    assert (Path(first.stdout_path), Path(first.stderr_path)) == (logs / "a[0].out", logs / "a[0].err")
-    assert (Path(second.stdout_path), Path(second.stderr_path)) == (logs / "a[0].2.out", logs / "a[0].2.err")
-    assert sorted(p.name for p in logs.iterdir()) == ["a[0].2.err", "a[0].2.out", "a[0].err", "a[0].out"]
+    assert (Path(first.stdout_path), Path(first.stderr_path)) == (logs / "a@0.out", logs / "a@0.err")
+    assert (Path(second.stdout_path), Path(second.stderr_path)) == (logs / "a@0.2.out", logs / "a@0.2.err")
+    assert sorted(p.name for p in logs.iterdir()) == ["a@0.2.err", "a@0.2.out", "a@0.err", "a@0.out"]
 
 
 def test_a_shell_task_retried_in_a_session_leaves_the_logs_of_both_attempts(tmp_path: Path) -> None:
@@ -260,4 +261,42 @@ def test_a_shell_task_retried_in_a_session_leaves_the_logs_of_both_attempts(tmp_
     first_err = first_out.with_suffix(".err")
     assert Path(result.stdout_path) == first_out.with_suffix(".2.out")
     assert (first_out.read_text(), first_err.read_text()) == ("attempt\n", "failing\n")
-    assert (Path(result.stdout_path).read_text(), Path(result.stderr_path).read_text()) == ("attempt\n", "")
+    assert Path(result.stdout_path).read_text() == "attempt\n" and not Path(result.stderr_path).exists()
+    assert (result.stdout, result.stderr) == ("attempt\n", "")  # an empty log is no file, and reads as ""
+
+
+def test_log_names_hold_no_glob_or_shell_characters_and_never_collide(tmp_path: Path) -> None:
+    ids = [("a b[3]", 1), ("x*?[1]", 1), ("x.2", 1), ("x", 2), ("dir/name", 1), ("dir_name", 1), ("é[0]", 1)]
+    ex = LocalExecutor(log_dir=tmp_path / "logs")
+    ex.start([Node("n-0", "n", 2, 0, 0)])
+    try:
+        ex.submit(
+            [TaskRun(k, tid, "n-0", 1, command="echo $HETFLOW_TASK_ID", attempt=a) for k, (tid, a) in enumerate(ids)]
+        )
+        got = drain(ex, len(ids))
+    finally:
+        ex.close()
+    names = sorted(p.name for p in (tmp_path / "logs").iterdir())
+    assert len(names) == len(ids)  # one .out each (the .err files were empty: removed), none shared
+    assert not any(set(n) & set("*?[]/ \\'\"$!{}") for n in names), names
+    assert {got[k].result().stdout for k in got} == {f"{tid}\n" for tid, _ in ids}
+    assert {Path(got[k].result().stdout_path).name for k in got} == {
+        "a%20b@3.out", "x%2A%3F@1.out", "x%2E2.out", "x.2.out", "dir%2Fname.out", "dir_name.out", "%C3%A9@0.out",
+    }  # fmt: skip
+
+
+def test_a_temporary_log_folder_goes_at_close_unless_a_command_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for command, kept in (("echo fine", False), ("echo broken >&2; exit 1", True)):
+        ex = LocalExecutor()
+        ex.start([Node("n-0", "n", 1, 0, 0)])
+        ex.submit([TaskRun(1, "a", "n-0", 1, command=command)])
+        result = drain(ex, 1)[1].result()
+        folder = Path(result.stdout_path).parent
+        assert folder.parent == tmp_path and folder.is_dir()
+        ex.close()
+        assert folder.exists() == kept, command
+        if kept:
+            assert [p.name for p in folder.iterdir()] == ["a.err"]

@@ -150,7 +150,7 @@ def test_cli_runs_on_a_cluster_at_an_address(cluster: Any, tmp_path: Path) -> No
     placed = run_cli_at(cluster.address, "ray", tmp_path, [Node(n, t, c, u, 0) for n, t, c, u in FOUND])
     assert placed["a"] <= {"cpu-0", "cpu-1"}
     assert placed["g"] <= {"gpu-0", "worker-0"}
-    assert (tmp_path / "run.db.logs" / "a[0].out").read_text() == "a[0]\n"
+    assert (tmp_path / "run.db.logs" / "a@0.out").read_text() == "a[0]\n"
 
 
 def test_a_node_that_joins_mid_run_is_used_at_once(cluster: Any, tmp_path: Path) -> None:

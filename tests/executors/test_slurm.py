@@ -169,9 +169,9 @@ def cli_result(folder: Path, backend: str, address: str) -> None:
     (summary,) = json.loads((folder / "result.json").read_text())
     assert (summary["tasks"], summary["failed"], summary["platform"]) == (6, 0, f"{backend}-{address}")
     logs = next(folder.glob("run-*.db.logs"))
-    assert [(logs / f"a[{i}].out").read_text() for i in range(3)] == [f"a[{i}]\n" for i in range(3)]
+    assert [(logs / f"a@{i}.out").read_text() for i in range(3)] == [f"a[{i}]\n" for i in range(3)]
     for i in range(2):
-        share, device = (logs / f"g[{i}].out").read_text().split()
+        share, device = (logs / f"g@{i}.out").read_text().split()
         index, fraction = share.split(":")
         assert fraction == "0.5" and device == index, f"g[{i}]: {share} {device}"  # the job's GPUs are 0,1
 

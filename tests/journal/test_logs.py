@@ -7,22 +7,23 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 import hetflow as hf
-from hetflow.executors.api import TaskRun, log_paths
 from hetflow.journal import read_journal
 from hetflow.journal import store as J
-from hetflow.journal.read import attempt_logs
+from hetflow.spec.logs import attempt_logs
 
 PLATFORM = {"platform": "two", "nodes": [{"type": "n", "count": 1, "cores": 2}]}
 
 
-@pytest.mark.parametrize("task_id", ["a", "set[3]", "数据准备[0]", "sp ace*?[1]", "x/y", ""])
-@pytest.mark.parametrize("attempt", [1, 2, 7])
-def test_the_journal_names_logs_as_the_executors_do(task_id: str, attempt: int, tmp_path: Path) -> None:
-    run = TaskRun(key=1, task_id=task_id, node="n-0", cores=1, command="true", attempt=attempt)
-    assert tuple(map(str, attempt_logs(tmp_path, task_id, attempt))) == log_paths(tmp_path, run)
+IDS = ["a", "set[3]", "数据准备[0]", "sp ace*?[1]", "x/y", "", "x.2", "x[0]x", "a b[3]"]
+
+
+def test_log_names_are_plain_and_never_shared() -> None:
+    """Every attempt of every task id gets its own file, named with nothing a shell or glob reads specially."""
+    names = [attempt_logs(Path("logs"), task_id, attempt)[0].name for task_id in IDS for attempt in (1, 2, 7)]
+    assert len(set(names)) == len(names)
+    assert all(not set(n) & set("*?[]/ \\'\"$") for n in names), names
+    assert attempt_logs(Path("logs"), "set[3]", 2) == (Path("logs/set@3.2.out"), Path("logs/set@3.2.err"))
 
 
 def test_a_run_records_its_log_folder_and_the_report_finds_every_attempt(tmp_path: Path) -> None:

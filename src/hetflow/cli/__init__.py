@@ -5,7 +5,9 @@ Each command imports what it needs when it runs (rich, the loaders, the simulato
 `hetflow --help` and `hetflow validate` print before numpy, matplotlib or the runtime are loaded.
 
 Any HetflowError ends the command with one line on stderr, `error: <file>: <place>: <problem> (fix: ...)`, and exit
-status 2; the global `--debug` shows the traceback instead.
+status 2; the global `--debug` shows the traceback instead. Ctrl-C ends any command with exit status 130 (`run` first
+stops its tasks and keeps its journal). The global `-v`, `-q` and `--log-file` set what the `hetflow` logger prints
+(group.py), and long work prints progress lines on stderr (progress.py).
 """
 
 from hetflow.cli import report, run, simulate, validate  # noqa: F401  (each registers its command)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from hetflow.cli.group import PARTITION_HELP, main, output_dir, partition_option
+from hetflow.cli.group import EXIT_INTERRUPTED, PARTITION_HELP, is_quiet, main, note, output_dir, partition_option
+from hetflow.cli.progress import Ticker, every_option, warn_long
 from hetflow.errors import HetflowError, SpecError
 from hetflow.terminal import RegistryOption, backend_names, line, plural
 
@@ -22,20 +25,26 @@ EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was c
 RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
 
 
-def progress_line(p: Progress) -> str:
+def progress_line(p: Progress, total: int | None = None) -> str:
+    """What runs and how many ended badly, and the cores and GPUs busy (with total: how many are done, first)."""
     gpus = f"  GPUs {p.gpus_busy:g}/{p.gpus:g}" if p.gpus else ""
-    return f"running {p.running}  failed {p.failed}  skipped {p.skipped}  cores {p.cores_busy}/{p.cores}{gpus}"
+    done = f"  done {p.done}/{total}" if total is not None else ""
+    return f"running {p.running}{done}  failed {p.failed}  skipped {p.skipped}  cores {p.cores_busy}/{p.cores}{gpus}"
 
 
-def follow(session: Session, run: WorkflowRun, total: int, console: Console) -> None:
-    """A live progress bar on the console until the run ends: tasks ended of total, then running, failed, skipped,
-    and the cores and GPUs busy. Without a terminal it only waits (the summary follows)."""
+def follow(session: Session, run: WorkflowRun, total: int, console: Console, every: float = 10.0) -> None:
+    """Follow the run until it ends. On a terminal, a live progress bar: tasks ended of total, then running, failed,
+    skipped, and the cores and GPUs busy. Elsewhere (a batch job's log), a line every `every` seconds from the
+    first 2 s on, e.g. "12:00:05 running 3  done 40/100  failed 0 ..."; with --quiet, nothing."""
+    if not console.is_terminal or is_quiet():
+        ticker = Ticker(every)
+        while not run.wait(min(0.5, ticker.every)):
+            if ticker.due():
+                ticker.say(progress_line(session.progress(), total))
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
-    if not console.is_terminal:
-        run.wait()
-        return
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -51,6 +60,25 @@ def follow(session: Session, run: WorkflowRun, total: int, console: Console) -> 
             bar.update(task, completed=p.done + p.failed + p.skipped + p.cancelled, detail=progress_line(p))
             if ended:
                 return
+
+
+def stop(session: Session, workflow: str, total: int, journal: str | None) -> str:
+    """Ctrl-C: stop the run cleanly (its tasks cancelled, their processes killed, the journal's run marked
+    interrupted); the line that says how far it got and how to go on. A second Ctrl-C while it stops gives up on
+    a clean stop: the process exits at once, and its workers, which die with it, take their commands along."""
+    note("interrupted: stopping the tasks that run (Ctrl-C again to force)")
+    try:
+        session.interrupt()
+    except KeyboardInterrupt:
+        click.echo("interrupted again: forced stop, the journal may miss its last rows", err=True)
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    done = session.progress().done
+    if journal is not None:
+        again = f"resume with hetflow run {shlex.quote(workflow)} --journal {shlex.quote(journal)} --resume"
+    else:
+        again = f"to resume next time, keep a journal: hetflow run {shlex.quote(workflow)} --journal FILE"
+    return f"interrupted: {done} of {total} tasks done; {again}"
 
 
 @main.command()
@@ -86,6 +114,7 @@ def follow(session: Session, run: WorkflowRun, total: int, console: Console) -> 
     help="Replay a trace: tasks with nothing to run sleep their run time x SCALE (e.g. 0.01), by default on the "
     "machines the trace records.",
 )
+@every_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -101,19 +130,23 @@ def run(
     as_json: bool,
     partitions: tuple[str, ...],
     emulate: float | None,
+    every: float,
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
-    Exit status: 0 when every task is done, 1 when some failed or were skipped, 2 on bad input.
+    Exit status: 0 when every task is done, 1 when some failed or were skipped, 2 on bad input, 130 when
+    interrupted (Ctrl-C: the tasks are stopped, the journal kept; a second Ctrl-C forces the stop).
     """
     from rich.console import Console
 
     from hetflow.report import print_table
     from hetflow.runtime import Session
+    from hetflow.spec.functions import check_functions
     from hetflow.spec.load import load_platform, load_workflow, recorded_platform
 
     report_path = output_dir(report_dir, "--report")
     wf = load_workflow(workflow)
+    check_functions(wf)
     if emulate is not None:
         wf = wf.emulated(emulate)
     pf = load_platform(platform) if platform is not None else None
@@ -134,9 +167,22 @@ def run(
     except HetflowError:
         session.close()
         raise
-    with session:
+    warn_long(wf, session.platform)
+    interrupted = ""
+    r: WorkflowRun | None = None
+    try:
+        session.start()
         r = session.submit_workflow(wf)
-        follow(session, r, wf.n_tasks, err)
+        follow(session, r, wf.n_tasks, err, every)
+        session.close()
+    except KeyboardInterrupt:
+        interrupted = stop(session, workflow, wf.n_tasks, journal)
+    except BaseException:
+        session.close(cancel=True)
+        raise
+    if r is None:  # interrupted before the workflow was submitted
+        click.echo(interrupted, err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     from hetflow.report import with_skipped  # the table and report tell skipped tasks from unended ones
 
     result = with_skipped(r.result(), r.skipped)
@@ -144,6 +190,11 @@ def run(
         from hetflow.report import write_report
 
         write_report([result], report_path)
+    if interrupted:
+        if report_dir is not None:
+            note(f"report: {Path(report_dir) / 'index.html'}")
+        click.echo(interrupted, err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     if as_json:
         summary = result.summary()
         summary.update(

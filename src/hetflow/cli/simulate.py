@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from hetflow.cli.group import PARTITION_HELP, load_inputs, main, output_dir, output_file, partition_option
+from hetflow.cli.group import PARTITION_HELP, load_inputs, main, note, output_dir, output_file, partition_option
+from hetflow.cli.progress import every_option, simulation_ticker, warn_long
 from hetflow.errors import SpecError
 from hetflow.terminal import RegistryOption, policy_names
 
@@ -25,6 +26,7 @@ from hetflow.terminal import RegistryOption, policy_names
 @click.option("--report", "report_dir", metavar="DIR", help="Write DIR/index.html with utilization and Gantt plots.")
 @click.option("--trace", "trace_file", metavar="FILE", help="Write one JSON line per task (id, set, node, start, ...).")
 @click.option("--partition", "partitions", multiple=True, metavar="NAME=CORES[,GPUS]", help=PARTITION_HELP)
+@every_option
 def simulate(
     workflow: str,
     platform: str | None,
@@ -34,6 +36,7 @@ def simulate(
     report_dir: str | None,
     trace_file: str | None,
     partitions: tuple[str, ...],
+    every: float,
 ) -> None:
     """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy."""
     from rich.console import Console
@@ -57,7 +60,12 @@ def simulate(
             "no platform to simulate on", source=workflow, fix="give --platform P (native workflows record no machines)"
         )
     shares = parse_shares(partition_option(partitions))
-    results = [run_simulation(wf, pf, m, p, partitions=shares) for p in policies for m in modes]
+    warn_long(wf, pf)
+    results = [
+        run_simulation(wf, pf, m, p, partitions=shares, check=simulation_ticker(every, f"{m}/{p}", wf.n_tasks))
+        for p in policies
+        for m in modes
+    ]
     if as_json:
         click.echo(json.dumps([r.summary() for r in results], indent=2))
     else:
@@ -71,4 +79,7 @@ def simulate(
         from hetflow.report import write_report  # matplotlib: a third of a second, only for a report
 
         index = write_report(results, report_path)
-        click.echo(f"report: {index}", err=as_json)
+        if as_json:
+            note(f"report: {index}")
+        else:
+            click.echo(f"report: {index}")

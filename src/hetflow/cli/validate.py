@@ -8,7 +8,7 @@ from functools import partial
 import click
 
 from hetflow.cli.group import load_inputs, main
-from hetflow.terminal import describe_platform, echo_line, name_list, path_text, plural, styled
+from hetflow.terminal import describe_platform, echo_line, human_duration, name_list, path_text, plural, styled
 
 
 @main.command()
@@ -20,12 +20,16 @@ def validate(workflow: str, platform: str | None) -> None:
     """Check a workflow and platform, and summarize them.
 
     Prints the tasks, sets and levels of WORKFLOW, its workloads and shared ancestors, its critical path and its
-    work, and with a platform the lower bound on the makespan and whether every task fits on some node.
+    work, and with a platform the lower bound on the makespan and whether every task fits on some node. Every
+    `function:` is imported (its module's code runs) to check that it names a callable.
     """
+    from hetflow.spec.functions import check_functions
+
     wf, pf = load_inputs(workflow, platform)
     a = wf.analysis
     if pf is not None:
         pf.check_fits(wf)
+    check_functions(wf)
     say = partial(echo_line, styled=styled(sys.stdout))
     say("workflow", f"{wf.name}  ({workflow})")
     say("tasks", f"{plural(wf.n_tasks, 'task')} in {plural(len(wf), 'set')}, {plural(a.n_levels, 'level')}")
@@ -39,10 +43,14 @@ def validate(workflow: str, platform: str | None) -> None:
     say("critical path", f"{path_text(a.critical_path)}  ({a.critical_path_s:,.1f} s)")
     core_s, gpu_s = wf.work()
     say("work", f"{core_s:,.0f} core-s, {gpu_s:,.0f} GPU-s")
+    functions = sorted({s.function for s in wf.sets if s.function is not None})
+    if functions:
+        say("functions", f"{plural(len(functions), 'function')}, each importable and callable")
     if pf is None:
         say("platform", "none (give --platform for a lower bound and a fit check)")
         return
     origin = pf.source if platform is not None else "recorded in the workflow file"
     say("platform", f"{describe_platform(pf)}  ({origin})")
-    say("lower bound", f"{pf.lower_bound(wf):,.1f} s")
+    bound = pf.lower_bound(wf)
+    say("lower bound", f"{bound:,.1f} s" + (f" ({human_duration(bound)})" if bound >= 60 else ""))
     say("fit", "every task set fits on some node")

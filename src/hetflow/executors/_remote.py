@@ -25,13 +25,21 @@ import signal
 import subprocess
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hetflow.executors._bound import GPU_VARS, BoundWorkers, Result
-from hetflow.executors._worker import dump, dump_exception, exit_text, resolve, start_command, wants_index
+from hetflow.executors._worker import (
+    drop_empty,
+    dump,
+    dump_exception,
+    exit_text,
+    failure_text,
+    resolve,
+    start_command,
+    wants_index,
+)
 from hetflow.executors.api import gpu_env, visible_devices
 from hetflow.spec.resources import GpuGrant
 
@@ -79,7 +87,7 @@ def _call(ref: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any] | 
     except BaseException as exc:
         end = time.time()
         error = f"{type(exc).__name__}: {exc}".strip()
-        return ("failed", start, end, None, error, dump_exception(exc), traceback.format_exc())
+        return ("failed", start, end, None, error, dump_exception(exc), failure_text(ref))
     end = time.time()
     try:
         blob = dump(value)
@@ -114,11 +122,13 @@ def _command(
             _running.pop(key, None)
     end = time.time()
     value = dump((rc, out_path, err_path))
+    error = exit_text(rc, err_path) if rc != 0 and not timed_out else ""
+    drop_empty(out_path, err_path)
     if timed_out:
         return ("timeout", start, end, value, f"timed out after {timeout:g} s", None, "")
     if rc == 0:
         return ("done", start, end, value, "", None, "")
-    return ("failed", start, end, value, exit_text(rc, err_path), None, "")
+    return ("failed", start, end, value, error, None, "")
 
 
 def _set_env(env: dict[str, str]) -> None:

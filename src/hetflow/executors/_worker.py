@@ -9,7 +9,7 @@ It reads batches of operations from its socket, runs them one after another and 
     worker -> driver   [("pid", key, pid)]                 a command's process started (its process group is pid)
                        [("end", key, ok, start, end, value, error, exception, traceback)]
 
-A function reference is ("ref", module, qualname) or ("blob", pickled function); a function decorated with
+A function reference is ("ref", module, qualname) or ("blob", pickled function, its file); a function decorated with
 `hetflow.task` is unwrapped through its `__hetflow_task__` attribute. A "pkg.mod:func" reference taking one
 parameter is called with the task's index (args = (index,) is sent only then; see LocalExecutor).
 A command runs in its own session (process group), so that a timeout or a cancel kills its whole tree.
@@ -21,8 +21,10 @@ import contextlib
 import ctypes
 import importlib
 import inspect
+import linecache
 import os
 import pickle
+import re
 import select
 import signal
 import subprocess
@@ -72,7 +74,7 @@ def resolve(ref: tuple[Any, ...]) -> Callable[..., Any]:
 
 def reference(fn: Callable[..., Any] | str) -> tuple[Any, ...]:
     """How a worker finds a function (resolve reads it back): ("ref", module, qualname) when it can import it, else
-    ("blob", pickled by value)."""
+    ("blob", pickled by value, the file it was defined in), the file for its tracebacks (failure_text)."""
     if isinstance(fn, str):
         return ("ref", *fn.split(":", 1))
     module: str | None = getattr(fn, "__module__", None)
@@ -85,7 +87,36 @@ def reference(fn: Callable[..., Any] | str) -> tuple[Any, ...]:
             return ("ref", module, qualname)
     import cloudpickle
 
-    return ("blob", cloudpickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL))
+    code = getattr(getattr(fn, "__hetflow_task__", fn), "__code__", None)
+    source = os.path.abspath(code.co_filename) if code is not None and not code.co_filename.startswith("<") else ""
+    return ("blob", cloudpickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL), source)
+
+
+_DYNAMIC_FRAME = re.compile(r'  File "<dynamic-code>", line (\d+), in (.*)\n')
+
+
+def failure_text(ref: tuple[Any, ...] | None) -> str:
+    """The traceback of the exception being handled. A function sent by value (cloudpickle) runs code whose file is
+    "<dynamic-code>": its frames name the file the function came from instead (ref[2], from reference), with the
+    line's source when that file is on this machine too, as they would in the script itself."""
+    text = traceback.format_exc()
+    source = ref[2] if ref is not None and len(ref) > 2 and ref[0] == "blob" else ""
+    if not source or "<dynamic-code>" not in text:
+        return text
+
+    def named(m: re.Match[str]) -> str:
+        line = linecache.getline(source, int(m[1])).strip()
+        return f'  File "{source}", line {m[1]}, in {m[2]}\n' + (f"    {line}\n" if line else "")
+
+    return _DYNAMIC_FRAME.sub(named, text)
+
+
+def drop_empty(*paths: str) -> None:
+    """Remove the log files an attempt left empty (a command that printed nothing leaves no file behind)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if os.path.getsize(path) == 0:
+                os.remove(path)
 
 
 def wants_index(fn: Callable[..., Any]) -> bool:
@@ -106,12 +137,18 @@ def dump(value: object) -> bytes:
 
 
 def dump_exception(exc: BaseException) -> bytes | None:
+    """The exception, pickled without its traceback: that goes as text (failure_text), which names the files of
+    functions sent by value; a pickled one (tblib, where Dask installed it) would name "<dynamic-code>"."""
+    tb = exc.__traceback__
+    exc.__traceback__ = None
     try:
         blob = dump(exc)
         pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
         return blob
     except Exception:
         return None
+    finally:
+        exc.__traceback__ = tb
 
 
 def start_command(command: str, env: dict[str, str] | None, out_path: str, err_path: str) -> subprocess.Popen[bytes]:
@@ -130,6 +167,7 @@ class Worker:
         self.conn = conn
         self.parent = os.getppid()
         self.funcs: dict[int, tuple[Callable[..., Any], bool]] = {}
+        self.refs: dict[int, tuple[Any, ...]] = {}  # for failure_text
         self.cpus: tuple[int, ...] | None = None
         self.env: dict[str, str] = {}
 
@@ -161,6 +199,7 @@ class Worker:
                 send(dump(out))
 
     def define(self, fid: int, ref: tuple[Any, ...]) -> None:
+        self.refs[fid] = ref
         try:
             fn = resolve(ref)
             self.funcs[fid] = (fn, wants_index(fn))
@@ -205,7 +244,7 @@ class Worker:
             value = fn(*args, **kwargs) if kwargs else fn(*args)
         except BaseException as exc:
             end = time.time()
-            tb = traceback.format_exc()
+            tb = failure_text(self.refs.get(fid))
             error = f"{type(exc).__name__}: {exc}".strip()
             return ("end", key, False, start, end, None, error, dump_exception(exc), tb)
         end = time.time()
@@ -240,9 +279,9 @@ class Worker:
             _command_pgid = 0
         end = time.time()
         value = dump((rc, out_path, err_path))
-        if rc == 0:
-            return ("end", key, True, start, end, value, "", None, "")
-        return ("end", key, False, start, end, value, exit_text(rc, err_path), None, "")
+        error = exit_text(rc, err_path) if rc != 0 else ""
+        drop_empty(out_path, err_path)
+        return ("end", key, rc == 0, start, end, value, error, None, "")
 
     def _wait(self, proc: subprocess.Popen[bytes]) -> int:
         """The command's exit status. Waits on a pidfd and the driver's socket together where Linux has pidfds (no

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hetflow.spec.logs import attempt_logs
 from hetflow.spec.platform import Node, Platform
 from hetflow.spec.resources import GPU_UNIT, GpuGrant
 
@@ -68,7 +69,8 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
-    """What a shell command task returns: its exit status and where its output went (one pair of files per attempt)."""
+    """What a shell command task returns: its exit status and where its output went (one pair of files per attempt;
+    a file the command left empty is removed, so a missing file in a folder that is there means no output)."""
 
     returncode: int
     stdout_path: str
@@ -76,11 +78,18 @@ class CommandResult:
 
     @property
     def stdout(self) -> str:
-        return Path(self.stdout_path).read_text(errors="replace")
+        return _output(self.stdout_path)
 
     @property
     def stderr(self) -> str:
-        return Path(self.stderr_path).read_text(errors="replace")
+        return _output(self.stderr_path)
+
+
+def _output(path: str) -> str:
+    p = Path(path)
+    if not p.exists() and p.parent.is_dir():
+        return ""  # the attempt left it empty
+    return p.read_text(errors="replace")
 
 
 class Executor(Protocol):
@@ -169,15 +178,8 @@ def visible_devices(environ: Mapping[str, str] | None = None) -> list[str] | Non
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def safe_name(task_id: str) -> str:
-    """A file name for a task id: brackets kept, anything odd replaced."""
-    return "".join(c if c.isalnum() or c in "[]-_.=+" else "_" for c in task_id) or "task"
-
-
 def log_paths(folder: Path, run: TaskRun) -> tuple[str, str]:
-    """Where a command writes stdout and stderr, on every backend: FOLDER/TASK_ID.out and .err for the first attempt,
-    TASK_ID.N.out and .err for attempt N > 1, so that a retry keeps the logs of the attempts before it."""
-    name = safe_name(run.task_id)
-    if run.attempt > 1:
-        name = f"{name}.{run.attempt}"
-    return str(folder / f"{name}.out"), str(folder / f"{name}.err")
+    """Where a command writes stdout and stderr, on every backend (spec.logs.attempt_logs, the rule the journal's
+    reader finds them by). A file the attempt left empty is removed when it ends."""
+    out, err = attempt_logs(folder, run.task_id, run.attempt)
+    return str(out), str(err)

@@ -3,8 +3,10 @@
 - Python callables run inside the workers (no interpreter start per task); a function is shipped to a worker once,
   by reference when it can be imported, else by value (cloudpickle), and then named by a number.
 - Shell commands run as subprocesses that a worker starts and waits for, in a session of their own, with stdout and
-  stderr captured in one pair of files per attempt of a task (api.log_paths: LOG_DIR/TASK_ID.out and .err, then
-  TASK_ID.2.out and .err for a retry, as on every backend).
+  stderr captured in one pair of files per attempt of a task (api.log_paths: LOG_DIR/NAME.out and .err, then
+  NAME.2.out and .err for a retry, as on every backend; the worker removes the files an attempt left empty).
+  Without a log_dir they go to a temporary folder, removed at close unless a command failed and left some output:
+  then it is kept and its path logged (a warning of the hetflow logger).
 - Pinning: every node of the platform maps its cores onto this machine's CPUs (round robin when the platform declares
   more); a task runs with its affinity set to the CPUs of the cores it holds (Linux; elsewhere it is not pinned).
 - GPUs: a task sees the GPUs of its grant through CUDA_VISIBLE_DEVICES, and a fraction of one through
@@ -20,9 +22,11 @@ from __future__ import annotations
 import bisect
 import contextlib
 import heapq
+import logging
 import os
 import pickle
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,6 +59,7 @@ from hetflow.spec.platform import Node
 
 WORKER_FILE = str(Path(__file__).with_name("_worker.py"))
 _KILL_GRACE_S = 2.0
+log = logging.getLogger("hetflow")
 
 
 def machine_cpus() -> list[int]:
@@ -116,6 +121,8 @@ class LocalExecutor:
         self._want_workers = workers
         self._max_workers = max_workers
         self._log_dir = Path(log_dir) if log_dir is not None else None
+        self._temporary = False  # the log folder is one this executor made: it goes at close, unless a command failed
+        self._keep_logs = False
         self._pin = pin and can_pin()
         self._nodes: dict[str, Node] = {}
         self._cpu_map: dict[str, list[int]] = {}  # node -> machine CPU of each of its cores
@@ -188,6 +195,11 @@ class LocalExecutor:
         self._sel.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
+        if self._temporary and self._log_dir is not None:
+            if self._keep_logs and any(self._log_dir.iterdir()):
+                log.warning("logs of the failed commands kept in %s", self._log_dir)
+            else:
+                shutil.rmtree(self._log_dir, ignore_errors=True)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -394,6 +406,7 @@ class LocalExecutor:
     def _logs(self) -> Path:
         if self._log_dir is None:
             self._log_dir = Path(tempfile.mkdtemp(prefix="hetflow-logs-"))
+            self._temporary = True
         self._log_dir.mkdir(parents=True, exist_ok=True)
         return self._log_dir
 
@@ -419,6 +432,8 @@ class LocalExecutor:
                 rc, out_path, err_path = pickle.loads(value)
                 value = pickle.dumps(CommandResult(rc, out_path, err_path))
             status = job.reason or (DONE if ok else FAILED)
+            if job.run.command is not None and status in (FAILED, TIMEOUT):
+                self._keep_logs = True
             if job.reason:
                 error = _stopped_text(job)
             out.append(Outcome(key, status, start, end, value, error, exc, tb))

@@ -15,6 +15,7 @@ from typing import Any
 from hetflow.errors import SpecError
 from hetflow.journal import store as J
 from hetflow.journal.codec import platform_from_dict, set_from_dict
+from hetflow.spec.logs import attempt_logs
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GPU_UNIT
 from hetflow.spec.trace import Interval, Mark
@@ -53,15 +54,6 @@ class RunInfo:
     ended: float | None  # None: the process died before it recorded its end (kill -9, power loss)
     status: str
     last_event: float | None = None  # the time of its last event (where an interrupted run stopped)
-
-
-def attempt_logs(folder: Path, task_id: str, attempt: int) -> tuple[Path, Path]:
-    """Where attempt `attempt` of a task wrote stdout and stderr: the rule of executors.api.log_paths (TASK_ID.out,
-    then TASK_ID.N.out for attempt N > 1), which the journal cannot import (tests hold the two together)."""
-    name = "".join(c if c.isalnum() or c in "[]-_.=+" else "_" for c in task_id) or "task"
-    if attempt > 1:
-        name = f"{name}.{attempt}"
-    return folder / f"{name}.out", folder / f"{name}.err"
 
 
 @dataclass

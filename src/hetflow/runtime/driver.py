@@ -65,6 +65,7 @@ class Driver:
         self.triggers = Triggers()
         self.act = act  # runs a trigger's action; what it did, in words
         self.error: BaseException | None = None
+        self.interrupted = False  # set before a Close(cancel=True) that stops the run on Ctrl-C: its status says so
         self.started = threading.Event()
         self.finished = threading.Event()
         self.cores_busy = 0
@@ -128,15 +129,19 @@ class Driver:
             now = self.clock.time()
             for n in self.nodes:
                 self._publish(ev.NodeJoined(now, n))
+            log.info("run started on %d nodes (%s executor)", len(self.nodes), self.executor.name)
             self.started.set()
             self._loop()
-            if self.failed_tasks or self.skipped_tasks:
+            if self.interrupted:
+                status = "interrupted"
+            elif self.failed_tasks or self.skipped_tasks:
                 status = "failed"
             elif self.engine.state_counts()[TaskState.CANCELLED]:
                 status = "cancelled"
         except BaseException as exc:
             status = "crashed"
             self.error = exc
+            log.error("the runtime stopped: %s: %s", type(exc).__name__, exc)
             err = ExecutionError(f"the runtime stopped: {type(exc).__name__}: {exc}")
             self._publish(ev.RunCrashed(tuple(self.sets.values()), err))
         finally:
@@ -148,6 +153,7 @@ class Driver:
                 self.executor.close()
             finally:
                 self._publish(ev.RunEnded(status))
+                log.info("run ended: %s (%d failed, %d skipped)", status, self.failed_tasks, self.skipped_tasks)
 
     def elapsed(self) -> float:
         """Seconds since the driver started, on its clock: the engine's time."""
@@ -270,10 +276,12 @@ class Driver:
         for c in changes:
             now = self.clock.time()
             if c.node is None:
+                log.warning("node %s lost: its tasks run again elsewhere", c.name)
                 self._losing.add(c.name)
                 stimuli.append(st.NodeLost(c.name))
                 self._publish(ev.NodeLost(now, c.name))
             else:
+                log.info("node %s joined (%d cores, %g GPU units)", c.name, c.node.cores, c.node.gpu_units)
                 stimuli.append(st.NodeJoined(c.node))
                 self._publish(ev.NodeJoined(now, c.node))
 
@@ -290,6 +298,7 @@ class Driver:
                     if cause == PREEMPTION:
                         self._requeued.add((name, index))
                     info.starts[index] = info.starts.get(index, 0) + 1
+                    log.info("%s: attempt %d ended (%s): it runs again", info.spec.task_id(index), attempt, reason)
                     self._publish(ev.TaskRetried(self.clock.time(), name, index, attempt, reason))
                 case Failed(name, index, error):
                     info = self.sets[name]
@@ -297,6 +306,7 @@ class Driver:
                     self.failed_tasks += 1
                     self.triggers.failed(name)
                     last = info.last.pop(index, None)
+                    log.info("%s failed: %s", info.spec.task_id(index), error)
                     self._publish(ev.TaskGaveUp(self.clock.time(), info, index, error, last))
                 case Skipped(name, count, reason):
                     self._touched.add(name)
@@ -322,6 +332,7 @@ class Driver:
             run = info.task_run(self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt)
             batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
         if batch:
+            log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
             self.executor.submit(batch)
 
     def _key(self) -> int:
@@ -332,7 +343,7 @@ class Driver:
         self.inflight[r.run.key] = r
         self.cores_busy += r.run.cores
         self.gpu_units_busy += r.gpu_units
-        if ev.TaskStarted in self._routes:  # the journal's alone: without one, no event is made per start
+        if ev.TaskStarted in self._routes:  # the journal and the futures want it
             self._publish(ev.TaskStarted(r.sent, r))
         return r.run
 
@@ -376,6 +387,7 @@ class Driver:
                 self._publish(ev.TaskEnded(r, o, DONE, value))
                 continue
             info = r.info
+            log.debug("%s: %s: %s", r.run.task_id, status, o.error)
             if status == LOST:
                 lost = info.losses[r.index] = info.losses.get(r.index, 0) + 1
                 if lost < MAX_LOSSES:  # not the task's fault: run it again on a fresh worker, same resources
@@ -388,6 +400,7 @@ class Driver:
 
     def _rerun(self, r: Running, o: Outcome) -> None:
         info = r.info
+        log.info("%s: %s; it runs again on a fresh worker", r.run.task_id, o.error)
         info.starts[r.index] = info.starts.get(r.index, 0) + 1
         run = dataclasses.replace(r.run, key=self._key(), attempt=r.run.attempt + 1)
         now = self.clock.time()

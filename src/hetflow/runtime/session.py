@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ from hetflow.spec.workflow import Workflow
 if TYPE_CHECKING:
     from hetflow.metrics.result import RunResult
 
+log = logging.getLogger("hetflow")
 PlatformLike = Platform | str | os.PathLike[str] | Mapping[str, Any]
 WorkflowLike = Workflow | str | os.PathLike[str] | Mapping[str, Any]
 
@@ -169,6 +171,10 @@ class Session:
         self._origin = self._clock.time()
         nodes = self.platform.nodes()
         self._driver = Driver(engine, self._executor, nodes, self._clock, observers, buffer, self._act)
+        log.info(
+            "session: %s backend, platform %s, mode %s, policy %s, journal %s",
+            self.backend, self.platform.name, self.mode, self.policy, self.journal_path,
+        )  # fmt: skip
         self._driver.start()
         push_session(self)
         atexit.register(self._at_exit)
@@ -204,6 +210,22 @@ class Session:
                 raise
         if driver.error is not None:
             raise ExecutionError(f"the runtime stopped: {driver.error}") from driver.error
+
+    def interrupt(self) -> None:
+        """Stop the run now, as Ctrl-C does: cancel every task that has not ended (running ones are killed), wait
+        until the executor has stopped its processes, and record the run as interrupted (journal). A
+        KeyboardInterrupt while it waits reaches the caller, who may then give up on a clean stop."""
+        driver = self._driver
+        if driver is None:
+            self.close()
+            return
+        log.info("interrupted: cancelling what has not ended")
+        driver.interrupted = True
+        self.close(wait=False)
+        with contextlib.suppress(ExecutionError):  # it stopped already
+            driver.post(Close(True))
+        while driver.alive:
+            driver.join(0.2)
 
     def __enter__(self) -> Session:
         return self.start()

@@ -1,0 +1,80 @@
+"""Progress of long work as lines on stderr, each with the time of day: what a batch job's log keeps (a live bar
+needs a terminal), and what tells someone running a long simulation that it moves. Work that ends within the first
+interval prints nothing; --quiet prints none."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from hetflow.cli.group import is_quiet, note
+from hetflow.terminal import human_duration, plural
+
+if TYPE_CHECKING:
+    from hetflow.core.engine import Engine
+    from hetflow.spec import Platform, Workflow
+
+FIRST_S = 2.0  # the first line comes after this (or the interval, when shorter): short work stays quiet
+LONG_BOUND_S = 30 * 86400.0  # a lower bound over this gets a warning before the work starts
+PROGRESS_HELP = "Seconds between progress lines on stderr (the first after 2 s; 0: none)."
+
+
+def every_option(f: Callable[..., object]) -> Callable[..., object]:
+    """--progress-every: how often a progress line is printed."""
+    return click.option(
+        "--progress-every", "every", type=click.FloatRange(min=0), default=10.0, show_default=True, help=PROGRESS_HELP
+    )(f)
+
+
+class Ticker:
+    """Says when the next progress line is due: after the first interval, then every `every` seconds."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every if every > 0 and not is_quiet() else math.inf
+        self._next = time.monotonic() + (min(FIRST_S, every) if self.every < math.inf else math.inf)
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.every
+        return True
+
+    @staticmethod
+    def say(text: str) -> None:
+        click.echo(f"{time.strftime('%H:%M:%S')} {text}", err=True)
+
+
+def simulation_ticker(every: float, label: str, total: int) -> Callable[[Engine], None] | None:
+    """A run_simulation `check` that prints a line when one is due: tasks done of total and the virtual time; None
+    when no line will ever be printed. It looks at the clock every 256 engine steps, so it costs nothing to speak of."""
+    ticker = Ticker(every)
+    if ticker.every == math.inf:
+        return None
+    steps = 0
+
+    def tick(engine: Engine) -> None:
+        nonlocal steps
+        steps += 1
+        if steps & 255 or not ticker.due():
+            return
+        from hetflow.core.states import TaskState
+
+        done = engine.state_counts()[TaskState.DONE]
+        ticker.say(f"simulating {label}: {done:,}/{total:,} tasks done, at {human_duration(engine.now)} simulated")
+
+    return tick
+
+
+def warn_long(wf: Workflow, pf: Platform) -> None:
+    """A warning before work whose lower bound is months: it is likely a mistake (a unit, a count)."""
+    bound = pf.lower_bound(wf)
+    if LONG_BOUND_S < bound < math.inf:  # inf: a task fits nowhere, which the run reports itself
+        note(
+            f"warning: lower bound: {human_duration(bound)} on {pf.name} "
+            f"({plural(wf.n_tasks, 'task')}): the workflow cannot end sooner"
+        )
