@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -99,6 +100,25 @@ def test_cancels_timeouts_and_arguments_that_cannot_be_sent(tmp_path: Path) -> N
         wait_for(lambda: not alive(int(pidfile.read_text())), what="the cancelled command to be killed on its worker")
     finally:
         ex.close()
+
+
+def test_a_temporary_log_folder_goes_at_close_unless_a_command_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for command, kept in (("echo fine", False), ("echo broken >&2; exit 1", True)):
+        ex = DaskExecutor()
+        ex.connect(load_platform({"platform": "one", "nodes": [{"type": "n", "cores": 1}]}))
+        try:
+            ex.submit([TaskRun(1, "a", "n-0", 1, command=command)])
+            result = drain(ex, 1)[1].result()
+            folder = Path(result.stdout_path).parent
+            assert folder.parent == tmp_path and folder.is_dir()
+        finally:
+            ex.close()
+        assert folder.exists() == kept, command
+        if kept:
+            assert [p.name for p in folder.iterdir()] == ["a.err"]
 
 
 def test_gpu_tasks_at_once_each_see_their_own_grant_and_a_cancel_kills_one(tmp_path: Path) -> None:

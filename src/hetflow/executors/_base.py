@@ -6,7 +6,9 @@ into outcomes (poll, after _wait)."""
 from __future__ import annotations
 
 import heapq
+import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -17,10 +19,12 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from hetflow.errors import ExecutionError
-from hetflow.executors._cluster import Membership, Seen
+from hetflow.executors._cluster import Membership, Seen, outcome
 from hetflow.executors._worker import reference
-from hetflow.executors.api import CANCELLED, TIMEOUT, NodeChange, Outcome, TaskRun, log_paths
+from hetflow.executors.api import CANCELLED, FAILED, TIMEOUT, NodeChange, Outcome, TaskRun, log_paths
 from hetflow.spec.platform import Node, Platform
+
+log = logging.getLogger("hetflow")
 
 
 class Job:
@@ -45,6 +49,8 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
     def __init__(self, address: str | None, log_dir: str | os.PathLike[str] | None) -> None:
         self.address = address
         self._log_dir = Path(log_dir) if log_dir is not None else None
+        self._temporary = log_dir is None  # a folder of our own: removed at close unless a failed command wrote there
+        self._keep_logs = False
         self._members = Membership()
         self._nodes: dict[str, Node] = {}
         self._jobs: dict[int, J] = {}
@@ -69,6 +75,11 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
         for key in list(self._jobs):
             self.cancel(key)
         self._release()
+        if self._temporary and self._log_dir is not None:
+            if self._keep_logs and any(self._log_dir.iterdir()):
+                log.warning("logs of the failed commands kept in %s", self._log_dir)
+            else:
+                shutil.rmtree(self._log_dir, ignore_errors=True)
 
     def cancel(self, key: int) -> None:
         if key in self._orphans:
@@ -113,6 +124,13 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
             run.key, fn, run.args, run.kwargs, run.index, run.command, run.gpus, has_gpus, run.task_id, out_path,
             err_path, run.timeout,
         )  # fmt: skip
+
+    def _outcome(self, key: int, run: TaskRun, value: tuple[Any, ...]) -> Outcome:
+        """The Outcome of what run_task returned; a failed command keeps the temporary log folder for its user."""
+        result = outcome(key, run, value)
+        if run.command is not None and result.status in (FAILED, TIMEOUT):
+            self._keep_logs = True
+        return result
 
     def _track(self, job: J, now: float) -> None:
         """Follow a run just sent, and its deadline when it has one (a command times itself out where it runs)."""

@@ -44,7 +44,7 @@ from typing import Any
 from hetflow.errors import ExecutionError
 from hetflow.executors import _remote
 from hetflow.executors._base import ClusterExecutorBase, Job
-from hetflow.executors._cluster import Seen, declared, outcome, shape_resources
+from hetflow.executors._cluster import Seen, declared, shape_resources
 from hetflow.executors._worker import dump
 from hetflow.executors.api import FAILED, LOST, Outcome, TaskRun
 from hetflow.spec.platform import Platform
@@ -237,7 +237,7 @@ class DaskExecutor(ClusterExecutorBase[_Job, tuple[int, Any]]):  # _ready: (key,
             if job is None:
                 continue  # cancelled or timed out
             if isinstance(value, tuple):
-                out.append(outcome(key, job.run, value))
+                out.append(self._outcome(key, job.run, value))
             elif self._members.id_of.get(job.run.node) != job.worker:
                 self._orphans.add(key)  # its node is gone: the engine re-queues it when it hears of it
             else:

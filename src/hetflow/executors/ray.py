@@ -37,7 +37,7 @@ from typing import Any
 from hetflow.errors import ExecutionError, SpecError
 from hetflow.executors import _remote
 from hetflow.executors._base import ClusterExecutorBase, Job
-from hetflow.executors._cluster import Seen, declared, outcome, shape_resources
+from hetflow.executors._cluster import Seen, declared, shape_resources
 from hetflow.executors.api import FAILED, LOST, Outcome, TaskRun
 from hetflow.spec.platform import Node, Platform
 from hetflow.spec.resources import GPU_UNIT
@@ -193,7 +193,7 @@ class RayExecutor(ClusterExecutorBase[_Job, int]):  # _ready: the keys of the ta
                 continue  # cancelled or timed out
             exc = job.future.exception()
             if exc is None:
-                out.append(outcome(key, job.run, job.future.result()))
+                out.append(self._outcome(key, job.run, job.future.result()))
             else:
                 self._failure(job, exc, out)
 
