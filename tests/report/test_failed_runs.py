@@ -108,7 +108,7 @@ def test_the_terminal_tables_show_counts_per_set(failed_run: dict[str, Path]) ->
         assert [c for c in rows["bad"] if c != "│"] == ["1", "1"]
         assert [c for c in rows["child"] if c != "│"][:2] == ["2", "2"]
     report = " ".join(invoke("report", failed_run["journal"]).stdout.split())  # as one line, unwrapped
-    assert re.search(r"failed bad: exit status 3: broken \(logs: \S*bad\.out, \S*bad\.err, \S*bad\.2\.out", report)
+    assert re.search(r"failed bad: exit status 3: broken \(logs: \S*bad\.err, \S*bad\.2\.err\)", report)  # no empty .out
     assert "Tasks per set" in table_text([journal_result(read_journal(failed_run["journal"]))])
 
 
@@ -118,8 +118,8 @@ def test_report_json_gives_the_log_files_of_every_attempt(failed_run: dict[str, 
     rows = {row["id"]: row for row in json.loads(r.stdout)}
     logs = failed_run["journal"].parent / "run.db.logs"
     assert rows["bad"]["logs"] == [
-        {"attempt": 1, "stdout": str(logs / "bad.out"), "stderr": str(logs / "bad.err")},
-        {"attempt": 2, "stdout": str(logs / "bad.2.out"), "stderr": str(logs / "bad.2.err")},
+        {"attempt": 1, "stdout": None, "stderr": str(logs / "bad.err")},  # it wrote nothing on stdout: no file
+        {"attempt": 2, "stdout": None, "stderr": str(logs / "bad.2.err")},
     ]
     assert Path(rows["ok[1]"]["logs"][0]["stdout"]).read_text() == "fine 1\n"
     assert rows["child[0]"]["logs"] == [] and rows["child[0]"]["status"] == "skipped"
