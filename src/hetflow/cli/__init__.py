@@ -8,7 +8,7 @@ Any HetflowError ends the command with one line on stderr, `error: <file>: <plac
 status 2; the global `--debug` shows the traceback instead.
 """
 
-from hetflow.cli import report, run, simulate, validate  # noqa: F401  (each registers its command)
+from hetflow.cli import dashboard, report, run, simulate, validate  # noqa: F401  (each registers its command)
 from hetflow.cli.group import main
 
 __all__ = ["main"]

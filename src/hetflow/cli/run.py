@@ -86,6 +86,7 @@ def follow(session: Session, run: WorkflowRun, total: int, console: Console) -> 
     help="Replay a trace: tasks with nothing to run sleep their run time x SCALE (e.g. 0.01), by default on the "
     "machines the trace records.",
 )
+@click.option("--dashboard", is_flag=True, help="Serve the live web dashboard of the run (its URL is printed).")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -101,6 +102,7 @@ def run(
     as_json: bool,
     partitions: tuple[str, ...],
     emulate: float | None,
+    dashboard: bool,
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
@@ -128,6 +130,7 @@ def run(
             )
         options["address"] = address
     options["partitions"] = partition_option(partitions)
+    options["dashboard"] = dashboard
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run
