@@ -20,7 +20,7 @@ PLATFORM = {"platform": "two", "nodes": [{"type": "cpu", "count": 1, "cores": 2}
 RECORDED = {
     "workflow": "demo",
     "tasks": [
-        {"name": "ok", "count": 4, "command": "echo hello {index}", "runtime": 0.05},
+        {"name": "ok", "count": 4, "command": "sleep 0.1; echo hello {index}", "runtime": 0.1},
         {"name": "big", "command": "yes x | head -c 300000", "runtime": 0.05},
         {"name": "bad", "command": "echo boom-stderr >&2; exit 3", "runtime": 0.05, "retries": 1},
         {"name": "after", "count": 2, "command": "true", "after": ["bad"]},
@@ -55,10 +55,13 @@ def split_url(url: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A journal of a finished run: 4 tasks done, one with a 300 kB stdout, one failed twice, two skipped."""
+    """A journal of a finished run: 4 tasks done, one with a 300 kB stdout, one failed twice, two skipped; a trigger
+    fired when 2 tasks of ok were done, and resized a partition (two marks)."""
     journal = tmp_path_factory.mktemp("recorded") / "demo.db"
-    with hf.Session(platform=PLATFORM, journal=journal) as s:
-        run = s.run(RECORDED)
+    with hf.Session(platform=PLATFORM, journal=journal, partitions={"uq": {"cores": 0.5}}) as s:
+        run = s.submit_workflow(RECORDED)
+        s.when("ok", lambda ctx: ctx.resize("uq", cores=0.25), count=2, name="half")
+        run.wait()
     assert [t for t, _ in run.failed] == ["bad"]
     return journal
 

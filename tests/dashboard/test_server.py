@@ -4,7 +4,9 @@ recorded journal and live during a real run (Session(dashboard=True))."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import hetflow as hf
 from hetflow.dashboard.data import LOG_CAP
-from tests.dashboard.conftest import CLI, PLATFORM, Served, split_url
+from hetflow.errors import ExecutionError
+from tests.dashboard.conftest import CLI, PLATFORM, Served, split_url, start_server
 from tests.procs import wait_for
 
 
@@ -124,6 +127,10 @@ def test_panels_of_a_recorded_run(served: Served) -> None:
     gantt = api(served, "/api/runs/0/panels/gantt")
     failed = next(t for t in gantt["data"] if t["name"] == "failed")
     assert len(failed["x"]) == 2  # both attempts of bad
+    marks = [n["hovertext"] for n in gantt["layout"]["annotations"]]
+    assert (
+        len(gantt["layout"]["shapes"]) == 2 and marks[0].startswith("trigger: half") and marks[1].startswith("resize")
+    )
     compare = api(served, "/api/runs/0/panels/compare")
     assert compare["note"].startswith("makespan: simulated")
 
@@ -168,3 +175,78 @@ def test_live_metrics_change_during_a_run_and_the_server_ends_with_the_session(t
     assert not temporary.exists()  # the session's temporary journal goes with it
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(base + "/metrics", timeout=5)
+
+
+def test_a_folder_of_journals_and_one_that_is_not(recorded: Path, tmp_path: Path) -> None:
+    for name in ("a.db", "b.db"):
+        (tmp_path / name).write_bytes(recorded.read_bytes())
+    (tmp_path / "c.db").write_text("not a journal")
+    s = start_server(str(tmp_path))
+    try:
+        runs = api(s, "/api/runs")
+        assert [(r["name"], r["status"]) for r in runs] == [("a.db", "failed"), ("b.db", "failed"), ("c.db", "waiting")]
+        assert "not a hetflow journal" in runs[2]["problem"]
+        assert get(s.base + "/api/runs/2/panels/progress", s.token)[0] == 404
+    finally:
+        s.process.terminate()
+        s.process.wait(10)
+
+
+def test_hetflow_run_dashboard_prints_its_url_and_serves_the_run_live(tmp_path: Path) -> None:
+    gate = tmp_path / "go"
+    (tmp_path / "wf.yaml").write_text(
+        "workflow: gated\ntasks:\n"
+        f"  - {{name: nap, count: 3, runtime: 0.1, command: 'while [ ! -e {gate} ]; do sleep 0.05; done'}}\n"
+    )
+    (tmp_path / "p.yaml").write_text("platform: two\nnodes:\n  - {type: cpu, count: 1, cores: 2}\n")
+    cmd = [*CLI, "run", str(tmp_path / "wf.yaml"), "--platform", str(tmp_path / "p.yaml"), "--dashboard"]
+    process = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("dashboard: http://127.0.0.1:"), first
+        base, token = split_url(first.split(" ", 1)[1].strip())
+        wait_for(lambda: api(Served(base, token, "", process), "/api/runs/0").get("counts", {}).get("running") == 2)
+        gate.touch()
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_a_session_whose_dashboard_cannot_listen_says_so(capfd: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ExecutionError, match=f"the dashboard did not start on 127.0.0.1:{port}"):
+            hf.Session(platform=PLATFORM, dashboard=port)
+    assert f"cannot listen on 127.0.0.1:{port}" in capfd.readouterr().err
+
+
+def test_the_live_dashboard_ends_when_its_program_is_killed(tmp_path: Path) -> None:
+    script = (
+        "import sys, time, hetflow as hf\n"
+        f"s = hf.Session(platform={PLATFORM!r}, dashboard=0)\n"
+        "print(s.dashboard_url, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    program = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert program.stdout is not None
+    base, token = split_url(program.stdout.readline().strip())
+    assert get(base + "/api/runs", token)[0] == 200
+    program.kill()  # SIGKILL: no atexit, no close
+    program.wait(10)
+
+    def refused() -> bool:
+        try:
+            urllib.request.urlopen(base + "/metrics", timeout=2)
+        except urllib.error.HTTPError:
+            return False
+        except urllib.error.URLError:
+            return True
+        return False
+
+    wait_for(refused, timeout=15, what="the orphaned dashboard to stop")
