@@ -92,9 +92,11 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium from the system packages; the tests skip only where there is none (or no Playwright)."""
+    """Headless Chromium from the system packages; the tests skip only where there is none (or no Playwright).
+    Module-scoped: Playwright's sync API runs an event loop in this thread until it stops, and later tests use
+    asyncio.run."""
     path = chromium_path()
     if path is None:
         pytest.skip("no Chromium installed (apt-get install chromium chromium-driver; .ci/run does)")

@@ -7,8 +7,9 @@ import argparse
 import os
 import sys
 
-from hetflow.dashboard.app import DEFAULT_PORT, bind, serve, url
+from hetflow.dashboard.app import bind, serve, url
 from hetflow.dashboard.data import JournalSource
+from hetflow.dashboard.live import DEFAULT_PORT
 
 
 def main(argv: list[str] | None = None) -> int:

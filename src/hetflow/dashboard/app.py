@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -30,7 +31,6 @@ from hetflow.dashboard.prom import CONTENT_TYPE, registry_for
 
 STATIC = Path(str(resources.files("hetflow.dashboard") / "static"))
 STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
-DEFAULT_PORT = 8787
 
 
 def plotly_js() -> Path:
@@ -163,8 +163,6 @@ def serve(
     until: Callable[[], bool] | None = None,
 ) -> None:
     """Serve the dashboard on a bound socket until interrupted, or until `until()` says so (checked every second)."""
-    import threading
-
     import uvicorn
 
     port = sock.getsockname()[1]

@@ -137,7 +137,7 @@ def summary(snap: Snapshot, index: int) -> dict[str, Any]:
     v = snap.view
     counts = dict.fromkeys(STATES, 0)
     for r in v.records:
-        counts[snap.state(r)] = counts.get(snap.state(r), 0) + 1
+        counts[snap.state(r)] += 1
     last = v.runs[-1] if v.runs else None
     ends = [r.end for r in v.records if r.end is not None]
     elapsed = (snap.now if snap.live else max(ends, default=v.origin)) - v.origin

@@ -49,7 +49,9 @@ class LiveDashboard:
         line = _first_line(self.process, START_TIMEOUT_S)
         if not line.startswith("http"):
             self.stop()
-            raise ExecutionError(f"the dashboard did not start on {HOST}:{port or DEFAULT_PORT} (see its error above)")
+            raise ExecutionError(
+                f"the dashboard did not start on {HOST}:{DEFAULT_PORT if port is None else port} (see its error above)"
+            )
         self.url = line
 
     def stop(self, remove: bool = True) -> None:

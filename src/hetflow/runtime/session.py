@@ -72,8 +72,9 @@ class Session:
     a local cluster started shaped like the platform (one worker or node per platform node, its cores and GPUs
     declared as resources), which is how one machine stands for a heterogeneous cluster.
 
-    dashboard=True (or a port): serve the live web dashboard of the run while the session is open, its URL (with its
-    access token) printed on stderr and in `dashboard_url`; without a journal, the session writes a temporary one."""
+    dashboard=True (port 8787, else any free one), or a port (0: any free one): serve the live web dashboard of the
+    run while the session is open, its URL (with its access token) printed on stderr and in `dashboard_url`; without
+    a journal, the session writes a temporary one (removed on close)."""
 
     def __init__(
         self,
