@@ -52,6 +52,7 @@ def test_a_recorded_run_in_the_browser(browser: Any, served: Served, shots: Path
     page.goto(served.url.split("?")[0] + "#/")  # the runs list, with the token now in the cookie
     page.wait_for_selector('#runs tr[data-run="0"]', timeout=TIMEOUT_MS)
     assert "failed" in page.inner_text('#runs tr[data-run="0"]')
+    page.screenshot(path=str(shots / "runs.png"))
     page.close()
     assert errors == []
 

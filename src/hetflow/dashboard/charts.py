@@ -8,19 +8,28 @@ from typing import Any
 
 from hetflow.dashboard.data import Snapshot, attempts, node_types
 from hetflow.metrics.utilization import busy_series
-from hetflow.spec.trace import Interval
+from hetflow.spec.trace import Interval, Mark
 
 MAX_BARS = 3000  # Gantt bars drawn: the latest attempts of a larger run
 FAILED_COLOUR = "#d62728"
 
 
 def _marks(snap: Snapshot) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Vertical lines and numbered labels for the run's marks."""
+    """Vertical lines and numbered labels for the run's marks. Marks closer than 1% of the run's span share one line
+    and one label ("1,2"), so that labels never overlap; hovering a label says what each mark was."""
     v = snap.require()
+    marks = sorted(v.marks, key=lambda m: m.t)
+    span = max((r.end for r in v.records if r.end is not None), default=snap.now) - v.origin
+    groups: list[list[tuple[int, Mark]]] = []
+    for i, m in enumerate(marks, start=1):
+        if groups and m.t - groups[-1][0][1].t <= 0.01 * max(span, 1e-9):
+            groups[-1].append((i, m))
+        else:
+            groups.append([(i, m)])
     shapes, notes = [], []
-    for i, m in enumerate(sorted(v.marks, key=lambda m: m.t), start=1):
-        x = round(m.t - v.origin, 3)
-        colour = "#9467bd" if m.kind == "trigger" else "#8c564b"
+    for group in groups:
+        x = round(group[0][1].t - v.origin, 3)
+        colour = "#9467bd" if all(m.kind == "trigger" for _, m in group) else "#8c564b"
         line = {"color": colour, "dash": "dot"}
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1, "line": line})
         notes.append(
@@ -29,8 +38,8 @@ def _marks(snap: Snapshot) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 "y": 1,
                 "xref": "x",
                 "yref": "paper",
-                "text": f"{i}",
-                "hovertext": f"{m.kind}: {m.text}",
+                "text": ",".join(str(i) for i, _ in group),
+                "hovertext": "<br>".join(f"{i}. {m.kind}: {m.text}" for i, m in group),
                 "showarrow": False,
                 "yanchor": "bottom",
                 "font": {"color": colour},
@@ -102,7 +111,7 @@ def gantt(snap: Snapshot) -> dict[str, Any]:
                 "text": [],
                 "hoverinfo": "text",
                 "textposition": "none",
-                "marker": {"pattern": {"shape": []}},
+                "marker": {"pattern": {"shape": []}, "line": {"width": 1, "color": "#fff"}},
             }
             if key == "failed":
                 t["marker"]["color"] = FAILED_COLOUR
