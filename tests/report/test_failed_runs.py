@@ -107,8 +107,8 @@ def test_the_terminal_tables_show_counts_per_set(failed_run: dict[str, Path]) ->
         assert rows["ok"][:3] == ["│", "3", "│"] and rows["ok"][3] == "3"
         assert [c for c in rows["bad"] if c != "│"] == ["1", "1"]
         assert [c for c in rows["child"] if c != "│"][:2] == ["2", "2"]
-    report = " ".join(invoke("report", failed_run["journal"]).stdout.split())  # as one line, unwrapped
-    assert re.search(r"failed bad: exit status 3: broken \(logs: \S*bad\.err, \S*bad\.2\.err\)", report)  # no empty .out
+    report = " ".join(invoke("report", failed_run["journal"]).stdout.split())  # one line; no .out (it was empty)
+    assert re.search(r"failed bad: exit status 3: broken \(logs: \S*bad\.err, \S*bad\.2\.err\)", report)
     assert "Tasks per set" in table_text([journal_result(read_journal(failed_run["journal"]))])
 
 

@@ -115,6 +115,7 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
     "machines the trace records.",
 )
 @every_option
+@click.option("--dashboard", is_flag=True, help="Serve the live web dashboard of the run (its URL is printed).")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -131,6 +132,7 @@ def run(
     partitions: tuple[str, ...],
     emulate: float | None,
     every: float,
+    dashboard: bool,
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
@@ -161,6 +163,7 @@ def run(
             )
         options["address"] = address
     options["partitions"] = partition_option(partitions)
+    options["dashboard"] = dashboard
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run

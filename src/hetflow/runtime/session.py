@@ -15,6 +15,8 @@ import atexit
 import contextlib
 import logging
 import os
+import shutil
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +52,7 @@ from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import Workflow
 
 if TYPE_CHECKING:
+    from hetflow.dashboard.live import LiveDashboard
     from hetflow.metrics.result import RunResult
 
 log = logging.getLogger("hetflow")
@@ -69,7 +72,11 @@ class Session:
 
     backend="dask" or "ray": with address=, the cluster there, whose workers (nodes) become the platform; without,
     a local cluster started shaped like the platform (one worker or node per platform node, its cores and GPUs
-    declared as resources), which is how one machine stands for a heterogeneous cluster."""
+    declared as resources), which is how one machine stands for a heterogeneous cluster.
+
+    dashboard=True (port 8787, else any free one), or a port (0: any free one): serve the live web dashboard of the
+    run while the session is open, its URL (with its access token) printed on stderr and in `dashboard_url`; without
+    a journal, the session writes a temporary one (removed on close)."""
 
     def __init__(
         self,
@@ -84,6 +91,7 @@ class Session:
         partitions: Mapping[str, Any] | None = None,
         executor: Executor | None = None,
         clock: Clock | None = None,
+        dashboard: bool | int = False,
         **executor_options: Any,
     ) -> None:
         if executor is not None and executor_options:
@@ -96,12 +104,27 @@ class Session:
         self._shares: dict[str, Share] = parse_shares(partitions or {})
         if resume and journal is None:
             raise SpecError("resume needs a journal", place="resume", fix="pass journal=FILE (--journal FILE)")
+        self._dashboard: LiveDashboard | None = None
+        self.dashboard_url: str | None = None
+        temporary = dashboard is not False and journal is None
+        if temporary:  # the live dashboard reads the journal the session writes
+            from hetflow.dashboard.live import temporary_journal
+
+            journal = temporary_journal()
         self._journal = Journal(journal, resume=resume) if journal is not None else None
         try:
             self._setup(backend, platform, mode, policy, journal, resume, retry_backoff, executor, executor_options)
+            if dashboard is not False and self._journal is not None:
+                from hetflow.dashboard.live import LiveDashboard, port_of
+
+                self._dashboard = LiveDashboard(self._journal.path, self.log_dir, port_of(dashboard), temporary)
+                self.dashboard_url = self._dashboard.url
+                print(f"dashboard: {self.dashboard_url}", file=sys.stderr, flush=True)
         except BaseException:
             if self._journal is not None:
                 self._journal.close()
+            if temporary and journal is not None:
+                shutil.rmtree(Path(journal).parent, ignore_errors=True)
             raise
 
     def _setup(
@@ -194,6 +217,8 @@ class Session:
                 self._executor.close()  # never started: a cluster it started goes now
                 if self._journal is not None:
                     self._journal.close()
+                if self._dashboard is not None:
+                    self._dashboard.stop()
             return
         self._closed = True
         pop_session(self)
@@ -208,6 +233,9 @@ class Session:
                 driver.post(Close(True))
                 driver.join()
                 raise
+            finally:
+                if self._dashboard is not None:
+                    self._dashboard.stop(remove=not driver.alive)
         if driver.error is not None:
             raise ExecutionError(f"the runtime stopped: {driver.error}") from driver.error
 
