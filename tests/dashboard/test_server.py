@@ -250,3 +250,19 @@ def test_the_live_dashboard_ends_when_its_program_is_killed(tmp_path: Path) -> N
         return False
 
     wait_for(refused, timeout=15, what="the orphaned dashboard to stop")
+
+
+def test_a_token_given_in_the_environment_lets_a_scraper_in(recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "scrape-token-0123456789"
+    monkeypatch.setenv("HETFLOW_DASHBOARD_TOKEN", token)
+    s = start_server(str(recorded))
+    try:
+        assert s.token == token
+        assert metrics(s.base, token)[("hetflow_tasks", (("journal", "demo.db"), ("state", "done")))] == 5
+        assert get(s.base + "/metrics", "another-token-0123456789")[0] == 401
+    finally:
+        s.process.terminate()
+        s.process.wait(10)
+    monkeypatch.setenv("HETFLOW_DASHBOARD_TOKEN", "short")
+    r = subprocess.run([*CLI, "dashboard", str(recorded), "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "token is too short" in r.stderr

@@ -33,7 +33,14 @@ def journals(paths: tuple[str, ...]) -> list[Path]:
 @click.argument("journal", nargs=-1)
 @click.option("--port", type=int, default=8787, show_default=True, help="The port to listen on (0: any free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
-def dashboard(journal: tuple[str, ...], port: int, host: str) -> None:
+@click.option(
+    "--token",
+    envvar="HETFLOW_DASHBOARD_TOKEN",
+    metavar="T",
+    help="The access token (default: a random one; from $HETFLOW_DASHBOARD_TOKEN, so a Prometheus scrape job can "
+    "send it as a Bearer token).",
+)
+def dashboard(journal: tuple[str, ...], port: int, host: str, token: str | None) -> None:
     """Serve a web dashboard of the runs JOURNAL files record (a folder: its *.db files; none: the current folder's):
     progress per task set, cores and GPUs busy, the timeline, tasks with their logs, simulated vs real, and
     /metrics for Prometheus. The URL printed holds the access token."""
@@ -47,7 +54,9 @@ def dashboard(journal: tuple[str, ...], port: int, host: str) -> None:
         raise SpecError(
             f"cannot listen on {host}:{port} ({exc.strerror})", place="--port", fix="choose another port (0: any)"
         ) from None
-    token = secrets.token_urlsafe(18)
+    if token is not None and len(token) < 16:
+        raise SpecError("the token is too short", place="--token", fix="give 16 characters or more (or none: random)")
+    token = token or secrets.token_urlsafe(18)
     click.echo(f"dashboard: {url(sock, token)}", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: anyone who can reach it and has the URL sees the runs", err=True)
