@@ -118,7 +118,8 @@ def test_gpu_grants_timeouts_and_cancels_on_the_node_the_engine_chose(executor: 
     assert got[4].status == DONE and pickle.loads(got[4].value or b"") == "0:1"
     assert got[2].status == TIMEOUT and got[2].error == "timed out after 0.5 s"
     assert got[3].status == CANCELLED
-    wait_for(lambda: not alive(int(pidfile.read_text())), what="the cancelled command to be killed on its node")
+    pid = int(pidfile.read_text())
+    wait_for(lambda: not alive(pid), timeout=60, what="the cancelled command to be killed on its node")
 
 
 def test_gpu_tasks_at_once_each_see_their_own_grant(executor: RayExecutor, tmp_path: Path) -> None:
