@@ -55,6 +55,7 @@ def test_confidence_and_paired(samples: dict[str, Path]) -> None:
     d = json.loads(invoke("compare", samples["fgd.json"], samples["fifo.json"], "--json", "--paired",
                           "--confidence", "0.99").stdout)  # fmt: skip
     assert d["confidence"] == 0.99 and "99% CI" in d["sentence"] and d["geomean_ratio"] is not None
+    assert d["paired"] and d["test"] == "Wilcoxon signed-rank, two-sided, exact" and "run for run" in d["sentence"]
 
 
 @pytest.mark.parametrize(

@@ -62,18 +62,49 @@ def test_false_alarms_and_misses_over_many_seeded_trials() -> None:
     assert same <= 10 and found >= 90
 
 
-def test_paired_runs_add_the_geometric_mean_of_ratios() -> None:
+def test_paired_runs_are_tested_pair_by_pair() -> None:
+    """12 inputs with a wide spread, each run by A and by B: A is 10% faster on every one. Unpaired, the spread
+    between inputs hides it; paired (Wilcoxon signed-rank on the log ratios), it is plain."""
     rng = np.random.default_rng(1603)
-    base = rng.lognormal(np.log(100), 0.3, 12)  # the same 12 inputs run by both: large spread between inputs
+    base = rng.lognormal(np.log(100), 0.3, 12)
     a, b = base * 0.9 * rng.lognormal(0, 0.01, 12), base * rng.lognormal(0, 0.01, 12)
+    assert not compare(a, b).significant
     c = compare(a, b, paired=True)
-    expected = math.exp(np.mean(np.log(a / b)))
-    assert c.geomean_ratio == pytest.approx(expected)
+    assert c.paired and c.test == "Wilcoxon signed-rank, two-sided, exact"
+    assert c.significant and c.verdict == "faster" and c.p_value == pytest.approx(2 / 2**12)  # all 12 pairs agree
+    assert c.geomean_ratio == pytest.approx(math.exp(np.mean(np.log(a / b))))
     assert c.geomean_ci is not None and c.geomean_ci[0] < 0.9 < c.geomean_ci[1] < 1
-    assert "geometric mean of paired ratios 0.90x" in c.sentence()
-    assert not c.significant  # unpaired, the spread between inputs hides the 10%: why pairing is worth stating
+    assert c.ratio_ci[0] < c.geomean_ratio < c.ratio_ci[1] < 1
+    s = c.sentence()
+    assert s.startswith(
+        f"A's makespan is {c.geomean_ratio:.2f}x B's, run for run (geometric mean of 12 paired ratios; "
+    )
+    assert "Wilcoxon signed-rank p = 0.00049; A12 = " in s and s.endswith("): A is faster.")
     with pytest.raises(TooFewSamples, match="as many of A as of B"):
         compare(a, b[:-1], paired=True)
+    with pytest.raises(TooFewSamples, match="too few samples for a 95% interval"):
+        compare(a[:5], b[:5], paired=True)  # 5 pairs reach at best p = 2/32 = 0.0625
+
+
+@pytest.mark.parametrize(("n", "critical_t"), [(10, 8), (12, 13), (20, 52)])
+def test_paired_ci_ends_are_the_walsh_averages_the_t_table_names(n: int, critical_t: int) -> None:
+    """Two-sided 5% critical values of Wilcoxon's T (tables: 10 -> 8, 12 -> 13, 20 -> 52): the interval runs from
+    the (T+1)-th smallest Walsh average of the log ratios to the (T+1)-th largest."""
+    rng = np.random.default_rng(n)
+    a, b = rng.lognormal(4.6, 0.1, n), rng.lognormal(4.65, 0.1, n)
+    d = np.log(a) - np.log(b)
+    walsh = np.sort([(d[i] + d[j]) / 2 for i in range(n) for j in range(i, n)])
+    c = compare(a, b, paired=True)
+    assert c.ratio_ci == pytest.approx((math.exp(walsh[critical_t]), math.exp(walsh[-critical_t - 1])), rel=1e-9)
+    assert c.ratio_hl == pytest.approx(math.exp(np.median(walsh)), rel=1e-9)
+
+
+def test_the_sentence_never_rounds_an_end_onto_one() -> None:
+    rng = np.random.default_rng(1607)
+    c = compare(rng.lognormal(0, 0.1, 3000), rng.lognormal(0.006, 0.1, 3000), paired=True)
+    assert c.significant and c.ratio_ci[1] < 1
+    ci = c.sentence().split("95% CI ")[1].split(";")[0]
+    assert float(ci.split("-")[1]) < 1, ci
 
 
 @pytest.mark.parametrize(
@@ -129,20 +160,22 @@ def test_samples_document_holds_the_samples_and_their_summary() -> None:
 times = st.lists(st.floats(min_value=0.5, max_value=500.0, allow_nan=False), min_size=5, max_size=25)
 
 
-@settings(max_examples=50, deadline=None)
-@given(times, times, st.sampled_from([0.9, 0.95, 0.99]), st.randoms())
+@settings(max_examples=60, deadline=None)
+@given(times, times, st.sampled_from([0.9, 0.95, 0.99]), st.booleans(), st.randoms())
 def test_the_interval_agrees_with_the_test_and_ignores_order(
-    a: list[float], b: list[float], confidence: float, rnd: object
+    a: list[float], b: list[float], confidence: float, paired: bool, rnd: object
 ) -> None:
+    if paired:
+        a, b = a[: len(b)], b[: len(a)]
     try:
-        c = compare(a, b, confidence)
-    except TooFewSamples:  # 5 and 5 at 99%: cannot be formed
+        c = compare(a, b, confidence, paired=paired)
+    except TooFewSamples:  # 5 and 5 at 99%, 5 pairs at 95%: no interval can be formed
         return
     assert c.ratio_ci[0] <= c.ratio_hl * (1 + 1e-9) and c.ratio_hl <= c.ratio_ci[1] * (1 + 1e-9)
     lo, hi = c.ratio_ci
     if not (math.isclose(lo, 1, rel_tol=1e-9) or math.isclose(hi, 1, rel_tol=1e-9)):  # 1 on an end: a tie decides
         assert c.significant == (not lo <= 1 <= hi)
-    shuffled = list(a)
-    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
-    d = compare(shuffled, b, confidence)
+    order = list(range(len(a)))
+    rnd.shuffle(order)  # type: ignore[attr-defined]
+    d = compare([a[i] for i in order], [b[i] for i in order] if paired else b, confidence, paired=paired)
     assert (d.ratio, d.ratio_ci, d.p_value, d.a12) == (c.ratio, c.ratio_ci, c.p_value, c.a12)
