@@ -1,15 +1,18 @@
 """Calibration: the overheads a real backend adds to the declared run times, fitted from the journals of its runs,
 so that the simulator (run_simulation(..., calibration=)) predicts that backend's runs.
 
-Three numbers, each a median over the tasks of the journals (robust to the odd slow start):
+Three numbers, each the least-squares constant (the mean) over the tasks of the journals: a makespan adds these
+costs up, so their mean predicts it where a median would miss the odd slow dispatch that every run has.
 - launch_latency_s: what one launch holds its resources for beyond its task's own run. The journal records when the
   engine placed a task (its `started` event), when it began where it ran and when it ended there (the `done` event's
-  t0 and t); latency = median(begin - placed) + median(the gap between a task's end and the next placement on its
-  node while tasks were waiting: the time the runtime takes to hear of an end and free the cores).
-- task_overhead_s: median(measured run - declared run time at the node's speed): the shell's or the function call's
+  t0 and t); latency = mean(begin - placed) over the tasks placed after the run's first begin (the first wave waits
+  for the workers: that is startup) + mean(the gap between a task's end and the next placement on its node while
+  tasks were waiting: the time the runtime takes to hear of an end and free the cores).
+- task_overhead_s: mean(measured run - declared run time at the node's speed): the shell's or the function call's
   own cost, paid on the node.
-- startup_s: median over runs of (first begin - first submission - launch_latency_s): workers starting, the first
-  connection; the simulator starts no launch before it.
+- startup_s: median over runs of (the last begin of the first wave - first submission - launch_latency_s), the first
+  wave being the tasks placed before any began: every worker starting, the first connections; the simulator starts
+  no launch before it. (With tasks of a millisecond, the run is mostly this wait, and it varies from run to run.)
 """
 
 from __future__ import annotations
@@ -74,27 +77,36 @@ class _Attempt:
 def fit_calibration(journals: Sequence[str | os.PathLike[str]], backend: str = "local") -> Calibration:
     """Fit a backend's overheads from the journals of its real runs; SpecError when they record no finished task."""
     attempts: list[_Attempt] = []
+    dispatch: list[float] = []
     startups: list[float] = []
     for path in journals:
         view = read_journal(path)
         for run_attempts, first_submit in _attempts(view):
             attempts += run_attempts
-            if run_attempts and first_submit is not None:
-                startups.append(min(a.begin for a in run_attempts) - first_submit)
+            if not run_attempts:
+                continue
+            first_begin = min(a.begin for a in run_attempts)
+            dispatch += [a.begin - a.placed for a in run_attempts if a.placed >= first_begin]
+            if first_submit is not None:
+                up = max(a.begin for a in run_attempts if a.placed < first_begin)  # every worker of the first wave
+                startups.append(up - first_submit)
     if not attempts:
         raise SpecError(
             "the journals record no task that ended well, so there is nothing to fit",
             source=os.fspath(journals[0]) if journals else None,
             fix="give journals of runs whose tasks finished (hetflow run WF --journal FILE)",
         )
-    dispatch = statistics.median(a.begin - a.placed for a in attempts)
     gaps = _release_gaps(attempts)
-    latency = max(0.0, dispatch + (statistics.median(gaps) if gaps else 0.0))
-    overhead = max(0.0, statistics.median(a.end - a.begin - a.declared for a in attempts))
+    latency = max(0.0, _mean(dispatch) + _mean(gaps))
+    overhead = max(0.0, _mean([a.end - a.begin - a.declared for a in attempts]))
     startup = max(0.0, statistics.median(startups) - latency) if startups else 0.0
     when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     names = tuple(os.fspath(p) for p in journals)
     return Calibration(backend, startup, latency, overhead, len(attempts), names, when)
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return statistics.fmean(xs) if xs else 0.0
 
 
 def _attempts(view: JournalView) -> list[tuple[list[_Attempt], float | None]]:
