@@ -15,7 +15,7 @@ from hetflow.cli.group import main, output_file
 @click.option("--out", "out_file", metavar="FILE", help="Write the calibration to FILE (.yaml/.yml: YAML, else JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON instead of a line.")
 def calibrate(journals: tuple[str, ...], backend: str, out_file: str | None, as_json: bool) -> None:
-    """Fit a backend's startup, per-launch latency and per-task overhead from the journals of real runs (medians over
+    """Fit a backend's startup, per-launch latency and per-task overhead from the journals of real runs (means over
     their tasks); `hetflow simulate --calibration FILE` then adds them to every simulated launch."""
     from hetflow.predict.calibration import fit_calibration, save_calibration
 

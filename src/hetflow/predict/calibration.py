@@ -78,6 +78,7 @@ def fit_calibration(journals: Sequence[str | os.PathLike[str]], backend: str = "
     """Fit a backend's overheads from the journals of its real runs; SpecError when they record no finished task."""
     attempts: list[_Attempt] = []
     dispatch: list[float] = []
+    gaps: list[float] = []
     startups: list[float] = []
     for path in journals:
         view = read_journal(path)
@@ -86,17 +87,17 @@ def fit_calibration(journals: Sequence[str | os.PathLike[str]], backend: str = "
             if not run_attempts:
                 continue
             first_begin = min(a.begin for a in run_attempts)
-            dispatch += [a.begin - a.placed for a in run_attempts if a.placed >= first_begin]
+            dispatch += [a.begin - a.placed for a in run_attempts if a.placed > first_begin]
+            gaps += _release_gaps(run_attempts)
             if first_submit is not None:
-                up = max(a.begin for a in run_attempts if a.placed < first_begin)  # every worker of the first wave
+                up = max(a.begin for a in run_attempts if a.placed <= first_begin)  # every worker of the first wave
                 startups.append(up - first_submit)
     if not attempts:
         raise SpecError(
-            "the journals record no task that ended well, so there is nothing to fit",
+            "the journals record no task that ran to its end, so there is nothing to fit",
             source=os.fspath(journals[0]) if journals else None,
             fix="give journals of runs whose tasks finished (hetflow run WF --journal FILE)",
         )
-    gaps = _release_gaps(attempts)
     latency = max(0.0, _mean(dispatch) + _mean(gaps))
     overhead = max(0.0, _mean([a.end - a.begin - a.declared for a in attempts]))
     startup = max(0.0, statistics.median(startups) - latency) if startups else 0.0
