@@ -10,7 +10,16 @@ stops its tasks and keeps its journal). The global `-v`, `-q` and `--log-file` s
 (group.py), and long work prints progress lines on stderr (progress.py).
 """
 
-from hetflow.cli import bench, compare, dashboard, report, run, simulate, validate  # noqa: F401  (each registers)
+from hetflow.cli import (  # noqa: F401  (each registers its command)
+    bench,
+    calibrate,
+    compare,
+    dashboard,
+    report,
+    run,
+    simulate,
+    validate,
+)
 from hetflow.cli.group import main
 
 __all__ = ["main"]

@@ -9,6 +9,7 @@ import click
 
 from hetflow.cli.group import PARTITION_HELP, load_inputs, main, note, output_dir, output_file, partition_option
 from hetflow.cli.progress import every_option, simulation_ticker, warn_long
+from hetflow.cli.validate import recorded_speeds_of
 from hetflow.errors import SpecError
 from hetflow.terminal import RegistryOption, policy_names
 
@@ -26,6 +27,9 @@ from hetflow.terminal import RegistryOption, policy_names
 @click.option("--report", "report_dir", metavar="DIR", help="Write DIR/index.html with utilization and Gantt plots.")
 @click.option("--trace", "trace_file", metavar="FILE", help="Write one JSON line per task (id, set, node, start, ...).")
 @click.option("--partition", "partitions", multiple=True, metavar="NAME=CORES[,GPUS]", help=PARTITION_HELP)
+@click.option(
+    "--calibration", "calibration_file", metavar="FILE", help="Add a backend's fitted overheads (hetflow calibrate)."
+)
 @every_option
 def simulate(
     workflow: str,
@@ -37,6 +41,7 @@ def simulate(
     trace_file: str | None,
     partitions: tuple[str, ...],
     every: float,
+    calibration_file: str | None,
 ) -> None:
     """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy."""
     from rich.console import Console
@@ -60,9 +65,26 @@ def simulate(
             "no platform to simulate on", source=workflow, fix="give --platform P (native workflows record no machines)"
         )
     shares = parse_shares(partition_option(partitions))
+    speeds = recorded_speeds_of(workflow) if platform is None else None
+    if speeds is not None:
+        note(f"speeds: {speeds} (--platform P sets others)")
+    calibration = None
+    if calibration_file is not None:
+        from hetflow.predict.calibration import load_calibration
+
+        calibration = load_calibration(calibration_file)
+        note(calibration.line())
     warn_long(wf, pf)
     results = [
-        run_simulation(wf, pf, m, p, partitions=shares, check=simulation_ticker(every, f"{m}/{p}", wf.n_tasks))
+        run_simulation(
+            wf,
+            pf,
+            m,
+            p,
+            partitions=shares,
+            check=simulation_ticker(every, f"{m}/{p}", wf.n_tasks),
+            calibration=calibration,
+        )
         for p in policies
         for m in modes
     ]

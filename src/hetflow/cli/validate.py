@@ -51,6 +51,18 @@ def validate(workflow: str, platform: str | None) -> None:
         return
     origin = pf.source if platform is not None else "recorded in the workflow file"
     say("platform", f"{describe_platform(pf)}  ({origin})")
+    speeds = recorded_speeds_of(workflow) if platform is None else None
+    if speeds is not None:
+        say("speeds", speeds)
     bound = pf.lower_bound(wf)
     say("lower bound", f"{bound:,.1f} s" + (f" ({human_duration(bound)})" if bound >= 60 else ""))
     say("fit", "every task set fits on some node")
+
+
+def recorded_speeds_of(workflow: str) -> str | None:
+    """The speeds a WfFormat file's recorded machines get (None for a native workflow or no machines)."""
+    from hetflow.spec.load import is_wfformat, read_document
+    from hetflow.spec.wfformat import recorded_speeds
+
+    data = read_document(workflow)
+    return recorded_speeds(data, workflow) if is_wfformat(data) else None

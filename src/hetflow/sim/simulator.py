@@ -11,7 +11,7 @@ import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Retried, Skipped
@@ -29,6 +29,18 @@ from hetflow.spec.workflow import TaskSet, Workflow
 ResultModel = Callable[[str, int], Any]  # (set, index) -> what that task returns
 FailureModel = Callable[[str, int, int], str | None]  # (set, index, attempt from 1) -> its error when it fails, or None
 _INF = float("inf")
+
+
+class Overheads(Protocol):
+    """What a real backend adds to each launch (hetflow.predict.calibration fits it from journals): no launch starts
+    before startup_s, each starts launch_latency_s after its placement, and each task runs task_overhead_s longer."""
+
+    @property
+    def startup_s(self) -> float: ...
+    @property
+    def launch_latency_s(self) -> float: ...
+    @property
+    def task_overhead_s(self) -> float: ...
 
 
 @dataclass
@@ -52,13 +64,15 @@ def run_simulation(
     results: ResultModel | None = None,
     retry_backoff: float = 0.1,
     failures: FailureModel | None = None,
+    calibration: Overheads | None = None,
 ) -> SimResult:
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times; `partitions` splits
     every node into named shares (task sets name theirs); `triggers` fire when their condition over the results of
     watched sets holds, with results from the model `results` (None: every result is None); `failures` says which
     attempts fail (None: none), each after its full run time, and a retried task waits retry_backoff * 2**(attempt-1)
     s (at most MAX_BACKOFF_S) before it may start again, as in a real Session (whose default is also 0.1 s); `check`
-    is called after every engine step (tests use it to validate the ledger)."""
+    is called after every engine step (tests use it to validate the ledger); `calibration` adds a backend's overheads
+    to every launch (a delayed launch holds its resources from its placement)."""
     platform.check_fits(workflow)
     shares = parse_shares(partitions or {})
     for i, s in enumerate(workflow.sets):
@@ -77,7 +91,7 @@ def run_simulation(
         partitions=shares or None,
         retry_backoff=retry_backoff,
     )
-    sim = Simulation(engine, results, check, failures)
+    sim = Simulation(engine, results, check, failures, calibration)
     sim.counts.update((s.name, s.count) for s in workflow.sets)
     for trigger in triggers:
         sim.arm(trigger)
@@ -101,8 +115,10 @@ class Simulation:
         results: ResultModel | None,
         check: Callable[[Engine], None] | None,
         failures: FailureModel | None = None,
+        calibration: Overheads | None = None,
     ) -> None:
         self.engine = engine
+        self.calibration = calibration
         self.results = results
         self.check = check
         self.failures = failures
@@ -180,8 +196,11 @@ class Simulation:
         requeued: set[tuple[str, int]] = set()
         for ins in out:
             if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
-                started[ins.launch] = (ins, now)
-                heapq.heappush(events, (now + ins.duration, ins.launch))
+                if self.calibration is None:
+                    started[ins.launch] = (ins, now)
+                    heapq.heappush(events, (now + ins.duration, ins.launch))
+                else:
+                    self._delayed(ins)
                 if self.failures is not None:
                     self._draw_failures(ins)
             elif isinstance(ins, Cancel):
@@ -192,6 +211,15 @@ class Simulation:
                 self.triggers.failed(ins.set, ins.count)
             elif isinstance(ins, Failed):
                 self.triggers.failed(ins.set)
+
+    def _delayed(self, g: LaunchGroup) -> None:
+        """Start a launch the way the calibrated backend does: after its startup and launch latency, longer by the
+        task overhead. It is a shift of when it runs, not a second placement: it holds its cores from now."""
+        c = self.calibration
+        assert c is not None
+        begin = max(self.now, c.startup_s) + c.launch_latency_s
+        self._started[g.launch] = (g, begin)
+        heapq.heappush(self._events, (begin + g.duration + c.task_overhead_s, g.launch))
 
     def _draw_failures(self, g: LaunchGroup) -> None:
         """Ask the failure model which tasks of a launch fail this attempt (they fail at its end)."""
@@ -211,6 +239,7 @@ class Simulation:
         if got is None:
             return
         g, begun = got
+        begun = min(begun, self.now)  # stopped before its (calibrated) start
         stopped = self._stopped.setdefault(ins.launch, set())
         for i, a, b, _ in g.parts:
             for idx in range(a, b) if ins.index is None else (ins.index,):

@@ -1,9 +1,12 @@
 """WfCommons WfFormat instances (1.4, and 1.5 with its structurally identical successor 1.6) as workflows and platforms.
 
-Every task record becomes a task set of one task: its recorded run time, its cores (coreCount or cores, rounded up,
-default 1), its memory when recorded, its parents, and its files. The recorded machines become a platform of one
-node type per machine; speeds are relative to the fastest recorded clock. A file that contradicts itself
-(children that disagree with parents, a parent or file that is not declared, two tasks with one id) is a SpecError.
+Every task record becomes a task set of one task: its run time, its cores (coreCount or cores, rounded up, default
+1), its memory when recorded, its parents, and its files. The recorded machines become a platform of one node type per
+machine; speeds are relative to the fastest recorded clock (the reference, speed 1). A task's runtime was measured on
+the machine its record names, so its run time at the reference speed (hetflow's model) is the recorded runtime x that
+machine's speed: on its own machine it takes its recorded runtime again, elsewhere work / speed. A file that
+contradicts itself (children that disagree with parents, a parent or file that is not declared, two tasks with one id)
+is a SpecError.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ _CoreCount = Field(None, ge=0, allow_inf_nan=False, description="a number of cor
 
 
 class _Cpu(Lenient):
+    vendor: str | None = None
+    model: str | None = None
     coreCount: float | None = _CoreCount
     count: float | None = _CoreCount  # 1.4
     speedInMHz: float | None = Field(None, gt=0, allow_inf_nan=False, description="a clock rate in MHz > 0")
@@ -73,6 +78,7 @@ class _ExecTask(Lenient):
     coreCount: float | None = _CoreCount
     cores: float | None = _CoreCount
     memoryInBytes: float | None = _Bytes
+    machines: list[str] | None = None  # where it ran
 
 
 class _Execution(Lenient):
@@ -113,6 +119,7 @@ class _Task14(Lenient):
     cores: float | None = _CoreCount
     coreCount: float | None = _CoreCount
     memoryInBytes: float | None = _Bytes
+    machine: str | None = None  # where it ran
 
 
 class _Workflow14(Lenient):
@@ -140,6 +147,7 @@ class _Record:
     cores: float | None
     memory: float | None
     files: tuple[FileRef, ...]
+    machine: str | None = None  # the machine its runtime was measured on
 
 
 def _parse(data: object, source: str | None) -> Instance14 | Instance15:
@@ -237,11 +245,9 @@ def _records15(doc: Instance15, source: str | None) -> list[_Record]:
                     )
                 files.append(FileRef(name, int(sizes[name]), link))
         cores = run_of.coreCount if run_of.coreCount is not None else run_of.cores
-        out.append(
-            _Record(
-                t.id, where, t.parents, t.children, run_of.runtimeInSeconds, cores, run_of.memoryInBytes, tuple(files)
-            )
-        )
+        machine = run_of.machines[0] if run_of.machines else None
+        runtime, memory = run_of.runtimeInSeconds, run_of.memoryInBytes
+        out.append(_Record(t.id, where, t.parents, t.children, runtime, cores, memory, tuple(files), machine))
     return out
 
 
@@ -251,7 +257,8 @@ def _records14(doc: Instance14) -> list[_Record]:
         files = tuple(FileRef(f.name, int(f.sizeInBytes), f.link) for f in t.files)
         cores = t.cores if t.cores is not None else t.coreCount
         where = f"workflow.tasks[{i}] ({t.name})"
-        out.append(_Record(t.name, where, t.parents, t.children, t.runtimeInSeconds, cores, t.memoryInBytes, files))
+        runtime, memory = t.runtimeInSeconds, t.memoryInBytes
+        out.append(_Record(t.name, where, t.parents, t.children, runtime, cores, memory, files, t.machine))
     return out
 
 
@@ -309,10 +316,12 @@ def _edges(records: Sequence[_Record], aliases: dict[str, str], source: str | No
     return after
 
 
-def _task_set(r: _Record, after: list[str]) -> TaskSet:
+def _task_set(r: _Record, after: list[str], speeds: dict[str, float]) -> TaskSet:
+    """The task's set; its run time at the reference speed is what it ran for x the speed of the machine it ran on."""
     cores = 1 if r.cores is None else math.ceil(r.cores)
     memory = 0 if r.memory is None else round(r.memory)
-    return TaskSet(r.key, 1, Resources(cores, 0, memory), r.runtime, tuple(after), files=r.files)
+    runtime = r.runtime * speeds.get(r.machine, 1.0) if r.machine is not None else r.runtime
+    return TaskSet(r.key, 1, Resources(cores, 0, memory), runtime, tuple(after), files=r.files)
 
 
 def workflow_from_wfformat(data: object, source: str | None = None) -> Workflow:
@@ -323,7 +332,8 @@ def workflow_from_wfformat(data: object, source: str | None = None) -> Workflow:
     else:
         records, aliases = _records15(doc, source), {}
     after = _edges(records, aliases, source)
-    sets = tuple(_task_set(r, after[r.key]) for r in records)
+    speeds = _speeds(_machines(doc)[0])
+    sets = tuple(_task_set(r, after[r.key], speeds) for r in records)
     try:
         return Workflow(doc.name, sets, source=source)
     except CycleError as exc:
@@ -338,13 +348,59 @@ def _machines(doc: Instance14 | Instance15) -> tuple[list[_Machine], str]:
     return (run.machines if run else []), "workflow.execution.machines"
 
 
+def _speeds(machines: Sequence[_Machine]) -> dict[str, float]:
+    """Each machine's speed: its recorded clock over the fastest one (1.0 where a clock is missing)."""
+    fastest = max((c for m in machines if m.cpu and (c := m.cpu.clock())), default=None)
+    out: dict[str, float] = {}
+    for m in machines:
+        clock = m.cpu.clock() if m.cpu else None
+        out.setdefault(m.nodeName, clock / fastest if clock and fastest else 1.0)
+    return out
+
+
+def _short(x: float) -> str:
+    """Two decimals at most, one at least: 1.0, 0.83, 2.4."""
+    text = f"{x:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def recorded_speeds(data: object, source: str | None = None) -> str | None:
+    """Which speeds the recorded machines get, for a summary (None when the instance records no machines), e.g.
+    "from recorded clocks (2 machines: 2.4 GHz = 1.0, 2.0 GHz = 0.83)"; machines alike (cores, vendor, model) whose
+    clocks differ are named: such clocks often differ only by frequency scaling."""
+    machines = _machines(_parse(data, source))[0]
+    if not machines:
+        return None
+    speeds = _speeds(machines)
+    by_clock: dict[float | None, list[str]] = {}
+    for m in machines:
+        by_clock.setdefault(m.cpu.clock() if m.cpu else None, []).append(m.nodeName)
+    parts = [
+        f"{'no clock' if c is None else f'{_short(c / 1000)} GHz'} = {_short(speeds[names[0]])}"
+        + (f" (x{len(names)})" if len(names) > 1 else "")
+        for c, names in sorted(by_clock.items(), key=lambda kv: -(kv[0] or 0))
+    ]
+    text = f"from recorded clocks ({len(machines)} machine{'s' * (len(machines) > 1)}: {', '.join(parts)})"
+    alike: dict[tuple[object, ...], set[float | None]] = {}
+    for m in machines:
+        if m.cpu is not None:
+            alike.setdefault((m.cpu.cores(), m.cpu.vendor, m.cpu.model), set()).add(m.cpu.clock())
+    scaled = sum(1 for clocks in alike.values() if len(clocks) > 1)
+    if scaled:
+        text += (
+            f"; {scaled} group{'s' * (scaled > 1)} of alike machines (cores, vendor, model) with different clocks,"
+            " perhaps frequency scaling: --platform sets speeds"
+        )
+    return text
+
+
 def platform_from_wfformat(data: object, source: str | None = None) -> Platform | None:
     """The machines a WfFormat instance records, one node type per machine; None when it records none."""
     doc = _parse(data, source)
     machines, where = _machines(doc)
     if not machines:
         return None
-    fastest = max((c for m in machines if m.cpu and (c := m.cpu.clock())), default=None)
+    speeds = _speeds(machines)
     types: list[NodeType] = []
     seen: set[str] = set()
     for i, m in enumerate(machines):
@@ -360,8 +416,6 @@ def platform_from_wfformat(data: object, source: str | None = None) -> Platform 
                 place=f"{place}.cpu",
                 fix="record cpu.coreCount, or give a platform file (--platform)",
             )
-        clock = m.cpu.clock() if m.cpu else None
-        speed = clock / fastest if clock and fastest else 1.0
         memory = round(m.memoryInBytes) if m.memoryInBytes else 0
-        types.append(NodeType(m.nodeName, 1, int(count), 0, memory, speed))
+        types.append(NodeType(m.nodeName, 1, int(count), 0, memory, speeds[m.nodeName]))
     return Platform(f"{doc.name} (recorded machines)", tuple(types), source=source)
