@@ -4,6 +4,7 @@ recorded journal and live during a real run (Session(dashboard=True))."""
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import subprocess
 import sys
@@ -266,3 +267,13 @@ def test_a_token_given_in_the_environment_lets_a_scraper_in(recorded: Path, monk
     monkeypatch.setenv("HETFLOW_DASHBOARD_TOKEN", "short")
     r = subprocess.run([*CLI, "dashboard", str(recorded), "--port", "0"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "token is too short" in r.stderr
+
+
+def test_the_live_server_takes_a_token_that_begins_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session(dashboard=) draws its token at random, and one in 64 begins with "-" (token_urlsafe)."""
+    token = "-dash-token-0123456789"
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: token)
+    with hf.Session(platform=PLATFORM, dashboard=0) as s:
+        assert s.dashboard_url is not None
+        base, got = split_url(s.dashboard_url)
+        assert got == token and get(base + "/metrics", token)[0] == 200

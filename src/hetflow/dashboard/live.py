@@ -37,7 +37,8 @@ class LiveDashboard:
     def __init__(self, journal: Path, log_dir: Path | None, port: int | None = None, temporary: bool = False) -> None:
         self.temporary = journal.parent if temporary else None
         self.token = secrets.token_urlsafe(18)
-        cmd = [sys.executable, "-m", "hetflow.dashboard", os.fspath(journal), "--token", self.token]
+        token = f"--token={self.token}"  # a token may begin with "-": never a separate argument
+        cmd = [sys.executable, "-m", "hetflow.dashboard", os.fspath(journal), token]
         cmd += ["--host", HOST, "--parent", str(os.getpid())]
         cmd += ["--port", str(DEFAULT_PORT), "--any-port"] if port is None else ["--port", str(port)]
         if log_dir is not None:
