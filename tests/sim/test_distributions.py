@@ -216,3 +216,21 @@ def test_a_repeat_below_one_is_refused() -> None:
     with pytest.raises(SpecError) as caught:
         simulate_many(workflow(1.0), PLATFORM, repeat=0, seed=1)
     assert caught.value.place == "--repeat"
+
+
+def test_a_cancel_stops_the_rest_of_a_launch_whose_first_tasks_ended_on_their_own() -> None:
+    from hetflow.core.triggers import Trigger
+
+    wf = load_workflow({"workflow": "c", "tasks": [{"name": "a", "count": 12, "runtime": {"samples": [5, 9, 13, 40]}}]})
+    plat = Platform("p", (NodeType("n", 1, 4),))
+    res = run_simulation(wf, plat, seed=8, check=checked, triggers=[Trigger("a", lambda ctx: ctx.cancel("a"), count=2)])
+    done = [i for i in res.intervals if i.status == "done"]
+    cancelled = [i for i in res.intervals if i.status == "cancelled"]
+    # 4 started together; one ended at 5 s (another started in its place), one at 9 s: the trigger then stopped the
+    # other 2 of the first launch and the one started at 5 s, each recorded once
+    assert len(done) == 2 and len(cancelled) == 3
+    assert sorted(i.start for i in cancelled) == [0.0, 0.0, 5.0]
+    assert {i.first for i in done}.isdisjoint(i.first for i in cancelled)
+    assert all(i.end == max(d.end for d in done) for i in cancelled)
+    assert res.engine is not None
+    assert sum(n for s, n in res.engine.state_counts().items() if s.name == "CANCELLED") == 10

@@ -124,8 +124,10 @@ class Simulation:
         self.added: list[TaskSet] = []  # sets submitted by triggers and injections
         self.stimuli: list[Stimulus] = []
         self.shares: dict[str, Share] = dict(engine.partitions.shares) if engine.partitions is not None else {}
-        self._events: list[tuple[float, int, int]] = []  # (end time, launch id, task index or -1: all) -- no ties
+        # (end time, launch id, task index and node index, or -1, -1 for the whole launch): no ties
+        self._events: list[tuple[float, int, int, int]] = []
         self.draws: Draws | None = None  # each task's drawn run time, when run times vary
+        self._sizes: dict[int, int] = {}  # launch whose tasks end one by one -> its number of tasks
         self._started: dict[int, tuple[LaunchGroup, float]] = {}
         self._stopped: dict[int, set[int]] = {}  # launch -> task indices cancelled or preempted while it ran
         self._failing: dict[int, dict[int, str]] = {}  # launch -> task indices whose attempt fails, with the error
@@ -181,11 +183,11 @@ class Simulation:
                 return
             self.now = t = max(self.now, t)
             while events and events[0][0] == t:
-                _, lid, index = heapq.heappop(events)
+                _, lid, index, node = heapq.heappop(events)
                 if index < 0:
                     self._end(lid)
                 else:
-                    self._end_task(lid, index)
+                    self._end_task(lid, index, node)
             if next_inject <= t:
                 self.submit(injections[inject_i][1])
                 inject_i += 1
@@ -197,7 +199,7 @@ class Simulation:
             if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
                 started[ins.launch] = (ins, now)
                 if self.draws is None or not self._start_each(ins):
-                    heapq.heappush(events, (now + ins.duration, ins.launch, -1))
+                    heapq.heappush(events, (now + ins.duration, ins.launch, -1, -1))
                 if self.failures is not None:
                     self._draw_failures(ins)
             elif isinstance(ins, Cancel):
@@ -215,13 +217,14 @@ class Simulation:
         each = self.draws.durations(g)
         if each is None:
             return False
-        now, lid, events = self.now, g.launch, self._events
-        for _, index, duration in each:
-            heapq.heappush(events, (now + duration, lid, index))
+        now, lid, push, events = self.now, g.launch, heapq.heappush, self._events
+        for node, index, duration in each:
+            push(events, (now + duration, lid, index, node))
         self._stopped.setdefault(lid, set())  # the tasks that stopped or ended so far
+        self._sizes[lid] = len(each)
         return True
 
-    def _end_task(self, lid: int, index: int) -> None:
+    def _end_task(self, lid: int, index: int, node_index: int) -> None:
         """One task of a launch whose tasks end one by one (sampled run times) ends: it is done, or fails now."""
         got = self._started.get(lid)
         ended = self._stopped.get(lid)
@@ -229,7 +232,7 @@ class Simulation:
             return  # it was stopped before
         g, begun = got
         ended.add(index)
-        node = next(self.names[i] for i, a, b, _ in g.parts if a <= index < b)
+        node = self.names[node_index]
         failing = self._failing.get(lid, {})
         attempt = self._failures.get((g.set, index), 0) + 1
         if index in failing:
@@ -245,9 +248,8 @@ class Simulation:
             result = self.results(g.set, index) if g.set in self.triggers.watched and self.results is not None else None
             self.triggers.done(g.set, result)
             self.stimuli.append(TaskFinished(lid, index))
-        if len(ended) == sum(b - a for _, a, b, _ in g.parts):  # nothing of it runs now: the engine ended it
-            del self._started[lid]
-            del self._stopped[lid]
+        if len(ended) == self._sizes[lid]:  # nothing of it runs now: the engine ended it
+            del self._started[lid], self._stopped[lid], self._sizes[lid]
             self._failing.pop(lid, None)
 
     def _draw_failures(self, g: LaunchGroup) -> None:
@@ -281,6 +283,7 @@ class Simulation:
             del self._started[ins.launch]
             del self._stopped[ins.launch]
             self._failing.pop(ins.launch, None)
+            self._sizes.pop(ins.launch, None)
 
     def _end(self, lid: int) -> None:
         got = self._started.pop(lid, None)
