@@ -150,3 +150,12 @@ def test_repeat_refuses_what_it_cannot_do_in_one_line(tmp_path: Path) -> None:
     bad.write_text("workflow: w\ntasks:\n  - {name: a, runtime: {dist: lognormal, median: 150, cv: 0}}\n")
     code, _, err = run("simulate", str(bad), "-p", plat, "--repeat", "5")
     assert code == 2 and f"{bad}: tasks[0] (a).runtime: cv is 0, not > 0" in err and "fix:" in err
+
+
+def test_one_run_of_varying_run_times_says_its_seed_and_that_seed_replays_it(tmp_path: Path) -> None:
+    wf, plat = mc_files(tmp_path)
+    code, out, err = run("simulate", wf, "-p", plat, "--json")
+    assert code == 0 and "run times drawn with --seed " in err
+    seed = err.split("--seed ")[1].split()[0]
+    assert json.loads(out) == json.loads(run("simulate", wf, "-p", plat, "--seed", seed, "--json")[1])
+    assert "--seed" not in run("simulate", str(SEED_WORKFLOW), "-p", str(SEED_PLATFORM))[2]  # nothing varies there

@@ -78,6 +78,7 @@ def simulate(
         repeated(wf, pf, modes, policies, (repeat, seed, workers), as_json, report_path, bool(trace_path or shares))
         return
     warn_long(wf, pf)
+    seed = drawn_seed(wf, pf, seed)
     results = [
         run_simulation(
             wf, pf, m, p, partitions=shares, check=simulation_ticker(every, f"{m}/{p}", wf.n_tasks), seed=seed
@@ -161,6 +162,17 @@ def repeated(
         result = run_simulation(wf, pf, mode, policy, seed=typical.seed)
         index = write_report([result], report_path, (values, marks))
         (note if as_json else click.echo)(f"report: {index} (the run shown: seed {typical.seed}, the median's nearest)")
+
+
+def drawn_seed(wf: Workflow, pf: Platform, seed: int | None) -> int | None:
+    """The seed of one simulation whose run times vary: the one given, else one drawn now and said, to replay it."""
+    from hetflow.sim.montecarlo import run_seeds
+    from hetflow.sim.sampling import varies
+
+    if seed is None and varies(wf, pf):
+        seed = run_seeds(None, 0)[0]
+        note(f"run times drawn with --seed {seed} (give it to see this run again)")
+    return seed
 
 
 def print_summary(summary: Summary, title: str) -> None:
