@@ -198,7 +198,7 @@ class Simulation:
         for ins in out:
             if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
                 started[ins.launch] = (ins, now)
-                if self.draws is None or not self._start_each(ins):
+                if self.draws is None or not self._start_each(ins, now):
                     heapq.heappush(events, (now + ins.duration, ins.launch, -1, -1))
                 if self.failures is not None:
                     self._draw_failures(ins)
@@ -211,15 +211,16 @@ class Simulation:
             elif isinstance(ins, Failed):
                 self.triggers.failed(ins.set)
 
-    def _start_each(self, g: LaunchGroup) -> bool:
-        """Give each task of a launch its own end event, at its drawn duration; False when they all end together."""
+    def _start_each(self, g: LaunchGroup, begin: float, extra: float = 0.0) -> bool:
+        """Give each task of a launch that runs from begin its own end event, at its drawn duration (+ extra s);
+        False when they all take g.duration (the caller then ends the launch as one event)."""
         assert self.draws is not None
         each = self.draws.durations(g)
         if each is None:
             return False
-        now, lid, push, events = self.now, g.launch, heapq.heappush, self._events
+        lid, push, events = g.launch, heapq.heappush, self._events
         for node, index, duration in each:
-            push(events, (now + duration, lid, index, node))
+            push(events, (begin + duration + extra, lid, index, node))
         self._stopped.setdefault(lid, set())  # the tasks that stopped or ended so far
         self._sizes[lid] = len(each)
         return True
