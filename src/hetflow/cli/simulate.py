@@ -30,8 +30,18 @@ if TYPE_CHECKING:
 @click.option(
     "--policy", cls=RegistryOption, listing=policy_names, default="fifo", show_default=True, help="{}, or all of them."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per mode and policy instead of a table.")
-@click.option("--report", "report_dir", metavar="DIR", help="Write DIR/index.html with utilization and Gantt plots.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object per mode and policy instead of a table (--repeat: the samples hetflow compare reads).",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    metavar="DIR",
+    help="Write DIR/index.html with utilization and Gantt plots (--repeat: and a histogram of the makespans).",
+)
 @click.option("--trace", "trace_file", metavar="FILE", help="Write one JSON line per task (id, set, node, start, ...).")
 @click.option("--partition", "partitions", multiple=True, metavar="NAME=CORES[,GPUS]", help=PARTITION_HELP)
 @click.option("--repeat", type=int, metavar="N", help="Run N Monte Carlo simulations; report the makespan's spread.")
