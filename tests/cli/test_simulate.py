@@ -77,3 +77,85 @@ def test_bad_output_paths_are_refused_before_any_work(tmp_path: Path) -> None:
         assert out == ""  # refused before simulating: no table was printed
     code, _, err = run("run", str(SEED_WORKFLOW), "--report", str(a_file))
     assert code == 2 and "--report" in err and len(err.strip().splitlines()) == 1
+
+
+MC_WORKFLOW = """workflow: mc
+tasks:
+  - {name: a, count: 60, cores: 4, runtime: {dist: lognormal, median: 150, cv: 0.3}}
+  - {name: b, count: 8, runtime: {dist: gamma, mean: 30, cv: 0.5}, after: a}
+"""
+MC_PLATFORM = "platform: p\nnodes:\n  - {type: n, count: 2, cores: 32, speed_jitter: 0.05}\n"
+
+
+def mc_files(tmp_path: Path) -> tuple[str, str]:
+    wf, plat = tmp_path / "mc.yaml", tmp_path / "p.yaml"
+    wf.write_text(MC_WORKFLOW)
+    plat.write_text(MC_PLATFORM)
+    return str(wf), str(plat)
+
+
+def test_repeat_json_is_the_samples_document_and_its_numbers_are_describes(tmp_path: Path) -> None:
+    from hetflow.sim.montecarlo import simulate_many
+    from hetflow.spec import load_platform, load_workflow
+    from hetflow.stats import describe
+
+    wf, plat = mc_files(tmp_path)
+    code, out, _ = run("simulate", wf, "-p", plat, "--repeat", "20", "--seed", "1", "--workers", "2", "--json")
+    assert code == 0, out
+    doc = json.loads(out)
+    assert {k: doc[k] for k in ("workflow", "platform", "mode", "policy", "repeat", "seed")} == {
+        "workflow": "mc", "platform": "p", "mode": "task", "policy": "fifo", "repeat": 20, "seed": 1,
+    }  # fmt: skip
+    assert doc["format"] == "hetflow-samples/1" and set(doc) >= {"samples", "summary"}
+    spans = doc["samples"]["makespan_s"]
+    assert len(spans) == 20 and len(set(spans)) == 20
+    assert spans == [r.makespan_s for r in simulate_many(load_workflow(wf), load_platform(plat), repeat=20, seed=1)]
+    assert doc["summary"]["makespan_s"] == json.loads(json.dumps(describe(spans).as_dict()))
+    again = json.loads(run("simulate", wf, "-p", plat, "--repeat", "20", "--seed", "1", "--json")[1])
+    assert again["samples"] == doc["samples"]  # one seed, the same runs, whatever the workers
+    other = json.loads(run("simulate", wf, "-p", plat, "--repeat", "20", "--seed", "2", "--json")[1])
+    assert other["samples"] != doc["samples"]
+
+
+def test_repeat_table_and_report_histogram(tmp_path: Path) -> None:
+    wf, plat = mc_files(tmp_path)
+    report = tmp_path / "report"
+    code, out, _ = run("simulate", wf, "-p", plat, "--repeat", "12", "--seed", "3", "--report", str(report))
+    assert code == 0, out
+    for needle in ("mean", "Student t", "median", "order statistics", "p10 / p50 / p90", "normality", "seed 3"):
+        assert needle in out, needle
+    assert (report / "makespans.png").stat().st_size > 1000
+    page = (report / "index.html").read_text()
+    assert 'src="makespans.png"' in page and (report / "gantt.png").is_file()
+
+
+def test_without_repeat_a_seed_picks_one_run(tmp_path: Path) -> None:
+    wf, plat = mc_files(tmp_path)
+    one = json.loads(run("simulate", wf, "-p", plat, "--seed", "4", "--json")[1])
+    assert one == json.loads(run("simulate", wf, "-p", plat, "--seed", "4", "--json")[1])
+    assert one != json.loads(run("simulate", wf, "-p", plat, "--seed", "5", "--json")[1])
+
+
+def test_repeat_refuses_what_it_cannot_do_in_one_line(tmp_path: Path) -> None:
+    wf, plat = mc_files(tmp_path)
+    for args, needle in (
+        (("--repeat", "0"), "--repeat"),
+        (("--repeat", "5", "--policy", "all"), "one mode and one policy"),
+        (("--repeat", "5", "--trace", str(tmp_path / "t.jsonl")), "traces"),
+        (("--repeat", "5", "--workers", "0"), "--workers"),
+    ):
+        code, _, err = run("simulate", wf, "-p", plat, *args)
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, (args, err)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workflow: w\ntasks:\n  - {name: a, runtime: {dist: lognormal, median: 150, cv: 0}}\n")
+    code, _, err = run("simulate", str(bad), "-p", plat, "--repeat", "5")
+    assert code == 2 and f"{bad}: tasks[0] (a).runtime: cv is 0, not > 0" in err and "fix:" in err
+
+
+def test_one_run_of_varying_run_times_says_its_seed_and_that_seed_replays_it(tmp_path: Path) -> None:
+    wf, plat = mc_files(tmp_path)
+    code, out, err = run("simulate", wf, "-p", plat, "--json")
+    assert code == 0 and "run times drawn with --seed " in err
+    seed = err.split("--seed ")[1].split()[0]
+    assert json.loads(out) == json.loads(run("simulate", wf, "-p", plat, "--seed", seed, "--json")[1])
+    assert "--seed" not in run("simulate", str(SEED_WORKFLOW), "-p", str(SEED_PLATFORM))[2]  # nothing varies there

@@ -5,6 +5,7 @@
                       timeline (triggers, resizes, runs interrupted and resumed), task-set spans, summary JSON
     utilization.png   busy cores and GPUs over time, one panel per run (plots.utilization_figure)
     gantt.png         task sets over time, one panel per run (plots.gantt_figure)
+    makespans.png     with repeated (Monte Carlo) runs: their makespans as a histogram (plots.makespan_histogram)
 
 The page has inline CSS and no scripts or remote links: it needs nothing but the two PNGs beside it.
 Every name from a workflow or platform is escaped.
@@ -18,7 +19,7 @@ from html import escape
 from pathlib import Path
 
 from hetflow.metrics.result import RunResult
-from hetflow.report.plots import duration, gantt_figure, save_png, utilization_figure
+from hetflow.report.plots import duration, gantt_figure, makespan_histogram, save_png, utilization_figure
 from hetflow.report.table import (
     NUMERIC,
     OUTCOME_COLUMNS,
@@ -31,6 +32,8 @@ from hetflow.report.table import (
 )
 
 UTILIZATION_PNG = "utilization.png"
+MAKESPANS_PNG = "makespans.png"
+Repeats = tuple[Sequence[float], dict[str, float]]  # repeated runs' makespans, and lines to mark (label -> seconds)
 GANTT_PNG = "gantt.png"
 MAX_SPAN_ROWS = 2000  # per run; the rest of the sets are counted, not listed
 OPEN_SPANS_UP_TO = 40  # span tables of runs with at most this many sets are shown unfolded
@@ -143,11 +146,17 @@ def _run_section(r: RunResult) -> str:
     )
 
 
-def write_report(results: Sequence[RunResult], out_dir: Path) -> Path:
-    """Write index.html, utilization.png and gantt.png into out_dir (created if missing); return index.html's path."""
+def write_report(results: Sequence[RunResult], out_dir: Path, repeats: Repeats | None = None) -> Path:
+    """Write index.html, utilization.png and gantt.png into out_dir (created if missing); return index.html's path.
+    repeats: the makespans of repeated runs (the results then show one of them) and lines to mark, drawn as
+    makespans.png."""
     if not results:
         raise ValueError("nothing to report: no results")
     out_dir.mkdir(parents=True, exist_ok=True)
+    spread = []
+    if repeats is not None:
+        save_png(makespan_histogram(*repeats, title_of(results)), out_dir / MAKESPANS_PNG)
+        spread = ["<h2>Makespans</h2>", f'<img src="{MAKESPANS_PNG}" alt="histogram of the makespans of the runs">']
     save_png(utilization_figure(results), out_dir / UTILIZATION_PNG)
     save_png(gantt_figure(results), out_dir / GANTT_PNG)
     title = escape(f"hetflow report: {title_of(results)}")
@@ -160,6 +169,7 @@ def write_report(results: Sequence[RunResult], out_dir: Path) -> Path:
             f"<h1>{title}</h1>",
             "<h2>Runs</h2>",
             _table(result_columns(results), result_rows(results), NUMERIC),
+            *spread,
             "<h2>Utilization</h2>",
             f'<img src="{UTILIZATION_PNG}" alt="busy cores and GPUs over time, one panel per run">',
             "<h2>Task sets</h2>",

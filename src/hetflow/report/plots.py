@@ -359,3 +359,20 @@ def save_png(fig: Figure, path: Path, dpi: int = 110) -> Path:
     with plot_fonts():
         fig.savefig(path, dpi=dpi, format="png")
     return path
+
+
+def makespan_histogram(makespans: Sequence[float], marks: dict[str, float], title: str) -> Figure:
+    """The makespans of repeated (Monte Carlo) runs as a histogram, with vertical lines at marks (label -> seconds,
+    e.g. the median and the p10 and p90), so the spread is seen and not only summarised."""
+    fig = Figure(figsize=(WIDTH_IN, 3.6), layout="constrained")
+    ax = fig.subplots()
+    values = np.asarray(makespans, dtype=float)
+    ax.hist(values, bins=min(50, max(5, int(np.sqrt(values.size)))), color=CORES_COLOR, alpha=0.75, edgecolor="white")
+    for (label, x), style in zip(marks.items(), ("-", "--", ":", "-."), strict=False):
+        ax.axvline(x, color="0.2", linestyle=style, label=f"{label} {duration(x)}")
+    ax.set_xlabel("makespan (s)")
+    ax.set_ylabel("runs")
+    if marks:
+        ax.legend(frameon=False)
+    fig.suptitle(f"Makespan of {values.size} runs: {_plain(title)}", fontweight="bold")
+    return fig
