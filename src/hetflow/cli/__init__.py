@@ -10,7 +10,7 @@ stops its tasks and keeps its journal). The global `-v`, `-q` and `--log-file` s
 (group.py), and long work prints progress lines on stderr (progress.py).
 """
 
-from hetflow.cli import dashboard, report, run, simulate, validate  # noqa: F401  (each registers its command)
+from hetflow.cli import dashboard, predict, report, run, simulate, validate  # noqa: F401  (each registers its command)
 from hetflow.cli.group import main
 
 __all__ = ["main"]
