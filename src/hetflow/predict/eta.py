@@ -28,19 +28,20 @@ class Eta:
     ended: int
 
 
-def eta(ended: Sequence[tuple[float, float]], remaining: Sequence[tuple[float, int]], capacity: int) -> Eta:
-    """ended: (expected, actual) seconds of each task that ended; remaining: (expected seconds still to run,
-    cores) of each task that has not (a running task's expectation less what it has run); capacity: cores."""
+def eta(ended: Sequence[tuple[float, float]], remaining: Sequence[tuple[float, int, int]], capacity: int) -> Eta:
+    """ended: (expected, actual) seconds of each task that ended; remaining: (expected seconds still to run, cores,
+    how many tasks) of the tasks that have not (a running task's expectation less what it has run); capacity:
+    cores."""
     ratios = [actual / expected for expected, actual in ended if expected > 0]
     n = len(ratios)
     ratio = sum(ratios) / n if n else 1.0
     spread = math.sqrt(sum((r - ratio) ** 2 for r in ratios) / (n - 1)) if n >= 2 else PRIOR_CV * ratio
-    work = sum(max(e, 0.0) * max(c, 1) for e, c in remaining)
     cap = max(capacity, 1)
-    longest = max((max(e, 0.0) for e, _ in remaining), default=0.0)
+    work = sum(max(e, 0.0) * max(c, 1) * k for e, c, k in remaining)
+    longest = max((max(e, 0.0) for e, _, k in remaining if k > 0), default=0.0)
     base = max(work / cap, longest)
     mean_err = spread / math.sqrt(max(n, 1))  # the ratio's standard error
-    noise = spread * math.sqrt(sum((max(e, 0.0) * max(c, 1) / cap) ** 2 for e, c in remaining))
+    noise = spread * math.sqrt(sum(k * (max(e, 0.0) * max(c, 1) / cap) ** 2 for e, c, k in remaining))
     sd = math.hypot(base * mean_err, noise)
     mid = ratio * base
     return Eta(max(mid - Z90 * sd, 0.0), mid, mid + Z90 * sd, ratio, n)
