@@ -26,6 +26,7 @@ MIN_QUANTILES = 10  # attempts a key needs for empirical percentiles (fewer: a l
 QUANTILES = (0.1, 0.5, 0.9)
 Z90 = 1.2815515655446004  # the standard normal's 90th percentile
 MAD_SCALE = 1.4826  # MAD x this estimates a normal's standard deviation
+MIN_SPREAD = math.log(1.25)  # a feature the history varies by less than 25% says nothing a power law could use
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,8 @@ def _work(a: Attempt) -> float:
 
 
 def fit_model(key: str, history: Sequence[Attempt], query: Query) -> Forecast | None:
-    """The quantile regression's forecast; None when no feature varies in the history (or the query lacks one
-    that does): then the percentiles of the history say as much."""
+    """The quantile regression's forecast; None when no feature varies by 25% or more in the history (or the query
+    lacks the ones that do): then the percentiles of the history say as much."""
     rows = [_features(a) for a in history]
     target = _features(query)
     columns = [
@@ -92,7 +93,7 @@ def fit_model(key: str, history: Sequence[Attempt], query: Query) -> Forecast | 
         for j in range(len(target))
         if target[j] is not None
         and all(r[j] is not None for r in rows)
-        and max(r[j] or 0.0 for r in rows) > min(r[j] or 0.0 for r in rows)
+        and max(r[j] or 0.0 for r in rows) - min(r[j] or 0.0 for r in rows) >= MIN_SPREAD
     ]
     if not columns:
         return None
@@ -111,7 +112,8 @@ def fit_model(key: str, history: Sequence[Attempt], query: Query) -> Forecast | 
 
 def robust(key: str, history: Sequence[Attempt]) -> Forecast:
     """Per-key estimates: the empirical percentiles; with fewer than MIN_QUANTILES attempts, a lognormal fitted by
-    the median and the MAD of the logarithms (robust to one stray run)."""
+    the median and the MAD of the logarithms (robust to one stray run), its interval that of the next run (Student
+    t, widened by sqrt(1 + 1/n): a few runs say little about the spread)."""
     import numpy as np
 
     work = np.array([_work(a) for a in history], dtype=float)
@@ -121,9 +123,13 @@ def robust(key: str, history: Sequence[Attempt]) -> Forecast:
     median = float(np.median(work))
     if median <= 0:
         return Forecast(key, 0.0, 0.0, 0.0, HISTORY, len(work))
+    from scipy.stats import t as student
+
+    n = len(work)
     logs = np.log(np.maximum(work, 1e-6))
     sigma = MAD_SCALE * float(np.median(np.abs(logs - math.log(median))))
-    return Forecast(key, median * math.exp(-Z90 * sigma), median, median * math.exp(Z90 * sigma), HISTORY, len(work))
+    z = float(student.ppf(QUANTILES[2], n - 1)) * math.sqrt(1 + 1 / n) if n >= 2 else 0.0  # the next run's interval
+    return Forecast(key, median * math.exp(-z * sigma), median, median * math.exp(z * sigma), HISTORY, n)
 
 
 def forecast(key: str, history: Sequence[Attempt], query: Query, declared: float) -> Forecast:
