@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hetflow.cli.predict import with_forecasts
 from hetflow.predict import Attempt, Forecast, HistoryStore, Query, forecast, record_wfformat
+from hetflow.sim.montecarlo import makespans, simulate_many
 from hetflow.sim.simulator import run_simulation
 from hetflow.spec.load import load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
@@ -105,8 +107,7 @@ def one(trace: Path, repeat: int, seed: int) -> dict[str, object]:
             )
         recorded = makespan(wf, pf, {})
         predicted = makespan(wf, pf, {t: f.p50 for t, f in forecasts.items()})
-        rng = np.random.default_rng(seed)
-        spans = [makespan(wf, pf, {t: float(f.sample(rng, 1)[0]) for t, f in forecasts.items()}) for _ in range(repeat)]
+        spans = makespans(simulate_many(with_forecasts(wf, forecasts), pf, repeat=repeat, seed=seed))
         low, high = (float(v) for v in np.quantile(spans, (0.1, 0.9)))
         out["makespan"] = {
             "recorded_s": round(recorded, 3),

@@ -71,8 +71,13 @@ def test_thin_history_falls_back_to_robust_estimates_then_to_the_declared_time()
     assert forecast("k", varied[:10], Query(input_bytes=5 * MB), declared=1.0).basis == HISTORY  # too few to fit
 
 
-def test_forecasts_sample_their_own_spread() -> None:
+def test_forecasts_give_the_simulator_a_law_with_their_percentiles() -> None:
     f = forecast("k", [attempt(10, d) for d in np.linspace(8, 12, 40)], Query(input_bytes=10 * MB), 1.0)
-    draws = f.sample(np.random.default_rng(0), 20000)
-    assert np.quantile(draws, 0.5) == pytest.approx(f.p50, rel=0.02)
-    assert np.quantile(draws, 0.9) == pytest.approx(f.p90, rel=0.05)
+    dist = f.distribution()
+    assert dist.kind == "lognormal" and dist.median == pytest.approx(f.p50)
+    low, high = dist.quantile(0.1), dist.quantile(0.9)
+    assert high / low == pytest.approx(f.p90 / f.p10, rel=0.01)  # the same 80% spread, symmetric in log
+    draws = dist.sample(np.random.default_rng(0), 20000)
+    assert np.quantile(draws, 0.9) == pytest.approx(high, rel=0.03)
+    point = forecast("k", [], Query(), declared=4.0).distribution()
+    assert (point.kind, point.median) == ("fixed", 4.0)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from hetflow.errors import SpecError
 from hetflow.spec import Workflow, load_workflow
+from hetflow.spec.distribution import Distribution
 from hetflow.spec.native import TaskDoc, task_sets_from_dict, validated_task_sets, workflow_from_dict
 from hetflow.spec.records import NotPlain, plain_task_sets
 
@@ -26,7 +27,19 @@ _GOOD: dict[str, st.SearchStrategy[Any]] = {  # what the models accept, mostly
     "cores": st.integers(0, 64),
     "gpus": st.sampled_from([0, 1, 0.5, 0.25, 2, 3.0, 1.5, 3.0001, "1", 10**6]),
     "memory": st.sampled_from([0, 512, "2GiB", "1.5 GB", 1.5, 2**70, "7"]),
-    "runtime": st.one_of(st.floats(0, 1e12), st.integers(0, 10**400)),
+    "runtime": st.one_of(
+        st.floats(0, 1e12),
+        st.integers(0, 10**400),
+        st.sampled_from(
+            [
+                {"dist": "lognormal", "median": 150, "cv": 0.1},
+                {"dist": "normal", "mean": 20.5, "std": 2},
+                {"dist": "uniform", "low": 1, "high": 3},
+                {"dist": "gamma", "mean": 8, "cv": 0.5},
+                {"samples": [3, 4.5, 4]},
+            ]
+        ),
+    ),
     "after": st.one_of(_GOOD_NAMES, st.lists(_GOOD_NAMES, max_size=3), st.tuples(_GOOD_NAMES, _GOOD_NAMES)),
     "workload": _GOOD_NAMES,
     "partition": _GOOD_NAMES,
@@ -39,7 +52,28 @@ _BAD: dict[str, st.SearchStrategy[Any]] = {  # odd values of every kind, some of
     "after": st.one_of(_NAMES, st.lists(_NAMES, max_size=3), st.sets(_GOOD_NAMES, max_size=2), _ODD),
     "gpus": st.one_of(st.sampled_from([0.00001, 1e300, "-1", -0.0]), _ODD),
     "memory": st.one_of(st.sampled_from(["3 parsecs", "-1", "1e400", -0.0]), _ODD),
-    "runtime": st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 0), _ODD),
+    "runtime": st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(-5, 0),
+        _ODD,
+        st.sampled_from(  # bad distributions: each a one-line error with its place and fix, the same both ways
+            [
+                {"dist": "lognormal", "median": -1, "cv": 0.1},
+                {"dist": "lognormal", "median": 150, "cv": 0},
+                {"dist": "gamma", "mean": 5, "cv": -0.2},
+                {"dist": "normal", "mean": 5},
+                {"dist": "uniform", "low": 4, "high": 2},
+                {"dist": "weibull", "scale": 3},
+                {"dist": "normal", "mean": 5, "std": 1, "extra": 2},
+                {"samples": []},
+                {"samples": [1, -2]},
+                {"samples": "many"},
+                {"samples": [1, float("nan")]},
+                {"dist": "lognormal", "median": True, "cv": 0.1},
+                {"median": 150},
+            ]
+        ),
+    ),
     "function": st.sampled_from(["not a callable", None, 3]),
     "variants": st.sampled_from([[{"bad": 1}], "x", [3]]),
 }
@@ -150,6 +184,18 @@ def test_a_record_with_keys_of_its_own_is_validated_alone() -> None:
         (lambda t: t[5].update(after=["nowhere"]), "tasks[5] (t5).after", "'nowhere', which is not a task set"),
         (lambda t: t[5].update(after="t5"), "tasks[5] (t5).after", "depends on itself"),
         (lambda t: t[6].update(name="t2"), "tasks[6] (t2)", "declared twice"),
+        (
+            lambda t: t[2].update(runtime={"dist": "lognormal", "median": 9, "cv": 0}),
+            "tasks[2] (t2).runtime",
+            "cv is 0",
+        ),
+        (
+            lambda t: t[2].update(runtime={"dist": "normal", "mean": -3, "std": 1}),
+            "tasks[2] (t2).runtime",
+            "mean is -3",
+        ),
+        (lambda t: t[3].update(runtime={"samples": []}), "tasks[3] (t3).runtime", "samples is empty"),
+        (lambda t: t[3].update(runtime={"dist": "beta"}), "tasks[3] (t3).runtime", "unknown dist 'beta'"),
         (lambda t: t[6].update(colour="red"), "tasks[6] (t6).colour", "unknown key 'colour'"),
         (lambda t: t[0].pop("name"), "tasks[0].name", "name is missing"),
         (lambda t: t[0].update(after="t7"), "tasks", "cycle"),
@@ -195,3 +241,17 @@ def test_validate_refuses_a_task_over_one_gpu_not_whole(tmp_path: Path, task: st
     (line,) = r.output.strip().splitlines()
     assert f"{wf}: {place}: gpus " in line and "is over one GPU but not whole" in line
     assert "a task gets a fraction of one GPU or whole GPUs: ask for" in line
+
+
+def test_runtime_distributions_take_the_fast_path_and_match_the_models() -> None:
+    doc = plain(40)
+    for i, t in enumerate(doc["tasks"]):
+        if i % 3 == 0:
+            t["runtime"] = {"dist": "lognormal", "median": 100 + i, "cv": 0.2}
+        elif i % 3 == 1:
+            t["runtime"] = {"samples": [i, i + 2, i + 1]}
+    name, sets = plain_task_sets(doc, TaskDoc)
+    assert (name, sets) == validated_task_sets(doc)
+    assert sets[3].runtime == 103.0 and sets[3].runtime_dist is not None
+    assert sets[4].runtime == 5.0 and sets[4].runtime_dist == Distribution("samples", (4.0, 5.0, 6.0))
+    assert sets[2].runtime_dist is None and sets[2].runtime == 12.0

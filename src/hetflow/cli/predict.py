@@ -13,34 +13,21 @@ from hetflow.cli.group import load_inputs, main
 from hetflow.errors import SpecError
 
 if TYPE_CHECKING:
-    import numpy
-
     from hetflow.predict import Forecast
-    from hetflow.spec import Platform, Workflow
+    from hetflow.spec import Workflow
 
 HISTORY_HELP = "Folder of the history store (history.db; default ~/.hetflow)."
 
 
-def sampled(wf: Workflow, forecasts: dict[str, Forecast], rng: numpy.random.Generator) -> Workflow:
-    """The workflow with each set's run time drawn from its forecast (variants scaled alike). One draw per set: a
-    set's tasks share it, which makes a wide set's spread pessimistic rather than hidden."""
+def with_forecasts(wf: Workflow, forecasts: dict[str, Forecast]) -> Workflow:
+    """The workflow with each set's run time the forecast law (its median the estimate; variants scaled alike)."""
     sets = []
     for s in wf.sets:
-        runtime = float(forecasts[s.name].sample(rng, 1)[0])
-        factor = runtime / s.runtime if s.runtime > 0 else 1.0
+        dist = forecasts[s.name].distribution()
+        factor = dist.median / s.runtime if s.runtime > 0 else 1.0
         variants = tuple(replace(v, runtime=v.runtime * factor) for v in s.variants)
-        sets.append(replace(s, runtime=runtime, variants=variants))
+        sets.append(replace(s, runtime=dist.median, runtime_dist=dist, variants=variants))
     return type(wf)(wf.name, tuple(sets), wf.source, wf.outside)
-
-
-def makespans(wf: Workflow, pf: Platform, forecasts: dict[str, Forecast], repeat: int, seed: int | None) -> list[float]:
-    """The simulated makespan of `repeat` draws of the run times (fifo, task mode), reproducible for a seed."""
-    import numpy as np
-
-    from hetflow.sim.simulator import run_simulation
-
-    rng = np.random.default_rng(seed)
-    return [run_simulation(sampled(wf, forecasts, rng), pf).makespan_s for _ in range(repeat)]
 
 
 @main.command()
@@ -66,7 +53,9 @@ def predict(workflow: str, platform: str | None, history: str | None, as_json: b
     data = read_document(workflow)
     keys = wfformat_keys(data) if is_wfformat(data) else {}
     forecasts = dict(set_forecasts(HistoryStore(history), wf, keys))
-    spans = np.array(makespans(wf, pf, forecasts, repeat, seed))
+    from hetflow.sim.montecarlo import makespans, simulate_many
+
+    spans = np.array(makespans(simulate_many(with_forecasts(wf, forecasts), pf, repeat=repeat, seed=seed)))
     p10, p50, p90 = (round(float(v), 6) for v in np.quantile(spans, (0.1, 0.5, 0.9)))
     out = {
         "makespan_s": {"p10": p10, "p50": p50, "p90": p90},

@@ -13,12 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from hetflow.predict.history import Attempt
-
-if TYPE_CHECKING:
-    import numpy
+from hetflow.spec.distribution import Distribution
 
 MODEL, HISTORY, DECLARED = "model", "history", "declared"
 MIN_MODEL = 20  # attempts a key needs before a regression is fitted
@@ -57,13 +54,13 @@ class Forecast:
             return 0.0
         return max(0.0, math.log(self.p90 / self.p10) / (2 * Z90))
 
-    def sample(self, rng: numpy.random.Generator, n: int) -> numpy.ndarray[Any, Any]:
-        """n run times from the lognormal with median p50 and this spread."""
-        if self.p50 <= 0:
-            import numpy as np
-
-            return np.zeros(n)
-        return rng.lognormal(math.log(self.p50), self.sigma, n)
+    def distribution(self) -> Distribution:
+        """The run-time law the simulator draws from: the lognormal with median p50 and this spread (fixed when the
+        forecast is a point)."""
+        sigma = self.sigma
+        if self.p50 <= 0 or sigma <= 0:
+            return Distribution.fixed(max(self.p50, 0.0))
+        return Distribution.lognormal(self.p50, math.sqrt(math.expm1(sigma**2)))
 
     def as_dict(self) -> dict[str, float]:
         return {"p10": round(self.p10, 6), "p50": round(self.p50, 6), "p90": round(self.p90, 6)}

@@ -1,7 +1,8 @@
 """The discrete-event simulator: the engine on virtual time, with a simulated executor.
 
 The engine runs grouped: the tasks of a set placed in one scheduling pass on nodes of one speed are one launch and
-one event, which ends at now + run time / node speed. A failure model makes attempts fail (at their end); the engine
+one event, which ends at now + run time / node speed. When run times vary (sim/sampling.py), each task of a launch
+ends at its own time, as its own event. A failure model makes attempts fail (at their end); the engine
 holds a retried task back for its retry backoff, and the loop wakes when it is due.
 """
 
@@ -21,6 +22,7 @@ from hetflow.core.triggers import Actions, Trigger, Triggers
 from hetflow.errors import EngineError, SpecError
 from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
+from hetflow.sim.sampling import Draws, varies
 from hetflow.spec.load import gc_paused, load_platform, load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
@@ -52,13 +54,16 @@ def run_simulation(
     results: ResultModel | None = None,
     retry_backoff: float = 0.1,
     failures: FailureModel | None = None,
+    seed: int | None = None,
 ) -> SimResult:
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times; `partitions` splits
     every node into named shares (task sets name theirs); `triggers` fire when their condition over the results of
     watched sets holds, with results from the model `results` (None: every result is None); `failures` says which
     attempts fail (None: none), each after its full run time, and a retried task waits retry_backoff * 2**(attempt-1)
     s (at most MAX_BACKOFF_S) before it may start again, as in a real Session (whose default is also 0.1 s); `check`
-    is called after every engine step (tests use it to validate the ledger)."""
+    is called after every engine step (tests use it to validate the ledger). When a set's run time is a distribution
+    or a node type's speed jitters, each task's duration is drawn with numpy.random.default_rng(seed): one seed, one
+    schedule."""
     platform.check_fits(workflow)
     shares = parse_shares(partitions or {})
     for i, s in enumerate(workflow.sets):
@@ -78,6 +83,9 @@ def run_simulation(
         retry_backoff=retry_backoff,
     )
     sim = Simulation(engine, results, check, failures)
+    if varies(workflow, platform):
+        sim.draws = Draws(engine.nodes, platform, seed)
+        sim.draws.add(workflow.sets)
     sim.counts.update((s.name, s.count) for s in workflow.sets)
     for trigger in triggers:
         sim.arm(trigger)
@@ -116,7 +124,8 @@ class Simulation:
         self.added: list[TaskSet] = []  # sets submitted by triggers and injections
         self.stimuli: list[Stimulus] = []
         self.shares: dict[str, Share] = dict(engine.partitions.shares) if engine.partitions is not None else {}
-        self._events: list[tuple[float, int]] = []  # (end time, launch id) -- ids are unique, so no ties
+        self._events: list[tuple[float, int, int]] = []  # (end time, launch id, task index or -1: all) -- no ties
+        self.draws: Draws | None = None  # each task's drawn run time, when run times vary
         self._started: dict[int, tuple[LaunchGroup, float]] = {}
         self._stopped: dict[int, set[int]] = {}  # launch -> task indices cancelled or preempted while it ran
         self._failing: dict[int, dict[int, str]] = {}  # launch -> task indices whose attempt fails, with the error
@@ -147,6 +156,8 @@ class Simulation:
     def submit(self, sets: Sequence[TaskSet]) -> None:
         self.counts.update((s.name, s.count) for s in sets)
         self.added.extend(sets)
+        if self.draws is not None:
+            self.draws.add(sets)
         self.stimuli.append(TasksSubmitted(tuple(sets)))
 
     def drive(self, sets: tuple[TaskSet, ...], at: Sequence[tuple[float, Sequence[TaskSet]]]) -> None:
@@ -170,7 +181,11 @@ class Simulation:
                 return
             self.now = t = max(self.now, t)
             while events and events[0][0] == t:
-                self._end(heapq.heappop(events)[1])
+                _, lid, index = heapq.heappop(events)
+                if index < 0:
+                    self._end(lid)
+                else:
+                    self._end_task(lid, index)
             if next_inject <= t:
                 self.submit(injections[inject_i][1])
                 inject_i += 1
@@ -181,7 +196,8 @@ class Simulation:
         for ins in out:
             if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
                 started[ins.launch] = (ins, now)
-                heapq.heappush(events, (now + ins.duration, ins.launch))
+                if self.draws is None or not self._start_each(ins):
+                    heapq.heappush(events, (now + ins.duration, ins.launch, -1))
                 if self.failures is not None:
                     self._draw_failures(ins)
             elif isinstance(ins, Cancel):
@@ -192,6 +208,47 @@ class Simulation:
                 self.triggers.failed(ins.set, ins.count)
             elif isinstance(ins, Failed):
                 self.triggers.failed(ins.set)
+
+    def _start_each(self, g: LaunchGroup) -> bool:
+        """Give each task of a launch its own end event, at its drawn duration; False when they all end together."""
+        assert self.draws is not None
+        each = self.draws.durations(g)
+        if each is None:
+            return False
+        now, lid, events = self.now, g.launch, self._events
+        for _, index, duration in each:
+            heapq.heappush(events, (now + duration, lid, index))
+        self._stopped.setdefault(lid, set())  # the tasks that stopped or ended so far
+        return True
+
+    def _end_task(self, lid: int, index: int) -> None:
+        """One task of a launch whose tasks end one by one (sampled run times) ends: it is done, or fails now."""
+        got = self._started.get(lid)
+        ended = self._stopped.get(lid)
+        if got is None or ended is None or index in ended:
+            return  # it was stopped before
+        g, begun = got
+        ended.add(index)
+        node = next(self.names[i] for i, a, b, _ in g.parts if a <= index < b)
+        failing = self._failing.get(lid, {})
+        attempt = self._failures.get((g.set, index), 0) + 1
+        if index in failing:
+            self._failures[g.set, index] = attempt
+            self.intervals.append(
+                Interval(g.set, index, index + 1, node, begun, self.now, g.cores, g.gpu_units, "failed", attempt)
+            )
+            self.stimuli.append(TaskFailed(lid, index, failing[index]))
+        else:
+            self.intervals.append(
+                Interval(g.set, index, index + 1, node, begun, self.now, g.cores, g.gpu_units, "done", attempt)
+            )
+            result = self.results(g.set, index) if g.set in self.triggers.watched and self.results is not None else None
+            self.triggers.done(g.set, result)
+            self.stimuli.append(TaskFinished(lid, index))
+        if len(ended) == sum(b - a for _, a, b, _ in g.parts):  # nothing of it runs now: the engine ended it
+            del self._started[lid]
+            del self._stopped[lid]
+            self._failing.pop(lid, None)
 
     def _draw_failures(self, g: LaunchGroup) -> None:
         """Ask the failure model which tasks of a launch fail this attempt (they fail at its end)."""

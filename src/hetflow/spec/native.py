@@ -6,11 +6,12 @@ Unknown keys, wrong types and out-of-range values become one SpecError naming th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PlainValidator, ValidationError, model_validator
 
 from hetflow.errors import SpecError
+from hetflow.spec.distribution import RUNTIME_IS, Distribution, parse_runtime
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.records import NotPlain, plain_task_sets
 from hetflow.spec.resources import Resources
@@ -33,6 +34,17 @@ from hetflow.spec.workflow import TaskSet, Variant, Workflow
 _LABELS = ("name", "type")
 _FIX = "see the format in DESIGN.md, section Formats"
 _FUNCTION = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+
+
+def _runtime(value: object) -> float | Distribution:
+    """A task's runtime through spec.distribution's parser, which the fast path (spec/records.py) uses too."""
+    try:
+        return parse_runtime(value)
+    except SpecError as exc:
+        raise fail(exc.problem, exc.fix or RUNTIME_IS) from None
+
+
+Runtime = Annotated[float | Distribution, PlainValidator(_runtime, json_schema_input_type=float | dict[str, Any])]
 
 
 class VariantDoc(Strict):
@@ -64,7 +76,7 @@ class TaskDoc(Strict):
     cores: Cores = Field(1, description="a whole number of cores >= 0")
     gpus: TaskGpuUnits = Field(0, description="a number of GPUs >= 0: a fraction of one (e.g. 0.5) or whole GPUs")
     memory: Memory = Field(0, description="a size such as 2GiB or a number of bytes")
-    runtime: Seconds = Field(0.0, description="a number of seconds >= 0")
+    runtime: Runtime = Field(0.0, description=RUNTIME_IS)
     after: Names = Field((), description="a list of task set names")
     workload: Name | None = Field(None, description="a workload name")
     command: str | None = Field(None, description="a shell command as a string")
@@ -83,12 +95,16 @@ class TaskDoc(Strict):
 
     def task_set(self) -> TaskSet:
         resources = Resources(self.cores, self.gpus, self.memory)
-        variants = tuple(v.variant(resources, self.runtime) for v in self.variants) if self.variants else ()
+        dist = self.runtime if isinstance(self.runtime, Distribution) else None
+        runtime = dist.median if dist is not None else self.runtime
+        assert isinstance(runtime, float)
+        variants = tuple(v.variant(resources, runtime) for v in self.variants) if self.variants else ()
         return TaskSet(
             name=self.name,
             count=self.count,
             resources=resources,
-            runtime=self.runtime,
+            runtime=runtime,
+            runtime_dist=dist,
             after=self.after,
             workload=self.workload,
             command=self.command,
@@ -115,6 +131,9 @@ class NodeDoc(Strict):
     gpus: GpuUnits = Field(0, description="a number of GPUs >= 0, e.g. 6")
     memory: Memory = Field(0, description="a size such as 512GiB (0: not tracked)")
     speed: Positive = Field(1.0, description="a number > 0 (2.0 halves run times)")
+    speed_jitter: Seconds = Field(
+        0.0, description="a coefficient of variation >= 0 of each task's speed on these nodes, e.g. 0.05"
+    )
 
 
 class PlatformDoc(Strict):
@@ -178,5 +197,5 @@ def platform_from_dict(data: object, source: str | None = None, default_name: st
                 fix="merge the two entries or rename one",
             )
         seen.add(n.type)
-    types = tuple(NodeType(n.type, n.count, n.cores, n.gpus, n.memory, n.speed) for n in parsed.nodes)
+    types = tuple(NodeType(n.type, n.count, n.cores, n.gpus, n.memory, n.speed, n.speed_jitter) for n in parsed.nodes)
     return Platform(parsed.platform or default_name, types, source=source)

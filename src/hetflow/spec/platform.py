@@ -12,7 +12,8 @@ from hetflow.spec.workflow import TaskSet, Workflow
 
 @dataclass(frozen=True, slots=True)
 class NodeType:
-    """Count identical nodes. memory 0 means unlimited (not tracked); speed scales run times (2.0 halves them)."""
+    """Count identical nodes. memory 0 means unlimited (not tracked); speed scales run times (2.0 halves them);
+    speed_jitter, when > 0, is the cv of a per-task speed factor (lognormal, median 1) the simulator draws."""
 
     type: str
     count: int = 1
@@ -20,6 +21,7 @@ class NodeType:
     gpu_units: int = 0
     memory: int = 0
     speed: float = 1.0
+    speed_jitter: float = 0.0
 
     @property
     def gpus(self) -> float:

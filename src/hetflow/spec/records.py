@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from hetflow.errors import SpecError
+from hetflow.spec.distribution import Distribution, parse_runtime
 from hetflow.spec.resources import Resources
 from hetflow.spec.schema import MEMORY_BYTES, TASK_GPU_UNITS
 from hetflow.spec.workflow import TaskSet
@@ -90,6 +92,19 @@ def _seconds(values: list[Any]) -> list[float]:
     return out
 
 
+def _runtimes(values: list[Any]) -> tuple[list[float], list[Distribution | None]]:
+    """Run times (each distribution's median) and distributions (None for a plain number), through the parser the
+    models use; a column of plain numbers is checked at once."""
+    if dict not in set(map(type, values)):
+        return _seconds(values), [None] * len(values)
+    try:
+        parsed = [parse_runtime(v) for v in values]
+    except SpecError:
+        raise NotPlain from None
+    dists = [v if type(v) is Distribution else None for v in parsed]
+    return [v.median if type(v) is Distribution else v for v in parsed], dists  # type: ignore[misc]
+
+
 def _after(values: list[Any]) -> list[tuple[str, ...]]:
     """Dependencies as tuples of names; one name alone stands for a list of it."""
     out = [(v,) if type(v) is str else tuple(v) if type(v) in (list, tuple) else None for v in values]
@@ -129,7 +144,7 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
     _ints(retries, 0)
     gpus = _converted(column("gpus", 0), TASK_GPU_UNITS) if "gpus" in keys else [0] * n
     memory = _converted(column("memory", 0), MEMORY_BYTES) if "memory" in keys else [0] * n
-    runtime = _seconds(column("runtime", 0.0)) if "runtime" in keys else [0.0] * n
+    runtime, dists = _runtimes(column("runtime", 0.0)) if "runtime" in keys else ([0.0] * n, [None] * n)
     after = _after(column("after", ())) if "after" in keys else [()] * n
     workload, command, partition = column("workload", None), column("command", None), column("partition", None)
     _optional_names(workload)
@@ -155,6 +170,7 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
             repeat((), n),  # files
             retries,
             partition,
+            dists,
         )
     )
     for i in own:

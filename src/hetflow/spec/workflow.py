@@ -8,6 +8,7 @@ from functools import cached_property
 
 from hetflow.errors import SpecError
 from hetflow.spec import dag
+from hetflow.spec.distribution import Distribution
 from hetflow.spec.resources import GPU_UNIT, Resources
 
 
@@ -31,7 +32,9 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class TaskSet:
-    """N identical tasks declared once. A dependency on a set is a dependency on every task of it."""
+    """N identical tasks declared once. A dependency on a set is a dependency on every task of it.
+    runtime is what the engine estimates with; runtime_dist, when the run time varies, the law the simulator draws
+    each task's run time from (runtime is then its median). Variants keep a fixed run time."""
 
     name: str
     count: int = 1
@@ -45,6 +48,7 @@ class TaskSet:
     files: tuple[FileRef, ...] = ()
     retries: int = 0  # how often a failed task is tried again
     partition: str | None = None  # the partition of the run its tasks use (None: the default partition)
+    runtime_dist: Distribution | None = None
 
     def task_id(self, index: int) -> str:
         """Stable id of one task: the set's name when it holds one task, else NAME[index]."""
@@ -224,7 +228,9 @@ class Workflow:
         for s in self.sets:
             if s.command is None and s.function is None:
                 variants = tuple(replace(v, runtime=v.runtime * scale) for v in s.variants)
-                s = replace(s, runtime=s.runtime * scale, variants=variants, command=f"sleep {s.runtime * scale:.6g}")
+                dist = s.runtime_dist.scaled(scale) if s.runtime_dist is not None else None
+                command = f"sleep {s.runtime * scale:.6g}"
+                s = replace(s, runtime=s.runtime * scale, variants=variants, command=command, runtime_dist=dist)
             sets.append(s)
         return Workflow(self.name, tuple(sets), self.source, self.outside)
 
