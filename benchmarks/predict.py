@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+import hetflow as hf
 from hetflow.cli.predict import with_forecasts
-from hetflow.predict import Attempt, Forecast, HistoryStore, Query, forecast, record_wfformat
+from hetflow.predict import Attempt, Forecast, HistoryStore, Query, forecast, record_wfformat, set_forecasts
 from hetflow.sim.montecarlo import makespans, simulate_many
 from hetflow.sim.simulator import run_simulation
-from hetflow.spec.load import load_workflow, recorded_platform
+from hetflow.spec.load import load_platform, load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.workflow import Workflow
 
@@ -120,11 +121,75 @@ def one(trace: Path, repeat: int, seed: int) -> dict[str, object]:
     return out
 
 
+def local_workflow(n: int) -> dict[str, object]:
+    """n tasks of 0.2 s, then a merge whose run time grows with n (0.05 s a task); both declared at a fixed guess."""
+    return {
+        "workflow": "mapmerge",
+        "tasks": [
+            {"name": "work", "count": n, "runtime": 0.2, "command": "sleep 0.2"},
+            {"name": "merge", "runtime": 0.5, "command": f"sleep {0.05 * n:.3f}", "after": ["work"]},
+        ],
+    }
+
+
+def local(train: list[int], test: int, reps: int, cores: int, repeat: int, seed: int) -> dict[str, object]:
+    """Real local runs at the training sizes feed a history store (Session(history=)); the test size is predicted
+    (each set, and the makespan by simulate_many), then run for real reps times and compared."""
+    platform = {"platform": "local", "nodes": [{"type": "n", "cores": cores}]}
+    pf = load_platform(platform)
+    with tempfile.TemporaryDirectory() as folder:
+        for n in train:
+            for _ in range(reps):
+                with hf.Session(platform=platform, history=folder) as s:
+                    s.run(local_workflow(n))
+        store = HistoryStore(folder)
+        wf = load_workflow(local_workflow(test))
+        forecasts = dict(set_forecasts(store, wf))
+        seen = {k: [a.duration for a in store.attempts(k)] for k in ("work", "merge")}
+    spans = makespans(simulate_many(with_forecasts(wf, forecasts), pf, repeat=repeat, seed=seed))
+    p10, p50, p90 = (float(v) for v in np.quantile(spans, (0.1, 0.5, 0.9)))
+    took: dict[str, list[float]] = defaultdict(list)
+    real: list[float] = []
+    for _ in range(reps):
+        with hf.Session(platform=platform) as s:
+            result = s.run(local_workflow(test)).result()
+        real.append(result.makespan_s)
+        for iv in result.intervals:
+            took[iv.set].append(iv.end - iv.start)
+    sets = {}
+    for name, f in forecasts.items():
+        actual = float(np.median(took[name]))
+        declared = wf[name].runtime
+        sets[name] = {
+            "basis": f.basis,
+            "predicted_p50_s": round(f.p50, 4),
+            "actual_median_s": round(actual, 4),
+            "error_pct": round(100 * abs(f.p50 - actual) / actual, 2),
+            "declared_error_pct": round(100 * abs(declared - actual) / actual, 2),
+            "key_mean_error_pct": round(100 * abs(float(np.mean(seen[name])) - actual) / actual, 2),
+        }
+    actual = float(np.median(real))
+    return {
+        "train_sizes": train,
+        "test_size": test,
+        "runs_per_size": reps,
+        "sets": sets,
+        "makespan": {
+            "predicted_p10_s": round(p10, 3),
+            "predicted_p50_s": round(p50, 3),
+            "predicted_p90_s": round(p90, 3),
+            "actual_s": [round(x, 3) for x in real],
+            "error_pct": round(100 * abs(p50 - actual) / actual, 2),
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-local", dest="local", action="store_false", help="leave out the local runs")
     args = parser.parse_args()
     traces = sorted(args.data.glob("*.json"))
     if not traces:
@@ -151,7 +216,10 @@ def main() -> None:
         "mae_pct": round(100 * float(np.median(pooled["model"])), 2),
         "baseline_key_mean_pct": round(100 * float(np.median(pooled["key_mean"])), 2),
     }
-    print(json.dumps({"summary": summary, "traces": per}, indent=2))
+    out: dict[str, object] = {"summary": summary, "traces": per}
+    if args.local:
+        out["local"] = local([4, 8, 16], 32, 3, 4, args.repeat, args.seed)
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

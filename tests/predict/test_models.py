@@ -59,7 +59,7 @@ def test_thin_history_falls_back_to_robust_estimates_then_to_the_declared_time()
     one = forecast("k", [attempt(None, 7.0, speed=2.0)], Query(), declared=1.0)
     assert (one.basis, one.p50, one.p10, one.p90) == (HISTORY, 14.0, 14.0, 14.0)  # work at speed 1
 
-    flat = [attempt(10, 10.0 + i % 5) for i in range(30)]  # many runs, but no feature varies: no regression
+    flat = [attempt(10 + i % 2, 10.0 + i % 5) for i in range(30)]  # many runs, features barely vary: no regression
     f = forecast("k", flat, Query(input_bytes=10 * MB), declared=1.0)
     assert f.basis == HISTORY and (f.p10, f.p50, f.p90) == pytest.approx(
         np.quantile([a.duration for a in flat], (0.1, 0.5, 0.9))
@@ -68,7 +68,8 @@ def test_thin_history_falls_back_to_robust_estimates_then_to_the_declared_time()
     varied = [attempt(s, 10.0 * s) for s in range(1, 31)]
     assert forecast("k", varied, Query(input_bytes=5 * MB), declared=1.0).basis == MODEL
     assert forecast("k", varied, Query(), declared=1.0).basis == HISTORY  # the query has no input size to use
-    assert forecast("k", varied[:10], Query(input_bytes=5 * MB), declared=1.0).basis == HISTORY  # too few to fit
+    assert forecast("k", varied[:8], Query(input_bytes=5 * MB), declared=1.0).basis == MODEL
+    assert forecast("k", varied[:7], Query(input_bytes=5 * MB), declared=1.0).basis == HISTORY  # too few to fit
 
 
 def test_forecasts_give_the_simulator_a_law_with_their_percentiles() -> None:

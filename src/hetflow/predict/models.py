@@ -18,7 +18,7 @@ from hetflow.predict.history import Attempt
 from hetflow.spec.distribution import Distribution
 
 MODEL, HISTORY, DECLARED = "model", "history", "declared"
-MIN_MODEL = 20  # attempts a key needs before a regression is fitted
+MIN_MODEL = 8  # attempts a key needs before a regression is fitted (one that varies a feature by 25%)
 MIN_QUANTILES = 10  # attempts a key needs for empirical percentiles (fewer: a lognormal from median and MAD)
 QUANTILES = (0.1, 0.5, 0.9)
 Z90 = 1.2815515655446004  # the standard normal's 90th percentile
