@@ -43,7 +43,8 @@ def main() -> None:
         t0 = time.monotonic()
         while not run.wait(0.1):
             e = run_eta(run, s.progress())
-            samples.append((time.monotonic() - t0, e.p10, e.p50, e.p90, e.ended))
+            if e is not None:  # every task declares its run time: known from the start
+                samples.append((time.monotonic() - t0, e.p10, e.p50, e.p90, e.ended))
         makespan = time.monotonic() - t0
     points = []
     for frac in (0.1, 0.25, 0.5, 0.75, 0.9):

@@ -32,3 +32,19 @@ def test_before_any_task_ended_the_declared_times_give_a_wide_interval() -> None
     e = eta([], [(2.0, 2, 10)], capacity=4)
     assert e.ratio == 1.0 and e.ended == 0 and e.p50 == 10.0
     assert e.p10 < 7 and e.p90 > 13
+
+
+def test_a_real_run_s_eta_learns_the_ratio_from_its_ended_tasks() -> None:
+    """hetflow run's ETA (cli.progress.run_eta) on a real run: declared 5 s, each task really 0.2 s."""
+    import hetflow as hf
+    from hetflow.cli.progress import eta_text, run_eta
+
+    workflow = {"workflow": "w", "tasks": [{"name": "a", "count": 4, "runtime": 5.0, "command": "sleep 0.2"}]}
+    with hf.Session(platform={"platform": "p", "nodes": [{"type": "n", "cores": 2}]}) as s:
+        run = s.run(workflow)
+        p = s.progress()
+    declared, predicted = run_eta(run, p), run_eta(run, p, {"a": 0.2})
+    assert declared is not None and predicted is not None
+    assert declared.ended == predicted.ended == 4 and declared.p90 == predicted.p90 == 0.0  # nothing left
+    assert 0.04 <= declared.ratio < 0.1 and 1.0 <= predicted.ratio < 2.0  # actual / expected
+    assert eta_text(None) == "ETA ?" and eta_text(declared) == "ETA 0.0 s (0.0 s - 0.0 s)"

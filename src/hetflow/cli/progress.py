@@ -82,11 +82,11 @@ def warn_long(wf: Workflow, pf: Platform) -> None:
         )
 
 
-def run_eta(run: WorkflowRun, p: Progress, expected: Mapping[str, float] | None = None) -> Eta:
+def run_eta(run: WorkflowRun, p: Progress, expected: Mapping[str, float] | None = None) -> Eta | None:
     """The ETA of a running workflow: its tasks' expected run times (`expected` per set: predicted; else declared;
     a set declared without one: the mean its done tasks took, else that of every done task), the actual / expected
     ratio of those done so far, and the cores. Running tasks count as half done (all that is known of them is that
-    they started)."""
+    they started). None while nothing is known: no run time declared or predicted, and no task done yet."""
     from hetflow.predict import eta
 
     took: dict[str, list[float]] = {}
@@ -99,6 +99,8 @@ def run_eta(run: WorkflowRun, p: Progress, expected: Mapping[str, float] | None 
     for s in run.workflow.sets:
         seen = took.get(s.name)
         times[s.name] = (expected or {}).get(s.name) or s.runtime or (sum(seen) / len(seen) if seen else overall)
+    if not every and not any(times.values()):
+        return None
     ended = [(times[name], d) for name, ds in took.items() if name in times for d in ds]
     remaining: list[tuple[float, int, int]] = []
     running = p.running
@@ -110,6 +112,8 @@ def run_eta(run: WorkflowRun, p: Progress, expected: Mapping[str, float] | None 
     return eta(ended, remaining, p.cores)
 
 
-def eta_text(e: Eta) -> str:
-    """'ETA 4.0 min (3.1 min - 5.2 min)'."""
+def eta_text(e: Eta | None) -> str:
+    """'ETA 4.0 min (3.1 min - 5.2 min)', or 'ETA ?' while nothing is known."""
+    if e is None:
+        return "ETA ?"
     return f"ETA {human_duration(e.p50)} ({human_duration(e.p10)} - {human_duration(e.p90)})"
