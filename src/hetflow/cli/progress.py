@@ -85,8 +85,9 @@ def warn_long(wf: Workflow, pf: Platform) -> None:
 def run_eta(run: WorkflowRun, p: Progress, expected: Mapping[str, float] | None = None) -> Eta | None:
     """The ETA of a running workflow: its tasks' expected run times (`expected` per set: predicted; else declared;
     a set declared without one: the mean its done tasks took, else that of every done task), the actual / expected
-    ratio of those done so far, and the cores. Running tasks count as half done (all that is known of them is that
-    they started). None while nothing is known: no run time declared or predicted, and no task done yet."""
+    ratio of those done so far, and the cores. A running task counts whole: the tasks that end first are the short
+    ones, so the ratio so far runs low, and what a running task has done makes up for it. None while nothing is
+    known: no run time declared or predicted, and no task done yet."""
     from hetflow.predict import eta
 
     took: dict[str, list[float]] = {}
@@ -102,13 +103,9 @@ def run_eta(run: WorkflowRun, p: Progress, expected: Mapping[str, float] | None 
     if not every and not any(times.values()):
         return None
     ended = [(times[name], d) for name, ds in took.items() if name in times for d in ds]
-    remaining: list[tuple[float, int, int]] = []
-    running = p.running
-    for s in run.workflow.sets:  # running tasks: taken from the sets declared first, as fifo starts them
-        left = max(s.count - len(took.get(s.name, ())), 0)
-        half = min(running, left)
-        running -= half
-        remaining += [(times[s.name] / 2, s.resources.cores, half), (times[s.name], s.resources.cores, left - half)]
+    remaining = [
+        (times[s.name], s.resources.cores, max(s.count - len(took.get(s.name, ())), 0)) for s in run.workflow.sets
+    ]
     return eta(ended, remaining, p.cores)
 
 

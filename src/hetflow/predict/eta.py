@@ -2,9 +2,10 @@
 
 The remaining work is what the tasks not yet ended are expected to take (declared or predicted run times, times
 their cores), rescaled by how the tasks that ended so far did against their expectation (actual / expected). The
-ratio's mean is uncertain by its standard error (fewer ended tasks: wider), and the remaining tasks add their own
-spread; both shrink to nothing as the last tasks end. Time is the remaining work over the capacity, and never less
-than the longest remaining task alone (a run near its end waits for its last tasks, not for the idle cores).
+ratio's mean is uncertain by its standard error (fewer ended tasks: wider), the remaining tasks add their own spread,
+and so does the last one to end; all shrink to nothing as the last tasks end. Time is the remaining work over the
+capacity, and never less than the longest remaining task alone (a run near its end waits for its last tasks, not
+for the idle cores).
 """
 
 from __future__ import annotations
@@ -42,6 +43,6 @@ def eta(ended: Sequence[tuple[float, float]], remaining: Sequence[tuple[float, i
     base = max(work / cap, longest)
     mean_err = spread / math.sqrt(max(n, 1))  # the ratio's standard error
     noise = spread * math.sqrt(sum(k * (max(e, 0.0) * max(c, 1) / cap) ** 2 for e, c, k in remaining))
-    sd = math.hypot(base * mean_err, noise)
+    sd = math.hypot(base * mean_err, noise, spread * longest)  # and when the last task ends: its own spread
     mid = ratio * base
     return Eta(max(mid - Z90 * sd, 0.0), mid, mid + Z90 * sd, ratio, n)
