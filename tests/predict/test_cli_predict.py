@@ -58,6 +58,19 @@ def test_predict_json_has_the_exact_shape_and_says_its_basis(tmp_path: Path) -> 
     assert r.exit_code == 2 and "no platform to simulate on" in r.stderr
 
 
+def test_a_set_without_history_keeps_the_law_it_declares(tmp_path: Path) -> None:
+    wf, pf = tmp_path / "wf.yaml", tmp_path / "p.json"
+    wf.write_text("workflow: w\ntasks:\n  - {name: a, count: 4, runtime: {dist: lognormal, median: 10, cv: 0.3}}\n")
+    pf.write_text(json.dumps(PLATFORM))
+    r = invoke("predict", wf, "-p", pf, "--history", tmp_path / "empty", "--json", "--repeat", "100")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    (a,) = out["sets"]
+    assert a["basis"] == "declared" and a["runtime_s"]["p10"] < a["runtime_s"]["p50"] == 10.0 < a["runtime_s"]["p90"]
+    m = out["makespan_s"]
+    assert m["p10"] < m["p50"] < m["p90"] and 20 < m["p50"] < 40  # two waves of two on two cores, each drawn
+
+
 @pytest.mark.skipif(not wfinstance_files(), reason="no shared WfFormat instances")
 def test_predict_a_trace_from_its_own_history(tmp_path: Path) -> None:
     (trace,) = [f for f in wfinstance_files() if f.name.startswith("montage")]

@@ -20,9 +20,13 @@ HISTORY_HELP = "Folder of the history store (history.db; default ~/.hetflow)."
 
 
 def with_forecasts(wf: Workflow, forecasts: dict[str, Forecast]) -> Workflow:
-    """The workflow with each set's run time the forecast law (its median the estimate; variants scaled alike)."""
+    """The workflow with each set's run time the forecast law (its median the estimate; variants scaled alike); a
+    set forecast from what it declares keeps its own law."""
     sets = []
     for s in wf.sets:
+        if forecasts[s.name].basis == "declared":
+            sets.append(s)
+            continue
         dist = forecasts[s.name].distribution()
         factor = dist.median / s.runtime if s.runtime > 0 else 1.0
         variants = tuple(replace(v, runtime=v.runtime * factor) for v in s.variants)
