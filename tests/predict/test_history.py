@@ -93,3 +93,16 @@ def test_wfformat_traces_round_trip(instance: Path, tmp_path: Path) -> None:
         inputs = [f.size for f in s.files if f.link == "input"]
         assert a.input_bytes == (float(sum(inputs)) if inputs else None)
         assert a.node_type in machines and a.speed == machines[a.node_type]
+
+
+def test_a_trace_task_keeps_its_recorded_machine_and_speed(tmp_path: Path) -> None:
+    """The shipped 1.5 fixture: work_ID03 ran on node-b, half node-a's clock (work at speed 1: 20 s x 0.5)."""
+    store = HistoryStore(tmp_path)
+    assert record_wfformat(store, Path(__file__).parents[1] / "fixtures" / "wfformat-1.5-tiny.json") == 4
+    rows = {a.task: a for a in store.attempts()}
+    assert {t: (a.key, a.node_type, a.speed, a.duration) for t, a in rows.items()} == {
+        "split_ID01": ("split", "node-a", 1.0, 5.5),
+        "work_ID02": ("work", "node-a", 1.0, 30.0),
+        "work_ID03": ("work", "node-b", 0.5, 20.0),
+        "merge_ID04": ("merge", "node-a", 1.0, 10.0),
+    }
