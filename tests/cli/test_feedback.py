@@ -18,7 +18,11 @@ from hetflow.cli import main, progress
 from hetflow.terminal import human_duration
 
 PLATFORM = "platform: p\nnodes:\n  - {type: n, count: 10, cores: 40}\n"
-RUN_LINE = re.compile(r"^\d\d:\d\d:\d\d running \d+  done \d+/3  failed 0  skipped 0  cores \d+/2$", re.M)
+RUN_LINE = re.compile(
+    r"^\d\d:\d\d:\d\d running \d+  done \d+/3  failed 0  skipped 0  cores \d+/2"
+    r"  ETA (\?|[\d.]+ s \([\d.]+ s - [\d.]+ s\))$",
+    re.M,
+)
 SIM_LINE = re.compile(r"^\d\d:\d\d:\d\d simulating task/fifo: [\d,]+/10,000,000 tasks done, at .* simulated$", re.M)
 
 

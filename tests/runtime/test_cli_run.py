@@ -121,6 +121,7 @@ def test_the_progress_bar_shows_tasks_cores_and_gpus(files: dict[str, Path]) -> 
     text = buffer.getvalue()
     assert "bar" in text and "4/4" in text
     assert "cores 2/2" in text and "GPUs 1/1" in text  # two half-GPU tasks at a time, seen busy while they ran
+    assert "ETA " in text  # the time still to go, with its interval
 
 
 def test_emulate_replays_a_trace_on_the_machines_it_records(tmp_path: Path) -> None:

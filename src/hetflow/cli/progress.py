@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import click
@@ -16,6 +16,8 @@ from hetflow.terminal import human_duration, plural
 
 if TYPE_CHECKING:
     from hetflow.core.engine import Engine
+    from hetflow.predict import Eta
+    from hetflow.runtime import Progress, WorkflowRun
     from hetflow.spec import Platform, Workflow
 
 FIRST_S = 2.0  # the first line comes after this (or the interval, when shorter): short work stays quiet
@@ -78,3 +80,37 @@ def warn_long(wf: Workflow, pf: Platform) -> None:
             f"warning: lower bound: {human_duration(bound)} on {pf.name} "
             f"({plural(wf.n_tasks, 'task')}): the workflow cannot end sooner"
         )
+
+
+def run_eta(run: WorkflowRun, p: Progress, expected: Mapping[str, float] | None = None) -> Eta | None:
+    """The ETA of a running workflow: its tasks' expected run times (`expected` per set: predicted; else declared;
+    a set declared without one: the mean its done tasks took, else that of every done task), the actual / expected
+    ratio of those done so far, and the cores. A running task counts whole: the tasks that end first are the short
+    ones, so the ratio so far runs low, and what a running task has done makes up for it. None while nothing is
+    known: no run time declared or predicted, and no task done yet."""
+    from hetflow.predict import eta
+
+    took: dict[str, list[float]] = {}
+    for iv in list(run.group.intervals):
+        if iv.status == "done":
+            took.setdefault(iv.set, []).extend([iv.end - iv.start] * iv.n)
+    every = [d for ds in took.values() for d in ds]
+    overall = sum(every) / len(every) if every else 0.0
+    times: dict[str, float] = {}
+    for s in run.workflow.sets:
+        seen = took.get(s.name)
+        times[s.name] = (expected or {}).get(s.name) or s.runtime or (sum(seen) / len(seen) if seen else overall)
+    if not every and not any(times.values()):
+        return None
+    ended = [(times[name], d) for name, ds in took.items() if name in times for d in ds]
+    remaining = [
+        (times[s.name], s.resources.cores, max(s.count - len(took.get(s.name, ())), 0)) for s in run.workflow.sets
+    ]
+    return eta(ended, remaining, p.cores)
+
+
+def eta_text(e: Eta | None) -> str:
+    """'ETA 4.0 min (3.1 min - 5.2 min)', or 'ETA ?' while nothing is known."""
+    if e is None:
+        return "ETA ?"
+    return f"ETA {human_duration(e.p50)} ({human_duration(e.p10)} - {human_duration(e.p90)})"

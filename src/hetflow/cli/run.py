@@ -6,13 +6,14 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from hetflow.cli.group import EXIT_INTERRUPTED, PARTITION_HELP, is_quiet, main, note, output_dir, partition_option
-from hetflow.cli.progress import Ticker, every_option, warn_long
+from hetflow.cli.progress import Ticker, eta_text, every_option, run_eta, warn_long
 from hetflow.errors import HetflowError, SpecError
 from hetflow.terminal import RegistryOption, backend_names, line, plural
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from hetflow.runtime import Progress, Session, WorkflowRun
+    from hetflow.spec import Workflow
 
 EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was cancelled
 RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
@@ -32,15 +34,24 @@ def progress_line(p: Progress, total: int | None = None) -> str:
     return f"running {p.running}{done}  failed {p.failed}  skipped {p.skipped}  cores {p.cores_busy}/{p.cores}{gpus}"
 
 
-def follow(session: Session, run: WorkflowRun, total: int, console: Console, every: float = 10.0) -> None:
+def follow(
+    session: Session,
+    run: WorkflowRun,
+    total: int,
+    console: Console,
+    every: float = 10.0,
+    expected: Mapping[str, float] | None = None,
+) -> None:
     """Follow the run until it ends. On a terminal, a live progress bar: tasks ended of total, then running, failed,
-    skipped, and the cores and GPUs busy. Elsewhere (a batch job's log), a line every `every` seconds from the
-    first 2 s on, e.g. "12:00:05 running 3  done 40/100  failed 0 ..."; with --quiet, nothing."""
+    skipped, the cores and GPUs busy, and the ETA with its 80% interval (progress.run_eta). Elsewhere (a batch job's
+    log), a line every `every` seconds from the first 2 s on, e.g. "12:00:05 running 3  done 40/100  failed 0 ...
+    ETA 2.0 min (1.5 min - 2.6 min)"; with --quiet, nothing. expected: predicted run times per set, for the ETA."""
     if not console.is_terminal or is_quiet():
         ticker = Ticker(every)
         while not run.wait(min(0.5, ticker.every)):
             if ticker.due():
-                ticker.say(progress_line(session.progress(), total))
+                p = session.progress()
+                ticker.say(f"{progress_line(p, total)}  {eta_text(run_eta(run, p, expected))}")
         return
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
@@ -54,12 +65,26 @@ def follow(session: Session, run: WorkflowRun, total: int, console: Console, eve
     )
     with Bar(*columns, console=console, refresh_per_second=8) as bar:
         task = bar.add_task(run.workflow.name, total=total, detail="")
+        ticks, eta = 0, ""
         while True:
             ended = run.wait(0.125)
             p = session.progress()
-            bar.update(task, completed=p.done + p.failed + p.skipped + p.cancelled, detail=progress_line(p))
+            if ticks % 8 == 0:  # once a second: the ETA reads every interval so far
+                eta = f"  {eta_text(run_eta(run, p, expected))}"
+            ticks += 1
+            detail = progress_line(p) + eta
+            bar.update(task, completed=p.done + p.failed + p.skipped + p.cancelled, detail=detail)
             if ended:
                 return
+
+
+def predicted(history: str | None, wf: Workflow) -> dict[str, float] | None:
+    """With --history: the run time the store predicts for each set it has seen (p50), for the ETA."""
+    if history is None:
+        return None
+    from hetflow.predict import DECLARED, HistoryStore, set_forecasts
+
+    return {name: f.p50 for name, f in set_forecasts(HistoryStore(history), wf) if f.basis != DECLARED}
 
 
 def stop(session: Session, workflow: str, total: int, journal: str | None) -> str:
@@ -116,6 +141,9 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
 )
 @every_option
 @click.option("--dashboard", is_flag=True, help="Serve the live web dashboard of the run (its URL is printed).")
+@click.option(
+    "--history", metavar="DIR", help="Add the run's done tasks to the history store in DIR (hetflow predict)."
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -133,6 +161,7 @@ def run(
     emulate: float | None,
     every: float,
     dashboard: bool,
+    history: str | None,
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
@@ -164,6 +193,7 @@ def run(
         options["address"] = address
     options["partitions"] = partition_option(partitions)
     options["dashboard"] = dashboard
+    options["history"] = history
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run
@@ -176,7 +206,7 @@ def run(
     try:
         session.start()
         r = session.submit_workflow(wf)
-        follow(session, r, wf.n_tasks, err, every)
+        follow(session, r, wf.n_tasks, err, every, predicted(history, wf))
         session.close()
     except KeyboardInterrupt:
         interrupted = stop(session, workflow, wf.n_tasks, journal)

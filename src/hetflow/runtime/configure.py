@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hetflow.core.modes import MODES
 from hetflow.errors import SpecError
@@ -19,6 +20,9 @@ from hetflow.spec.local import local_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import Workflow
+
+if TYPE_CHECKING:
+    from hetflow.predict import HistoryStore
 
 
 def check_resume(
@@ -106,3 +110,16 @@ def connected(executor: Executor, platform: Platform) -> Platform:
         executor.close()
         raise
     return shape
+
+
+def history_for(
+    history: str | os.PathLike[str] | None, journal: str | os.PathLike[str] | None
+) -> tuple[HistoryStore | None, Path | None]:
+    """The history store a session feeds (opened now: a bad folder is bad input before the run), and the temporary
+    folder of the journal it keeps for it when it has none of its own (None otherwise)."""
+    if history is None:
+        return None, None
+    from hetflow.predict import HistoryStore
+
+    store = HistoryStore(history)
+    return store, (Path(tempfile.mkdtemp(prefix="hetflow-history-")) if journal is None else None)

@@ -34,7 +34,7 @@ from hetflow.runtime.actions import SessionPort
 from hetflow.runtime.active import innermost, pop_session, push_session
 from hetflow.runtime.admission import Admission
 from hetflow.runtime.clock import Clock, WallClock
-from hetflow.runtime.configure import connected, executor_for, kept_tasks, run_shape
+from hetflow.runtime.configure import connected, executor_for, history_for, kept_tasks, run_shape
 from hetflow.runtime.driver import Driver
 from hetflow.runtime.events import Observer
 from hetflow.runtime.futures import TaskFuture
@@ -76,7 +76,10 @@ class Session:
 
     dashboard=True (port 8787, else any free one), or a port (0: any free one): serve the live web dashboard of the
     run while the session is open, its URL (with its access token) printed on stderr and in `dashboard_url`; without
-    a journal, the session writes a temporary one (removed on close)."""
+    a journal, the session writes a temporary one (removed on close).
+
+    history: a folder whose history store (history.db) gets every task the session ran to done when it closes, for
+    `hetflow predict`; without a journal, the session keeps a temporary one for it."""
 
     def __init__(
         self,
@@ -92,6 +95,7 @@ class Session:
         executor: Executor | None = None,
         clock: Clock | None = None,
         dashboard: bool | int = False,
+        history: str | os.PathLike[str] | None = None,
         **executor_options: Any,
     ) -> None:
         if executor is not None and executor_options:
@@ -111,6 +115,8 @@ class Session:
             from hetflow.dashboard.live import temporary_journal
 
             journal = temporary_journal()
+        self._history, self._history_tmp = history_for(history, journal)
+        journal = journal if self._history_tmp is None else self._history_tmp / "run.db"
         self._journal = Journal(journal, resume=resume) if journal is not None else None
         try:
             self._setup(backend, platform, mode, policy, journal, resume, retry_backoff, executor, executor_options)
@@ -125,6 +131,8 @@ class Session:
                 self._journal.close()
             if temporary and journal is not None:
                 shutil.rmtree(Path(journal).parent, ignore_errors=True)
+            if self._history_tmp is not None:
+                shutil.rmtree(self._history_tmp, ignore_errors=True)
             raise
 
     def _setup(
@@ -229,6 +237,7 @@ class Session:
             try:
                 while driver.alive:
                     driver.join(0.2)
+                self._record_history()
             except KeyboardInterrupt:
                 driver.post(Close(True))
                 driver.join()
@@ -421,6 +430,16 @@ class Session:
         return self._recorder.result(wf, self.platform, self.mode, self.policy, self._origin)
 
     # ---- internals ------------------------------------------------------------------------------------------------
+    def _record_history(self) -> None:
+        """Feed the history store the journal's done tasks (history=), then drop a journal kept only for it."""
+        if self._history is None or self._journal is None:
+            return
+        from hetflow.predict import record_journal
+
+        record_journal(self._history, self._journal.path)
+        if self._history_tmp is not None:
+            shutil.rmtree(self._history_tmp, ignore_errors=True)
+
     def _require(self) -> Driver:
         if self._driver is None:
             raise ExecutionError("the session has not started: use `with Session() as s:` or s.start()")
