@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hetflow.spec.distribution import parse_distribution
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import FileRef, TaskSet, Variant
@@ -27,6 +28,8 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         d["variants"] = [[_resources(v.resources), v.runtime, v.node_type] for v in s.variants]
     if s.files:
         d["files"] = [[f.name, f.size, f.link] for f in s.files]
+    if s.runtime_dist is not None:  # the law a re-simulation draws from (runtime is its median)
+        d["runtime_dist"] = s.runtime_dist.as_dict()
     return d
 
 
@@ -44,15 +47,19 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         files=tuple(FileRef(n, size, link) for n, size, link in d.get("files", ())),
         retries=d.get("retries", 0),
         partition=d.get("partition"),
+        runtime_dist=parse_distribution(d["runtime_dist"]) if "runtime_dist" in d else None,
     )
 
 
 def platform_to_dict(p: Platform) -> dict[str, Any]:
     return {
         "name": p.name,
-        "node_types": [[t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed] for t in p.node_types],
+        "node_types": [
+            [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter] for t in p.node_types
+        ],
     }
 
 
 def platform_from_dict(d: dict[str, Any]) -> Platform:
+    """Journals written before speed_jitter have six fields per node type (no jitter)."""
     return Platform(d["name"], tuple(NodeType(*t) for t in d["node_types"]))
