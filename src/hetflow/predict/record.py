@@ -78,7 +78,8 @@ def _machines(data: Any) -> dict[str, str]:
 
 def record_wfformat(store: HistoryStore, file: str | os.PathLike[str]) -> int:
     """Store every task record of a WfFormat instance (a recorded run); how many were new. Each task's speed is its
-    recorded machine's, relative to the fastest clock of the file (1.0 when none is recorded)."""
+    recorded machine's, relative to the fastest clock of the file (1.0 when none is recorded), and its duration the
+    one measured there: the loader gives run times as work at speed 1 (recorded x speed), so it is divided back."""
     source = os.fspath(file)
     data = read_document(source)
     wf = workflow_from_wfformat(data, source)  # checks the file: a bad one is a SpecError here
@@ -87,21 +88,12 @@ def record_wfformat(store: HistoryStore, file: str | os.PathLike[str]) -> int:
     keys, machines = wfformat_keys(data), _machines(data)
     at = Path(source).stat().st_mtime
     where = str(Path(source).resolve())
-    out = [
-        Attempt(
-            keys.get(s.name, set_key(s.name)),
-            wf.name,
-            s.resources.cores,
-            s.resources.gpus,
-            machines.get(s.name),
-            speeds.get(machines.get(s.name, ""), 1.0),
-            input_bytes(s),
-            wf.n_tasks,
-            s.runtime,
-            at,
-            where,
-            s.name,
-        )
-        for s in wf.sets
-    ]
+    out = []
+    for s in wf.sets:
+        speed = speeds.get(machines.get(s.name, ""), 1.0)
+        duration = s.runtime / speed if speed > 0 else s.runtime
+        key = keys.get(s.name, set_key(s.name))
+        node = machines.get(s.name)
+        cores, gpus = s.resources.cores, s.resources.gpus
+        out.append(Attempt(key, wf.name, cores, gpus, node, speed, input_bytes(s), wf.n_tasks, duration, at, where, s.name))
     return store.add(out)
