@@ -95,5 +95,6 @@ def record_wfformat(store: HistoryStore, file: str | os.PathLike[str]) -> int:
         key = keys.get(s.name, set_key(s.name))
         node = machines.get(s.name)
         cores, gpus = s.resources.cores, s.resources.gpus
-        out.append(Attempt(key, wf.name, cores, gpus, node, speed, input_bytes(s), wf.n_tasks, duration, at, where, s.name))
+        size = input_bytes(s)
+        out.append(Attempt(key, wf.name, cores, gpus, node, speed, size, wf.n_tasks, duration, at, where, s.name))
     return store.add(out)
