@@ -73,7 +73,6 @@ class LedgerView:
         "now",
         "open_nodes",
         "passes",
-        "scoped",
         "usable_nodes",
         "whole_free",
     )
@@ -90,7 +89,6 @@ class LedgerView:
         self._parts = partitions
         self._k = k
         self._running = estimate.launches.records
-        self.scoped = partitions is not None
         self.now = 0.0
         self.passes = 0
         self.nodes: Sequence[Node] = ledger.nodes
@@ -104,6 +102,11 @@ class LedgerView:
         self.available_at: AvailableAt = (
             estimate.available_at if partitions is None else partial(estimate.available_at, k=k)
         )
+
+    @property
+    def scoped(self) -> bool:
+        """The per-node counters alone do not say what fits: a partition's share, MIG instances or GPU memory."""
+        return self._parts is not None or self._ledger.counters_unsure
 
     @property
     def idle(self) -> bool:

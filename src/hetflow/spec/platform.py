@@ -148,18 +148,20 @@ class Platform:
 def gpu_shape_fits(model: str | None, sharing: str, need: Resources) -> bool:
     """Whether one GPU of this model, shared this way, could ever hold the GPU part of need: an allowed model, the
     GPU's memory (when the model's is known) and, on MIG, a profile that covers the fraction; exclusive GPUs take no
-    fraction (a fractional task is refused there rather than silently given a whole GPU)."""
+    fraction (a fractional task is refused there rather than silently given a whole GPU). Whole GPUs plus a fraction
+    (only resources built by hand have them) go on MPS nodes only, and without GPU memory."""
     if not model_allows(need.gpu_models, model):
         return False
     if not need.gpu_units:
         return True
     memory = gpu_memory_of(model)
-    if need.gpu_memory and memory and need.gpu_memory > memory:
+    whole, part = divmod(need.gpu_units, GPU_UNIT)
+    if need.gpu_memory and ((memory and need.gpu_memory > memory) or (whole and part)):
         return False
     if sharing == "exclusive":
-        return need.gpu_units % GPU_UNIT == 0
-    if sharing == "mig" and need.gpu_units < GPU_UNIT:
-        return smallest_profile(model, need.gpu_units, need.gpu_memory) is not None
+        return not part
+    if sharing == "mig" and part:
+        return not whole and smallest_profile(model, part, need.gpu_memory) is not None
     return True
 
 
