@@ -12,9 +12,12 @@ from hetflow.core.ledger import Ledger
 from hetflow.core.mig import FULL, mig_table
 from hetflow.errors import LedgerError
 from hetflow.executors.api import gpu_env
+from hetflow.policies import POLICIES
+from hetflow.sim.simulator import run_simulation
 from hetflow.spec.gpus import GIB, mig_instances
-from hetflow.spec.platform import Node
+from hetflow.spec.platform import Node, NodeType, Platform
 from hetflow.spec.resources import GPU_UNIT, GpuGrant, Resources
+from hetflow.spec.workflow import TaskSet, Workflow
 
 
 def gpu_node(model: str = "A100-80GB", sharing: str = "mig", gpus: int = 1, cores: int = 64) -> Node:
@@ -184,3 +187,20 @@ def test_gpu_models_are_checked_by_the_ledger() -> None:
     assert led.fit_count(0, need(0.5, models=("A100-40GB",))) == 0
     assert led.fit_count(0, need(0.5, models=("A10",))) == 0  # not a prefix match without the dash
     assert not led.could_ever_fit(0, need(0.5, models=("H200",)))
+
+
+@pytest.mark.parametrize(
+    ("sharing", "gpus", "makespan"),
+    [
+        ("mps", 0.5, 10.0),  # two halves share the GPU
+        ("mig", 0.5, 20.0),  # each half takes a 4g: two 4g do not fit one GPU, so they run in turn
+        ("mig", 0.4, 10.0),  # a 3g and a 3g do
+        ("exclusive", 1, 20.0),
+    ],
+)
+def test_the_simulator_schedules_by_the_sharing_mode(sharing: str, gpus: float, makespan: float) -> None:
+    platform = Platform("p", (NodeType("n", 1, 8, GPU_UNIT, 0, 1.0, 0.0, "H100", sharing),))
+    wf = Workflow("w", (TaskSet("t", 2, Resources.of(1, gpus), 10.0),))
+    for policy in POLICIES:
+        result = run_simulation(wf, platform, policy=policy, check=lambda e: e.validate())
+        assert result.makespan_s == makespan, policy

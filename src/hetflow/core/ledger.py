@@ -207,9 +207,7 @@ class Ledger:
         """
         c, m, g = need.cores * n, need.memory * n, need.gpu_units
         whole, part = divmod(g, GPU_UNIT)
-        table = self.mig[i]
-        shaped = bool(need.gpu_models or (g and (self.shaped[i] or need.gpu_memory)))
-        if shaped:
+        if (g and (self.shaped[i] or need.gpu_memory)) or need.gpu_models:
             gpus_fit = self._fit_shaped(i, need, n) >= n
         elif not part:
             gpus_fit = whole * n <= self.whole_free[i]
@@ -232,6 +230,7 @@ class Ledger:
             self.used_memory[i] += m
         if not g:
             return ()
+        table = self.mig[i]
         if part and table is not None and not whole:
             return tuple([self._grant_instance(i, table, need) for _ in range(n)])
         self.total_free_gpu -= g * n
@@ -343,9 +342,28 @@ class Ledger:
         if not grants:
             return
         free, used = self.free_gpu[i], self.used_gpu[i]
-        back = 0
-        gm = need.gpu_memory if need.gpu_units < GPU_UNIT else 0
         table = self.mig[i]
+        if table is not None or (need.gpu_memory and need.gpu_units < GPU_UNIT):
+            back = self._release_shaped(i, table, need, grants)
+        else:
+            back = 0
+            for grant in grants:
+                for j, u in grant:
+                    if u > used[j]:
+                        raise LedgerError(f"releasing more GPU than is allocated on node {self.nodes[i].name}")
+                    used[j] -= u
+                    if alive:
+                        free[j] += u
+                        back += u
+                        if free[j] == GPU_UNIT:
+                            self.whole_free[i] += 1
+        self.free_gpu_total[i] += back
+        self.total_free_gpu += back
+
+    def _release_shaped(self, i: int, table: MigTable | None, need: Resources, grants: tuple[GpuGrant, ...]) -> int:
+        """release() of MIG instances, or of fractions holding GPU memory; returns the GPU units freed."""
+        free, used, alive = self.free_gpu[i], self.used_gpu[i], self.alive[i]
+        back = 0
         for grant in grants:
             for share in grant:
                 j, u = share[0], share[1]
@@ -354,15 +372,14 @@ class Ledger:
                 used[j] -= u
                 if table is not None:
                     self._release_instance(i, table, j, share[2] if len(share) > 2 else WHOLE, need)
-                elif gm:
-                    self.used_gpu_memory[i][j] -= gm
+                else:
+                    self.used_gpu_memory[i][j] -= need.gpu_memory
                 if alive:
                     free[j] += u
                     back += u
                     if free[j] == GPU_UNIT:
                         self.whole_free[i] += 1
-        self.free_gpu_total[i] += back
-        self.total_free_gpu += back
+        return back
 
     def _release_instance(self, i: int, table: MigTable, j: int, index: int, need: Resources) -> None:
         """Give back a MIG instance (or a whole GPU, WHOLE) of GPU j on node i."""
