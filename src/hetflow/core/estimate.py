@@ -32,7 +32,8 @@ class Availability:
         memo = self.memo[node]
         if memo is None:
             memo = self.memo[node] = {}
-        key = (need.cores, need.gpu_units, need.memory, k) if not need.gpu_memory else (need, k)  # hashed in C
+        plain = not (need.gpu_memory or need.gpu_models)
+        key = (need.cores, need.gpu_units, need.memory, k) if plain else (need, k)  # the first hashed in C
         at = memo.get(key)
         if at is None:
             at = memo[key] = self._fits_after(node, need, k)
