@@ -23,7 +23,7 @@ from typing import Any
 from hetflow import load_platform, load_workflow, run_simulation
 from hetflow.errors import SpecError
 from hetflow.spec.gpu_speed import GpuSpeed, saturating
-from hetflow.spec.resources import GPU_UNIT, Resources
+from hetflow.spec.resources import GPU_UNIT
 from hetflow.spec.workflow import Workflow
 
 HERE = Path(__file__).resolve().parent
@@ -55,7 +55,7 @@ def copies(template: Workflow, share: float, in_turn: bool, model: GpuSpeed | No
     for k in range(1, WORKFLOWS + 1):
         for s in template.sets:
             after = tuple(f"w{k}.{p}" for p in s.after) or (before if in_turn else ())
-            resources = Resources(s.resources.cores, units, s.resources.memory)
+            resources = replace(s.resources, gpu_units=units)
             speed = model if model is not None and s.gpu_speed is not None else s.gpu_speed
             name, workload = f"w{k}.{s.name}", f"w{k}"
             sets.append(replace(s, name=name, after=after, workload=workload, resources=resources, gpu_speed=speed))

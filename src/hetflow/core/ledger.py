@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 
 from hetflow.errors import LedgerError
-from hetflow.spec.platform import Node
+from hetflow.spec.platform import Node, gpu_shape_fits
 from hetflow.spec.resources import GPU_UNIT, GpuGrant, Resources
 
 UNTRACKED = 1 << 62  # memory capacity of a node whose memory is not given
@@ -81,9 +81,11 @@ class Ledger:
             self.open_nodes.remove(i)
 
     def could_ever_fit(self, i: int, need: Resources) -> bool:
-        """Whether an empty node i could hold one such task."""
+        """Whether an empty node i could hold one such task (its GPU model and sharing mode included)."""
+        node = self.nodes[i]
         return (
             self.alive[i]
+            and gpu_shape_fits(node.gpu_model, node.gpu_sharing, need)
             and self.fit_count_on(self._capacity_gpus(i), self.cap_cores[i], self.cap_memory[i], need, 1) > 0
         )
 
