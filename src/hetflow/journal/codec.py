@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hetflow.spec.distribution import parse_distribution
+from hetflow.spec.gpu_speed import gpu_speed_from
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import FileRef, TaskSet, Variant
@@ -41,6 +42,8 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         d["files"] = [[f.name, f.size, f.link] for f in s.files]
     if s.runtime_dist is not None:  # the law a re-simulation draws from (runtime is its median)
         d["runtime_dist"] = s.runtime_dist.as_dict()
+    if s.gpu_speed is not None:  # the GPU-sharing model a re-simulation applies
+        d["gpu_speed"] = s.gpu_speed.as_dict()
     return d
 
 
@@ -59,6 +62,7 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         retries=d.get("retries", 0),
         partition=d.get("partition"),
         runtime_dist=parse_distribution(d["runtime_dist"]) if "runtime_dist" in d else None,
+        gpu_speed=gpu_speed_from(d["gpu_speed"]) if "gpu_speed" in d else None,
     )
 
 

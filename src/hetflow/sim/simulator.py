@@ -1,8 +1,9 @@
 """The discrete-event simulator: the engine on virtual time, with a simulated executor.
 
 The engine runs grouped: the tasks of a set placed in one scheduling pass on nodes of one speed are one launch and
-one event, which ends at now + run time / node speed. When run times vary (sim/sampling.py), each task of a launch
-ends at its own time, as its own event. A failure model makes attempts fail (at their end); the engine
+one event, which ends at now + run time / node speed. When run times vary (sim/sampling.py), or a set's GPU-sharing
+model stretches each task by its GPU share (sim/sharing.py), each task of a launch ends at its own time, as its own
+event. A failure model makes attempts fail (at their end); the engine
 holds a retried task back for its retry backoff, and the loop wakes when it is due.
 """
 
@@ -23,6 +24,8 @@ from hetflow.errors import EngineError, SpecError
 from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
 from hetflow.sim.sampling import Draws, varies
+from hetflow.sim.sharing import shared_durations
+from hetflow.spec.gpu_speed import GpuSpeed
 from hetflow.spec.load import gc_paused, load_platform, load_workflow, recorded_platform
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
@@ -101,6 +104,7 @@ def run_simulation(
         sim.draws = Draws(engine.nodes, platform, seed)
         sim.draws.add(workflow.sets)
     sim.counts.update((s.name, s.count) for s in workflow.sets)
+    sim.sharing.update((s.name, s.gpu_speed) for s in workflow.sets if s.gpu_speed is not None)
     for trigger in triggers:
         sim.arm(trigger)
     with gc_paused():  # a run makes millions of acyclic objects; the cycle collector would only rescan them
@@ -143,6 +147,7 @@ class Simulation:
         # (end time, launch id, task index and node index, or -1, -1 for the whole launch): no ties
         self._events: list[tuple[float, int, int, int]] = []
         self.draws: Draws | None = None  # each task's drawn run time, when run times vary
+        self.sharing: dict[str, GpuSpeed] = {}  # set -> its GPU-sharing model, for sets that declare one
         self._sizes: dict[int, int] = {}  # launch whose tasks end one by one -> its number of tasks
         self._started: dict[int, tuple[LaunchGroup, float]] = {}
         self._stopped: dict[int, set[int]] = {}  # launch -> task indices cancelled or preempted while it ran
@@ -174,6 +179,7 @@ class Simulation:
     def submit(self, sets: Sequence[TaskSet]) -> None:
         self.counts.update((s.name, s.count) for s in sets)
         self.added.extend(sets)
+        self.sharing.update((s.name, s.gpu_speed) for s in sets if s.gpu_speed is not None)
         if self.draws is not None:
             self.draws.add(sets)
         self.stimuli.append(TasksSubmitted(tuple(sets)))
@@ -215,7 +221,7 @@ class Simulation:
             if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
                 if self.calibration is None:
                     started[ins.launch] = (ins, now)
-                    if self.draws is None or not self._start_each(ins, now):
+                    if (self.draws is None and not self.sharing) or not self._start_each(ins, now):
                         heapq.heappush(events, (now + ins.duration, ins.launch, -1, -1))
                 else:
                     self._delayed(ins)
@@ -231,10 +237,12 @@ class Simulation:
                 self.triggers.failed(ins.set)
 
     def _start_each(self, g: LaunchGroup, begin: float, extra: float = 0.0) -> bool:
-        """Give each task of a launch that runs from begin its own end event, at its drawn duration (+ extra s);
-        False when they all take g.duration (the caller then ends the launch as one event)."""
-        assert self.draws is not None
-        each = self.draws.durations(g)
+        """Give each task of a launch that runs from begin its own end event, at its drawn duration stretched at its
+        GPU share (+ extra s); False when they all take g.duration (the caller then ends the launch as one event)."""
+        each = self.draws.durations(g) if self.draws is not None else None
+        model = self.sharing.get(g.set)
+        if model is not None:
+            each = shared_durations(g, model, each)
         if each is None:
             return False
         lid, push, events = g.launch, heapq.heappush, self._events
@@ -279,7 +287,7 @@ class Simulation:
         assert c is not None
         begin = max(self.now, c.startup_s) + c.launch_latency_s
         self._started[g.launch] = (g, begin)
-        if self.draws is None or not self._start_each(g, begin, c.task_overhead_s):
+        if (self.draws is None and not self.sharing) or not self._start_each(g, begin, c.task_overhead_s):
             heapq.heappush(self._events, (begin + g.duration + c.task_overhead_s, g.launch, -1, -1))
 
     def _draw_failures(self, g: LaunchGroup) -> None:

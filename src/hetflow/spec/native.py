@@ -12,6 +12,7 @@ from pydantic import Field, PlainValidator, ValidationError, model_validator
 
 from hetflow.errors import SpecError
 from hetflow.spec.distribution import RUNTIME_IS, Distribution, parse_runtime
+from hetflow.spec.gpu_speed import CURVE_IS, SATURATION_IS, GpuSpeed, curve, saturating
 from hetflow.spec.gpus import mig_models, model_of
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.records import NotPlain, plain_task_sets
@@ -46,6 +47,22 @@ def _runtime(value: object) -> float | Distribution:
 
 
 Runtime = Annotated[float | Distribution, PlainValidator(_runtime, json_schema_input_type=float | dict[str, Any])]
+
+
+def _model(parse: Any) -> Any:
+    """A validator through spec.gpu_speed's parser (its SpecError's problem and fix at the field's place)."""
+
+    def check(value: object) -> GpuSpeed:
+        try:
+            return parse(value)  # type: ignore[no-any-return]
+        except SpecError as exc:
+            raise fail(exc.problem, exc.fix or "") from None
+
+    return check
+
+
+Saturation = Annotated[GpuSpeed, PlainValidator(_model(saturating), json_schema_input_type=float)]
+SpeedCurve = Annotated[GpuSpeed, PlainValidator(_model(curve), json_schema_input_type=list[list[float]])]
 
 
 class VariantDoc(Strict):
@@ -91,11 +108,17 @@ class TaskDoc(Strict):
     )
     retries: Cores = Field(0, description="a whole number of retries >= 0")
     partition: Name | None = Field(None, description="the name of a partition of the run")
+    gpu_saturation: Saturation | None = Field(None, description=SATURATION_IS)
+    gpu_speed: SpeedCurve | None = Field(None, description=CURVE_IS)
 
     @model_validator(mode="after")
     def _one_action(self) -> TaskDoc:
         if self.command is not None and self.function is not None:
             raise fail(f"{self.name} has both a command and a function", "keep one of them")
+        if self.gpu_saturation is not None and self.gpu_speed is not None:
+            raise fail(f"{self.name} has both gpu_saturation and gpu_speed", "keep one of them")
+        if (self.gpu_saturation or self.gpu_speed) and not (self.gpus or any(v.gpus for v in self.variants)):
+            raise fail(f"{self.name} has a GPU speed model but asks for no GPU", "give it gpus: or drop the model")
         if self.gpu_memory and not self.gpus:
             raise fail(f"{self.name} asks for gpu_memory but no gpus", "add gpus (e.g. 0.5) or remove gpu_memory")
         return self
@@ -119,6 +142,7 @@ class TaskDoc(Strict):
             variants=variants,
             retries=self.retries,
             partition=self.partition,
+            gpu_speed=self.gpu_saturation or self.gpu_speed,
         )
 
 

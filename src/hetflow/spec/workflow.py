@@ -9,6 +9,7 @@ from functools import cached_property
 from hetflow.errors import SpecError
 from hetflow.spec import dag
 from hetflow.spec.distribution import Distribution
+from hetflow.spec.gpu_speed import GpuSpeed
 from hetflow.spec.resources import GPU_UNIT, Resources
 
 
@@ -34,7 +35,8 @@ class Variant:
 class TaskSet:
     """N identical tasks declared once. A dependency on a set is a dependency on every task of it.
     runtime is what the engine estimates with; runtime_dist, when the run time varies, the law the simulator draws
-    each task's run time from (runtime is then its median). Variants keep a fixed run time."""
+    each task's run time from (runtime is then its median). Variants keep a fixed run time. gpu_speed, when set, is
+    how a task's speed depends on its GPU share (spec/gpu_speed.py); only the simulator applies it."""
 
     name: str
     count: int = 1
@@ -49,6 +51,7 @@ class TaskSet:
     retries: int = 0  # how often a failed task is tried again
     partition: str | None = None  # the partition of the run its tasks use (None: the default partition)
     runtime_dist: Distribution | None = None
+    gpu_speed: GpuSpeed | None = None  # the GPU-sharing throughput model (None: runtime at any share)
 
     def task_id(self, index: int) -> str:
         """Stable id of one task: the set's name when it holds one task, else NAME[index]."""
