@@ -1,0 +1,57 @@
+"""fgd: fragmentation gradient descent (Weng et al., USENIX ATC 2023). Release order; each task on the node whose
+expected GPU fragmentation (policies/fragment.py) grows least when the task lands there, the expectation taken over
+the shapes of the tasks seen so far (each set counted once, with its number of tasks, when first offered).
+
+fgd-bf is fgd with a tie-break: among nodes whose fragmentation grows equally (common: a whole-GPU task on any of many
+idle nodes), the one left with the fewest free GPU units, then cores (best fit), instead of the lowest index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hetflow.core.policy import Placement
+from hetflow.core.view import PlacementView, ReadySet
+from hetflow.policies.fragment import ShapeMix, State, after
+from hetflow.policies.scored import place_by_key
+from hetflow.spec.resources import Resources
+
+
+class Fgd:
+    name = "fgd"
+    greedy = True
+    best_fit_ties = False
+
+    def __init__(self) -> None:
+        self.mix = ShapeMix()
+        self._seen: set[int] = set()
+
+    def priority(self, s: ReadySet, view: PlacementView) -> tuple[float, ...]:
+        return (s.seq,)
+
+    def place(self, s: ReadySet, view: PlacementView) -> Iterator[Placement]:
+        if s.sid not in self._seen:
+            self._seen.add(s.sid)
+            r = s.variants[0].resources
+            self.mix.add((r.cores, r.gpu_units), s.count)
+        free_cores, free_gpu, units = view.free_cores, view.free_gpu, view.free_gpu_units
+        expected = self.mix.expected
+        deltas: dict[State, float] = {}  # per pass over the nodes: many nodes share a state
+        ties = self.best_fit_ties
+
+        def key(i: int, need: Resources) -> tuple[float, ...]:
+            state = (free_cores[i], tuple(free_gpu[i]))
+            d = deltas.get(state)
+            if d is None:
+                d = deltas[state] = expected(after(state, need)) - expected(state)
+            d = round(d, 6)  # equal growth computed in a different order must tie
+            if ties:
+                return (d, units[i] - need.gpu_units, free_cores[i] - need.cores)
+            return (d,)
+
+        yield from place_by_key(s, view, key)
+
+
+class FgdBestFit(Fgd):
+    name = "fgd-bf"
+    best_fit_ties = True
