@@ -9,7 +9,7 @@ from hetflow.errors import SpecError
 from hetflow.policies.best_fit import BestFit
 from hetflow.policies.critical_path import CriticalPath
 from hetflow.policies.dot_product import DotProduct
-from hetflow.policies.fgd import Fgd, FgdBestFit
+from hetflow.policies.fgd import Fgd
 from hetflow.policies.fifo import Fifo
 from hetflow.policies.gpu_clustering import GpuClustering
 from hetflow.policies.gpu_packing import GpuPacking
@@ -26,7 +26,6 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "gpu-packing": GpuPacking,
     "gpu-clustering": GpuClustering,
     "fgd": Fgd,
-    "fgd-bf": FgdBestFit,
 }
 
 
@@ -37,7 +36,7 @@ def make_policy(name: str) -> Policy:
     return POLICIES[name]()
 
 
-PACKING = ("random", "dot-product", "gpu-packing", "gpu-clustering", "best-fit", "fgd", "fgd-bf")
-"""The policies `hetflow pack --policy all` compares: the FGD paper's baselines, fgd, and ours."""
+PACKING = ("random", "dot-product", "gpu-packing", "gpu-clustering", "best-fit", "fgd")
+"""The policies `hetflow pack --policy all` compares: the FGD paper's baselines and fgd."""
 
 __all__ = ["PACKING", "POLICIES", "Policy", "make_policy"]

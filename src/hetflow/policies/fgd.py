@@ -1,9 +1,7 @@
 """fgd: fragmentation gradient descent (Weng et al., USENIX ATC 2023). Release order; each task on the node whose
 expected GPU fragmentation (policies/fragment.py) grows least when the task lands there, the expectation taken over
-the shapes of the tasks seen so far (each set counted once, with its number of tasks, when first offered).
-
-fgd-bf is fgd with a tie-break: among nodes whose fragmentation grows equally (common: a whole-GPU task on any of many
-idle nodes), the one left with the fewest free GPU units, then cores (best fit), instead of the lowest index.
+the shapes of the tasks seen so far (each set counted once, with its number of tasks, when first offered).Ties (equal growth) go to the lowest node index. Variants tried on the multigpu50 trace did not leave fewer GPUs
+unallocated (best-fit tie-breaks, coarser ties, a demand-weighted mix): DESIGN.md, "Packing policies".
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ from hetflow.spec.resources import Resources
 class Fgd:
     name = "fgd"
     greedy = True
-    best_fit_ties = False
 
     def __init__(self) -> None:
         self.mix = ShapeMix()
@@ -34,24 +31,15 @@ class Fgd:
             self._seen.add(s.sid)
             r = s.variants[0].resources
             self.mix.add((r.cores, r.gpu_units), s.count)
-        free_cores, free_gpu, units = view.free_cores, view.free_gpu, view.free_gpu_units
+        free_cores, free_gpu = view.free_cores, view.free_gpu
         expected = self.mix.expected
         deltas: dict[State, float] = {}  # per pass over the nodes: many nodes share a state
-        ties = self.best_fit_ties
 
-        def key(i: int, need: Resources) -> tuple[float, ...]:
+        def key(i: int, need: Resources) -> float:
             state = (free_cores[i], tuple(free_gpu[i]))
             d = deltas.get(state)
             if d is None:
                 d = deltas[state] = expected(after(state, need)) - expected(state)
-            d = round(d, 6)  # equal growth computed in a different order must tie
-            if ties:
-                return (d, units[i] - need.gpu_units, free_cores[i] - need.cores)
-            return (d,)
+            return round(d, 6)  # equal growth computed in a different order must tie
 
         yield from place_by_key(s, view, key)
-
-
-class FgdBestFit(Fgd):
-    name = "fgd-bf"
-    best_fit_ties = True

@@ -19,6 +19,7 @@ from hetflow.spec.resources import GPU_UNIT, Resources
 
 State = tuple[int, tuple[int, ...]]  # (free cores, free units of each GPU)
 Shape = tuple[int, int]  # (cores, GPU units)
+MAX_STATES = 200_000  # fragment vectors kept (a replay of the production trace visits about 30,000 states)
 
 
 def fragment(state: State, shape: Shape) -> int:
@@ -91,6 +92,8 @@ class ShapeMix:
         """The expected fragment of a node in `state` (GPU units)."""
         vec = self._vectors.get(state)
         n = len(self.shapes)
+        if vec is None and len(self._vectors) >= MAX_STATES:
+            self._vectors.clear()  # a long run's states: start over rather than grow without bound
         if vec is None or len(vec) < n:
             done = 0 if vec is None else len(vec)
             more = np.array([fragment(state, s) for s in self.shapes[done:]], dtype=float)

@@ -104,11 +104,13 @@ def draw(pods: Sequence[Pod], total_gpu: int, inflate: float, seed: int) -> list
 
 @dataclass
 class Replay:
-    """One replay: unallocated GPU % at each whole arrived percent (index = percent), and the pods that failed."""
+    """One replay: unallocated GPU % at each whole arrived percent (index = percent), the pods that failed, and where
+    each pod went (node index, -1 for none)."""
 
     curve: list[float]
     failed: int
     placed: int
+    nodes: list[int]
 
 
 def replay(nodes: Sequence[Node], pods: Sequence[Pod], policy: Policy, points: int) -> Replay:
@@ -120,6 +122,7 @@ def replay(nodes: Sequence[Node], pods: Sequence[Pod], policy: Policy, points: i
     view = PackView(ledger)
     curve: list[float] = []
     arrived = failed = placed = 0
+    where: list[int] = []
     for sid, pod in enumerate(pods):
         arrived += pod.need.gpu_units
         while len(curve) < points and arrived * 100 > len(curve) * total:
@@ -129,15 +132,17 @@ def replay(nodes: Sequence[Node], pods: Sequence[Pod], policy: Policy, points: i
         choice = next(iter(policy.place(s, view)), None)
         if choice is None:
             failed += 1
+            where.append(-1)
             continue
         node, variant, _ = choice
         ledger.allocate(node, s.variants[variant].resources, 1)
         s.n_ready = 0
         placed += 1
+        where.append(node)
     while len(curve) < points:
         curve.append(100.0 * ledger.total_free_gpu / total)
     ledger.validate()
-    return Replay(curve, failed, placed)
+    return Replay(curve, failed, placed, where)
 
 
 def new_policy(name: str, seed: int) -> Policy:
@@ -169,6 +174,12 @@ class PackResult:
         return [statistics.median(v) for v in zip(*self.curves, strict=True)]
 
     @property
+    def band(self) -> tuple[list[float], list[float]]:
+        """Per arrived percent, the lowest and the highest value over the seeds."""
+        cols = list(zip(*self.curves, strict=True))
+        return [min(v) for v in cols], [max(v) for v in cols]
+
+    @property
     def at_100(self) -> float:
         return statistics.median(c[100] for c in self.curves)
 
@@ -180,7 +191,7 @@ class PackResult:
             "unallocated_gpu_pct_at_100_min": round(min(at), 3),
             "unallocated_gpu_pct_at_100_max": round(max(at), 3),
             "curve": [[k, round(v, 3)] for k, v in enumerate(self.median_curve)],
-            "spread": [[k, round(min(v), 3), round(max(v), 3)] for k, v in enumerate(zip(*self.curves, strict=True))],
+            "spread": [[k, round(a, 3), round(b, 3)] for k, (a, b) in enumerate(zip(*self.band, strict=True))],
             "failed_pods": statistics.median(self.failed),
             "seeds": self.seeds,
             "cpu_seconds": round(self.cpu_seconds, 2),
