@@ -1,6 +1,8 @@
 """fgd: fragmentation gradient descent (Weng et al., USENIX ATC 2023). Release order; each task on the node whose
 expected GPU fragmentation (policies/fragment.py) grows least when the task lands there, the expectation taken over
-the shapes of the tasks seen so far (each set counted once, with its number of tasks, when first offered).Ties (equal growth) go to the lowest node index. Variants tried on the multigpu50 trace did not leave fewer GPUs
+the shapes of the tasks seen so far (each set counted once, with its number of tasks, when first offered).
+
+Ties (equal growth) go to the lowest node index. Variants tried on the multigpu50 trace did not leave fewer GPUs
 unallocated (best-fit tie-breaks, coarser ties, a demand-weighted mix): DESIGN.md, "Packing policies".
 """
 
