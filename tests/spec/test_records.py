@@ -27,6 +27,8 @@ _GOOD: dict[str, st.SearchStrategy[Any]] = {  # what the models accept, mostly
     "cores": st.integers(0, 64),
     "gpus": st.sampled_from([0, 1, 0.5, 0.25, 2, 3.0, 1.5, 3.0001, "1", 10**6]),
     "memory": st.sampled_from([0, 512, "2GiB", "1.5 GB", 1.5, 2**70, "7"]),
+    "gpu_memory": st.sampled_from([0, 512, "10GiB", "1.5 GB", 2**70]),
+    "gpu_models": st.one_of(_GOOD_NAMES, st.lists(st.sampled_from(["A100", "h200", "V100M32"]), max_size=3)),
     "runtime": st.one_of(
         st.floats(0, 1e12),
         st.integers(0, 10**400),
@@ -52,6 +54,8 @@ _BAD: dict[str, st.SearchStrategy[Any]] = {  # odd values of every kind, some of
     "after": st.one_of(_NAMES, st.lists(_NAMES, max_size=3), st.sets(_GOOD_NAMES, max_size=2), _ODD),
     "gpus": st.one_of(st.sampled_from([0.00001, 1e300, "-1", -0.0]), _ODD),
     "memory": st.one_of(st.sampled_from(["3 parsecs", "-1", "1e400", -0.0]), _ODD),
+    "gpu_memory": st.one_of(st.sampled_from(["3 parsecs", "-1", -0.0]), _ODD),
+    "gpu_models": st.one_of(st.lists(_NAMES, max_size=2), _ODD),
     "runtime": st.one_of(
         st.floats(allow_nan=True, allow_infinity=True),
         st.integers(-5, 0),
@@ -77,7 +81,10 @@ _BAD: dict[str, st.SearchStrategy[Any]] = {  # odd values of every kind, some of
     "function": st.sampled_from(["not a callable", None, 3]),
     "variants": st.sampled_from([[{"bad": 1}], "x", [3]]),
 }
-_PLAIN = ["count", "cores", "gpus", "memory", "runtime", "after", "workload", "partition", "command", "retries"]
+_PLAIN = [
+    *("count", "cores", "gpus", "memory", "gpu_memory", "gpu_models", "runtime", "after", "workload", "partition"),
+    *("command", "retries"),
+]
 
 
 @st.composite
@@ -255,3 +262,13 @@ def test_runtime_distributions_take_the_fast_path_and_match_the_models() -> None
     assert sets[3].runtime == 103.0 and sets[3].runtime_dist is not None
     assert sets[4].runtime == 5.0 and sets[4].runtime_dist == Distribution("samples", (4.0, 5.0, 6.0))
     assert sets[2].runtime_dist is None and sets[2].runtime == 12.0
+
+
+def test_gpu_memory_and_models_take_the_fast_path_and_match_the_models() -> None:
+    doc = plain(6)
+    for i, t in enumerate(doc["tasks"]):
+        t["gpus"], t["gpu_memory"], t["gpu_models"] = 0.5, f"{i + 1}GiB", ["A100", "h200"] if i % 2 else "V100M32"
+    name, sets = plain_task_sets(doc, TaskDoc)
+    assert (name, sets) == validated_task_sets(doc)
+    assert sets[1].gpu_memory == 2 * 1024**3 and sets[1].gpu_models == ("A100", "h200")
+    assert sets[2].gpu_models == ("V100M32",)

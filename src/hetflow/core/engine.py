@@ -167,7 +167,7 @@ class Engine:
         led.validate()
         self._launches.validate()
         if self.partitions is not None:
-            self.partitions.validate(led.used_cores, [sum(u) for u in led.used_gpu])
+            self.partitions.validate(led.used_cores, led.gpu_asked())
         self._waiting.validate()
         for st in self._book.by_sid:
             if sum(st.counts) + len(st.waiting) != st.count or min(st.counts) < 0:

@@ -32,7 +32,7 @@ class Availability:
         memo = self.memo[node]
         if memo is None:
             memo = self.memo[node] = {}
-        key = (need.cores, need.gpu_units, need.memory, k)  # hashed in C
+        key = (need.cores, need.gpu_units, need.memory, k) if not need.gpu_memory else (need, k)  # hashed in C
         at = memo.get(key)
         if at is None:
             at = memo[key] = self._fits_after(node, need, k)
@@ -61,6 +61,9 @@ class Availability:
             if need.cores > parts.quota_cores[k][node] or need.gpu_units > parts.quota_gpu[k][node]:
                 return _INF
         records = self.launches.records
+        if led.mig[node] is not None or (need.gpu_memory and led.gpu_memory_cap[node]):
+            # MIG slices or GPU memory, which the counters below do not follow: when all it runs has ended
+            return max((records[r].est_end for r in self.launches.on_node[node]), default=_INF)
         for rec in sorted((records[i] for i in self.launches.on_node[node]), key=lambda r: r.est_end):
             for part in rec.parts_on(node):
                 live = rec.live(part)
@@ -71,7 +74,7 @@ class Availability:
                     p_units += rec.need.gpu_units * len(live)
                 _, _, _, grants = part
                 for j in live if grants else ():
-                    for g, u in grants[j]:
+                    for g, u, *_ in grants[j]:
                         gpus[g] += u
             if Ledger.fit_count_on(gpus, cores, mem, need, 1) and (
                 not scoped or (p_cores >= need.cores and p_units >= need.gpu_units)

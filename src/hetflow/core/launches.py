@@ -14,7 +14,7 @@ from hetflow.core.sets import SetState
 from hetflow.errors import EngineError, LedgerError
 from hetflow.spec.resources import Resources
 
-Memo = list[dict[tuple[int, int, int, int], float] | None]  # per node: core/estimate.py's answers (None: forgotten)
+Memo = list[dict[tuple[object, ...], float] | None]  # per node: core/estimate.py's answers (None: forgotten)
 
 
 class LaunchRecord:

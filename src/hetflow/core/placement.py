@@ -19,7 +19,9 @@ from hetflow.spec.resources import Resources
 
 class NodeFilter:
     """Per way to run (node type and resources), the live nodes it may ever use; worked out once per shape, not per
-    set (a run of a million one-task sets has a handful of shapes), and again when nodes join or leave."""
+    set (a run of a million one-task sets has a handful of shapes), and again when nodes join or leave. The
+    resources carry the GPU models a set allows and its GPU memory, so a set keeps to those models' nodes and to
+    the sharing modes that can hold it (Ledger.could_ever_fit)."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
@@ -35,11 +37,11 @@ class NodeFilter:
         usable = self._cache.get(key)
         if usable is not None:
             return usable
-        shapes: dict[tuple[str, int, int, int], bool] = {}  # whether it may use a node depends on these only
+        shapes: dict[tuple[str, int, int, int, str | None, str], bool] = {}  # it may use a node by these only
         usable = []
         for i, n in enumerate(led.nodes):
             if led.alive[i]:
-                shape = (n.type, n.cores, n.gpu_units, n.memory)
+                shape = (n.type, n.cores, n.gpu_units, n.memory, n.gpu_model, n.gpu_sharing)
                 ok = shapes.get(shape)
                 if ok is None:
                     ok = shapes[shape] = (v.node_type is None or v.node_type == n.type) and led.could_ever_fit(
@@ -71,7 +73,6 @@ class LedgerView:
         "now",
         "open_nodes",
         "passes",
-        "scoped",
         "usable_nodes",
         "whole_free",
     )
@@ -88,7 +89,6 @@ class LedgerView:
         self._parts = partitions
         self._k = k
         self._running = estimate.launches.records
-        self.scoped = partitions is not None
         self.now = 0.0
         self.passes = 0
         self.nodes: Sequence[Node] = ledger.nodes
@@ -102,6 +102,11 @@ class LedgerView:
         self.available_at: AvailableAt = (
             estimate.available_at if partitions is None else partial(estimate.available_at, k=k)
         )
+
+    @property
+    def scoped(self) -> bool:
+        """The per-node counters alone do not say what fits: a partition's share, MIG instances or GPU memory."""
+        return self._parts is not None or self._ledger.counters_unsure
 
     @property
     def idle(self) -> bool:

@@ -81,7 +81,8 @@ class PlacementView(Protocol):
 
     @property
     def scoped(self) -> bool:
-        """The set belongs to a partition: the per-node counters below are not all it may use."""
+        """The per-node counters below do not say alone what fits: the set belongs to a partition (they are not all
+        it may use), or some node is in MIG mode or knows its GPU memory. Ask fit_count then."""
         ...
 
     @property
@@ -94,7 +95,7 @@ class PlacementView(Protocol):
 
     @property
     def free_gpu(self) -> Sequence[Sequence[int]]:
-        """Per node, per GPU: free GPU units."""
+        """Per node, per GPU: free GPU units (on a MIG node, what its instances leave; not all of it may fit one)."""
         ...
 
     @property

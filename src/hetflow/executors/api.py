@@ -152,19 +152,21 @@ def gpu_env(grant: GpuGrant, node_has_gpus: bool, physical: Sequence[str] | None
     CUDA_MPS_ACTIVE_THREAD_PERCENTAGE is the fraction in percent (rounded up). A task's need is one or the other
     (spec.resources.parse_task_gpus refuses 1.5: MPS would cap every GPU listed); a grant that mixes them anyway
     (resources built by hand) gets the fraction's percentage. HETFLOW_GPUS lists "index:fraction" pairs. A task given
-    no GPU on a node that has GPUs sees none (CUDA_VISIBLE_DEVICES=""); on a node without GPUs the environment is
+    no GPU on a node that has GPUs sees none (CUDA_VISIBLE_DEVICES=""); a MIG instance (a grant of three numbers) is
+    "index:fraction:migK" in HETFLOW_GPUS, K its index among the GPU model's MIG placements (spec.gpus.mig_instances),
+    without an MPS percentage (MIG isolates it). On a node without GPUs the environment is
     left alone. The variables belong to a process and CUDA reads them once per process: every executor runs a
     Python task given GPUs in a process that only ever shows that environment.
     physical maps GPU indices of the node to device ids (the CUDA_VISIBLE_DEVICES the runtime itself was given).
     """
     if not grant:
         return {"CUDA_VISIBLE_DEVICES": "", "HETFLOW_GPUS": ""} if node_has_gpus else {}
-    ids = [physical[j] if physical is not None and j < len(physical) else str(j) for j, _ in grant]
+    ids = [physical[j] if physical is not None and j < len(physical) else str(j) for j, *_ in grant]
     env = {
         "CUDA_VISIBLE_DEVICES": ",".join(ids),
-        "HETFLOW_GPUS": ",".join(f"{j}:{u / GPU_UNIT:g}" for j, u in grant),
+        "HETFLOW_GPUS": ",".join(f"{j}:{u / GPU_UNIT:g}" + "".join(f":mig{k}" for k in mig) for j, u, *mig in grant),
     }
-    parts = [u for _, u in grant if u < GPU_UNIT]
+    parts = [u for _, u, *mig in grant if u < GPU_UNIT and not mig]
     if parts:
         env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = str(max(1, math.ceil(min(parts) * 100 / GPU_UNIT)))
     return env

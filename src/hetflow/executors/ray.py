@@ -144,7 +144,7 @@ class RayExecutor(ClusterExecutorBase[_Job, int]):  # _ready: the keys of the ta
                 "name": run.task_id,
             }
             if run.fn is not None and run.gpus:  # worker processes of its own grant: CUDA reads it once per process
-                grant = ",".join(f"{j}:{u}" for j, u in run.gpus)
+                grant = ",".join(":".join(map(str, share)) for share in run.gpus)
                 options["runtime_env"] = {"env_vars": {BINDING: grant}}
             try:
                 ref = self._task.options(**options).remote(*args)

@@ -10,8 +10,19 @@ from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import FileRef, TaskSet, Variant
 
 
-def _resources(r: Resources) -> list[int]:
-    return [r.cores, r.gpu_units, r.memory]
+def _resources(r: Resources) -> list[Any]:
+    """[cores, GPU units, memory], then GPU memory and GPU models only when given (older journals have three)."""
+    out: list[Any] = [r.cores, r.gpu_units, r.memory]
+    if r.gpu_memory or r.gpu_models:
+        out += [r.gpu_memory, list(r.gpu_models)]
+    return out
+
+
+def _resources_from(r: list[Any]) -> Resources:
+    if len(r) == 3:
+        return Resources(*r)
+    cores, units, memory, gpu_memory, models = r
+    return Resources(cores, units, memory, gpu_memory, tuple(models))
 
 
 def set_to_dict(s: TaskSet) -> dict[str, Any]:
@@ -37,13 +48,13 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
     return TaskSet(
         name=d["name"],
         count=d["count"],
-        resources=Resources(*d["resources"]),
+        resources=_resources_from(d["resources"]),
         runtime=d["runtime"],
         after=tuple(d.get("after", ())),
         workload=d.get("workload"),
         command=d.get("command"),
         function=d.get("function"),
-        variants=tuple(Variant(Resources(*r), rt, nt) for r, rt, nt in d.get("variants", ())),
+        variants=tuple(Variant(_resources_from(r), rt, nt) for r, rt, nt in d.get("variants", ())),
         files=tuple(FileRef(n, size, link) for n, size, link in d.get("files", ())),
         retries=d.get("retries", 0),
         partition=d.get("partition"),
@@ -55,11 +66,14 @@ def platform_to_dict(p: Platform) -> dict[str, Any]:
     return {
         "name": p.name,
         "node_types": [
-            [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter] for t in p.node_types
+            [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter]
+            + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" else [])
+            for t in p.node_types
         ],
     }
 
 
 def platform_from_dict(d: dict[str, Any]) -> Platform:
-    """Journals written before speed_jitter have six fields per node type (no jitter)."""
+    """Journals written before speed_jitter have six fields per node type (no jitter); before GPU models, seven
+    (no model, mps)."""
     return Platform(d["name"], tuple(NodeType(*t) for t in d["node_types"]))

@@ -102,4 +102,4 @@ class JournalObserver:
 
 
 def grant_text(grant: GpuGrant) -> str | None:
-    return ",".join(f"{j}:{u}" for j, u in grant) if grant else None
+    return ",".join(":".join(map(str, share)) for share in grant) if grant else None  # "GPU:units[:MIG instance]"

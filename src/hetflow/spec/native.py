@@ -6,15 +6,16 @@ Unknown keys, wrong types and out-of-range values become one SpecError naming th
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainValidator, ValidationError, model_validator
 
 from hetflow.errors import SpecError
 from hetflow.spec.distribution import RUNTIME_IS, Distribution, parse_runtime
+from hetflow.spec.gpus import mig_models, model_of
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.records import NotPlain, plain_task_sets
-from hetflow.spec.resources import Resources
+from hetflow.spec.resources import GPU_UNIT, Resources
 from hetflow.spec.schema import (
     Cores,
     Count,
@@ -64,6 +65,8 @@ class VariantDoc(Strict):
             task.cores if self.cores is None else self.cores,
             task.gpu_units if self.gpus is None else self.gpus,
             task.memory if self.memory is None else self.memory,
+            task.gpu_memory,
+            task.gpu_models,
         )
         return Variant(resources, runtime if self.runtime is None else self.runtime, self.node_type)
 
@@ -76,6 +79,8 @@ class TaskDoc(Strict):
     cores: Cores = Field(1, description="a whole number of cores >= 0")
     gpus: TaskGpuUnits = Field(0, description="a number of GPUs >= 0: a fraction of one (e.g. 0.5) or whole GPUs")
     memory: Memory = Field(0, description="a size such as 2GiB or a number of bytes")
+    gpu_memory: Memory = Field(0, description="a size of memory on each GPU a task uses, such as 10GiB")
+    gpu_models: Names = Field((), description="a list of GPU models, such as [A100, H200]")
     runtime: Runtime = Field(0.0, description=RUNTIME_IS)
     after: Names = Field((), description="a list of task set names")
     workload: Name | None = Field(None, description="a workload name")
@@ -91,10 +96,12 @@ class TaskDoc(Strict):
     def _one_action(self) -> TaskDoc:
         if self.command is not None and self.function is not None:
             raise fail(f"{self.name} has both a command and a function", "keep one of them")
+        if self.gpu_memory and not self.gpus:
+            raise fail(f"{self.name} asks for gpu_memory but no gpus", "add gpus (e.g. 0.5) or remove gpu_memory")
         return self
 
     def task_set(self) -> TaskSet:
-        resources = Resources(self.cores, self.gpus, self.memory)
+        resources = Resources(self.cores, self.gpus, self.memory, self.gpu_memory, self.gpu_models)
         dist = self.runtime if isinstance(self.runtime, Distribution) else None
         runtime = dist.median if dist is not None else self.runtime
         assert isinstance(runtime, float)
@@ -134,6 +141,21 @@ class NodeDoc(Strict):
     speed_jitter: Seconds = Field(
         0.0, description="a coefficient of variation >= 0 of each task's speed on these nodes, e.g. 0.05"
     )
+    gpu_model: Name | None = Field(None, description="the model of the nodes' GPUs, such as A100-80GB or V100M32")
+    gpu_sharing: Literal["mps", "mig", "exclusive"] = Field(
+        "mps", description="one of mps (any fraction of a GPU), mig (its MIG profiles) or exclusive (whole GPUs)"
+    )
+
+    @model_validator(mode="after")
+    def _gpu_shape(self) -> NodeDoc:
+        if self.gpu_sharing != "mps" and self.gpus % GPU_UNIT:
+            raise fail(f"{self.gpu_sharing} GPUs must be whole, not {self.gpus / GPU_UNIT:g}", "give a whole number")
+        if self.gpu_sharing == "mig" and not ((m := model_of(self.gpu_model)) and m.mig):
+            raise fail(
+                f"gpu_model {self.gpu_model!r} has no MIG profiles known to hetflow",
+                "set gpu_model to one of " + ", ".join(mig_models()) + ", or use gpu_sharing: mps or exclusive",
+            )
+        return self
 
 
 class PlatformDoc(Strict):
@@ -197,5 +219,8 @@ def platform_from_dict(data: object, source: str | None = None, default_name: st
                 fix="merge the two entries or rename one",
             )
         seen.add(n.type)
-    types = tuple(NodeType(n.type, n.count, n.cores, n.gpus, n.memory, n.speed, n.speed_jitter) for n in parsed.nodes)
+    types = tuple(
+        NodeType(n.type, n.count, n.cores, n.gpus, n.memory, n.speed, n.speed_jitter, n.gpu_model, n.gpu_sharing)
+        for n in parsed.nodes
+    )
     return Platform(parsed.platform or default_name, types, source=source)

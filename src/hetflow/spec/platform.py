@@ -6,14 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hetflow.errors import FitError
-from hetflow.spec.resources import GPU_UNIT, Resources, format_memory
+from hetflow.spec.gpus import gpu_memory_of, smallest_profile
+from hetflow.spec.resources import GPU_UNIT, Resources, format_memory, model_allows
 from hetflow.spec.workflow import TaskSet, Workflow
 
 
 @dataclass(frozen=True, slots=True)
 class NodeType:
     """Count identical nodes. memory 0 means unlimited (not tracked); speed scales run times (2.0 halves them);
-    speed_jitter, when > 0, is the cv of a per-task speed factor (lognormal, median 1) the simulator draws."""
+    speed_jitter, when > 0, is the cv of a per-task speed factor (lognormal, median 1) the simulator draws.
+    gpu_model names its GPUs (spec/gpus.py knows the memory and MIG profiles of some); gpu_sharing is how tasks share
+    one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only)."""
 
     type: str
     count: int = 1
@@ -22,6 +25,8 @@ class NodeType:
     memory: int = 0
     speed: float = 1.0
     speed_jitter: float = 0.0
+    gpu_model: str | None = None
+    gpu_sharing: str = "mps"
 
     @property
     def gpus(self) -> float:
@@ -29,7 +34,12 @@ class NodeType:
 
     def fits(self, need: Resources) -> bool:
         mem_ok = self.memory == 0 or need.memory <= self.memory
-        return need.cores <= self.cores and need.gpu_units <= self.gpu_units and mem_ok
+        return (
+            need.cores <= self.cores
+            and need.gpu_units <= self.gpu_units
+            and mem_ok
+            and gpu_shape_fits(self.gpu_model, self.gpu_sharing, need)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +52,8 @@ class Node:
     gpu_units: int
     memory: int
     speed: float = 1.0
+    gpu_model: str | None = None
+    gpu_sharing: str = "mps"
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,9 @@ class Platform:
         out: list[Node] = []
         for t in self.node_types:
             for i in range(t.count):
-                out.append(Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed))
+                out.append(
+                    Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed, t.gpu_model, t.gpu_sharing)
+                )
         return out
 
     @property
@@ -98,7 +112,8 @@ class Platform:
                 ok = fits[s.resources] = self.can_run(s)
             if not ok:
                 biggest = ", ".join(
-                    f"{t.type}: {t.cores} cores, {t.gpus:g} GPUs, "
+                    f"{t.type}: {t.cores} cores, {t.gpus:g} {t.gpu_model + ' ' if t.gpu_model else ''}GPUs"
+                    f"{' (' + t.gpu_sharing + ')' if t.gpu_units and t.gpu_sharing != 'mps' else ''}, "
                     f"{format_memory(t.memory) if t.memory else 'any'} memory"
                     for t in self.node_types
                 )
@@ -107,7 +122,8 @@ class Platform:
                     f"more than any node of platform {self.name!r} has ({biggest})",
                     source=workflow.source,
                     place=f"tasks[{i}] ({s.name})",
-                    fix="lower the task's resources, add a variant that fits, or use a platform with larger nodes",
+                    fix="lower the task's resources, add a variant that fits, or use a platform with larger nodes"
+                    + (" or other GPU models" if s.resources.gpu_models else ""),
                 )
 
     def lower_bound(self, workflow: Workflow) -> float:
@@ -127,6 +143,26 @@ class Platform:
         if gpu_s:
             bound = max(bound, gpu_s / gpu_cap if gpu_cap else float("inf"))
         return bound
+
+
+def gpu_shape_fits(model: str | None, sharing: str, need: Resources) -> bool:
+    """Whether one GPU of this model, shared this way, could ever hold the GPU part of need: an allowed model, the
+    GPU's memory (when the model's is known) and, on MIG, a profile that covers the fraction; exclusive GPUs take no
+    fraction (a fractional task is refused there rather than silently given a whole GPU). Whole GPUs plus a fraction
+    (only resources built by hand have them) go on MPS nodes only, and without GPU memory."""
+    if not model_allows(need.gpu_models, model):
+        return False
+    if not need.gpu_units:
+        return True
+    memory = gpu_memory_of(model)
+    whole, part = divmod(need.gpu_units, GPU_UNIT)
+    if need.gpu_memory and ((memory and need.gpu_memory > memory) or (whole and part)):
+        return False
+    if sharing == "exclusive":
+        return not part
+    if sharing == "mig" and part:
+        return not whole and smallest_profile(model, part, need.gpu_memory) is not None
+    return True
 
 
 def _least(s: TaskSet, amount: Callable[[Resources, float], float]) -> float:

@@ -24,7 +24,10 @@ from hetflow.spec.schema import MEMORY_BYTES, TASK_GPU_UNITS
 from hetflow.spec.workflow import TaskSet
 
 PLAIN_KEYS = frozenset(
-    ("name", "count", "cores", "gpus", "memory", "runtime", "after", "workload", "command", "retries", "partition")
+    (
+        *("name", "count", "cores", "gpus", "memory", "gpu_memory", "gpu_models", "runtime", "after", "workload"),
+        *("command", "retries", "partition"),
+    )
 )
 _TOP_KEYS = frozenset(("workflow", "tasks"))
 _INT = frozenset((int,))
@@ -106,7 +109,7 @@ def _runtimes(values: list[Any]) -> tuple[list[float], list[Distribution | None]
 
 
 def _after(values: list[Any]) -> list[tuple[str, ...]]:
-    """Dependencies as tuples of names; one name alone stands for a list of it."""
+    """Dependencies (or GPU models) as tuples of names; one name alone stands for a list of it."""
     out = [(v,) if type(v) is str else tuple(v) if type(v) in (list, tuple) else None for v in values]
     if None in out:
         raise NotPlain
@@ -144,6 +147,10 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
     _ints(retries, 0)
     gpus = _converted(column("gpus", 0), TASK_GPU_UNITS) if "gpus" in keys else [0] * n
     memory = _converted(column("memory", 0), MEMORY_BYTES) if "memory" in keys else [0] * n
+    gpu_memory = _converted(column("gpu_memory", 0), MEMORY_BYTES) if "gpu_memory" in keys else [0] * n
+    if "gpu_memory" in keys and any(m and not g for m, g in zip(gpu_memory, gpus, strict=True)):
+        raise NotPlain  # gpu_memory without gpus: the model says so
+    gpu_models = _after(column("gpu_models", ())) if "gpu_models" in keys else [()] * n
     runtime, dists = _runtimes(column("runtime", 0.0)) if "runtime" in keys else ([0.0] * n, [None] * n)
     after = _after(column("after", ())) if "after" in keys else [()] * n
     workload, command, partition = column("workload", None), column("command", None), column("partition", None)
@@ -152,7 +159,7 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
     if set(map(type, command)) - _NAME_OR_NONE:
         raise NotPlain
     _encodable("".join([v for v in command if v is not None]))
-    needs = list(zip(cores, gpus, memory, strict=True))
+    needs = list(zip(cores, gpus, memory, gpu_memory, gpu_models, strict=True))
     shared = {need: Resources(*need) for need in set(needs)}  # one Resources per distinct need
     resources = list(map(shared.__getitem__, needs))
     sets = list(

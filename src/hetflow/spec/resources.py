@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from hetflow.errors import SpecError
 
 GPU_UNIT = 10_000  # one GPU = 10,000 units, so sums of fractions never drift
-GpuGrant = tuple[tuple[int, int], ...]
-"""What one task was given of a node's GPUs: (GPU index on the node, GPU units) pairs; empty for none. One type for
-the ledger that grants it, the instructions that carry it and the executors that pass it on."""
+GpuGrant = tuple[tuple[int, ...], ...]
+"""What one task was given of a node's GPUs: (GPU index on the node, GPU units) pairs, and on a node in MIG mode
+(GPU index, GPU units, MIG instance) triples, the instance being an index into the model's MIG placements
+(spec/gpus.py: `mig_instances`); empty for none. One type for the ledger that grants it, the instructions that
+carry it and the executors that pass it on."""
 
 _UNITS = {
     "": 1,
@@ -111,16 +113,30 @@ def format_memory(nbytes: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    """What one task needs: cores, GPU units (1 GPU = GPU_UNIT) and memory in bytes."""
+    """What one task needs: cores, GPU units (1 GPU = GPU_UNIT), memory in bytes, memory on each GPU it uses
+    (gpu_memory, bytes; 0: any) and the GPU models it may run on (gpu_models; empty: any; compared
+    case-insensitively, "A100" also allows "A100-80GB"). Both GPU constraints travel with the need so that the ledger,
+    the one truth about capacity, checks them wherever a need is placed."""
 
     cores: int = 1
     gpu_units: int = 0
     memory: int = 0
+    gpu_memory: int = 0
+    gpu_models: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, cores: int = 1, gpus: float = 0, memory: int | str = 0) -> Resources:
+    def of(
+        cls,
+        cores: int = 1,
+        gpus: float = 0,
+        memory: int | str = 0,
+        gpu_memory: int | str = 0,
+        gpu_models: tuple[str, ...] = (),
+    ) -> Resources:
         """Build from user-facing values (validated)."""
-        return cls(parse_cores(cores), parse_task_gpus(gpus), parse_memory(memory))
+        return cls(
+            parse_cores(cores), parse_task_gpus(gpus), parse_memory(memory), parse_memory(gpu_memory), gpu_models
+        )
 
     @property
     def gpus(self) -> float:
@@ -130,7 +146,7 @@ class Resources:
         return self.cores <= cores and self.gpu_units <= gpu_units and self.memory <= memory
 
     def times(self, n: int) -> Resources:
-        return Resources(self.cores * n, self.gpu_units * n, self.memory * n)
+        return Resources(self.cores * n, self.gpu_units * n, self.memory * n, self.gpu_memory, self.gpu_models)
 
     def __str__(self) -> str:
         parts = [f"{self.cores} cores"]
@@ -138,4 +154,19 @@ class Resources:
             parts.append(f"{self.gpus:g} GPUs")
         if self.memory:
             parts.append(format_memory(self.memory))
+        if self.gpu_memory:
+            parts.append(f"{format_memory(self.gpu_memory)} GPU memory")
+        if self.gpu_models:
+            parts.append("GPU model " + " or ".join(self.gpu_models))
         return ", ".join(parts)
+
+
+def model_allows(models: tuple[str, ...], model: str | None) -> bool:
+    """Whether a node whose GPU model is `model` is one of `models` (empty: any): case-insensitive, and a family name
+    allows its variants ("a100" allows "A100-80GB"), so a task need not spell out memory sizes."""
+    if not models:
+        return True
+    if model is None:
+        return False
+    m = model.casefold()
+    return any(m == a or m.startswith(a + "-") for a in (x.casefold() for x in models))

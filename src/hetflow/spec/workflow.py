@@ -55,6 +55,16 @@ class TaskSet:
         return self.name if self.count == 1 else f"{self.name}[{index}]"
 
     @property
+    def gpu_memory(self) -> int:
+        """Memory a task needs on each GPU it uses, bytes (0: any); in its resources, so the ledger checks it."""
+        return self.resources.gpu_memory
+
+    @property
+    def gpu_models(self) -> tuple[str, ...]:
+        """The GPU models its tasks may run on (empty: any); part of its resources, so placement keeps to them."""
+        return self.resources.gpu_models
+
+    @property
     def all_variants(self) -> tuple[Variant, ...]:
         """The default way to run a task of this set, then its variants."""
         return (Variant(self.resources, self.runtime), *self.variants)
