@@ -21,7 +21,7 @@ U = GPU_UNIT
 
 
 def pod(name: str, gpus: float, cores: int = 1000, models: tuple[str, ...] = ()) -> Pod:
-    return Pod(name, Resources(cores, round(gpus * U), 0), models)
+    return Pod(name, Resources(cores, round(gpus * U), 0, gpu_models=models))
 
 
 def test_hand_made_trace_gives_the_hand_computed_curve() -> None:
@@ -36,7 +36,7 @@ def test_hand_made_trace_gives_the_hand_computed_curve() -> None:
 
 
 def test_a_pod_goes_only_to_the_gpu_models_it_names() -> None:
-    nodes = [Node("a", "T4", 4000, U, 0), Node("b", "V100M32", 4000, U, 0)]
+    nodes = [Node("a", "T4", 4000, U, 0, gpu_model="T4"), Node("b", "V100M32", 4000, U, 0, gpu_model="V100M32")]
     r = replay(
         nodes, [pod("p", 1, models=("V100M32", "A100")), pod("q", 1, models=("A100",))], make_policy("best-fit"), 2
     )
@@ -96,7 +96,7 @@ def write(tmp: Path, name: str, text: str) -> Path:
 
 def test_openb_files_read_as_nodes_and_pods(tmp_path: Path) -> None:
     nodes = read_nodes(write(tmp_path, "n.csv", "sn,cpu_milli,memory_mib,gpu,model\nx,32000,1024,2,T4\ny,8000,0,0,\n"))
-    assert nodes == [Node("x", "T4", 32000, 2 * U, 1024**3), Node("y", "cpu", 8000, 0, 0)]
+    assert nodes == [Node("x", "T4", 32000, 2 * U, 1024**3, gpu_model="T4"), Node("y", "cpu", 8000, 0, 0)]
     pods = read_pods(
         write(
             tmp_path,
@@ -105,7 +105,7 @@ def test_openb_files_read_as_nodes_and_pods(tmp_path: Path) -> None:
         )
     )
     assert pods == [
-        Pod("a", Resources(1000, U // 4, 512 * 1024**2), ("T4", "V100M32")),
+        Pod("a", Resources(1000, U // 4, 512 * 1024**2, gpu_models=("T4", "V100M32"))),
         Pod("b", Resources(0, 4 * U, 0)),
     ]
 

@@ -25,11 +25,10 @@ POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
 
 @dataclass(frozen=True, slots=True)
 class Pod:
-    """One pod of the trace: what it needs, and the GPU models it may use (empty: any)."""
+    """One pod of the trace and what it needs (the GPU models it may use in need.gpu_models, empty: any)."""
 
     name: str
     need: Resources
-    models: tuple[str, ...] = ()
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -68,7 +67,8 @@ def _int(row: dict[str, str], col: str, path: Path, line: int) -> int:
 
 
 def read_nodes(path: Path) -> list[Node]:
-    """The nodes, typed by GPU model ("cpu" for CPU-only nodes), in file order."""
+    """The nodes, typed and named by GPU model ("cpu" for CPU-only nodes; GPUs shared as under MPS), in file
+    order."""
     nodes: list[Node] = []
     for line, row in _rows(path, NODE_COLUMNS):
         cpu, mem, gpu = (_int(row, c, path, line) for c in ("cpu_milli", "memory_mib", "gpu"))
@@ -77,7 +77,7 @@ def read_nodes(path: Path) -> list[Node]:
             raise SpecError(
                 "a node with GPUs has no model", source=str(path), place=f"row {line}", fix="name its GPU model"
             )
-        nodes.append(Node(row["sn"], model or "cpu", cpu, gpu * GPU_UNIT, mem * MIB))
+        nodes.append(Node(row["sn"], model or "cpu", cpu, gpu * GPU_UNIT, mem * MIB, gpu_model=model or None))
     if not nodes:
         raise SpecError("no nodes", source=str(path), fix="list at least one node after the header")
     return nodes
@@ -97,7 +97,7 @@ def read_pods(path: Path) -> list[Pod]:
             )
         units = num * GPU_UNIT if num > 1 else milli * (GPU_UNIT // 1000) if num else 0
         models = tuple(m.strip() for m in (row.get("gpu_spec") or "").split("|") if m.strip())
-        pods.append(Pod(row["name"], Resources(cpu, units, mem * MIB), models))
+        pods.append(Pod(row["name"], Resources(cpu, units, mem * MIB, gpu_models=models)))
     if not pods:
         raise SpecError("no pods", source=str(path), fix="list at least one pod after the header")
     return pods

@@ -46,8 +46,8 @@ class PodSet:
 
 
 class PackView:
-    """The PlacementView of a replay: the whole ledger (no partitions), nothing running, and for the pod being
-    placed the nodes of the GPU models it may use."""
+    """The PlacementView of a replay: the whole ledger (no partitions) and nothing running. The ledger keeps a pod
+    to its GPU models (need.gpu_models)."""
 
     now = 0.0
     idle = True
@@ -63,8 +63,7 @@ class PackView:
         self.free_gpu_units = ledger.free_gpu_total
         self.open_nodes = ledger.open_nodes
         self.fit_count = ledger.fit_count
-        self.models: tuple[str, ...] = ()  # of the pod being placed
-        self._usable: dict[tuple[tuple[str, ...], Resources], list[int]] = {}
+        self._usable: dict[Resources, list[int]] = {}
 
     @property
     def live_nodes(self) -> int:
@@ -72,15 +71,10 @@ class PackView:
 
     def usable_nodes(self, s: ReadySet, variant: int) -> list[int]:
         need = s.variants[variant].resources
-        key = (self.models, need)
-        nodes = self._usable.get(key)
+        nodes = self._usable.get(need)
         if nodes is None:
-            led, models = self._ledger, set(self.models)
-            nodes = self._usable[key] = [
-                i
-                for i, n in enumerate(led.nodes)
-                if (not models or not need.gpu_units or n.type in models) and led.could_ever_fit(i, need)
-            ]
+            led = self._ledger
+            nodes = self._usable[need] = [i for i in range(len(led.nodes)) if led.could_ever_fit(i, need)]
         return nodes
 
     def available_at(self, node: int, need: Resources, /) -> float:
@@ -128,7 +122,7 @@ def replay(nodes: Sequence[Node], pods: Sequence[Pod], policy: Policy, points: i
         while len(curve) < points and arrived * 100 > len(curve) * total:
             curve.append(100.0 * ledger.total_free_gpu / total)
         s = PodSet(pod.name, sid, (Variant(pod.need, 0.0),))
-        view.models, view.passes = pod.models, sid
+        view.passes = sid
         choice = next(iter(policy.place(s, view)), None)
         if choice is None:
             failed += 1
