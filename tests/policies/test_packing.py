@@ -69,7 +69,7 @@ def test_dot_product_picks_the_node_least_aligned_with_the_request() -> None:
 
 
 def test_gpu_packing_prefers_shared_gpus_then_used_nodes_then_idle_ones() -> None:
-    # p1 (0.5) on n0 (all idle, fewest GPUs: n0 has 1... all have 2) -> n0; p2 (0.3) shares n0's used GPU;
+    # p1 (0.5): every node idle with 2 GPUs -> n0 (index); p2 (0.3) shares n0's used GPU;
     # p3 (1 GPU) takes n0's free GPU (a used node) rather than an idle one
     pods = [pod(0.5), pod(0.3), pod(1), pod(1)]
     assert where("gpu-packing", nodes_of(2, 2, 2), pods) == [0, 0, 0, 1]
