@@ -52,7 +52,7 @@ def test_wfformat_runs_on_its_recorded_machines() -> None:
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     for args, needle in (
         (("--mode", "asap"), "sync, workload, task"),
-        (("--policy", "random"), "fifo, critical-path, best-fit, heft"),
+        (("--policy", "tetris"), "fifo, critical-path, best-fit, heft"),  # "random" is a policy now (#15)
         ((), "no platform"),
     ):
         plat = () if needle == "no platform" else ("-p", str(SEED_PLATFORM))

@@ -171,7 +171,7 @@ def test_unknown_mode_and_policy_list_the_names() -> None:
     with pytest.raises(SpecError, match="sync, workload, task"):
         Engine([], "asap", make_policy("fifo"))
     with pytest.raises(SpecError, match="fifo, critical-path, best-fit, heft"):
-        make_policy("random")
+        make_policy("tetris")  # "random" is a policy now (#15)
 
 
 def test_launch_carries_duration_scaled_by_speed(make_driver) -> None:  # type: ignore[no-untyped-def]

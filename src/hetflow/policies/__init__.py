@@ -8,14 +8,24 @@ from hetflow.core.policy import Policy
 from hetflow.errors import SpecError
 from hetflow.policies.best_fit import BestFit
 from hetflow.policies.critical_path import CriticalPath
+from hetflow.policies.dot_product import DotProduct
+from hetflow.policies.fgd import Fgd
 from hetflow.policies.fifo import Fifo
+from hetflow.policies.gpu_clustering import GpuClustering
+from hetflow.policies.gpu_packing import GpuPacking
 from hetflow.policies.heft import Heft
+from hetflow.policies.random_fit import RandomFit
 
 POLICIES: dict[str, Callable[[], Policy]] = {
     "fifo": Fifo,
     "critical-path": CriticalPath,
     "best-fit": BestFit,
     "heft": Heft,
+    "random": RandomFit,
+    "dot-product": DotProduct,
+    "gpu-packing": GpuPacking,
+    "gpu-clustering": GpuClustering,
+    "fgd": Fgd,
 }
 
 
@@ -26,4 +36,7 @@ def make_policy(name: str) -> Policy:
     return POLICIES[name]()
 
 
-__all__ = ["POLICIES", "Policy", "make_policy"]
+PACKING = ("random", "dot-product", "gpu-packing", "gpu-clustering", "best-fit", "fgd")
+"""The policies `hetflow pack --policy all` compares: the FGD paper's baselines and fgd."""
+
+__all__ = ["PACKING", "POLICIES", "Policy", "make_policy"]

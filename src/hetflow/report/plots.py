@@ -8,7 +8,7 @@ Names are drawn through fonts.drawable (any script, no missing-glyph warnings); 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -375,4 +375,30 @@ def makespan_histogram(makespans: Sequence[float], marks: dict[str, float], titl
     if marks:
         ax.legend(frameon=False)
     fig.suptitle(f"Makespan of {values.size} runs: {_plain(title)}", fontweight="bold")
+    return fig
+
+
+def packing_curves(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]], title: str
+) -> Figure:
+    """Trace replay (`hetflow pack`): unallocated GPU % against arrived GPU % (index = percent), per policy its median
+    over seeds as a line and the seeds' min-max as a band, with a zoom on the right around 100% arrived where the
+    policies part."""
+    fig = Figure(figsize=(WIDTH_IN, 4.2), layout="constrained")
+    full, zoom = fig.subplots(1, 2, width_ratios=(3, 2))
+    for k, (name, (mid, lo, hi)) in enumerate(curves.items()):
+        color = to_hex(colormaps["tab10"](k % 10))
+        x = np.arange(len(mid))
+        for ax in (full, zoom):
+            ax.plot(x, mid, color=color, label=f"{_plain(name)} ({mid[100]:.2f}%)" if len(mid) > 100 else name)
+            ax.fill_between(x, lo, hi, color=color, alpha=0.15, linewidth=0)
+    full.axvline(100, color="0.5", linestyle=":")
+    full.set_xlabel("arrived GPU (% of the cluster's GPUs)")
+    full.set_ylabel("unallocated GPU (%)")
+    zoom.set_xlim(80, max(len(m) for m, _, _ in curves.values()) - 1)
+    zoom.set_ylim(0, 25)
+    zoom.axvline(100, color="0.5", linestyle=":")
+    zoom.set_xlabel("arrived GPU (%), zoomed")
+    zoom.legend(frameon=False, title="policy (at 100% arrived)")
+    fig.suptitle(f"Unallocated GPUs as pods arrive: {_plain(title)}", fontweight="bold")
     return fig
