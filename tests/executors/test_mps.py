@@ -6,7 +6,9 @@ tasks saw it, and that quit was sent at the end, after an interrupt and after Ct
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,3 +131,41 @@ def test_dask_and_ray_refuse_it_in_one_line() -> None:
     for backend in ("dask", "ray"):
         with pytest.raises(SpecError, match=f"--gpu-sharing is for the local backend, not {backend}"):
             Session(backend, gpu_sharing="mps")
+
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_sharing.py"
+HAS_GPU = shutil.which("nvidia-smi") is not None and shutil.which("nvidia-cuda-mps-control") is not None
+
+
+def bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(BENCH), "--json", *args], capture_output=True, text=True, timeout=280)
+
+
+@pytest.mark.skipif(HAS_GPU, reason="a GPU is here: the benchmark runs (test_the_benchmark_on_a_real_gpu)")
+def test_the_benchmark_without_a_gpu_says_skipped_and_exits_0(mps_log: Path) -> None:
+    done = bench("--copies", "2")  # the fake daemon is on PATH: what is missing is the GPU
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"skipped": "no GPU usable from PyTorch (with CUDA) or CuPy"}
+    assert not mps_log.exists()  # nothing was started
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_GPU, reason="needs an NVIDIA GPU, its driver and nvidia-cuda-mps-control")
+def test_the_benchmark_on_a_real_gpu() -> None:
+    done = bench("--copies", "3", "--size", "1024", "--iters", "200")
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert "skipped" not in got, got
+    assert got["copies"] == 3 and len(got["mps_1_over_n"]["kernel_s"]) == 3
+    assert got["exclusive_over_mps"] > 0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_GPU, reason="needs an NVIDIA GPU, its driver and nvidia-cuda-mps-control")
+def test_a_real_mps_daemon_runs_for_a_session_and_quits_after() -> None:
+    probe = 'echo get_server_list | nvidia-cuda-mps-control && echo "pipe=$CUDA_MPS_PIPE_DIRECTORY"'
+    with Session(platform=PLATFORM, gpu_sharing="mps") as s:
+        out = s.shell(probe, gpus=0.5).result()
+    assert out.returncode == 0, out.stderr  # the task reached the run's daemon through its private pipe folder
+    pipe = out.stdout.strip().splitlines()[-1].removeprefix("pipe=")
+    assert Path(pipe).parent.name.startswith("hetflow-mps-") and not Path(pipe).exists()

@@ -4,7 +4,10 @@ checks is the translation into a node (model names, MIG or not, CUDA_VISIBLE_DEV
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import shutil
+import subprocess
 import sys
 import types
 from collections.abc import Callable
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from hetflow.spec import GPU_UNIT
+from hetflow.spec.gpus import model_of
 from hetflow.spec.local import LocalGpus, MigInstance, gpu_count, local_gpus, local_platform, model_name
 
 MIB = 1024**2
@@ -164,3 +168,22 @@ def test_a_driver_that_does_not_load_means_no_gpus(use: Install) -> None:
     assert local_gpus() == LocalGpus()
     (node,) = local_platform().node_types
     assert (node.gpu_units, node.gpu_model, node.gpu_sharing) == (0, None, "mps")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(
+    importlib.util.find_spec("pynvml") is None or shutil.which("nvidia-smi") is None, reason="needs pynvml and a driver"
+)
+def test_the_real_nvml_agrees_with_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=True).stdout.splitlines()
+    names = {line.split(":", 1)[1].split("(UUID")[0].strip() for line in listed if line.startswith("GPU ")}
+    gpus = local_gpus()
+    print(gpus)  # for the record of a GPU run
+    assert gpus.count == sum(line.startswith("GPU ") for line in listed)
+    assert gpus.model == (model_name(names.pop()) if len(names) == 1 else None)
+    assert len(gpus.instances) == sum(line.strip().startswith("MIG ") for line in listed)
+    query = ["nvidia-smi", "--query-gpu=mig.mode.current", "--format=csv,noheader"]
+    modes = set(subprocess.run(query, capture_output=True, text=True, check=True).stdout.split())
+    capable = (m := model_of(gpus.model)) is not None and bool(m.mig)
+    assert gpus.sharing == ("mig" if modes == {"Enabled"} and capable else "mps")
