@@ -83,18 +83,19 @@ def run(n: int, library: str, size: int, iters: int, mps: bool) -> dict[str, Any
     with Session(platform=platform, **({"gpu_sharing": "mps"} if mps else {})) as s:
         futures = [s.shell(command, gpus=share, name=f"copy{i}") for i in range(n)]
         results = [f.result() for f in futures]
-    wall = time.perf_counter() - start
-    bad = [r for r in results if r.returncode != 0]
-    if bad:
-        raise SystemExit(f"a task failed (exit status {bad[0].returncode}): {bad[0].stderr.strip()[-400:]}")
-    return {"wall_s": round(wall, 3), "kernel_s": [round(float(r.stdout.strip()), 3) for r in results]}
+        wall = time.perf_counter() - start
+        bad = [r for r in results if r.returncode != 0]  # read before the session ends: its logs go with it
+        if bad:
+            raise SystemExit(f"a task failed (exit status {bad[0].returncode}): {bad[0].stderr.strip()[-400:]}")
+        kernels = [round(float(r.stdout.strip()), 3) for r in results]
+    return {"wall_s": round(wall, 3), "kernel_s": kernels}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", "-n", type=int, default=5, help="copies of the workload (default 5)")
-    parser.add_argument("--size", type=int, default=2048, help="matrix side (default 2048)")
-    parser.add_argument("--iters", type=int, default=400, help="matrix products per task (default 400)")
+    parser.add_argument("--size", type=int, default=1024, help="matrix side (default 1024: fewer tiles than SMs)")
+    parser.add_argument("--iters", type=int, default=20000, help="matrix products per task (default 20000)")
     parser.add_argument("--json", action="store_true", help="print JSON (the only output there is; for scripts)")
     parser.add_argument("--task", metavar="LIB", help=argparse.SUPPRESS)  # one copy of the workload: the tasks
     args = parser.parse_args()
