@@ -142,6 +142,11 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
 @every_option
 @click.option("--dashboard", is_flag=True, help="Serve the live web dashboard of the run (its URL is printed).")
 @click.option(
+    "--gpu-sharing",
+    type=click.Choice(["mps"]),
+    help="mps: start an NVIDIA MPS control daemon for the run (local backend; needs nvidia-cuda-mps-control).",
+)
+@click.option(
     "--history", metavar="DIR", help="Add the run's done tasks to the history store in DIR (hetflow predict)."
 )
 @click.pass_context
@@ -162,6 +167,7 @@ def run(
     every: float,
     dashboard: bool,
     history: str | None,
+    gpu_sharing: str | None,
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
@@ -194,6 +200,8 @@ def run(
     options["partitions"] = partition_option(partitions)
     options["dashboard"] = dashboard
     options["history"] = history
+    if gpu_sharing is not None:
+        options["gpu_sharing"] = gpu_sharing
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run

@@ -12,6 +12,7 @@
 - GPUs: a task sees the GPUs of its grant through CUDA_VISIBLE_DEVICES, and a fraction of one through
   CUDA_MPS_ACTIVE_THREAD_PERCENTAGE (api.gpu_env). A worker that ran a Python task on a node with GPUs keeps its GPU
   variables (CUDA reads them once per process): later Python tasks go to a worker with the same ones or a fresh one.
+  gpu_sharing="mps" starts an MPS control daemon for the run before the workers, stopped at close (executors/mps.py).
 - Timeouts and cancels kill the command's process group, or the worker running a Python task (a fresh worker takes its
   place). A worker that dies on its own (kill -9, out of memory) is detected by the end of its socket; its task comes
   back as LOST, and the runtime runs it again.
@@ -55,6 +56,7 @@ from hetflow.executors.api import (
     log_paths,
     visible_devices,
 )
+from hetflow.executors.mps import MpsDaemon, check_sharing
 from hetflow.spec.platform import Node
 
 WORKER_FILE = str(Path(__file__).with_name("_worker.py"))
@@ -117,7 +119,10 @@ class LocalExecutor:
         max_workers: int | None = None,
         log_dir: str | os.PathLike[str] | None = None,
         pin: bool = True,
+        gpu_sharing: str | None = None,
     ):
+        check_sharing(gpu_sharing)
+        self._mps = MpsDaemon() if gpu_sharing == "mps" else None
         self._want_workers = workers
         self._max_workers = max_workers
         self._log_dir = Path(log_dir) if log_dir is not None else None
@@ -151,6 +156,8 @@ class LocalExecutor:
             self._cpu_map[n.name] = [cpus[(offset + c) % len(cpus)] for c in range(n.cores)]
             self._free_cores[n.name] = list(range(n.cores))
             offset += n.cores
+        if self._mps is not None:
+            self._mps.start()
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -164,6 +171,13 @@ class LocalExecutor:
             self._idle.append(self._spawn())
 
     def close(self) -> None:
+        try:
+            self._close()
+        finally:
+            if self._mps is not None:
+                self._mps.stop()
+
+    def _close(self) -> None:
         if self._closed or self._sel is None:
             self._closed = True
             return
@@ -304,6 +318,7 @@ class LocalExecutor:
         parent, child = socket.socketpair()
         env = dict(os.environ)
         env["HETFLOW_WORKER_PATH"] = os.pathsep.join(sys.path)
+        env.update(self._mps.env if self._mps is not None else {})
         try:
             proc = subprocess.Popen(
                 [sys.executable, WORKER_FILE, str(child.fileno()), str(os.getpid())],

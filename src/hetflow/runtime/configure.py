@@ -95,6 +95,12 @@ def executor_for(
     cluster's (started shaped like the given platform, or found at its address), else the one given."""
     if journal is not None:
         options.setdefault("log_dir", Path(os.fspath(journal) + ".logs"))
+    if options.get("gpu_sharing") is not None and backend != "local":  # their workers' processes are not ours
+        raise SpecError(
+            f"--gpu-sharing is for the local backend, not {backend}",
+            place="--gpu-sharing",
+            fix="start the MPS daemon on each worker machine yourself, or leave --gpu-sharing out",
+        )
     executor = make_executor(backend, **options)
     return executor, options.get("log_dir"), connected(executor, platform)
 

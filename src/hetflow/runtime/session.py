@@ -66,7 +66,8 @@ class Session:
     recording everything; resume: go on with that journal's run (its done tasks are not run again); retry_backoff:
     the first pause before a retry, doubled at each one; partitions: named shares of every node that task sets may
     target, e.g. {"uq": {"cores": 0.5}, "ddmd": {"cores": 0.5, "gpus": 1}} (resize() changes them while tasks run).
-    Other keyword options go to the executor (local: workers, log_dir, pin; dask and ray: address, log_dir).
+    Other keyword options go to the executor (local: workers, log_dir, pin, gpu_sharing="mps": an MPS daemon for
+    the run; dask and ray: address, log_dir).
     executor: an Executor made elsewhere instead (e.g. hetflow.executors.fake.FakeExecutor), with clock: the Clock
     the run is timed by (default: the machine's; a FakeExecutor's FakeClock for a run in virtual time).
 
