@@ -49,6 +49,10 @@ class Gather:
                 return
         self.then(self.results)
 
+    def slot(self, i: int) -> Then:
+        """What part i hands its result to."""
+        return lambda value: self.put(i, value)
+
 
 class FlowRun:
     """One run of a flow on a started Session. `visited` lists the states entered, in order (a nested one as
@@ -203,17 +207,17 @@ class FlowRun:
                 self.tasks += len(elements)
             futures = self.session.map(self.calls[state.single], elements)
             for i, fut in enumerate(futures):
-                self.on_done(fut, f"{place} [{i}]", lambda r, i=i: gather.put(i, r))
+                self.on_done(fut, f"{place} [{i}]", gather.slot(i))
         else:
             body = state.body
             for i, element in enumerate(elements):
-                self.enter(body, body.root, element, f"{label}#{i}/", lambda r, i=i: gather.put(i, r))
+                self.enter(body, body.root, element, f"{label}#{i}/", gather.slot(i))
 
     def parallel(self, state: Parallel, payload: Any, label: str, then: Then) -> None:
         roots = [b.root for b in state.branches]
         gather = Gather(len(roots), lambda results: then(dict(zip(roots, results, strict=True))))
         for i, branch in enumerate(state.branches):
-            self.enter(branch, branch.root, payload, f"{label}/", lambda r, i=i: gather.put(i, r))
+            self.enter(branch, branch.root, payload, f"{label}/", gather.slot(i))
 
 
 def run_flow(

@@ -3,7 +3,8 @@
     {"root": "split", "states": {
         "split":  {"type": "task", "func_name": "split", "next": "work"},
         "work":   {"type": "map", "array": "chunks", "func_name": "count", "next": "check"},
-        "check":  {"type": "switch", "cases": [{"var": "total", "op": ">", "val": 9, "next": "big"}], "default": "small"},
+        "check":  {"type": "switch", "default": "small",
+                   "cases": [{"var": "total", "op": ">", "val": 9, "next": "big"}]},
         ...}}
 
 States: task (func_name, next, failure: the state to go to when the function raises), map (over the list at the
@@ -72,6 +73,7 @@ class Map:
     body: Flow
     next: str | None = None
     common_params: tuple[str, ...] = ()
+    func_name: str | None = None  # given as func_name (body is then one task of that name, not a state of the file)
 
     @property
     def single(self) -> str | None:
@@ -134,7 +136,7 @@ class Flow:
         """Every function named, with the place of its first use."""
         out: dict[str, str] = {}
         for flow, state in self.walk():
-            fn = state.func_name if isinstance(state, Task | Loop | Repeat) else None
+            fn = state.func_name if isinstance(state, Task | Loop | Repeat | Map) else None
             if fn is not None:
                 out.setdefault(fn, f"{flow.at(state.name)}.func_name")
         return out
@@ -147,7 +149,7 @@ class Flow:
 def nested(state: State) -> tuple[Flow, ...]:
     """The flows a state holds: a map's body, a parallel state's branches."""
     if isinstance(state, Map):
-        return (state.body,)
+        return (state.body,) if state.func_name is None else ()
     if isinstance(state, Parallel):
         return state.branches
     return ()
@@ -180,7 +182,9 @@ class CaseDoc(Strict):
 class StateDoc(Strict):
     """Any state: the keys a type does not use are refused after the type is known (clearer than a union's errors)."""
 
-    type: Literal["task", "map", "loop", "repeat", "switch", "parallel"] = Field(description="one of " + ", ".join(KINDS))
+    type: Literal["task", "map", "loop", "repeat", "switch", "parallel"] = Field(
+        description=f"one of {', '.join(KINDS)}"
+    )
     func_name: FuncName | None = Field(None, description="the name of a function of --functions")
     next: StateName | None = Field(None, description="the name of a state")
     failure: StateName | None = Field(None, description="the name of a state")
@@ -249,9 +253,8 @@ class Builder:
         need, allowed = USES[doc.type]
         extra = sorted(given - allowed)
         if extra:
-            raise self.error(
-                f"a {doc.type} state takes no {extra[0]!r}", f"{place}.{extra[0]}", "keys: " + ", ".join(sorted(allowed))
-            )
+            keys = "keys: " + ", ".join(sorted(allowed))
+            raise self.error(f"a {doc.type} state takes no {extra[0]!r}", f"{place}.{extra[0]}", keys)
         missing = sorted(need - given)
         if missing:
             fix = f"add {missing[0]!r}" + (" (a switch needs a default state)" if missing[0] == "default" else "")
@@ -285,7 +288,7 @@ class Builder:
             raise self.error("a map needs func_name, or root and states", place, "add func_name, or root and states")
         else:
             body = self.flow(doc.root, doc.states, place, name)
-        return Map(name, doc.array or "", body, doc.next, params)
+        return Map(name, doc.array or "", body, doc.next, params, doc.func_name)
 
     def parallel(self, name: str, doc: StateDoc, place: str) -> Parallel:
         given = doc.parallel_functions
@@ -337,7 +340,9 @@ class Builder:
 def flow_from_dict(data: object, source: str | None = None, name: str = "flow") -> Flow:
     """A Flow from a parsed SeBS-Flow document; SpecError (file, place, fix) on the first problem."""
     if not isinstance(data, dict):
-        raise SpecError("expected a mapping with root and states", source=source, fix='write {"root": .., "states": ..}')
+        raise SpecError(
+            "expected a mapping with root and states", source=source, fix='write {"root": .., "states": {..}}'
+        )
     try:
         doc = FlowDoc.model_validate(data)
     except ValidationError as exc:
@@ -379,9 +384,8 @@ def translated(exc: ValidationError, source: str | None) -> SpecError:
     key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
     if err["type"] == "extra_forbidden":
         known = [k for k in model.model_fields if k != "type"]
-        return SpecError(
-            f"unknown key {key!r}", source=source, place=place, fix=did_you_mean(key, known) or "keys: " + ", ".join(known)
-        )
+        fix = did_you_mean(key, known) or "keys: " + ", ".join(known)
+        return SpecError(f"unknown key {key!r}", source=source, place=place, fix=fix)
     what = info.description if info is not None else None
     if err["type"] == "missing":
         return SpecError(f"{key} is missing", source=source, place=place, fix=f"add {key}: {what or 'a value'}")
