@@ -104,3 +104,17 @@ def with_common(p: Payload) -> Payload:
 
 def params(p: Payload) -> Payload:
     return {"values": [1, 2, 3], "factor": 7}
+
+
+def flaky(p: Payload) -> Payload:
+    """Fail on the first call for this marker file, succeed on the next (a retry)."""
+    marker = p["marker"]
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("first try fails")
+    return {**p, "tried": True}
+
+
+def sleepy(p: Payload) -> Payload:
+    time.sleep(5)
+    return p

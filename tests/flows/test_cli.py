@@ -65,15 +65,34 @@ def test_validate_summarizes_a_definition_with_its_functions_and_side_file(tmp_p
 
 def test_run_follows_the_payload_and_prints_it(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
-    journal = tmp_path / "run.db"
+    journal, report = tmp_path / "run.db", tmp_path / "report"
     r = invoke(
-        "run", path, "--functions", FUNCTIONS, "--input", '{"n": 3, "tag": "big"}', "--json", "--journal", journal
+        "run",
+        path,
+        "--functions",
+        FUNCTIONS,
+        "--input",
+        '{"n": 3, "tag": "big"}',
+        "--json",
+        "--journal",
+        journal,
+        "--report",
+        report,
+        "--policy",
+        "critical-path",
     )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
     assert doc["ok"] and doc["output"] == {"items": [1, 4, 9], "tag": "big", "path": ["large"], "total": 14}
     assert doc["states"] == ["gen", "sq", "pick", "big", "t"] and doc["tasks"] == 6 and doc["journal"] == str(journal)
-    assert journal.exists()
+    assert (report / "index.html").exists()
+    from hetflow.journal import read_journal
+
+    view = read_journal(journal)
+    assert view.policy == "critical-path" and sorted(s.count for s in view.workflow.sets) == [1, 1, 1, 3]
+    plain = invoke("run", path, "--functions", FUNCTIONS, "--input", '{"n": 2}')
+    assert plain.exit_code == 0, plain.output
+    assert "gen -> sq -> pick -> t" in plain.output and '"total": 5' in plain.output
 
 
 def test_run_of_a_failing_flow_exits_1_naming_the_state(tmp_path: Path) -> None:

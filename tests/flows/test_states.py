@@ -195,3 +195,18 @@ def test_each_step_is_a_task_set_the_journal_records_with_its_side_resources(tmp
     assert sq.count == 3 and sq.resources.cores == 2 and sq.runtime == 3
     assert view.set_kinds[sq.name] == "map" and view.policy == "critical-path"
     assert sum(1 for rec in view.records if rec.status == "done") == 4
+
+
+def test_side_file_retries_and_timeouts_apply_to_the_calls(session: Session, tmp_path: Path) -> None:
+    f = flow({"f": task("flaky")})
+    retried = load_side({"functions": {"flaky": {"retries": 1}}}, f)
+    r = run_flow(session, f, flow_functions(f, MODULE), {"marker": str(tmp_path / "a")}, retried)
+    assert r.result()["tried"] is True
+    bare = run_flow(session, f, flow_functions(f, MODULE), {"marker": str(tmp_path / "b")})
+    with pytest.raises(FlowError, match="RuntimeError: first try fails"):
+        bare.result()
+    slow = flow({"s": task("sleepy")})
+    limited = load_side({"functions": {"sleepy": {"timeout": 0.3}}}, slow)
+    r = run_flow(session, slow, flow_functions(slow, MODULE), {}, limited)
+    with pytest.raises(FlowError, match=r"states\.s \(s\): .*time"):
+        r.result()

@@ -78,7 +78,7 @@ class FlowRun:
             cost = side.cost(name) if side is not None else None
             opts = TaskOptions(name=name.replace("[", "(").replace("]", ")"))
             if cost is not None:
-                opts = TaskOptions(cost.resources, runtime=cost.runtime, name=opts.name)
+                opts = TaskOptions(cost.resources, cost.retries, cost.timeout, cost.runtime, opts.name)
             self.calls[name] = TaskFunction(fn, opts)
 
     # ---- the caller's side ---------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class Unroller:
         return n
 
     def add(self, name: str, count: int, cost: Cost, after: tuple[str, ...]) -> tuple[str, ...]:
-        self.sets.append(TaskSet(name, count, cost.resources, cost.runtime, after))
+        self.sets.append(TaskSet(name, count, cost.resources, cost.runtime, after, retries=cost.retries))
         return (name,)
 
     def flow(self, flow: Flow, prefix: str, after: tuple[str, ...]) -> tuple[str, ...]:

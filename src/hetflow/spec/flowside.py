@@ -3,13 +3,14 @@
     default: {runtime: 1}                     # any function not listed below
     functions:
       split:  {runtime: 2.5, cores: 1, memory: 512MiB}
-      train:  {runtime: 30, cores: 4, gpus: 0.5}
+      train:  {runtime: 30, cores: 4, gpus: 0.5, retries: 2, timeout: 600}
     states:
       work:   {length: 8}                     # a map or loop: the array's assumed length
       check:  {branch: big}                   # a switch: the state it is assumed to take (default: its default)
 
-A real run uses the functions' resources (and run times as the engine's estimates); a simulation also needs the
-lengths and branches, since there is no payload to decide them.
+A real run uses the functions' resources, retries and timeouts (and run times as the engine's estimates); a
+simulation also needs the lengths and branches, since there is no payload to decide them. A state name matches that
+state wherever it is nested.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import Field, ValidationError
 
 from hetflow.errors import SpecError
 from hetflow.spec.resources import Resources
-from hetflow.spec.schema import Cores, Count, Memory, Seconds, Strict, TaskGpuUnits, to_spec_error
+from hetflow.spec.schema import Cores, Count, Memory, Positive, Seconds, Strict, TaskGpuUnits, to_spec_error
 from hetflow.spec.sebsflow import Flow, Loop, Map, Switch, targets
 from hetflow.spec.workflow import did_you_mean
 
@@ -34,6 +35,8 @@ class Cost:
 
     resources: Resources = Resources()  # noqa: RUF009 (frozen)
     runtime: float = 0.0
+    retries: int = 0  # a real run tries a failed call again this often (the engine's backoff between tries)
+    timeout: float | None = None  # a real run stops a call after this many seconds
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,11 @@ class CostDoc(Strict):
     cores: Cores = Field(1, description="a whole number of cores >= 0")
     gpus: TaskGpuUnits = Field(0, description="a number of GPUs >= 0: a fraction of one (e.g. 0.5) or whole GPUs")
     memory: Memory = Field(0, description="a size such as 2GiB or a number of bytes")
+    retries: Cores = Field(0, description="a whole number of retries >= 0")
+    timeout: Positive | None = Field(None, description="a number of seconds > 0")
 
     def cost(self) -> Cost:
-        return Cost(Resources(self.cores, self.gpus, self.memory), self.runtime)
+        return Cost(Resources(self.cores, self.gpus, self.memory), self.runtime, self.retries, self.timeout)
 
 
 class StateSideDoc(Strict):
