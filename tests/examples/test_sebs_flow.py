@@ -111,3 +111,30 @@ def test_the_runner_prints_one_json_line_per_example() -> None:
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["example"] for r in rows] == ["video", "ml"] and all(r["ok"] for r in rows)
     assert [r["simulated_makespan_s"] for r in rows] == [SIMULATED["video"], SIMULATED["ml"]]
+
+
+# the arrays each example's input.json makes, as a side file would assume them
+LENGTHS: dict[str, dict[str, int]] = {
+    "trip-booking": {},
+    "map-reduce": {"count": 4, "reduce": 23},
+    "video": {"analyse": 12},
+    "excamera": {"encode": 6, "reencode": 6, "rebase": 6},
+    "ml": {"train": 4},
+    "genomes": {"individuals": 5, "frequency": 3, "overlap": 3},
+}
+
+
+@pytest.mark.parametrize("example", list(LENGTHS))
+def test_the_unrolled_workflow_has_the_tasks_a_real_run_submits(example: str) -> None:
+    from hetflow.flows.unroll import unrolled
+    from hetflow.spec.flowside import load_side
+    from hetflow.spec.load import load_definition
+    from hetflow.spec.sebsflow import Flow
+
+    flow = load_definition(HERE / example / "definition.json")
+    assert isinstance(flow, Flow)
+    side = load_side(
+        {"default": {"runtime": 1}, "states": {k: {"length": n} for k, n in LENGTHS[example].items()}}, flow
+    )
+    payload = '{"trip": "Zurich-Rotterdam"}' if example == "trip-booking" else None  # the path with no failure
+    assert unrolled(flow, side).n_tasks == output_of(example, payload)["tasks"]
