@@ -81,7 +81,7 @@ def validate_flow(flow: Flow, path: str, functions: str | None, side: str | None
     found = f", each found in {functions}" if functions is not None else " (not checked: give --functions MODULE)"
     say("functions", f"{plural(len(names), 'function')}{found}")
     if costs is None:
-        say("side", "none (give --side FILE to unroll it for simulation)")
+        say("side", "none (give --side FILE to unroll it for simulation and check it fits --platform)")
         return
     from hetflow.flows.unroll import unrolled
     from hetflow.terminal import path_text
