@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hetflow.cli.group import PARTITION_HELP, load_inputs, main, note, output_dir, output_file, partition_option
+from hetflow.cli.flow import SIDE_HELP, flow_inputs
+from hetflow.cli.group import PARTITION_HELP, main, note, output_dir, output_file, partition_option
 from hetflow.cli.progress import every_option, simulation_ticker, warn_long
 from hetflow.cli.validate import recorded_speeds_of
 from hetflow.errors import SpecError
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 @click.option(
     "--calibration", "calibration_file", metavar="FILE", help="Add a backend's fitted overheads (hetflow calibrate)."
 )
+@click.option("--side", metavar="FILE", help=SIDE_HELP)
 @every_option
 def simulate(
     workflow: str,
@@ -66,6 +68,7 @@ def simulate(
     seed: int | None,
     workers: int | None,
     calibration_file: str | None,
+    side: str | None,
 ) -> None:
     """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy."""
     from rich.console import Console
@@ -83,7 +86,7 @@ def simulate(
     for p in policies:
         make_policy(p)
     trace_path, report_path = output_file(trace_file, "--trace"), output_dir(report_dir, "--report")
-    wf, pf = load_inputs(workflow, platform)
+    wf, pf = flow_inputs(workflow, platform, side)  # a SeBS-Flow definition: unrolled as --side assumes
     if pf is None:
         raise SpecError(
             "no platform to simulate on", source=workflow, fix="give --platform P (native workflows record no machines)"
