@@ -1,5 +1,6 @@
 """heft: the set with the longest remaining path first; each task where it finishes earliest, over nodes of
 different speed and over the set's variants. A task waits for a busy node when that still finishes it sooner.
+hha (`Hha`) is heft with each finish counting the expected cold start of the task's image on the node (core/deploy.py).
 
 Each task goes to the smallest candidate (finish, waits, node, variant): finish = now + run time on a node where it
 fits now (waits = 0), else when the node frees enough room, or is done with the tasks that chose to wait for it in
@@ -28,6 +29,7 @@ Candidate = tuple[float, int, int, int]  # (finish, waits, node, variant)
 
 class Heft:
     name = "heft"
+    deployments = False  # whether a finish counts the expected deployment of the task's image (core/deploy.py)
 
     def __init__(self) -> None:
         self._pass = -1
@@ -41,11 +43,12 @@ class Heft:
         if view.passes != self._pass:  # reservations last one scheduling pass
             self._pass, self._reserved = view.passes, {}
         reserved = self._reserved
-        nodes = view.nodes
+        nodes, cold = view.nodes, view.cold_start if self.deployments else None
         by_node: dict[int, list[tuple[int, float]]] = {}  # node -> (variant, run time there) of the variants it serves
         for variant, v in enumerate(s.variants):
             for i in view.usable_nodes(s, variant):
-                by_node.setdefault(i, []).append((variant, v.runtime / nodes[i].speed))
+                d = v.runtime / nodes[i].speed
+                by_node.setdefault(i, []).append((variant, d if cold is None else d + cold(s, variant, i)))
         needs = [v.resources for v in s.variants]
         fit_count, available_at = view.fit_count, view.available_at
         heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
@@ -115,7 +118,7 @@ class Heft:
         for variant, v in enumerate(s.variants):
             need = v.resources
             for i in view.usable_nodes(s, variant):
-                dur = v.runtime / nodes[i].speed
+                dur = v.runtime / nodes[i].speed + (view.cold_start(s, variant, i) if self.deployments else 0.0)
                 cand: Candidate
                 if i not in reserved and view.fit_count(i, need, 1):
                     cand = (now + dur, 0, i, variant)
@@ -127,3 +130,13 @@ class Heft:
                 if best is None or cand < best:
                     best = cand
         return best
+
+
+class Hha(Heft):
+    """hha, heterogeneity-aware: heft whose finish times count the expected deployment (cold start) of each way to
+    run on each node, so a task weighs a fast but cold node against a slower warm one, and the sets not yet started
+    move to nodes that join (GPU nodes) as soon as they finish there sooner, cold start included: the engine binds a
+    task to a node only when it launches it, and a joining node starts a scheduling pass."""
+
+    name = "hha"
+    deployments = True
