@@ -107,7 +107,8 @@ def test_native_formats_read_cold_starts_and_images() -> None:
     )  # fmt: skip
     md = w["md"]
     assert [(v.image, v.cold_start) for v in md.all_variants] == [("gmx", 4.0), ("gmx-cuda", 9.0), ("gmx", 4.0)]
-    p = load_platform({"nodes": [{"type": "cpu", "cores": 4, "cold_start": 2, "keep_warm": 60}, {"type": "g", "cores": 1}]})
+    nodes = [{"type": "cpu", "cores": 4, "cold_start": 2, "keep_warm": 60}, {"type": "g", "cores": 1}]
+    p = load_platform({"nodes": nodes})
     assert [(n.cold_start, n.keep_warm) for n in p.nodes()] == [(2.0, 60.0), (0.0, None)]
     with pytest.raises(SpecError, match=r"cold_start"):
         load_workflow({"tasks": [{"name": "a", "cold_start": -1}]})
