@@ -92,19 +92,17 @@ def workflow(strategy: str, scale: Scale, functions: bool = False) -> Workflow:
             "monolith", n, Resources(cores), total * k, function=fn("monolith"), cold_start=MONOLITH_COLD_S * k
         )
         return Workflow("gromacs-monolith", (one,))
-    sets, before = [], ()
+    sets: list[TaskSet] = []
+    before: tuple[str, ...] = ()
     for f in CHAIN:
-        variants = ()
+        variants: tuple[Variant, ...] = ()
         if strategy == "hha" and f.gpu_s is not None:
             gpu = Resources(f.cores, GPU_UNIT)
             variants = (Variant(gpu, f.gpu_s * k, "gpu", f"{f.name}-cuda", GPU_COLD_S * k),)
-        cold = CPU_COLD_S * k
+        cpu, cold = Resources(f.cores), CPU_COLD_S * k
         sets.append(
-            TaskSet(
-                f.name, n, Resources(f.cores), f.cpu_s * k, after=before, function=fn(f.name), variants=variants,
-                cold_start=cold,
-            )
-        )  # fmt: skip
+            TaskSet(f.name, n, cpu, f.cpu_s * k, before, function=fn(f.name), variants=variants, cold_start=cold)
+        )
         before = (f.name,)
     return Workflow(f"gromacs-{strategy}", tuple(sets))
 
