@@ -11,11 +11,12 @@ import pytest
 
 from hetflow.core.engine import Engine
 from hetflow.errors import SpecError
+from hetflow.journal.codec import platform_from_dict, platform_to_dict, set_from_dict, set_to_dict
 from hetflow.sim.simulator import run_simulation
 from hetflow.spec.load import load_platform, load_workflow
 from hetflow.spec.platform import NodeType, Platform
-from hetflow.spec.resources import Resources
-from hetflow.spec.workflow import TaskSet, Workflow
+from hetflow.spec.resources import GPU_UNIT, Resources
+from hetflow.spec.workflow import TaskSet, Variant, Workflow
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 
@@ -132,3 +133,16 @@ def test_nothing_declared_changes_nothing(policy: str) -> None:
 
 def _fields(obj: object) -> dict[str, object]:
     return {k: getattr(obj, k) for k in obj.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+def test_the_journal_keeps_cold_starts_and_images() -> None:
+    """So that a re-simulation of a journal (report --compare-sim, resume) deploys as declared."""
+    gpu = Variant(Resources(1, GPU_UNIT), 10.0, "gpu", "md-cuda", 9.0)
+    for s in (
+        one_core("md", 2, 100.0, image="gmx", cold_start=4.0, variants=(gpu, Variant(Resources(2), 50.0))),
+        one_core("plain", 1, 1.0),
+    ):
+        assert set_from_dict(set_to_dict(s)) == s
+    p = Platform("p", (NodeType("cpu", 2, cores=4, cold_start=2.0, keep_warm=60.0), NodeType("g", cores=1)))
+    assert platform_from_dict(platform_to_dict(p)) == p
+    assert "deploy" not in platform_to_dict(Platform("q", (NodeType("g", cores=1),)))

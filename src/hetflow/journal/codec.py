@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hetflow.spec.distribution import parse_distribution
@@ -36,8 +37,14 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         value = getattr(s, key)
         if value is not None:
             d[key] = value
-    if s.variants:
-        d["variants"] = [[_resources(v.resources), v.runtime, v.node_type] for v in s.variants]
+    if s.variants:  # a variant's image and cold start only when it has one (core/deploy.py)
+        d["variants"] = [
+            [_resources(v.resources), v.runtime, v.node_type]
+            + ([v.image, v.cold_start] if v.image or v.cold_start else [])
+            for v in s.variants
+        ]
+    if s.image is not None or s.cold_start:
+        d["deploy"] = [s.image, s.cold_start]
     if s.files:
         d["files"] = [[f.name, f.size, f.link] for f in s.files]
     if s.runtime_dist is not None:  # the law a re-simulation draws from (runtime is its median)
@@ -57,12 +64,14 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         workload=d.get("workload"),
         command=d.get("command"),
         function=d.get("function"),
-        variants=tuple(Variant(_resources_from(r), rt, nt) for r, rt, nt in d.get("variants", ())),
+        variants=tuple(Variant(_resources_from(r), rt, nt, *deploy) for r, rt, nt, *deploy in d.get("variants", ())),
         files=tuple(FileRef(n, size, link) for n, size, link in d.get("files", ())),
         retries=d.get("retries", 0),
         partition=d.get("partition"),
         runtime_dist=parse_distribution(d["runtime_dist"]) if "runtime_dist" in d else None,
         gpu_speed=gpu_speed_from(d["gpu_speed"]) if "gpu_speed" in d else None,
+        image=d.get("deploy", (None, 0.0))[0],
+        cold_start=d.get("deploy", (None, 0.0))[1],
     )
 
 
@@ -74,10 +83,24 @@ def platform_to_dict(p: Platform) -> dict[str, Any]:
             + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" else [])
             for t in p.node_types
         ],
-    }
+    } | _deploy(p)
+
+
+def _deploy(p: Platform) -> dict[str, Any]:
+    """Node types' cold start and keep_warm (core/deploy.py), by type, when some declares them."""
+    got = {t.type: [t.cold_start, t.keep_warm] for t in p.node_types if t.cold_start or t.keep_warm is not None}
+    return {"deploy": got} if got else {}
 
 
 def platform_from_dict(d: dict[str, Any]) -> Platform:
     """Journals written before speed_jitter have six fields per node type (no jitter); before GPU models, seven
     (no model, mps)."""
-    return Platform(d["name"], tuple(NodeType(*t) for t in d["node_types"]))
+    deploy = d.get("deploy", {})
+    types = (NodeType(*t) for t in d["node_types"])
+    return Platform(
+        d["name"],
+        tuple(
+            replace(t, cold_start=deploy[t.type][0], keep_warm=deploy[t.type][1]) if t.type in deploy else t
+            for t in types
+        ),
+    )
