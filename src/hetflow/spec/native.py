@@ -76,8 +76,8 @@ class VariantDoc(Strict):
     memory: Memory | None = Field(None, description="a size such as 2GiB or a number of bytes")
     runtime: Seconds | None = Field(None, description="a number of seconds >= 0")
     node_type: Name | None = Field(None, description="the type of a platform node")
-    image: Name | None = Field(None, description="the name of what a node deploys to run it, e.g. gromacs-cuda")
-    cold_start: Seconds | None = Field(None, description="a number of seconds >= 0 its first task on a node waits")
+    image: Name | None = Field(None, description="an image name, such as gromacs-cuda")
+    cold_start: Seconds | None = Field(None, description="a number of seconds >= 0")
 
     def variant(self, task: Resources, runtime: float, image: str | None = None, cold_start: float = 0.0) -> Variant:
         """This variant, with what it leaves out taken from its task's resources, run time and deployment."""
@@ -115,8 +115,8 @@ class TaskDoc(Strict):
     partition: Name | None = Field(None, description="the name of a partition of the run")
     gpu_saturation: Saturation | None = Field(None, description=SATURATION_IS)
     gpu_speed: SpeedCurve | None = Field(None, description=CURVE_IS)
-    image: Name | None = Field(None, description="the name of what a node deploys to run it, e.g. gromacs")
-    cold_start: Seconds = Field(0.0, description="a number of seconds >= 0 its image's first task on a node waits")
+    image: Name | None = Field(None, description="an image name, such as gromacs")
+    cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
 
     @model_validator(mode="after")
     def _one_action(self) -> TaskDoc:
@@ -178,8 +178,8 @@ class NodeDoc(Strict):
     gpu_sharing: Literal["mps", "mig", "exclusive"] = Field(
         "mps", description="one of mps (any fraction of a GPU), mig (its MIG profiles) or exclusive (whole GPUs)"
     )
-    cold_start: Seconds = Field(0.0, description="a number of seconds >= 0 deploying an image on a node adds")
-    keep_warm: Seconds | None = Field(None, description="a number of seconds >= 0 an idle image stays deployed")
+    cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
+    keep_warm: Seconds | None = Field(None, description="a number of seconds >= 0")
 
     @model_validator(mode="after")
     def _gpu_shape(self) -> NodeDoc:
