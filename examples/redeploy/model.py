@@ -98,7 +98,7 @@ def workflow(strategy: str, scale: Scale, functions: bool = False) -> Workflow:
         variants: tuple[Variant, ...] = ()
         if strategy == "hha" and f.gpu_s is not None:
             gpu = Resources(f.cores, GPU_UNIT)
-            variants = (Variant(gpu, f.gpu_s * k, "gpu", f"{f.name}-cuda", GPU_COLD_S * k),)
+            variants = (Variant(gpu, f.gpu_s * k, "gpu", image=f"{f.name}-cuda", cold_start=GPU_COLD_S * k),)
         cpu, cold = Resources(f.cores), CPU_COLD_S * k
         sets.append(
             TaskSet(f.name, n, cpu, f.cpu_s * k, before, function=fn(f.name), variants=variants, cold_start=cold)

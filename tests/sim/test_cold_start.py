@@ -137,7 +137,7 @@ def _fields(obj: object) -> dict[str, object]:
 
 def test_the_journal_keeps_cold_starts_and_images() -> None:
     """So that a re-simulation of a journal (report --compare-sim, resume) deploys as declared."""
-    gpu = Variant(Resources(1, GPU_UNIT), 10.0, "gpu", "md-cuda", 9.0)
+    gpu = Variant(Resources(1, GPU_UNIT), 10.0, "gpu", image="md-cuda", cold_start=9.0)
     for s in (
         one_core("md", 2, 100.0, image="gmx", cold_start=4.0, variants=(gpu, Variant(Resources(2), 50.0))),
         one_core("plain", 1, 1.0),

@@ -14,7 +14,8 @@ from hetflow.spec.resources import GPU_UNIT, Resources
 from hetflow.spec.workflow import TaskSet, Variant, Workflow
 
 CPU = Resources(1)
-GPU_WAY = Variant(Resources(1, GPU_UNIT), 10.0, "gpu", "md-cuda", 5.0)  # 10 s on a GPU node after a 5 s deployment
+# 10 s on a GPU node after a 5 s deployment
+GPU_WAY = Variant(Resources(1, GPU_UNIT), 10.0, "gpu", image="md-cuda", cold_start=5.0)
 GPUS = Platform("gpus", (NodeType("gpu", 2, cores=1, gpu_units=GPU_UNIT),))
 
 

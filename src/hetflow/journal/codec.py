@@ -37,14 +37,11 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         value = getattr(s, key)
         if value is not None:
             d[key] = value
-    if s.variants:  # a variant's image and cold start only when it has one (core/deploy.py)
-        d["variants"] = [
-            [_resources(v.resources), v.runtime, v.node_type]
-            + ([v.image, v.cold_start] if v.image or v.cold_start else [])
-            for v in s.variants
-        ]
-    if s.image is not None or s.cold_start:
-        d["deploy"] = [s.image, s.cold_start]
+    if s.variants:
+        d["variants"] = [[_resources(v.resources), v.runtime, v.node_type] for v in s.variants]
+    if s.image is not None or s.cold_start or any(v.image is not None or v.cold_start for v in s.variants):
+        # the image and cold start (core/deploy.py) of the set, then of each variant
+        d["deploy"] = [[v.image, v.cold_start] for v in s.all_variants]
     if s.files:
         d["files"] = [[f.name, f.size, f.link] for f in s.files]
     if s.runtime_dist is not None:  # the law a re-simulation draws from (runtime is its median)
@@ -55,7 +52,7 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
 
 
 def set_from_dict(d: dict[str, Any]) -> TaskSet:
-    return TaskSet(
+    s = TaskSet(
         name=d["name"],
         count=d["count"],
         resources=_resources_from(d["resources"]),
@@ -64,15 +61,21 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         workload=d.get("workload"),
         command=d.get("command"),
         function=d.get("function"),
-        variants=tuple(Variant(_resources_from(r), rt, nt, *deploy) for r, rt, nt, *deploy in d.get("variants", ())),
+        variants=tuple(Variant(_resources_from(r), rt, nt) for r, rt, nt in d.get("variants", ())),
         files=tuple(FileRef(n, size, link) for n, size, link in d.get("files", ())),
         retries=d.get("retries", 0),
         partition=d.get("partition"),
         runtime_dist=parse_distribution(d["runtime_dist"]) if "runtime_dist" in d else None,
         gpu_speed=gpu_speed_from(d["gpu_speed"]) if "gpu_speed" in d else None,
-        image=d.get("deploy", (None, 0.0))[0],
-        cold_start=d.get("deploy", (None, 0.0))[1],
     )
+    return _deployed(s, d["deploy"]) if "deploy" in d else s
+
+
+def _deployed(s: TaskSet, deploy: list[list[Any]]) -> TaskSet:
+    """The set with the images and cold starts the journal keeps for it and its variants."""
+    (image, cold), *ways = deploy
+    variants = tuple(replace(v, image=i, cold_start=c) for v, (i, c) in zip(s.variants, ways, strict=True))
+    return replace(s, image=image, cold_start=cold, variants=variants)
 
 
 def platform_to_dict(p: Platform) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class VariantDoc(Strict):
     image: Name | None = Field(None, description="an image name, such as gromacs-cuda")
     cold_start: Seconds | None = Field(None, description="a number of seconds >= 0")
 
-    def variant(self, task: Resources, runtime: float, image: str | None = None, cold_start: float = 0.0) -> Variant:
+    def variant(self, task: Resources, runtime: float, *, image: str | None = None, cold_start: float = 0.0) -> Variant:
         """This variant, with what it leaves out taken from its task's resources, run time and deployment."""
         resources = Resources(
             task.cores if self.cores is None else self.cores,
@@ -90,7 +90,7 @@ class VariantDoc(Strict):
         )
         runtime = runtime if self.runtime is None else self.runtime
         cold = cold_start if self.cold_start is None else self.cold_start
-        return Variant(resources, runtime, self.node_type, self.image or image, cold)
+        return Variant(resources, runtime, self.node_type, image=self.image or image, cold_start=cold)
 
 
 class TaskDoc(Strict):
@@ -135,7 +135,9 @@ class TaskDoc(Strict):
         dist = self.runtime if isinstance(self.runtime, Distribution) else None
         runtime = dist.median if dist is not None else self.runtime
         assert isinstance(runtime, float)
-        variants = tuple(v.variant(resources, runtime, self.image, self.cold_start) for v in self.variants)
+        variants = tuple(
+            v.variant(resources, runtime, image=self.image, cold_start=self.cold_start) for v in self.variants
+        )
         return TaskSet(
             name=self.name,
             count=self.count,

@@ -76,7 +76,7 @@ class TaskSet:
     @property
     def all_variants(self) -> tuple[Variant, ...]:
         """The default way to run a task of this set, then its variants."""
-        return (Variant(self.resources, self.runtime, None, self.image, self.cold_start), *self.variants)
+        return (Variant(self.resources, self.runtime, image=self.image, cold_start=self.cold_start), *self.variants)
 
 
 @dataclass(frozen=True)
