@@ -73,9 +73,10 @@ class Scale:
         return Platform("cpu+gpu", (*self.platform().node_types, *self.joining().node_types))
 
 
-# the seed's scale: 30 Summit-like nodes (42 cores, 6 GPUs), of which the 6 with GPUs join after 10 minutes; 36
-# systems, one per GPU (with more, heft's estimate serialises the tasks waiting for one GPU node: DESIGN, "hha")
-SIM = Scale(systems=36, cpu_nodes=24, gpu_nodes=6, cores=42, gpus=6, join_s=600.0)
+# the seed's scale: 30 Summit-like nodes (42 cores, 6 GPUs), of which the 6 with GPUs join after 10 minutes; 128
+# systems, so that the intensive tasks queue for the 36 GPUs (SWEEP: other numbers of systems)
+SIM = Scale(systems=128, cpu_nodes=24, gpu_nodes=6, cores=42, gpus=6, join_s=600.0)
+SWEEP = (36, 64, 128, 256)
 # for real: 4 systems on 2 CPU nodes and 1 GPU node with 4 GPUs (declared: no GPU here), 1 model second = 1 ms
 REAL = Scale(systems=4, cpu_nodes=2, gpu_nodes=1, cores=24, gpus=4, join_s=0.0, time_scale=1e-3)
 
@@ -125,7 +126,7 @@ FACTS = [
 RECONSTRUCTED = [
     "the seed material holds no GROMACS numbers: every run time, core count, cold start and the join time here is a"
     " stated model, not a measurement",
-    "the chain prep, em, nvt, npt, prod, analysis per system; 36 systems (one per GPU of the joining nodes);"
+    "the chain prep, em, nvt, npt, prod, analysis per system; 128 systems (36 to 256 in the sweep);"
     " intensive: the four mdrun steps",
     "the monolith: the whole chain per system as one task and one image (the seed names a serial monolith; what a"
     " step of it held is not stated)",

@@ -2,7 +2,7 @@
 heterogeneity-oblivious (NHHA, paying container cold starts), and decomposed and heterogeneity-aware (HHA: the
 intensive functions move to GPU nodes when they join).
 
-    python examples/redeploy/run.py            # simulated at the seed's scale (30 Summit-like nodes, 36 systems)
+    python examples/redeploy/run.py            # simulated at the seed's scale (30 Summit-like nodes, 128 systems)
     python examples/redeploy/run.py --json     # {"strategies": [{strategy, makespan_s, ...}], "fastest", ...}
     python examples/redeploy/run.py --real     # for real on this machine, small scale (local backend, ~15 s)
 
@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +26,29 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the workers of the real run import examples.redeploy.tasks from here
 
-from examples.redeploy.model import FACTS, POLICY, REAL, RECONSTRUCTED, SIM, STRATEGIES, warm, workflow  # noqa: E402
+from examples.redeploy.model import (  # noqa: E402
+    FACTS,
+    POLICY,
+    REAL,
+    RECONSTRUCTED,
+    SIM,
+    STRATEGIES,
+    SWEEP,
+    Scale,
+    warm,
+    workflow,
+)
 
 from hetflow import Session, run_simulation  # noqa: E402
 from hetflow.metrics.result import RunResult  # noqa: E402
 
 
-def simulate(strategy: str, cold: bool = True) -> RunResult:
-    """The strategy simulated at the seed's scale, the GPU nodes joining at SIM.join_s (cold: with cold starts)."""
-    w = workflow(strategy, SIM)
-    return run_simulation(
-        w if cold else warm(w), SIM.platform(), "task", POLICY[strategy], joins=[(SIM.join_s, SIM.joining())]
-    )
+def simulate(strategy: str, cold: bool = True, scale: Scale = SIM) -> RunResult:
+    """The strategy simulated (by default at the seed's scale), the GPU nodes joining at join_s (cold: with cold
+    starts)."""
+    w = workflow(strategy, scale)
+    joins = [(scale.join_s, scale.joining())]
+    return run_simulation(w if cold else warm(w), scale.platform(), "task", POLICY[strategy], joins=joins)
 
 
 def run_real(strategy: str, measure: Path) -> RunResult:
@@ -98,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         out["nhha_warm_makespan_s"] = round(warm_s, 4)
         out["nhha_cold_start_share"] = round(1 - warm_s / nhha["makespan_s"], 4)
         out["scale"] = vars(SIM)
+        out["sweep"] = [
+            {"systems": n} | {s: simulate(s, scale=replace(SIM, systems=n)).makespan_s for s in STRATEGIES}
+            for n in SWEEP
+        ]
     out["strategies"] = rows
     by = {x["strategy"]: x["makespan_s"] for x in rows}
     out["fastest"] = min(by, key=by.__getitem__)
@@ -116,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         f"fastest: {out['fastest']}; HHA {out['speedup_hha_vs_nhha']}x NHHA, {out['speedup_hha_vs_monolith']}x monolith"
     )
     print(f"cold starts: {share:.1%} of NHHA's {'makespan' if not args.real else 'task time (measured)'}")
+    for x in out.get("sweep", ()):
+        print(f"  {x['systems']:>4} systems: " + ", ".join(f"{s} {x[s]:,.0f} s" for s in STRATEGIES))
     print("reconstructed, not from the seed: " + "; ".join(RECONSTRUCTED))
     return 0
 

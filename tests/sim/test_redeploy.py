@@ -69,3 +69,16 @@ def test_a_joining_node_type_must_be_new() -> None:
     cpus = Platform("cpus", (NodeType("gpu", 1, cores=1),))
     with pytest.raises(SpecError, match="joins it"):
         run_simulation(Workflow("w", (TaskSet("S", 1, CPU, 1.0),)), cpus, joins=[(1.0, GPUS)])
+
+
+def test_hha_queues_for_a_gpu_node_in_as_many_lanes_as_it_has_gpus() -> None:
+    # 12 tasks, 100 s on a CPU core (2 nodes), 10 s on one of 2 GPUs. heft's estimate has waiting tasks end one
+    # after the other on the GPU node (20, 30, ... 90 s), so its last two take the CPU (100 s); hha queues them two
+    # by two (20, 20, 30, 30, ... 60 s) and runs all twelve on the GPUs
+    gpu = Variant(Resources(1, GPU_UNIT), 10.0, "gpu")
+    work = Workflow("w", (TaskSet("M", 12, CPU, 100.0, variants=(gpu,)),))
+    plat = Platform("p", (NodeType("cpu", 2, cores=1), NodeType("gpu", 1, cores=2, gpu_units=2 * GPU_UNIT)))
+    assert run_simulation(work, plat, policy="heft", check=check).makespan_s == 100.0
+    r = run_simulation(work, plat, policy="hha", check=check)
+    assert r.makespan_s == 60.0
+    assert {node for node, _, _ in by_task(r).values()} == {"gpu-0"}
