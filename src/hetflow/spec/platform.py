@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hetflow.errors import FitError
 from hetflow.spec.gpus import gpu_memory_of, smallest_profile
@@ -16,7 +16,9 @@ class NodeType:
     """Count identical nodes. memory 0 means unlimited (not tracked); speed scales run times (2.0 halves them);
     speed_jitter, when > 0, is the cv of a per-task speed factor (lognormal, median 1) the simulator draws.
     gpu_model names its GPUs (spec/gpus.py knows the memory and MIG profiles of some); gpu_sharing is how tasks share
-    one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only)."""
+    one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only).
+    cold_start: s a node adds to deploying any image (container start); keep_warm: s an idle image stays deployed
+    (None: for good). See core/deploy.py."""
 
     type: str
     count: int = 1
@@ -27,6 +29,8 @@ class NodeType:
     speed_jitter: float = 0.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    cold_start: float = 0.0
+    keep_warm: float | None = None
 
     @property
     def gpus(self) -> float:
@@ -54,6 +58,8 @@ class Node:
     speed: float = 1.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    cold_start: float = 0.0
+    keep_warm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class Platform:
                 out.append(
                     Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed, t.gpu_model, t.gpu_sharing)
                 )
+                if t.cold_start or t.keep_warm is not None:
+                    out[-1] = replace(out[-1], cold_start=t.cold_start, keep_warm=t.keep_warm)
         return out
 
     @property
