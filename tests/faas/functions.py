@@ -1,0 +1,33 @@
+"""Functions the endpoint tests invoke by reference (the endpoint imports this module)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def sleepy(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def boom(text: str) -> None:
+    raise ValueError(text)
+
+
+def die_once(marker: str) -> int:
+    """The first call (no marker file yet) writes its pid and sleeps, to be killed; a later call returns its pid."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text(str(os.getpid()))
+        time.sleep(60)
+    return os.getpid()
