@@ -48,7 +48,7 @@ class Channel(asyncio.Protocol):
             data = data[n:]
         buf = self.buf
         buf += data
-        limit = self.max_payload + 256 if self.authed else HELLO_MAX
+        limit = self.max_payload + 1 + INVOKE.size if self.authed else HELLO_MAX  # the payload, and its header
         while len(buf) >= 4 and not self.closed:
             (size,) = HEAD.unpack_from(buf)
             if size > limit:
@@ -58,7 +58,7 @@ class Channel(asyncio.Protocol):
                 if len(buf) < 4 + 17:
                     break
                 if buf[4:5] == b"I":
-                    too = f"payload of {size} bytes is over the limit of {self.max_payload}"
+                    too = f"payload of {size - 1 - INVOKE.size} bytes is over the limit of {self.max_payload}"
                     self.refuse(bytes(buf[5:21]), 413, too)
                 else:
                     self.fatal(413, "frame over the payload limit")

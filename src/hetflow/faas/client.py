@@ -91,11 +91,8 @@ class Endpoint:
         self._down = ""
         self.offset = 0.0
         self.max_payload = 0
-        hello = self.health()
-        channel = hello.get("channel") or {}
-        self.max_payload = int(hello.get("max_payload", 0))
         self._link = Link(
-            (self.host, int(channel["port"])), token, self.tls, self.host, self._on_frame, self._on_connect,
+            self._locate, token, self.tls, self.host, self._on_frame, self._on_connect,
             self._on_down, patience,
         )  # fmt: skip
         try:
@@ -133,6 +130,15 @@ class Endpoint:
         if self.tls is not None:
             return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.tls)
         return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
+    def _locate(self) -> tuple[str, int]:
+        """Where the endpoint's channel listens (asked again at each reconnection)."""
+        try:
+            hello = self.health()
+        except EndpointError as exc:
+            raise ChannelError(str(exc), exc.status) from None
+        self.max_payload = int(hello.get("max_payload", 0))
+        return self.host, int(hello["channel"]["port"])
 
     def health(self) -> dict[str, Any]:
         """The endpoint's health, with this client's estimate of the round trip (rtt, s) and of the endpoint's

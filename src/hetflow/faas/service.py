@@ -71,9 +71,9 @@ class Service:
     def _recover(self) -> None:
         """After a restart on the same journal: results not fetched yet are there again; what was accepted and had
         not ended runs again (once), unless it had started twice or was a lease's: then it is reported lost."""
-        for ident, fid, _, value, summary in self.store.results():
+        for ident, fid, fmt, value, summary in self.store.results():
             s = json.loads(summary)
-            inv = Invocation(ident, fid, "pickle", b"")
+            inv = Invocation(ident, fid, fmt, b"")
             inv.result = Result(s["status"], s["kind"], bytes(value or b""), s["error"], s["timings"], s["node"],
                                 s["worker"], time.monotonic())  # fmt: skip
             self.invocations[ident] = inv
@@ -131,6 +131,8 @@ class Service:
             raise Refused(503, "the endpoint is stopping")
         if not IDENT.match(inv.id):
             raise Refused(400, "an invocation id is 32 hexadecimal digits")
+        if inv.id in self.invocations:
+            return  # sent again after a reconnect: not run again, its result comes
         if inv.fid not in self.functions:
             raise Refused(404, f"unknown function {inv.fid[:40]!r}: register it first")
         if inv.fmt not in ("pickle", "json"):
