@@ -18,12 +18,14 @@ from hetflow.errors import SpecError
 from hetflow.executors.api import DONE, Outcome, TaskRun, gpu_env
 from hetflow.faas.bridge import EndpointExecutor, hold
 from hetflow.faas.model import Invocation, Refused
+from hetflow.faas.openapi import MAX_LEASE_SECONDS
 from hetflow.faas.pool import Call, WarmPool, WorkerProc
 from hetflow.runtime.session import Session
 from hetflow.runtime.task import TaskFunction, TaskOptions
 
 GRANT_WAIT_S = 5.0  # how long a lease that fitted may take to be placed before it is refused
-MAX_LEASE_S = 7 * 24 * 3600.0
+MIN_LEASE_S = 1.0
+MAX_LEASE_S = float(MAX_LEASE_SECONDS)
 
 
 @dataclass(slots=True, eq=False)
@@ -74,12 +76,12 @@ class Leases:
         svc = self.service
         if svc.draining:
             raise Refused(503, "the endpoint is stopping")
-        if not 0 < seconds <= MAX_LEASE_S:
-            raise Refused(400, f"a lease lasts more than 0 and at most {MAX_LEASE_S:g} seconds")
+        if not MIN_LEASE_S <= seconds <= MAX_LEASE_S:
+            raise Refused(400, f"a lease lasts {MIN_LEASE_S:g} to {MAX_LEASE_S:g} seconds")
         try:
             opts = TaskOptions.of(cores, gpus, memory, name="lease")
         except SpecError as exc:
-            raise Refused(400, exc.problem) from None
+            raise Refused(409, exc.problem) from None
         if not svc.session_fits(cores, gpus, memory):
             raise Refused(409, f"{cores} cores, {gpus:g} GPUs and {memory} bytes are more than any node here has")
         why = self.why_not(cores, gpus, memory)

@@ -19,10 +19,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, Outcome, TaskRun, gpu_env
+from hetflow.errors import HetflowError
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, Outcome, TaskRun, gpu_env
 from hetflow.faas.bridge import EndpointExecutor
 from hetflow.faas.leases import Leases
 from hetflow.faas.model import Function, Invocation, Refused, Result
+from hetflow.faas.openapi import MAX_SECONDS
 from hetflow.faas.pool import Call, WarmPool
 from hetflow.faas.store import Store
 from hetflow.runtime.session import Session
@@ -31,10 +33,9 @@ from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GPU_UNIT
 
 log = logging.getLogger("hetflow")
-REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-IDENT = re.compile(r"^[0-9a-f]{32}$")
+REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", re.ASCII)  # fullmatch, as the schema's pattern
+IDENT = re.compile(r"[0-9a-f]{32}")
 HOT_KEYS = 1 << 62  # keys of hot calls (outside the engine's, which count from 1)
-STATUS = {DONE: DONE, "failed": FAILED, "timeout": TIMEOUT, "lost": LOST, "cancelled": CANCELLED}
 
 
 class Service:
@@ -112,7 +113,7 @@ class Service:
         it again is free and names the same function."""
         if kind == "ref":
             text = data.decode("utf-8", "replace")
-            if not REFERENCE.match(text):
+            if not REFERENCE.fullmatch(text):
                 raise Refused(400, f"bad function reference {text[:80]!r}: give module:name")
             name = name or text
         elif kind != "pickle" or not data:
@@ -129,7 +130,7 @@ class Service:
         """Refused unless the invocation can be taken: a known function, resources that fit a node, a live lease."""
         if self.draining:
             raise Refused(503, "the endpoint is stopping")
-        if not IDENT.match(inv.id):
+        if not IDENT.fullmatch(inv.id):
             raise Refused(400, "an invocation id is 32 hexadecimal digits")
         if inv.id in self.invocations:
             return  # sent again after a reconnect: not run again, its result comes
@@ -139,12 +140,16 @@ class Service:
             raise Refused(400, "payload format is 'pickle' or 'json'")
         if inv.lease is not None:
             if self.leases.get(inv.lease) is None:
-                raise Refused(410, f"lease {inv.lease[:40]!r} is not held (released, expired or unknown)")
+                raise Refused(404, f"lease {inv.lease[:40]!r} is not held (released, expired or unknown)")
             return
         if not self.session_fits(inv.cores, inv.gpus, inv.memory):
             raise Refused(409, f"{inv.cores} cores, {inv.gpus:g} GPUs and {inv.memory} bytes fit no node here")
-        if inv.timeout is not None and not inv.timeout > 0:
-            raise Refused(400, "timeout must be > 0 seconds")
+        if inv.timeout is not None and not 0 < inv.timeout <= MAX_SECONDS:
+            raise Refused(400, f"timeout must be > 0 and at most {MAX_SECONDS:g} seconds")
+        try:
+            self._task((inv.fid, inv.cores, inv.gpus, inv.memory, inv.timeout))
+        except HetflowError as exc:
+            raise Refused(409, str(exc)) from None
 
     def session_fits(self, cores: int, gpus: float, memory: int) -> bool:
         if cores < 0 or gpus < 0 or memory < 0 or (gpus > 1 and gpus != int(gpus)):
@@ -181,11 +186,15 @@ class Service:
             else:
                 groups.setdefault((inv.fid, inv.cores, inv.gpus, inv.memory, inv.timeout), []).append(inv)
         for shape, members in groups.items():
-            task = self._task(shape)
-            if len(members) == 1:
-                self.session.submit(task, members[0].id)
-            else:
-                self.session.map(task, [m.id for m in members])
+            try:
+                task = self._task(shape)
+                if len(members) == 1:
+                    self.session.submit(task, members[0].id)
+                else:
+                    self.session.map(task, [m.id for m in members])
+            except HetflowError as exc:  # the session stopped, or a journal's invocation no longer fits
+                for m in members:
+                    self._finish(m, Result(CANCELLED, "", str(exc).encode(), str(exc), self._times(m)))
 
     def _task(self, shape: tuple[str, int, float, int, float | None]) -> TaskFunction:
         """The task the engine places for invocations of one function and shape (made once, then reused)."""
@@ -248,7 +257,7 @@ class Service:
             self.executor.report(Outcome(call.key, LOST, time.time(), time.time(), error=error))
             return  # the driver places it again
         if not hot and self.executor is not None:
-            self.executor.report(Outcome(call.key, FAILED if status == "lost" else STATUS[status], 0.0, 0.0,
+            self.executor.report(Outcome(call.key, FAILED if status == LOST else status, 0.0, 0.0,
                                          error=error))  # fmt: skip
         if status == "lost" and inv.attempts >= 2:
             error = f"{error} (twice: not run again)"
