@@ -36,6 +36,8 @@ def test_submit_map_and_resources(ep: RunningEndpoint) -> None:
             return x + local
 
         assert client.submit(add, 1).result(timeout=60) == 4
+        health = client.health()
+        assert health["status"] == "ok" and 0 < health["rtt"] < 60 and abs(health["offset"]) < 5  # one machine
         nodes = client.resources()["nodes"]
         assert nodes[0]["cores"] == 4 and nodes[0]["free_cores"] == 4
 

@@ -12,7 +12,7 @@ import pytest
 
 from hetflow.faas import InvocationError
 from tests.faas import functions
-from tests.faas.endpoints import RunningEndpoint, running_endpoint
+from tests.faas.endpoints import RunningEndpoint, api, running_endpoint
 from tests.procs import alive, wait_for
 
 
@@ -37,13 +37,16 @@ def test_cold_then_warm_then_hot(ep: RunningEndpoint) -> None:
         wait_for(lambda: not alive(lease.info["worker"]), what="the released lease's worker to go")
 
 
-def test_idle_workers_are_evicted_after_keep_warm(tmp_path: Path) -> None:
-    with running_endpoint(tmp_path, "--keep-warm", "0.5") as short, short.client() as client:
+def test_idle_workers_are_evicted_after_keep_warm_and_results_expire(tmp_path: Path) -> None:
+    with running_endpoint(tmp_path, "--keep-warm", "0.5", "--result-ttl", "1") as short, short.client() as client:
+        fid = api(short, "POST", "/v1/functions", {"ref": "tests.faas.functions:square"})[1]["function"]
+        unfetched = api(short, "POST", "/v1/invocations", {"function": fid, "args": [2]})[1]["id"]
         first = client.submit(functions.pid).result(timeout=60)
         wait_for(lambda: not alive(first), what="the idle worker's eviction")
         again = client.submit(functions.pid)
         assert again.result(timeout=60) != first and again.info["kind"] == "cold"
-        assert client.resources()["load"]["cold_starts"] == 2
+        assert client.resources()["load"]["cold_starts"] == 3  # square, then pid twice
+        wait_for(lambda: api(short, "GET", f"/v1/results/{unfetched}")[0] == 404, what="the result's expiry")
 
 
 def test_a_call_past_its_timeout_is_stopped(ep: RunningEndpoint) -> None:

@@ -50,3 +50,16 @@ def test_sigterm_drains_and_exits_0(tmp_path: Path) -> None:
         wait_for(lambda: client.resources()["load"]["running"] == 1, what="the call running")
         assert ep.stop() == 0
         assert slow.result(timeout=10) == 1.0  # delivered before it stopped
+
+
+def test_a_client_gives_up_after_its_patience(tmp_path: Path) -> None:
+    with running_endpoint(tmp_path) as ep:
+        client = ep.client(patience=0.5)
+        waiting = client.submit(functions.sleepy, 30)
+        wait_for(lambda: client.resources()["load"]["running"] == 1, what="the call running")
+        ep.kill()
+        with pytest.raises(EndpointError, match="unreachable"):
+            waiting.result(timeout=60)
+        with pytest.raises(EndpointError, match="unreachable"):
+            client.submit(functions.square, 1)
+        client.close()

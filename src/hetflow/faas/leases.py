@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hetflow.errors import SpecError
-from hetflow.executors.api import DONE, Outcome, TaskRun, gpu_env
+from hetflow.executors.api import DONE, Outcome, TaskRun, gpu_env, visible_devices
 from hetflow.faas.bridge import EndpointExecutor, hold
 from hetflow.faas.model import Invocation, Refused
 from hetflow.faas.openapi import MAX_LEASE_SECONDS
@@ -129,7 +129,7 @@ class Leases:
             return
         lease.key, lease.node = run.key, run.node
         node = svc.executor.nodes.get(run.node) if svc.executor is not None else None
-        env = gpu_env(run.gpus, node is not None and node.gpu_units > 0)
+        env = gpu_env(run.gpus, node is not None and node.gpu_units > 0, visible_devices())
         asyncio.get_running_loop().create_task(self._pin(lease, env))
 
     async def _pin(self, lease: Lease, env: dict[str, str]) -> None:

@@ -75,14 +75,15 @@ class WorkerProc(asyncio.Protocol):
             (size,) = HEAD.unpack_from(buf)
             if len(buf) < 4 + size:
                 return
-            body = bytes(buf[4 : 4 + size])
+            key, ok, started, ended = RESULT.unpack_from(buf, 5)
+            with memoryview(buf) as view:
+                value = bytes(view[5 + RESULT.size : 4 + size])
             del buf[: 4 + size]
-            key, ok, started, ended = RESULT.unpack_from(body, 1)
             call = self.call
             if call is None or call.key != key:
                 continue
             self.call = None
-            self.pool.ended(self, call, bool(ok), started, ended, body[1 + RESULT.size :])
+            self.pool.ended(self, call, bool(ok), started, ended, value)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.pool.died(self)
@@ -203,6 +204,7 @@ class WarmPool:
                 [sys.executable, WORKER_FILE, str(child.fileno()), str(os.getpid())],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
+                stdout=sys.stderr.fileno() if hasattr(sys.stderr, "fileno") else None,  # prints: the endpoint's log
                 start_new_session=True,
                 env=full,
             )

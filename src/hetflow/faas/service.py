@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hetflow.errors import HetflowError
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, Outcome, TaskRun, gpu_env
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, Outcome, TaskRun, gpu_env, visible_devices
 from hetflow.faas.bridge import EndpointExecutor
 from hetflow.faas.leases import Leases
 from hetflow.faas.model import Function, Invocation, Refused, Result
@@ -54,6 +54,7 @@ class Service:
         self.started_at = time.time()
         self._hot = HOT_KEYS
         self._tasks: dict[tuple[str, int, float, int, float | None], TaskFunction] = {}
+        self.physical = visible_devices()  # the GPUs this endpoint was given (CUDA_VISIBLE_DEVICES)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.executor: EndpointExecutor | None = None
         self.session: Session | None = None
@@ -216,7 +217,7 @@ class Service:
         inv.attempts += 1
         self.store.started(inv.id, inv.attempts)
         node = self.executor.nodes.get(run.node)
-        env = gpu_env(run.gpus, node is not None and node.gpu_units > 0)
+        env = gpu_env(run.gpus, node is not None and node.gpu_units > 0, self.physical)
         fn = self.functions[inv.fid]
         inv.node = run.node
         inv.call = Call(run.key, inv.fid, fn.definition, inv.fmt[:1].encode(), inv.payload, env, inv.timeout)
