@@ -42,6 +42,14 @@ def test_submit_map_and_resources(ep: RunningEndpoint) -> None:
         assert nodes[0]["cores"] == 4 and nodes[0]["free_cores"] == 4
 
 
+def test_builtin_shell_by_reference(ep: RunningEndpoint, tmp_path: Path) -> None:
+    with ep.client() as client:
+        out = client.submit("hetflow.faas.builtins:shell", f"echo made > {tmp_path}/x; cat {tmp_path}/x").result(60)
+        assert out["returncode"] == 0 and out["stdout"] == "made\n"
+        failed = client.submit("hetflow.faas.builtins:shell", "exit 3").result(timeout=60)
+        assert failed["returncode"] == 3
+
+
 def test_exceptions_come_back_as_themselves(ep: RunningEndpoint) -> None:
     with ep.client() as client:
         with pytest.raises(ValueError, match="no good") as info:
