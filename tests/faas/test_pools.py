@@ -78,3 +78,16 @@ def test_worker_killed_under_a_call_runs_it_again_once(ep: RunningEndpoint, tmp_
         assert info.value.status == "lost"
         time.sleep(0.2)
         assert len(functions.pids_in(twice)) == 2  # not a third time
+
+
+def test_a_lease_whose_worker_dies_pins_a_fresh_one(ep: RunningEndpoint, tmp_path: Path) -> None:
+    marker = str(tmp_path / "hot")
+    with ep.client() as client, client.lease(cores=1, seconds=60) as lease:
+        first = lease.info["worker"]
+        fut = lease.submit(functions.die_once, marker)
+        wait_for(lambda: functions.pids_in(marker), what="the hot call")
+        assert functions.pids_in(marker) == [first]
+        os.kill(first, signal.SIGKILL)
+        fresh = fut.result(timeout=60)  # run again, once, on the lease's fresh worker
+        assert fresh != first and fut.info["kind"] == "hot"
+        assert lease.submit(functions.pid).result(timeout=60) == fresh

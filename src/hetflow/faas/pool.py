@@ -110,7 +110,8 @@ class WorkerProc(asyncio.Protocol):
 
 class WarmPool:
     """Workers by (function, environment), at most max_workers of them (an idle one of another function is evicted
-    to make room). ended(call, kind, ok, started, ended, body) and failed(call, status, error) report each call."""
+    to make room). ended(call, kind, ok, started, ended, body) and failed(call, status, error) report each call;
+    unpinned(worker) tells that a lease's worker died on its own."""
 
     def __init__(
         self,
@@ -118,11 +119,13 @@ class WarmPool:
         max_workers: int,
         ended: Callable[[Call, str, bool, float, float, bytes], None],
         failed: Callable[[Call, str, str], None],
+        unpinned: Callable[[WorkerProc], None],
     ) -> None:
         self.keep_warm = keep_warm
         self.max_workers = max(1, max_workers)
         self.on_ended = ended
         self.on_failed = failed
+        self.on_unpinned = unpinned  # a lease's worker died on its own: the lease pins a fresh one
         self.idle: dict[tuple[str, ...], list[WorkerProc]] = {}
         self.workers: set[WorkerProc] = set()
         self.waiting: deque[Call] = deque()  # calls for which no worker may start now
@@ -257,6 +260,8 @@ class WarmPool:
         except subprocess.TimeoutExpired:
             w.kill("lost")
             rc = w.proc.wait()
+        if w.home is None and not w.stopping and not self.closed:
+            self.on_unpinned(w)
         call, w.call = w.call, None
         if call is not None:
             if call.timer is not None:

@@ -48,8 +48,8 @@ class Service:
         self.functions: dict[str, Function] = {}
         self.invocations: dict[str, Invocation] = {}
         self.running: dict[int, Invocation] = {}  # by call key
-        self.pool = WarmPool(keep_warm, max_workers, self._ended, self._failed)
         self.leases = Leases(self)
+        self.pool = WarmPool(keep_warm, max_workers, self._ended, self._failed, self.leases.unpinned)
         self.draining = False
         self.started_at = time.time()
         self._hot = HOT_KEYS
@@ -253,10 +253,14 @@ class Service:
         if inv is None:
             return
         hot = call.key >= HOT_KEYS
-        if status == "lost" and inv.attempts < 2 and not hot and self.executor is not None:
+        if status == "lost" and inv.attempts < 2:
             log.info("invocation %s: %s; it runs again on a fresh worker", inv.id, error)
-            self.executor.report(Outcome(call.key, LOST, time.time(), time.time(), error=error))
-            return  # the driver places it again
+            if hot:
+                self.leases.run(inv)  # on the lease's fresh pinned worker
+                return
+            if self.executor is not None:
+                self.executor.report(Outcome(call.key, LOST, time.time(), time.time(), error=error))
+                return  # the driver places it again
         if not hot and self.executor is not None:
             self.executor.report(Outcome(call.key, FAILED if status == LOST else status, 0.0, 0.0,
                                          error=error))  # fmt: skip
