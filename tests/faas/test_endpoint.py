@@ -50,6 +50,14 @@ def test_builtin_shell_by_reference(ep: RunningEndpoint, tmp_path: Path) -> None
         assert failed["returncode"] == 3
 
 
+def test_a_future_cancelled_here_leaves_the_client_working(ep: RunningEndpoint) -> None:
+    with ep.client() as client:
+        gone = client.submit(functions.sleepy, 0.2)
+        assert gone.cancel()
+        assert client.submit(functions.sleepy, 0.3).result(timeout=60) == 0.3  # after the cancelled one's result
+        assert client.submit(functions.square, 5).result(timeout=60) == 25
+
+
 def test_exceptions_come_back_as_themselves(ep: RunningEndpoint) -> None:
     with ep.client() as client:
         with pytest.raises(ValueError, match="no good") as info:

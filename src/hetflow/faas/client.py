@@ -38,7 +38,8 @@ from hetflow.faas.link import ChannelError, Link
 
 class InvocationFuture(concurrent.futures.Future[Any]):
     """A Future of one invocation, also awaitable. info: kind (cold, warm, hot), node, and timings (epoch seconds:
-    sent and got on this client; received, queued, returned on the endpoint; started, ended on its worker)."""
+    sent and got on this client; received, queued, returned on the endpoint; started, ended on its worker).
+    cancel() only stops waiting here: the endpoint runs what it accepted."""
 
     def __init__(self, ident: str) -> None:
         super().__init__()
@@ -239,7 +240,7 @@ class Endpoint:
                 self._acks = []
         if acks:
             self._link.send(frame(b"A", *acks))
-        if got is None:
+        if got is None or got[0].done():  # cancelled here meanwhile: the endpoint ran it anyway
             return
         fut = got[0]
         fut.info.update(kind=KINDS[kind], status=STATUSES[status])

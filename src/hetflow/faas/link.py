@@ -159,7 +159,10 @@ class Link:
                 assert sock is not None
                 while True:
                     op, body = read_frame(sock, buf)
-                    self.on_frame(op, body)
+                    try:
+                        self.on_frame(op, body)
+                    except Exception:  # one bad frame never stops the reader
+                        log.exception("endpoint channel: a frame could not be handled")
             except (OSError, EOFError, AssertionError, ValueError):
                 if self.closed:
                     return
