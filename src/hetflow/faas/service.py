@@ -215,7 +215,8 @@ class Service:
             self.executor.report(Outcome(run.key, DONE, time.time(), time.time()))
             return
         inv.attempts += 1
-        self.store.started(inv.id, inv.attempts)
+        if inv.attempts > 1:
+            self.store.started(inv.id, inv.attempts)
         node = self.executor.nodes.get(run.node)
         env = gpu_env(run.gpus, node is not None and node.gpu_units > 0, self.physical)
         fn = self.functions[inv.fid]
@@ -297,7 +298,8 @@ class Service:
         gone = [i for i in ids if (inv := self.invocations.get(i)) is not None and inv.result is not None]
         for i in gone:
             del self.invocations[i]
-        self.store.forget(gone)
+        if gone:
+            self.store.forget(gone)
 
     def _expire(self) -> None:
         limit = time.monotonic() - self.ttl

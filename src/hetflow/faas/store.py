@@ -42,16 +42,26 @@ class Store:
         if self.db is not None:
             yield from self.db.execute("SELECT fid, name, kind, data FROM functions")
 
+    def many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        """One statement over many rows, in one transaction (a burst costs one commit)."""
+        if self.db is not None:
+            self.db.execute("BEGIN")
+            try:
+                self.db.executemany(sql, rows)
+            finally:
+                self.db.execute("COMMIT")
+
     def accept(self, rows: Iterable[tuple[Any, ...]]) -> None:
         """Invocations accepted: (id, fid, fmt, payload, cores, gpus, memory, timeout, lease, received)."""
-        if self.db is not None:
-            self.db.executemany(
-                "INSERT OR IGNORE INTO invocations (id, fid, fmt, payload, cores, gpus, memory, timeout, lease, "
-                "received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        self.many(
+            "INSERT OR IGNORE INTO invocations (id, fid, fmt, payload, cores, gpus, memory, timeout, lease, received) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def started(self, ident: str, attempts: int) -> None:
+        """An invocation runs again after its worker died (the first attempt is not written: a restart runs again
+        what has no result, and what had run twice is reported lost)."""
         if self.db is not None:
             self.db.execute("UPDATE invocations SET attempts = ? WHERE id = ?", (attempts, ident))
 
@@ -64,8 +74,7 @@ class Store:
             )
 
     def forget(self, ids: Iterable[str]) -> None:
-        if self.db is not None:
-            self.db.executemany("DELETE FROM invocations WHERE id = ?", ((i,) for i in ids))
+        self.many("DELETE FROM invocations WHERE id = ?", ((i,) for i in ids))
 
     def unfinished(self) -> Iterator[tuple[Any, ...]]:
         """(id, fid, fmt, payload, cores, gpus, memory, timeout, lease, received, attempts) of those not ended."""
