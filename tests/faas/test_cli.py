@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 
+import hetflow as hf
 from tests.faas.endpoints import CLI, REPO, running_endpoint
 
 
-def test_a_token_is_made_private_and_its_path_printed(tmp_path: Path) -> None:
-    token_file = tmp_path / "deep" / "token"
+def test_a_token_is_made_private_and_its_path_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    token_file = tmp_path / ".hetflow" / "endpoint.token"  # the default place, where a client looks without a token
     with running_endpoint(tmp_path, token_file=token_file) as ep:
         assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
         assert len(ep.token) >= 32
         assert f"token: written to {token_file}" in ep.stderr()
+        with hf.Endpoint(ep.url) as client:
+            assert client.submit(pow, 2, 10).result(timeout=60) == 1024
     with running_endpoint(tmp_path / "again", token_file=token_file) as ep:  # an existing file is read, not replaced
         assert f"token: read from {token_file}" in ep.stderr() and ep.token == token_file.read_text().strip()
 

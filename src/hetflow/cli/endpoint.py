@@ -8,8 +8,7 @@ import click
 
 from hetflow.cli.group import main
 from hetflow.errors import SpecError
-
-DEFAULT_TOKEN_FILE = "~/.hetflow/endpoint.token"
+from hetflow.faas.security import DEFAULT_TOKEN_FILE
 
 
 @main.group()

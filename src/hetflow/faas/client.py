@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from hetflow.faas.failures import EndpointError, InvocationError, RemoteError, error_for
 from hetflow.faas.frames import INVOKE, KINDS, NO_LEASE, RESULT, RETURNED, STATUSES, frame
 from hetflow.faas.link import ChannelError, Link
+from hetflow.faas.security import DEFAULT_TOKEN_FILE
 
 
 class InvocationFuture(concurrent.futures.Future[Any]):
@@ -51,7 +52,8 @@ class InvocationFuture(concurrent.futures.Future[Any]):
 
 
 class Endpoint:
-    """A connection to one endpoint. token: the endpoint's token (or token_file: where it is); verify: for https,
+    """A connection to one endpoint. token: the endpoint's token (or token_file: where it is; neither: the file
+    `hetflow endpoint start` writes by default, ~/.hetflow/endpoint.token, as on the same machine); verify: for https,
     True (the system's CAs), a CA file, or False; patience: seconds the client keeps reconnecting to an endpoint
     that went away before it fails what waits (results come once it is back: the endpoint keeps them)."""
 
@@ -66,9 +68,12 @@ class Endpoint:
         patience: float = 60.0,
     ) -> None:
         if token is None:
-            if token_file is None:
-                raise EndpointError(0, "give the endpoint's token (token=) or its file (token_file=)")
-            token = Path(token_file).expanduser().read_text().strip()
+            path = Path(token_file if token_file is not None else DEFAULT_TOKEN_FILE).expanduser()
+            try:
+                token = path.read_text().strip()
+            except OSError as exc:
+                raise EndpointError(0, f"no token: cannot read {path} ({exc.strerror}); give token= or "
+                                       "token_file=") from None  # fmt: skip
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EndpointError(0, f"bad endpoint URL {url!r}: give http://HOST:PORT or https://HOST:PORT")

@@ -15,6 +15,7 @@ from typing import Any
 
 from hetflow.errors import SpecError
 
+DEFAULT_TOKEN_FILE = "~/.hetflow/endpoint.token"  # where `hetflow endpoint start` keeps its token by default
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
