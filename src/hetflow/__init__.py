@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hetflow.core.partitions import Share
     from hetflow.core.triggers import Observed, Trigger
+    from hetflow.faas import Endpoint
     from hetflow.runtime import Session, TaskFuture, task
     from hetflow.sim import run_simulation, simulate
     from hetflow.spec import load_platform, load_workflow
@@ -19,6 +20,7 @@ else:
         {
             "hetflow.core.partitions": ["Share"],
             "hetflow.core.triggers": ["Observed", "Trigger"],
+            "hetflow.faas": ["Endpoint"],
             "hetflow.runtime": ["Session", "TaskFuture", "task"],
             "hetflow.sim": ["run_simulation", "simulate"],
             "hetflow.spec": ["load_platform", "load_workflow"],
@@ -26,6 +28,7 @@ else:
     )
 
 __all__ = [
+    "Endpoint",
     "Observed",
     "Session",
     "Share",

@@ -424,6 +424,30 @@ class Session:
         counts = d.engine.state_counts()
         return Progress.of(counts, len(d.inflight), d.cores_busy, d.gpu_units_busy / GPU_UNIT, self.platform)
 
+    def capacity(self) -> list[dict[str, Any]]:
+        """Each live node's capacity and what is free of it now, as the engine's ledger has it (a snapshot any thread
+        may take: a reading between two steps of the driver). gpus_free: the free share of each of its GPUs;
+        memory 0: not tracked (free_memory None)."""
+        ledger = self._require().engine.ledger
+        return [
+            {
+                "name": n.name,
+                "type": n.type,
+                "cores": n.cores,
+                "gpus": n.gpu_units / GPU_UNIT,
+                "memory": n.memory,
+                "free_cores": ledger.free_cores[i],
+                "free_gpus": ledger.free_gpu_total[i] / GPU_UNIT,
+                "gpus_free": [u / GPU_UNIT for u in ledger.free_gpu[i]],
+                "free_memory": ledger.free_memory[i] if n.memory else None,
+                "speed": n.speed,
+                "gpu_model": n.gpu_model,
+                "gpu_sharing": n.gpu_sharing,
+            }
+            for i, n in enumerate(list(ledger.nodes))
+            if ledger.alive[i]
+        ]
+
     def result(self) -> RunResult:
         """Everything this session ran so far, as one RunResult."""
         self._require()

@@ -1,0 +1,109 @@
+"""Running an endpoint: the HTTP API (uvicorn) and the fast channel on one event loop, the Session's driver in its
+own thread. SIGTERM or SIGINT drains it: no new work, what was accepted ends and is delivered, then it exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import ssl
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hetflow.faas.channel import Channel
+from hetflow.faas.routes import create_app
+from hetflow.faas.security import RateLimit
+from hetflow.faas.service import Service
+from hetflow.faas.store import Store
+from hetflow.spec.platform import Platform
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    platform: Platform
+    host: str = "127.0.0.1"
+    port: int = 0
+    channel_port: int = 0
+    token: str = ""
+    max_payload: int = 10 * 1024 * 1024
+    keep_warm: float = 600.0
+    journal: Path | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    rate: float = 20_000.0
+    burst: float = 40_000.0
+    max_workers: int = 0  # 0: twice the platform's cores, at least 4
+    ttl: float = 3600.0
+    drain_s: float = 30.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (0: any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(1024)
+    return sock
+
+
+def url_of(sock: socket.socket, tls: bool) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
+
+
+def serve(s: Settings, announce: Callable[[str], None]) -> None:
+    """Serve until SIGTERM or SIGINT; announce(url) once both doors listen."""
+    import uvicorn
+    from starlette.types import ASGIApp
+
+    tls = s.certfile is not None
+    http_sock = bind(s.host, s.port)
+    chan_sock = bind(s.host, s.channel_port)
+    store = Store(s.journal)
+    workers = s.max_workers or max(4, 2 * sum(n.cores for n in s.platform.nodes()))
+    service = Service(s.platform, store, s.keep_warm, workers, s.ttl)
+    limit = RateLimit(s.rate, s.burst)
+    extra = {"channel": {"port": chan_sock.getsockname()[1], "tls": tls}}
+    app = create_app(service, s.token, limit, s.max_payload, extra)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: ASGIApp) -> AsyncIterator[None]:
+        service.start()
+        ctx = None
+        if tls:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(s.certfile or "", s.keyfile)
+        loop = asyncio.get_running_loop()
+        channel = await loop.create_server(
+            lambda: Channel(service, s.token, limit, s.max_payload), sock=chan_sock, ssl=ctx
+        )
+        announce(url_of(http_sock, tls))
+        try:
+            yield
+        finally:
+            await service.drain(s.drain_s)
+            channel.close()
+
+    app.router.lifespan_context = lifespan
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", ssl_certfile=s.certfile, ssl_keyfile=s.keyfile,
+        timeout_graceful_shutdown=int(s.drain_s), h11_max_incomplete_event_size=64 * 1024,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    # uvicorn raises the signal that stopped it again once it is done; handled here, it ends the process with 0
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[http_sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sys.stdout.flush()
