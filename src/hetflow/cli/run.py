@@ -106,6 +106,23 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
     return f"interrupted: {done} of {total} tasks done; {again}"
 
 
+def endpoints_backend(backend: str, address: str | None, platform: object) -> str:
+    """The backend of a run across endpoints (faas); SpecError when another backend, an address or a platform was
+    given too (the endpoints' nodes are the platform)."""
+    clash = (
+        ("--backend", f"--backend {backend}") if backend not in ("local", "faas") else
+        ("--address", "--address") if address is not None else
+        ("--platform", "--platform") if platform is not None else None
+    )  # fmt: skip
+    if clash is not None:
+        raise SpecError(
+            f"--endpoints runs on the endpoints' nodes: {clash[1]} cannot be given with it",
+            place=clash[0],
+            fix=f"leave {clash[0]} out",
+        )
+    return "faas"
+
+
 @main.command()
 @click.argument("workflow")
 @click.option(
@@ -123,6 +140,12 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
     "the platform. Without it, dask and ray start a local cluster shaped like --platform.",
 )
 @click.option("--platform", "-p", "platform", metavar="P", help=RUN_HELP_PLATFORM)
+@click.option(
+    "--endpoints",
+    metavar="FILE",
+    help="Run across function endpoints (backend faas): FILE maps site names to an endpoint's URL and token file; "
+    "their nodes are the platform.",
+)
 @click.option(
     "--mode", default=None, help="Asynchrony: sync, workload or task (default; with --resume: the journal's)."
 )
@@ -156,6 +179,7 @@ def run(
     backend: str,
     address: str | None,
     platform: str | None,
+    endpoints: str | None,
     mode: str | None,
     policy: str | None,
     journal: str | None,
@@ -202,6 +226,11 @@ def run(
     options["history"] = history
     if gpu_sharing is not None:
         options["gpu_sharing"] = gpu_sharing
+    if endpoints is not None:
+        from hetflow.faas.sitefile import load_endpoints
+
+        backend = endpoints_backend(backend, address, pf)
+        options["endpoints"] = load_endpoints(endpoints)
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run
