@@ -21,3 +21,8 @@ def total(*values: int) -> int:
 def record(index: int) -> int:
     """A workflow's `function:`, called with its task's index."""
     return index * 10
+
+
+def tagged(client: int, i: int) -> tuple[int, int, int]:
+    """(client, i, a value of both): a result that names the invocation it answers."""
+    return client, i, client * 1_000_003 + i * i
