@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from hetflow.sim.simulator import run_simulation
-from hetflow.sites.energy import Footprint, account
+from hetflow.errors import SpecError
+from hetflow.sites.energy import Footprint, account, share_measured
 from hetflow.sites.intensity import intensities, parse_start
 from hetflow.spec.load import load_workflow
 from hetflow.spec.site import Sites
@@ -121,5 +122,27 @@ def test_a_measured_energy_rescales_the_model() -> None:
 
 def test_an_interval_on_a_node_of_no_site_is_bad_input() -> None:
     sites = load_sites({"sites": [site("a", 500)]})
-    with pytest.raises(Exception, match="ran on node 'elsewhere-0', which no site has"):
+    with pytest.raises(SpecError, match="ran on node 'elsewhere-0', which no site has"):
         footprint(sites, [task("elsewhere-0", 0, 1)])
+
+
+def test_a_run_on_a_sites_own_platform_and_a_machine_wide_measure() -> None:
+    """Node names of a site's own platform (TYPE-i, as a real run on its platform file records them) are that
+    site's when no other site has the name; one machine's measure is shared by the model's CPU energy."""
+    power = {"idle_w": 100, "core_w": 10, "gpu_w": 0}
+    a, b = site("a", 100, power=power), site("b", 300, cores=2, power=power)
+    b["platform"]["nodes"][0]["type"] = "m"
+    sites = load_sites({"sites": [a, b], "default_link": {"bandwidth": 1}})
+    ivs = [task("n-0", 0, 3600, cores=2), task("b/m-0", 0, 3600, cores=2)]
+    f = footprint(sites, ivs)
+    assert [(s.site, s.tasks) for s in f.sites] == [("a", 1), ("b", 1)]
+    assert [s.energy_kwh for s in f.sites] == pytest.approx([0.12, 0.12], rel=1e-12)
+    shared = share_measured(4 * 0.12 * 3.6e6, "rapl", ivs, sites)  # twice what the model says of each site
+    assert shared == {"a": pytest.approx((0.24 * 3.6e6, "rapl")), "b": pytest.approx((0.24 * 3.6e6, "rapl"))}
+    t0 = parse_start(START)
+    doubled = account(ivs, sites, intensities(sites, t0), start=t0, measured=shared)
+    assert doubled.energy_kwh == pytest.approx(0.48, rel=1e-12)
+    assert doubled.carbon_g == pytest.approx(0.24 * 100 + 0.24 * 300, rel=1e-12)
+    same = load_sites({"sites": [a, site("c", 1)], "default_link": {"bandwidth": 1}})
+    with pytest.raises(SpecError, match="node 'n-0', which no site has"):  # n-0 is at a and at c: say which
+        footprint(same, ivs[:1])

@@ -101,7 +101,7 @@ def account(
     by site name (intensities for the run's time). measured: per site, (joules, source) read by a meter over the
     run (sites/rapl.py); the model's idle and core power of that site are scaled so that their energy equals it
     (GPUs stay modelled: the meters read CPU packages)."""
-    nodes = {n.name: n for n in sites.platform().nodes()}
+    nodes = nodes_of(sites)
     by_site: dict[str, list[int]] = {s.name: [] for s in sites.sites}
     for i, iv in enumerate(intervals):
         node = nodes.get(iv.node)
@@ -133,6 +133,31 @@ def account(
         sets[iv.set] = (e0 + e, g0 + g)
     total_e, total_g = sum(s.energy_kwh for s in out), sum(s.carbon_g for s in out)
     return Footprint(total_e, total_g, tuple(out), task_kwh, task_g, sets, start)
+
+
+def nodes_of(sites: Sites) -> dict[str, Node]:
+    """Every node by name: SITE/TYPE-i as in sites.platform(), and TYPE-i as in a site's own platform when no other
+    site has a node of that name (a real run on one site's platform file is accounted with the sites file)."""
+    nodes = {n.name: n for n in sites.platform().nodes()}
+    own: dict[str, list[Node]] = {}
+    for n in nodes.values():
+        own.setdefault(n.name.split("/", 1)[1], []).append(n)
+    nodes.update({name: found[0] for name, found in own.items() if len(found) == 1 and name not in nodes})
+    return nodes
+
+
+def share_measured(
+    joules: float, source: str, intervals: Sequence[Interval], sites: Sites
+) -> dict[str, tuple[float, str]]:
+    """One machine's measured energy (it ran every site of the run, as a local run does), split across the sites in
+    proportion to the CPU energy the model gives each: `account(measured=...)` then scales them all alike."""
+    nodes = nodes_of(sites)
+    modelled = {
+        s.name: model_cpu_joules([iv for iv in intervals if nodes[iv.node].site == s.name], nodes, s.power)
+        for s in sites.sites
+    }
+    total = sum(modelled.values())
+    return {k: (joules * v / total, source) for k, v in modelled.items() if v > 0} if total > 0 else {}
 
 
 def _arrays(chosen: Sequence[Interval], nodes: Mapping[str, Node], origin: float) -> dict[str, Any]:
