@@ -19,11 +19,20 @@ from tests.sites.files import CARBON, site
 from tests.sites.test_load import bad
 
 
-def hetflow(*args: str) -> subprocess.CompletedProcess[str]:
-    """The command line of this checkout, in a fresh interpreter."""
+def command(*args: str) -> subprocess.Popen[str]:
+    """The command line of this checkout, started in a fresh interpreter."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     code = "from hetflow.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def hetflow(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command line of this checkout to its end."""
+    proc = command(*args)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def test_bad_sites_files_are_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -31,12 +40,15 @@ def test_bad_sites_files_are_one_line_and_exit_2(tmp_path: Path) -> None:
     picked = [c for c in cases if c[2].startswith(("unknown site", "missing.csv", "has no avg_CI", "core_w must",
                                                     "site 'a' is declared", "bandwidth must"))]  # fmt: skip
     assert len(picked) == 6
+    started = []
     for k, (doc, place, problem) in enumerate(picked):
         path = tmp_path / f"sites{k}.yaml"
         path.write_text(yaml.safe_dump(doc))
-        res = hetflow("simulate", str(SEED_WORKFLOW), "--sites", str(path))
-        lines = res.stderr.strip().splitlines()
-        assert res.returncode == 2 and len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+        started.append((command("simulate", str(SEED_WORKFLOW), "--sites", str(path)), path, place, problem))
+    for proc, path, place, problem in started:  # at once: each is an interpreter starting
+        _, err = proc.communicate(timeout=120)
+        lines = err.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in err, err
         assert f"{path}: {place}: " in lines[0] and problem in lines[0] and "(fix: " in lines[0]
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hetflow.sim.simulator import run_simulation
 from hetflow.errors import SpecError
+from hetflow.sim.simulator import run_simulation
 from hetflow.sites.energy import Footprint, account, share_measured
 from hetflow.sites.intensity import intensities, parse_start
 from hetflow.spec.load import load_workflow

@@ -30,6 +30,11 @@ from hetflow.spec.trace import Interval
 J_PER_KWH = 3.6e6
 
 
+def _sig(x: float) -> float:
+    """x to 9 significant digits, for JSON: a run of milliseconds is not rounded to nothing."""
+    return float(f"{x:.9g}")
+
+
 @dataclass(frozen=True)
 class SiteFootprint:
     """One site's share of a run. idle_*: the idle power of its powered nodes that no running task took a share of."""
@@ -45,10 +50,10 @@ class SiteFootprint:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "energy_kwh": round(self.energy_kwh, 9),
-            "carbon_g": round(self.carbon_g, 6),
-            "idle_kwh": round(self.idle_kwh, 9),
-            "idle_g": round(self.idle_g, 6),
+            "energy_kwh": _sig(self.energy_kwh),
+            "carbon_g": _sig(self.carbon_g),
+            "idle_kwh": _sig(self.idle_kwh),
+            "idle_g": _sig(self.idle_g),
             "tasks": self.tasks,
             "nodes": self.nodes,
             "power_source": self.power_source,
@@ -79,12 +84,12 @@ class Footprint:
         from datetime import UTC, datetime
 
         return {
-            "energy_kwh": round(self.energy_kwh, 9),
-            "carbon_g": round(self.carbon_g, 6),
+            "energy_kwh": _sig(self.energy_kwh),
+            "carbon_g": _sig(self.carbon_g),
             "power_source": self.power_source,
             "start": datetime.fromtimestamp(self.start, UTC).isoformat().replace("+00:00", "Z"),
             "sites": {s.site: s.summary() for s in self.sites},
-            "sets": {k: {"energy_kwh": round(e, 9), "carbon_g": round(g, 6)} for k, (e, g) in self.sets.items()},
+            "sets": {k: {"energy_kwh": _sig(e), "carbon_g": _sig(g)} for k, (e, g) in self.sets.items()},
         }
 
 
