@@ -39,6 +39,21 @@ def test_a_shared_file_hour_by_hour() -> None:
     assert times.tolist() == [1800, 3600, 7200, 10800] and values[:3].tolist() == hours
 
 
+@needs_shared
+def test_every_shared_file_reads_its_empty_hours_keep_the_last_value() -> None:
+    files = sorted(CARBON.glob("*_hourly_2022.csv"))
+    assert len(files) >= 3
+    for path in files:
+        with path.open() as f:
+            rows = [(r["timestamp"], r["avg_CI"]) for r in csv.DictReader(f)]
+        series = Intensity.of(load_sites({"sites": [site("x", str(path))]}).sites[0], parse_start("2022-01-01"))
+        last = float(next(v for _, v in reversed(rows) if v))
+        for stamp, value in rows:
+            t = parse_start(stamp) - parse_start("2022-01-01")
+            last = float(value) if value else last  # an empty hour (the first wraps from the end)
+            assert series.at(t + 1800) == last, (path.name, stamp)
+
+
 def test_many_intervals_at_once_equal_one_by_one(tmp_path: Path) -> None:
     sites = load_sites({"sites": [site("a", str(two_hour_csv(tmp_path / "g.csv", 50, 80)))]})
     series = intensities(sites, parse_start("2022-01-01"))["a"]
