@@ -4,8 +4,8 @@ A site's intensity is a constant or an hourly CSV (a timestamp and an avg_CI col
 ../shared/data/carbon). Each row's value holds from its timestamp until the next row's (an hour in those files; a
 gap, or a row with an empty avg_CI, keeps the last value), and the series repeats yearly: it is indexed by absolute
 time, the run's time t plus its start (an ISO datetime, `--start`), taken modulo the length of the series' year, so a
-2023 start reads the 2022 hours of the same date. Integrals are exact over any interval (a task that spans an hour boundary is split there) and vectorised
-with numpy: a million intervals cost a few searchsorted calls.
+2023 start reads the 2022 hours of the same date. Integrals are exact over any interval (a task that spans an hour
+boundary is split there) and vectorised with numpy: a million intervals cost a few searchsorted calls.
 
 This module is data for policies too (`at`, `mean`): policies import it and spec/site.py, nothing else of sites/.
 """
