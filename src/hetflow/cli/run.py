@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from hetflow.runtime import Progress, Session, WorkflowRun
     from hetflow.spec import Workflow
+    from hetflow.spec.platform import Platform
+    from hetflow.spec.site import Sites
 
 EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was cancelled
 RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
@@ -124,6 +126,21 @@ def endpoints_backend(backend: str, address: str | None, platform: object) -> st
     return "faas"
 
 
+def check_site_nodes(platform: Platform, sites: Sites) -> None:
+    """SpecError unless every node the endpoints serve is a node of its site in the sites file (SITE/TYPE-i), so that
+    the run's energy and carbon are accounted with the power of the right site and node type."""
+    declared = {n.name for n in sites.platform().nodes()}
+    for node in platform.nodes():
+        if node.name not in declared:
+            site = node.name.split("/", 1)[0]
+            raise SpecError(
+                f"the endpoint of site {site!r} serves node {node.name!r}, which the sites file does not declare",
+                source=sites.source,
+                place=f"sites.{site}.platform",
+                fix="start each endpoint with its site's platform (hetflow endpoint start --platform ...)",
+            )
+
+
 @main.command()
 @click.argument("workflow")
 @click.option(
@@ -146,6 +163,11 @@ def endpoints_backend(backend: str, address: str | None, platform: object) -> st
     metavar="FILE",
     help="Run across function endpoints (backend faas): FILE maps site names to an endpoint's URL and token file; "
     "their nodes are the platform.",
+)
+@click.option(
+    "--token-file",
+    metavar="FILE",
+    help="The token of the endpoints of --sites whose sites have an `endpoint:` (one for them all).",
 )
 @click.option(
     "--mode", default=None, help="Asynchrony: sync, workload or task (default; with --resume: the journal's)."
@@ -182,6 +204,7 @@ def run(
     address: str | None,
     platform: str | None,
     endpoints: str | None,
+    token_file: str | None,
     mode: str | None,
     policy: str | None,
     journal: str | None,
@@ -238,19 +261,31 @@ def run(
     if endpoints is not None:
         from hetflow.faas.sitefile import load_endpoints
 
-        backend = endpoints_backend(backend, address, pf)
+        backend = endpoints_backend(backend, address, platform)
         options["endpoints"] = load_endpoints(endpoints)
+        if accounting is not None:
+            raise SpecError("--sites and --endpoints both given", place="--endpoints", fix="give the sites endpoints")
+    elif accounting is not None and any(s.endpoint for s in accounting.sites.sites):
+        from hetflow.faas.sitefile import endpoints_of_sites
+
+        backend = endpoints_backend(backend, address, platform)
+        options["endpoints"] = endpoints_of_sites(accounting.sites, token_file)
+        pf = None  # the endpoints' nodes, named as the sites' platform names them (SITE/TYPE-i)
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run
+        if accounting is not None and backend == "faas":
+            check_site_nodes(session.platform, accounting.sites)
     except HetflowError:
         session.close()
         raise
     warn_long(wf, session.platform)
     interrupted = ""
     r: WorkflowRun | None = None
-    if accounting is not None:
+    if accounting is not None and backend != "faas":
         accounting.metered()
+    elif accounting is not None:  # RAPL would measure this machine, not the endpoints' sites
+        note("energy: model (the sites run on their endpoints)")
     try:
         session.start()
         r = session.submit_workflow(wf)

@@ -51,7 +51,7 @@ def node_types(site: str, described: dict[str, Any]) -> list[NodeType]:
             name = f"{name}-{shape[0]}c{shape[1] / GPU_UNIT:g}g"
             shapes.setdefault(name, shape)
         counts[name] = counts.get(name, 0) + 1
-    return [NodeType(name, counts[name], *shapes[name]) for name in counts]
+    return [NodeType(name, counts[name], *shapes[name], site=site) for name in counts]
 
 
 def send(ep: Endpoint, run: TaskRun, gpus: float) -> concurrent.futures.Future[Any]:

@@ -17,9 +17,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hetflow.errors import SpecError
+
+if TYPE_CHECKING:
+    from hetflow.spec.site import Sites
 
 SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # it becomes part of node names ("SITE/TYPE-i")
 
@@ -126,3 +129,23 @@ def _token(base: Path, file: object, source: str, place: str) -> str | None:
     if not token:
         raise SpecError(f"the token file {str(path)!r} is empty", source=source, place=place, fix="write the token")
     return token
+
+
+def endpoints_of_sites(sites: Sites, token_file: str | os.PathLike[str] | None) -> tuple[SiteEndpoint, ...]:
+    """The endpoints of a sites file whose sites say where they really run (`endpoint:`), with the token in
+    token_file (one for them all); () when none does. SpecError when only some do: a run is on endpoints or not."""
+    with_endpoint = [s for s in sites.sites if s.endpoint]
+    if not with_endpoint:
+        return ()
+    if len(with_endpoint) != len(sites.sites):
+        missing = next(s.name for s in sites.sites if not s.endpoint)
+        raise SpecError(
+            f"site {missing!r} has no endpoint, and other sites have one",
+            source=sites.source,
+            place=f"sites.{missing}",
+            fix="give every site an `endpoint:` (a run across endpoints), or none (a run on this machine)",
+        )
+    token = None
+    if token_file is not None:
+        token = _token(Path("."), os.fspath(token_file), "--token-file", "--token-file")
+    return site_endpoints({s.name: s.endpoint for s in with_endpoint}, token, sites.source)
