@@ -13,8 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 
-def echo(x: Any) -> Any:
-    return x
+def local_echo() -> Callable[[Any], Any]:
+    """An identity function defined here, so that Ray and Dask send it by value (their workers cannot import this
+    script's module)."""
+
+    def echo(x: Any) -> Any:
+        return x
+
+    return echo
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -49,7 +55,7 @@ def ray_round_trip(payload: bytes, samples: int) -> dict[str, Any]:
         return {"error": f"ray is not installed: {exc}"}
     ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     try:
-        f = ray.remote(echo)
+        f = ray.remote(local_echo())
         return percentiles(timed(lambda: ray.get(f.remote(payload)), samples))
     finally:
         ray.shutdown()
@@ -72,5 +78,6 @@ def dask_round_trip(payload: bytes, samples: int) -> dict[str, Any]:
             )
         )
         client = stack.enter_context(distributed.Client(cluster))  # type: ignore[no-untyped-call]
+        echo = local_echo()
         return percentiles(timed(lambda: client.submit(echo, payload, pure=False).result(), samples))
     return {}
