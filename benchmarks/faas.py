@@ -34,10 +34,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faas_peers import dask_round_trip, percentiles, ray_round_trip  # noqa: E402
+import hetflow as hf
 
-import hetflow as hf  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from faas_peers import dask_round_trip, percentiles, ray_round_trip
 
 PAYLOADS = {"1KB": 1024, "100KB": 100 * 1024, "5.9MB": int(5.9 * 1024 * 1024)}
 OFFSET_SAMPLES = 50
@@ -122,12 +122,12 @@ def latency(client: hf.Endpoint, samples: int, offset: float) -> dict[str, Any]:
             k += 1
             fn = fresh_function(k)
             client.register(fn)  # registration is not the invocation's cost
-            cold.append(one(lambda fn=fn: client.submit(fn, payload), offset))
+            cold.append(one(lambda fn=fn, p=payload: client.submit(fn, p), offset))
         client.submit(len, payload).result(timeout=300)  # its first call is cold
-        warm = [one(lambda: client.submit(len, payload), offset) for _ in range(samples)]
+        warm = [one(lambda p=payload: client.submit(len, p), offset) for _ in range(samples)]
         with client.lease(cores=1, seconds=3600) as lease:
             lease.submit(len, payload).result(timeout=300)  # the lease's worker takes the function
-            hot = [one(lambda lease=lease: lease.submit(len, payload), offset) for _ in range(samples)]
+            hot = [one(lambda lease=lease, p=payload: lease.submit(len, p), offset) for _ in range(samples)]
         out[name] = {"cold": summarize(cold), "warm": summarize(warm), "hot": summarize(hot)}
     return out
 
