@@ -116,6 +116,21 @@ def test_a_site_killed_mid_run_loses_nothing(sites: dict[str, RunningEndpoint], 
     assert all(r.node is not None and r.node.startswith("site-b/") for r in again)
 
 
+def test_a_site_that_comes_back_joins_again(sites: dict[str, RunningEndpoint], tmp_path: Path) -> None:
+    with session(sites) as s:
+        assert s.submit(tasks.total, 1, 2).result(timeout=60) == 3
+        old = sites["site-a"]
+        kill_tree(old)
+        wait_for(lambda: s.executor.lost_sites == ["site-a"], 30, "site-a lost")  # type: ignore[attr-defined]
+        assert s.submit(tasks.total, 3, 4).result(timeout=60) == 7  # on site-b meanwhile
+        sites["site-a"] = start_endpoint(tmp_path / "again", platform=SITE, port=old.port, token_file=old.token_file)
+        wait_for(lambda: not s.executor.lost_sites, 30, "site-a back")  # type: ignore[attr-defined]
+        futures = s.map(tasks.total, range(8), range(8))
+        assert [f.result(timeout=60) for f in futures] == [2 * i for i in range(8)]
+        used = {iv.node for iv in s.result().intervals if iv.set == futures[0].set}
+    assert used == {"site-a/cpu-0", "site-b/cpu-0"}  # the engine places on site-a again
+
+
 def test_workflow_of_commands_across_endpoints_file(sites: dict[str, RunningEndpoint], tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -169,3 +184,5 @@ def test_endpoints_bad_input(tmp_path: Path) -> None:
     file.write_text("endpoints: {a: 'http://127.0.0.1:1'}\n")
     r = CliRunner().invoke(main, ["run", str(wf), "--endpoints", str(file), "--backend", "dask"])
     assert r.exit_code == 2 and "--backend dask cannot be given with it" in r.output
+    with pytest.raises(SpecError, match="the faas backend runs on endpoints, and none were given"):
+        hf.Session(backend="faas")

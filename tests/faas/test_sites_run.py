@@ -35,13 +35,15 @@ def endpoints(tmp_path: Path) -> Iterator[dict[str, RunningEndpoint]]:
             kill_tree(ep)
 
 
-def sites_file(tmp_path: Path, endpoints: dict[str, RunningEndpoint], nodes: list[dict[str, Any]]) -> Path:
+def sites_file(tmp_path: Path, endpoints: dict[str, Any], nodes: list[dict[str, Any]]) -> Path:
+    """Two sites, clean (20 gCO2/kWh) and dirty (800, PUE 1.5), each at its endpoint (a RunningEndpoint or a URL)."""
+    url = {name: getattr(ep, "url", ep) for name, ep in endpoints.items()}
     doc = {
         "sites": [
             {"name": "clean", "platform": {"nodes": nodes}, "carbon": 20, "power": POWER,
-             "endpoint": endpoints["clean"].url},
+             "endpoint": url["clean"]},
             {"name": "dirty", "platform": {"nodes": nodes}, "carbon": 800, "pue": 1.5, "power": POWER,
-             "endpoint": endpoints["dirty"].url},
+             "endpoint": url["dirty"]},
         ],
         "default_link": {"latency": "1ms", "bandwidth": "1GB/s"},
     }  # fmt: skip
@@ -102,8 +104,8 @@ def test_endpoints_that_serve_other_nodes_than_their_sites_are_refused(
     assert "the endpoint of site 'clean' serves node 'clean/n-0', which the sites file does not declare" in r.output
 
 
-def test_sites_with_and_without_endpoints_are_refused(endpoints: dict[str, RunningEndpoint], tmp_path: Path) -> None:
-    sites = sites_file(tmp_path, endpoints, NODES)
+def test_sites_with_and_without_endpoints_are_refused(tmp_path: Path) -> None:
+    sites = sites_file(tmp_path, {"clean": "http://127.0.0.1:1", "dirty": "http://127.0.0.1:2"}, NODES)
     doc = yaml.safe_load(sites.read_text())
     del doc["sites"][1]["endpoint"]
     sites.write_text(yaml.safe_dump(doc))

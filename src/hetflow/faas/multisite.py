@@ -36,7 +36,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from hetflow.errors import ExecutionError
+from hetflow.errors import ExecutionError, SpecError
 from hetflow.executors.api import CANCELLED, DONE, LOST, NodeChange, Outcome, TaskRun
 from hetflow.faas import remote
 from hetflow.faas.client import Endpoint
@@ -101,12 +101,18 @@ class MultiSiteExecutor:
     def __init__(
         self,
         *,
-        endpoints: Mapping[str, Any] | Sequence[SiteEndpoint],
+        endpoints: Mapping[str, Any] | Sequence[SiteEndpoint] | None = None,
         token: str | Mapping[str, str] | None = None,
         log_dir: str | os.PathLike[str] | None = None,
         grace: float = GRACE_S,
         heartbeat: float = HEARTBEAT_S,
     ) -> None:
+        if endpoints is None:
+            raise SpecError(
+                "the faas backend runs on endpoints, and none were given",
+                place="endpoints",
+                fix='give Session(backend="faas", endpoints={"site-a": URL, ...}, token=...) or --endpoints FILE',
+            )
         given = tuple(endpoints) if not isinstance(endpoints, Mapping) else site_endpoints(endpoints, token)
         self._given: tuple[SiteEndpoint, ...] = given
         self._grace = grace
@@ -177,6 +183,11 @@ class MultiSiteExecutor:
                 log.warning("logs of the failed commands kept in %s", self._log_dir)
             else:
                 shutil.rmtree(self._log_dir, ignore_errors=True)
+
+    @property
+    def lost_sites(self) -> list[str]:
+        """The sites lost now (for tools and tests)."""
+        return [name for name, site in self._sites.items() if site.lost]
 
     # ---- the driver thread ----------------------------------------------------------------------------------------
     def submit(self, runs: Sequence[TaskRun]) -> None:
