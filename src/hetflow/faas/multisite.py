@@ -7,9 +7,9 @@ platform: node types "SITE/TYPE", nodes "SITE/TYPE-i" (as hetflow.spec.sites nam
 session's engine places every task set on some site's node through its own policies, modes, partitions and
 triggers. submit() sends each execution to its site's endpoint with the resources the engine gave it; the
 endpoint's own engine admits it and places it within the site (an endpoint serves other clients and leases too).
-A Python function goes as itself (Endpoint.submit); a "pkg.mod:func" reference and a shell command go through
-functions the endpoint imports by reference (faas/calls.py, faas/shell.py), a command's output coming back to be
-written where a CommandResult expects it (the session's log folder).
+A Python function goes as itself (Endpoint.submit); a "pkg.mod:func" reference goes through faas/tasks.py and a
+shell command through the endpoint's built-in shell function (faas/builtins.py), both imported there by reference,
+a command's output coming back to be written where a CommandResult expects it (the session's log folder).
 
 A site that goes away: a heartbeat thread asks each endpoint's health every HEARTBEAT_S; one that has not answered
 for `grace` seconds is lost, and changes() reports NodeLost for each of its nodes, so the engine re-queues their
@@ -17,7 +17,13 @@ tasks on other sites (results that come back from a lost site afterwards are dro
 lost site that answers again joins again (NodeJoined, same node names). An execution whose call fails with a
 connection error waits for the heartbeat's verdict: the site lost (re-queued by the engine) or back (run again,
 LOST, the driver's way of re-running without using a retry). An endpoint that refuses an execution (its own
-admission: busy, rate limited) gets it again after a backoff, while the session's ledger keeps its resources.
+admission: busy, rate limited) gets it again after a backoff, while the session's ledger keeps its resources;
+after MAX_REFUSALS it is LOST (the driver sends it again a few times, then it fails). Cancelling an execution stops
+waiting for it; the endpoint finishes it (the client has no remote cancel).
+
+Where it lives: faas imports runtime and executors, so an executor in executors/ could not import the client
+without a cycle; executors.EXECUTORS names it by string ("hetflow.faas.multisite:MultiSiteExecutor"), resolved by
+make_executor when backend "faas" is asked for, and nothing below faas imports it.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ OFFSET_SAMPLES = 5  # round trips to estimate an endpoint's clock offset from
 HEARTBEAT_S = 0.25  # how often each site is asked for its health
 PATIENCE_S = 30.0  # how long a client keeps reconnecting before it fails what waits (the heartbeat decides first)
 REFUSAL_BACKOFF_S = (0.05, 2.0)  # first and longest pause before an execution an endpoint refused goes again
+MAX_REFUSALS = 30  # then it is LOST (about a minute): the driver sends it again a few times, then it fails
 log = logging.getLogger("hetflow")
 
 
@@ -266,6 +273,11 @@ class MultiSiteExecutor:
             return  # the engine re-queues it (NodeLost) and cancels it here
         logs = self._logs() if job.run.command is not None else None
         verdict = remote.outcome(key, job.run, future, job.site.offset, logs)
+        if verdict is remote.REFUSED and job.refusals >= MAX_REFUSALS:
+            del self._jobs[key]
+            t = time.time()
+            out.append(Outcome(key, LOST, t, t, error=f"site {job.site.name} refused it {job.refusals + 1} times"))
+            return
         if verdict is remote.REFUSED:
             job.future = None
             job.refusals += 1
