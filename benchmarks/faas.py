@@ -9,8 +9,9 @@ round trip of one small task through plain Ray and plain Dask on the same machin
     warm  the same function again: an idle worker of that function;
     hot   Lease.submit: the lease's pinned worker.
   Each is reported client-side (perf_counter around submit().result()) and server-side from the result's timings:
-  endpoint (returned - received), execution (ended - started), and the client's share (round trip minus the
-  endpoint's), with the client-endpoint clock offset estimated as SeBS does: OFFSET_SAMPLES request/response pairs
+  endpoint (returned - received) and its parts accept (queued - received), placement (started - queued: the
+  endpoint's engine and the hand-over to a worker), execution (ended - started) and return (returned - ended), and
+  the client's share (round trip minus the endpoint's), with the client-endpoint clock offset estimated as SeBS does: OFFSET_SAMPLES request/response pairs
   (GET /v1/health, which answers the endpoint's time), the offset of the one with the smallest round trip; the one-way
   request and answer times use it. Each sample's kind (cold/warm/hot) as the endpoint reported it is counted.
 - eviction: with --keep-warm K, the probability that a call after an idle time t is cold, for t from 0.25 K to 2 K.
@@ -95,13 +96,17 @@ def one(submit: Callable[[], Any], offset: float) -> dict[str, Any]:
         "client": rtt,
         "endpoint": t["returned"] - t["received"],
         "execution": t["ended"] - t["started"],
+        "accept": t["queued"] - t["received"],  # the endpoint took it (checks, journal)
+        "placement": t["started"] - t["queued"],  # its engine placed it and a worker began (none for hot calls)
+        "return": t["returned"] - t["ended"],  # the value back from the worker, sent
         "request": t["received"] - offset - t["sent"],  # one way, client -> endpoint
         "answer": t["got"] - (t["returned"] - offset),  # one way, endpoint -> client
     }
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: percentiles([r[k] for r in rows]) for k in ("client", "endpoint", "execution")}
+    keys = ("client", "endpoint", "execution", "accept", "placement", "return")
+    out: dict[str, Any] = {k: percentiles([r[k] for r in rows]) for k in keys}
     out["client_side_overhead"] = percentiles([r["client"] - r["endpoint"] for r in rows])
     out["request_one_way"] = percentiles([r["request"] for r in rows])
     out["answer_one_way"] = percentiles([r["answer"] for r in rows])
