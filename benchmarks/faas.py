@@ -13,7 +13,8 @@ round trip of one small task through plain Ray and plain Dask on the same machin
   endpoint's engine and the hand-over to a worker), execution (ended - started) and return (returned - ended), and
   the client's share (round trip minus the endpoint's), with the client-endpoint clock offset estimated as SeBS
   does: OFFSET_SAMPLES request/response pairs (GET /v1/health, which answers the endpoint's time), the offset of the
-  one with the smallest round trip; the one-way request and answer times use it. Each sample's kind (cold/warm/hot) as the endpoint reported it is counted.
+  one with the smallest round trip; the one-way request and answer times use it. Each sample's kind (cold, warm,
+  hot) as the endpoint reported it is counted.
 - eviction: with --keep-warm K, the probability that a call after an idle time t is cold, for t from 0.25 K to 2 K.
 - throughput: 8 clients (threads, each its own Endpoint) pipelining small invocations; invocations per second.
 - peers (unless --no-peer): ray.get(f.remote(x)) and client.submit(f, x).result() with the 1 KB payload, warm.
