@@ -289,7 +289,7 @@ def test_no_private_name_is_used_across_modules() -> None:
     assert not found, "private names used across modules:\n" + "\n".join(found)
 
 
-LAZY_PACKAGES = ["hetflow", "hetflow.spec", "hetflow.report"]
+LAZY_PACKAGES = ["hetflow", "hetflow.spec", "hetflow.report", "hetflow.faas"]
 
 
 @pytest.mark.parametrize("package", LAZY_PACKAGES)
@@ -332,6 +332,7 @@ def fresh_imports(statement: str) -> set[str]:
         ("from hetflow.spec import Workflow, Platform, dag, trace", {"pydantic", "yaml", "numpy"}),
         ("import hetflow.cli", {"pydantic", "yaml", "numpy", "rich", "matplotlib", "dask", "ray"}),
         ("from hetflow.report import print_table", {"matplotlib"}),
+        ("from hetflow.faas import Endpoint", {"starlette", "uvicorn", "numpy", "pydantic", "yaml", "cloudpickle"}),
     ],
 )
 def test_importing_a_part_loads_only_what_it_needs(statement: str, absent: set[str]) -> None:

@@ -28,6 +28,22 @@ def die_once(marker: str) -> int:
     """The first call (no marker file yet) writes its pid and sleeps, to be killed; a later call returns its pid."""
     path = Path(marker)
     if not path.exists():
-        path.write_text(str(os.getpid()))
+        path.write_text(f"{os.getpid()}\n")
         time.sleep(60)
     return os.getpid()
+
+
+def die_always(marker: str) -> None:
+    """Write its pid (a line per attempt) and sleep, to be killed every time."""
+    with open(marker, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    time.sleep(60)
+
+
+def pids_in(marker: str) -> list[int]:
+    """The pids die_once / die_always wrote (whole lines only)."""
+    try:
+        text = Path(marker).read_text()
+    except OSError:
+        return []
+    return [int(line) for line in text.splitlines() if line.strip().isdigit()]

@@ -36,8 +36,26 @@ def test_submit_map_and_resources(ep: RunningEndpoint) -> None:
             return x + local
 
         assert client.submit(add, 1).result(timeout=60) == 4
+        health = client.health()
+        assert health["status"] == "ok" and 0 < health["rtt"] < 60 and abs(health["offset"]) < 5  # one machine
         nodes = client.resources()["nodes"]
         assert nodes[0]["cores"] == 4 and nodes[0]["free_cores"] == 4
+
+
+def test_builtin_shell_by_reference(ep: RunningEndpoint, tmp_path: Path) -> None:
+    with ep.client() as client:
+        out = client.submit("hetflow.faas.builtins:shell", f"echo made > {tmp_path}/x; cat {tmp_path}/x").result(60)
+        assert out["returncode"] == 0 and out["stdout"] == "made\n"
+        failed = client.submit("hetflow.faas.builtins:shell", "exit 3").result(timeout=60)
+        assert failed["returncode"] == 3
+
+
+def test_a_future_cancelled_here_leaves_the_client_working(ep: RunningEndpoint) -> None:
+    with ep.client() as client:
+        gone = client.submit(functions.sleepy, 0.2)
+        assert gone.cancel()
+        assert client.submit(functions.sleepy, 0.3).result(timeout=60) == 0.3  # after the cancelled one's result
+        assert client.submit(functions.square, 5).result(timeout=60) == 25
 
 
 def test_exceptions_come_back_as_themselves(ep: RunningEndpoint) -> None:

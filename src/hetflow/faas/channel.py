@@ -48,7 +48,7 @@ class Channel(asyncio.Protocol):
             data = data[n:]
         buf = self.buf
         buf += data
-        limit = self.max_payload + 256 if self.authed else HELLO_MAX
+        limit = self.max_payload + 1 + INVOKE.size if self.authed else HELLO_MAX  # the payload, and its header
         while len(buf) >= 4 and not self.closed:
             (size,) = HEAD.unpack_from(buf)
             if size > limit:
@@ -58,7 +58,7 @@ class Channel(asyncio.Protocol):
                 if len(buf) < 4 + 17:
                     break
                 if buf[4:5] == b"I":
-                    too = f"payload of {size} bytes is over the limit of {self.max_payload}"
+                    too = f"payload of {size - 1 - INVOKE.size} bytes is over the limit of {self.max_payload}"
                     self.refuse(bytes(buf[5:21]), 413, too)
                 else:
                     self.fatal(413, "frame over the payload limit")
@@ -69,21 +69,21 @@ class Channel(asyncio.Protocol):
                 continue
             if len(buf) < 4 + size:
                 break
-            body = bytes(buf[4 : 4 + size])
+            with memoryview(buf) as view:  # read in place: only a payload is copied, once
+                self.handle(view[4 : 4 + size])
             del buf[: 4 + size]
-            self.handle(body)
         if self.batch:
             batch, self.batch = self.batch, []
             self.service.accept(batch)
             for inv in batch:
                 self.service.watch(inv.id, self.deliver)
 
-    def handle(self, body: bytes) -> None:
-        op = body[:1]
+    def handle(self, body: memoryview) -> None:
+        op = bytes(body[:1])
         if op == b"I" and self.authed:
             self.invocation(body)
         elif op == b"H":
-            status = check_token(body[1:], self.token)
+            status = check_token(bytes(body[1:]), self.token)
             if status:
                 self.fatal(status, "no token given" if status == 401 else "wrong token")
                 return
@@ -96,7 +96,7 @@ class Channel(asyncio.Protocol):
         else:
             self.fatal(400, f"malformed frame ({op!r}, {len(body)} bytes)")
 
-    def invocation(self, body: bytes) -> None:
+    def invocation(self, body: memoryview) -> None:
         if len(body) < 1 + INVOKE.size:
             self.fatal(400, "malformed invocation frame")
             return
@@ -105,8 +105,8 @@ class Channel(asyncio.Protocol):
             self.refuse(ident, 429, "too many requests: slow down")
             return
         inv = Invocation(
-            ident.hex(), fid.hex(), "json" if fmt == b"j" else "pickle", body[1 + INVOKE.size :], cores, gpus, memory,
-            timeout if timeout > 0 else None, None if lease == NO_LEASE else lease.hex(),
+            ident.hex(), fid.hex(), "json" if fmt == b"j" else "pickle", bytes(body[1 + INVOKE.size :]), cores, gpus,
+            memory, timeout if timeout > 0 else None, None if lease == NO_LEASE else lease.hex(),
         )  # fmt: skip
         try:
             self.service.check(inv)

@@ -38,7 +38,8 @@ from hetflow.faas.link import ChannelError, Link
 
 class InvocationFuture(concurrent.futures.Future[Any]):
     """A Future of one invocation, also awaitable. info: kind (cold, warm, hot), node, and timings (epoch seconds:
-    sent and got on this client; received, queued, returned on the endpoint; started, ended on its worker)."""
+    sent and got on this client; received, queued, returned on the endpoint; started, ended on its worker).
+    cancel() only stops waiting here: the endpoint runs what it accepted."""
 
     def __init__(self, ident: str) -> None:
         super().__init__()
@@ -91,11 +92,8 @@ class Endpoint:
         self._down = ""
         self.offset = 0.0
         self.max_payload = 0
-        hello = self.health()
-        channel = hello.get("channel") or {}
-        self.max_payload = int(hello.get("max_payload", 0))
         self._link = Link(
-            (self.host, int(channel["port"])), token, self.tls, self.host, self._on_frame, self._on_connect,
+            self._locate, token, self.tls, self.host, self._on_frame, self._on_connect,
             self._on_down, patience,
         )  # fmt: skip
         try:
@@ -133,6 +131,15 @@ class Endpoint:
         if self.tls is not None:
             return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.tls)
         return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
+    def _locate(self) -> tuple[str, int]:
+        """Where the endpoint's channel listens (asked again at each reconnection)."""
+        try:
+            hello = self.health()
+        except EndpointError as exc:
+            raise ChannelError(str(exc), exc.status) from None
+        self.max_payload = int(hello.get("max_payload", 0))
+        return self.host, int(hello["channel"]["port"])
 
     def health(self) -> dict[str, Any]:
         """The endpoint's health, with this client's estimate of the round trip (rtt, s) and of the endpoint's
@@ -233,7 +240,7 @@ class Endpoint:
                 self._acks = []
         if acks:
             self._link.send(frame(b"A", *acks))
-        if got is None:
+        if got is None or got[0].done():  # cancelled here meanwhile: the endpoint ran it anyway
             return
         fut = got[0]
         fut.info.update(kind=KINDS[kind], status=STATUSES[status])

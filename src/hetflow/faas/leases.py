@@ -11,19 +11,21 @@ import asyncio
 import contextlib
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hetflow.errors import SpecError
-from hetflow.executors.api import DONE, Outcome, TaskRun, gpu_env
+from hetflow.executors.api import DONE, Outcome, TaskRun, gpu_env, visible_devices
 from hetflow.faas.bridge import EndpointExecutor, hold
 from hetflow.faas.model import Invocation, Refused
+from hetflow.faas.openapi import MAX_LEASE_SECONDS
 from hetflow.faas.pool import Call, WarmPool, WorkerProc
 from hetflow.runtime.session import Session
 from hetflow.runtime.task import TaskFunction, TaskOptions
 
 GRANT_WAIT_S = 5.0  # how long a lease that fitted may take to be placed before it is refused
-MAX_LEASE_S = 7 * 24 * 3600.0
+MIN_LEASE_S = 1.0
+MAX_LEASE_S = float(MAX_LEASE_SECONDS)
 
 
 @dataclass(slots=True, eq=False)
@@ -39,6 +41,8 @@ class Lease:
     worker: WorkerProc | None = None
     timer: asyncio.TimerHandle | None = None
     granted: asyncio.Future[None] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # its GPUs, for each worker pinned to it
+    backlog: list[Invocation] = field(default_factory=list)  # calls waiting while a fresh worker starts
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "cores": self.cores, "gpus": self.gpus, "memory": self.memory, "node": self.node,
@@ -74,12 +78,12 @@ class Leases:
         svc = self.service
         if svc.draining:
             raise Refused(503, "the endpoint is stopping")
-        if not 0 < seconds <= MAX_LEASE_S:
-            raise Refused(400, f"a lease lasts more than 0 and at most {MAX_LEASE_S:g} seconds")
+        if not MIN_LEASE_S <= seconds <= MAX_LEASE_S:
+            raise Refused(400, f"a lease lasts {MIN_LEASE_S:g} to {MAX_LEASE_S:g} seconds")
         try:
             opts = TaskOptions.of(cores, gpus, memory, name="lease")
         except SpecError as exc:
-            raise Refused(400, exc.problem) from None
+            raise Refused(409, exc.problem) from None
         if not svc.session_fits(cores, gpus, memory):
             raise Refused(409, f"{cores} cores, {gpus:g} GPUs and {memory} bytes are more than any node here has")
         why = self.why_not(cores, gpus, memory)
@@ -127,13 +131,13 @@ class Leases:
             return
         lease.key, lease.node = run.key, run.node
         node = svc.executor.nodes.get(run.node) if svc.executor is not None else None
-        env = gpu_env(run.gpus, node is not None and node.gpu_units > 0)
-        asyncio.get_running_loop().create_task(self._pin(lease, env))
+        lease.env = gpu_env(run.gpus, node is not None and node.gpu_units > 0, visible_devices())
+        asyncio.get_running_loop().create_task(self._pin(lease))
 
-    async def _pin(self, lease: Lease, env: dict[str, str]) -> None:
+    async def _pin(self, lease: Lease) -> None:
         assert lease.granted is not None
         try:
-            lease.worker = await self.service.pool.pinned(env)
+            lease.worker = await self.service.pool.pinned(lease.env)
         except Exception as exc:
             self._free(lease)
             lease.granted.set_exception(exc)
@@ -141,12 +145,37 @@ class Leases:
         lease.granted.set_result(None)
 
     def run(self, inv: Invocation) -> None:
+        """Run a call on its lease's worker (or once the lease has a fresh one)."""
         lease = self.held.get(inv.lease or "")
+        if lease is not None and lease.worker is None:
+            lease.backlog.append(inv)
+            return
         call = self.service.hot_call(inv)
         if lease is None or lease.worker is None:
             self.service.pool.on_failed(call, "cancelled", "the lease ended")
             return
         self.service.pool.run_on(lease.worker, call)
+
+    def unpinned(self, w: WorkerProc) -> None:
+        """A lease's worker died on its own (kill -9, out of memory): pin a fresh one; calls wait for it."""
+        lease = next((x for x in self.held.values() if x.worker is w), None)
+        if lease is not None:
+            lease.worker = None
+            asyncio.get_running_loop().create_task(self._repin(lease))
+
+    async def _repin(self, lease: Lease) -> None:
+        try:
+            w = await self.service.pool.pinned(lease.env)
+        except Exception:
+            self.end(lease.id, "ended: no fresh worker could start")
+            return
+        if lease.id not in self.held:
+            w.kill("the lease ended")
+            return
+        lease.worker = w
+        waiting, lease.backlog = lease.backlog, []
+        for inv in waiting:
+            self.run(inv)
 
     def end(self, ident: str, why: str = "released") -> bool:
         """Release a lease (or let it expire): its worker goes, the engine gets its resources back."""
@@ -157,6 +186,9 @@ class Leases:
             lease.timer.cancel()
         if lease.worker is not None:
             self.service.pool.unpin(lease.worker, f"the lease was {why}")
+        for inv in lease.backlog:
+            self.service.pool.on_failed(self.service.hot_call(inv), "cancelled", f"the lease was {why}")
+        lease.backlog.clear()
         self._free(lease)
         return True
 

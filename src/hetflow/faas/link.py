@@ -33,12 +33,13 @@ class ChannelError(Exception):
 
 
 class Link:
-    """One channel connection. on_frame(op, body) runs in the reader thread for every frame after the welcome;
-    on_connect() after each reconnection: the frames to send again; on_down(reason) when it gave up."""
+    """One channel connection. locate() says where the channel listens now (ChannelError when it cannot tell);
+    on_frame(op, body) runs in the reader thread for every frame after the welcome; on_connect() after each
+    reconnection: the frames to send again; on_down(reason) when it gave up."""
 
     def __init__(
         self,
-        address: tuple[str, int],
+        locate: Callable[[], tuple[str, int]],
         token: str,
         tls: ssl.SSLContext | None,
         server_hostname: str | None,
@@ -47,7 +48,8 @@ class Link:
         on_down: Callable[[str], None],
         patience: float = 60.0,
     ) -> None:
-        self.address = address
+        self.locate = locate
+        self.address = ("", 0)
         self.token = token
         self.tls = tls
         self.server_hostname = server_hostname
@@ -74,6 +76,7 @@ class Link:
         self._thread.start()
 
     def _connect(self) -> None:
+        self.address = self.locate()  # an endpoint that restarted may listen on another channel port
         try:
             sock = socket.create_connection(self.address, timeout=10)
         except OSError as exc:
@@ -156,7 +159,10 @@ class Link:
                 assert sock is not None
                 while True:
                     op, body = read_frame(sock, buf)
-                    self.on_frame(op, body)
+                    try:
+                        self.on_frame(op, body)
+                    except Exception:  # one bad frame never stops the reader
+                        log.exception("endpoint channel: a frame could not be handled")
             except (OSError, EOFError, AssertionError, ValueError):
                 if self.closed:
                     return

@@ -7,6 +7,11 @@ from typing import Any
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+BASE64 = {"type": "string", "pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"}
+MAX_SECONDS = 366 * 24 * 3600  # an invocation's time limit at most
+MAX_LEASE_SECONDS = 7 * 24 * 3600
+MAX_CORES = 65535  # cores and GPUs an invocation or lease may ask for (the channel sends cores in 16 bits)
+MAX_WAIT_S = 30.0  # the longest long poll
 
 
 def answer(description: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -16,10 +21,21 @@ def answer(description: str, body: dict[str, Any] | None = None) -> dict[str, An
     return out
 
 
+def linked(out: dict[str, Any], links: dict[str, tuple[str, str, str]]) -> dict[str, Any]:
+    """An answer with OpenAPI links: name -> (operationId, parameter, where in the body), so a stateful fuzzer
+    follows a created function, invocation or lease to the routes that read it."""
+    out["links"] = {
+        name: {"operationId": op, "parameters": {param: f"$response.body#/{where}"}}
+        for name, (op, param, where) in links.items()
+    }
+    return out
+
+
 def errors(*codes: int) -> dict[str, Any]:
     words = {
-        400: "malformed request", 401: "no token", 403: "wrong token", 404: "not found", 409: "refused: it cannot be",
-        410: "lease gone", 413: "payload over the limit", 429: "over the rate limit", 503: "the endpoint is stopping",
+        400: "malformed request", 401: "no token", 403: "wrong token", 404: "not found (a function, an invocation, a "
+        "lease that is not held)", 405: "method not allowed", 409: "refused: it cannot be (now)",
+        413: "payload over the limit", 429: "over the rate limit", 503: "the endpoint is stopping",
     }  # fmt: skip
     return {str(c): answer(words[c], ERROR) for c in (401, 403, 429, *codes)}
 
@@ -33,10 +49,11 @@ def path_id(name: str) -> list[dict[str, Any]]:
 
 
 NUMBERS = {
-    "cores": {"type": "integer", "minimum": 0, "default": 1},
-    "gpus": {"type": "number", "minimum": 0, "default": 0},
-    "memory": {"type": "integer", "minimum": 0, "default": 0, "description": "bytes"},
-}
+    "cores": {"type": "integer", "minimum": 0, "maximum": MAX_CORES, "default": 1},
+    "gpus": {"type": "number", "minimum": 0, "maximum": MAX_CORES, "default": 0,
+             "description": "a fraction of one GPU, or whole GPUs"},
+    "memory": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1, "default": 0, "description": "bytes"},
+}  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
@@ -61,10 +78,16 @@ SCHEMAS: dict[str, Any] = {
     },
     "FunctionIn": {
         "type": "object",
+        "additionalProperties": False,
+        "oneOf": [{"required": ["ref"]}, {"required": ["pickle"]}],
         "description": "by reference (ref: 'module:name', importable on the endpoint) or pickled (cloudpickle, base64)",
         "properties": {
-            "ref": {"type": "string", "examples": ["hetflow.faas.builtins:shell"]},
-            "pickle": {"type": "string", "contentEncoding": "base64"},
+            "ref": {
+                "type": "string",
+                "pattern": "^[A-Za-z_][\\w.]*:[A-Za-z_][\\w.]*$",
+                "examples": ["hetflow.faas.builtins:shell"],
+            },
+            "pickle": {**BASE64, "minLength": 4},
             "name": {"type": "string"},
         },
     },
@@ -75,22 +98,25 @@ SCHEMAS: dict[str, Any] = {
     },
     "InvocationIn": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["function"],
+        "allOf": [{"not": {"required": ["payload", "args"]}}, {"not": {"required": ["payload", "kwargs"]}}],
         "description": "payload: base64 of pickle((args, kwargs)); without it, args and kwargs as JSON (the result "
         "then comes back as JSON)",
         "properties": {
             "function": ID,
             "id": {**ID, "description": "the client's id (a resend with the same id is not run again)"},
-            "payload": {"type": "string", "contentEncoding": "base64"},
+            "payload": BASE64,
             "args": {"type": "array"},
             "kwargs": {"type": "object"},
             **NUMBERS,
-            "timeout": {"type": "number", "exclusiveMinimum": 0},
+            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SECONDS},
             "lease": {**ID, "description": "run hot on this lease's worker"},
         },
     },
     "Batch": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["invocations"],
         "properties": {
             "invocations": {
@@ -124,7 +150,11 @@ SCHEMAS: dict[str, Any] = {
     },
     "LeaseIn": {
         "type": "object",
-        "properties": {**NUMBERS, "seconds": {"type": "number", "exclusiveMinimum": 0, "default": 60}},
+        "additionalProperties": False,
+        "properties": {
+            **NUMBERS,
+            "seconds": {"type": "number", "minimum": 1, "maximum": MAX_LEASE_SECONDS, "default": 60},
+        },
     },
     "Lease": {
         "type": "object",
@@ -145,28 +175,33 @@ def schema() -> dict[str, Any]:
         "/v1/resources": {"get": {"summary": "nodes, free capacity and load", "responses": {
             "200": answer("ok", ref("Resources")), **errors()}}},
         "/v1/functions": {"post": {"summary": "register a function", "requestBody": json_body("FunctionIn"),
-            "responses": {"201": answer("registered", ref("Function")), **errors(400, 413)}}},
-        "/v1/functions/{fid}": {"get": {"summary": "a registered function", "parameters": path_id("fid"),
+            "responses": {"201": linked(answer("registered", ref("Function")),
+                                        {"function": ("getFunction", "fid", "function")}), **errors(400, 413)}}},
+        "/v1/functions/{fid}": {"get": {"operationId": "getFunction", "summary": "a registered function",
+            "parameters": path_id("fid"),
             "responses": {"200": answer("ok", ref("Function")), **errors(404)}}},
         "/v1/invocations": {"post": {"summary": "invoke a function", "requestBody": json_body("InvocationIn"),
-            "responses": {"202": answer("accepted", ref("Accepted")), **errors(400, 404, 409, 410, 413, 503)}}},
+            "responses": {"202": linked(answer("accepted", ref("Accepted")), {"result": ("getResult", "id", "id")}),
+                          **errors(400, 404, 409, 413, 503)}}},
         "/v1/invocations/batch": {"post": {"summary": "invoke many at once", "requestBody": json_body("Batch"),
-            "responses": {"202": answer("accepted", ref("Accepted")), **errors(400, 404, 409, 410, 413, 503)}}},
+            "responses": {"202": answer("accepted", ref("Accepted")), **errors(400, 404, 409, 413, 503)}}},
         "/v1/results/{id}": {
-            "get": {"summary": "an invocation's result (long poll up to `wait` s, at most 30)",
+            "get": {"operationId": "getResult", "summary": "an invocation's result (long poll: up to `wait` s)",
                     "parameters": [*path_id("id"), {"name": "wait", "in": "query", "required": False,
-                                                    "schema": {"type": "number", "minimum": 0, "maximum": 30}}],
+                                                    "schema": {"type": "number", "minimum": 0, "maximum": MAX_WAIT_S}}],
                     "responses": {"200": answer("ended", ref("Result")), "202": answer("pending", ref("Result")),
                                   **errors(400, 404)}},
             "delete": {"summary": "drop a result that was fetched", "parameters": path_id("id"),
                        "responses": {"204": answer("dropped"), **errors(404, 409)}},
         },
         "/v1/leases": {"post": {"summary": "lease resources, with a hot worker", "requestBody": json_body("LeaseIn"),
-            "responses": {"201": answer("granted", ref("Lease")), **errors(400, 409, 413, 503)}}},
+            "responses": {"201": linked(answer("granted", ref("Lease")), {"lease": ("getLease", "id", "id"),
+                                                                           "release": ("releaseLease", "id", "id")}),
+                          **errors(400, 409, 413, 503)}}},
         "/v1/leases/{id}": {
-            "get": {"summary": "a lease", "parameters": path_id("id"),
+            "get": {"operationId": "getLease", "summary": "a lease", "parameters": path_id("id"),
                     "responses": {"200": answer("held", ref("Lease")), **errors(404)}},
-            "delete": {"summary": "release a lease", "parameters": path_id("id"),
+            "delete": {"operationId": "releaseLease", "summary": "release a lease", "parameters": path_id("id"),
                        "responses": {"204": answer("released"), **errors(404)}},
         },
         "/v1/openapi.json": {"get": {"summary": "this description", "responses": {

@@ -75,14 +75,15 @@ class WorkerProc(asyncio.Protocol):
             (size,) = HEAD.unpack_from(buf)
             if len(buf) < 4 + size:
                 return
-            body = bytes(buf[4 : 4 + size])
+            key, ok, started, ended = RESULT.unpack_from(buf, 5)
+            with memoryview(buf) as view:
+                value = bytes(view[5 + RESULT.size : 4 + size])
             del buf[: 4 + size]
-            key, ok, started, ended = RESULT.unpack_from(body, 1)
             call = self.call
             if call is None or call.key != key:
                 continue
             self.call = None
-            self.pool.ended(self, call, bool(ok), started, ended, body[1 + RESULT.size :])
+            self.pool.ended(self, call, bool(ok), started, ended, value)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.pool.died(self)
@@ -109,7 +110,8 @@ class WorkerProc(asyncio.Protocol):
 
 class WarmPool:
     """Workers by (function, environment), at most max_workers of them (an idle one of another function is evicted
-    to make room). ended(call, kind, ok, started, ended, body) and failed(call, status, error) report each call."""
+    to make room). ended(call, kind, ok, started, ended, body) and failed(call, status, error) report each call;
+    unpinned(worker) tells that a lease's worker died on its own."""
 
     def __init__(
         self,
@@ -117,11 +119,13 @@ class WarmPool:
         max_workers: int,
         ended: Callable[[Call, str, bool, float, float, bytes], None],
         failed: Callable[[Call, str, str], None],
+        unpinned: Callable[[WorkerProc], None],
     ) -> None:
         self.keep_warm = keep_warm
         self.max_workers = max(1, max_workers)
         self.on_ended = ended
         self.on_failed = failed
+        self.on_unpinned = unpinned  # a lease's worker died on its own: the lease pins a fresh one
         self.idle: dict[tuple[str, ...], list[WorkerProc]] = {}
         self.workers: set[WorkerProc] = set()
         self.waiting: deque[Call] = deque()  # calls for which no worker may start now
@@ -203,6 +207,7 @@ class WarmPool:
                 [sys.executable, WORKER_FILE, str(child.fileno()), str(os.getpid())],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
+                stdout=sys.stderr.fileno() if hasattr(sys.stderr, "fileno") else None,  # prints: the endpoint's log
                 start_new_session=True,
                 env=full,
             )
@@ -255,6 +260,8 @@ class WarmPool:
         except subprocess.TimeoutExpired:
             w.kill("lost")
             rc = w.proc.wait()
+        if w.home is None and not w.stopping and not self.closed:
+            self.on_unpinned(w)
         call, w.call = w.call, None
         if call is not None:
             if call.timer is not None:

@@ -10,6 +10,7 @@ import binascii
 import contextlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,12 +21,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hetflow.faas.model import Invocation, Refused, new_id
-from hetflow.faas.openapi import schema
+from hetflow.faas.openapi import MAX_CORES, MAX_LEASE_SECONDS, MAX_SECONDS, MAX_WAIT_S, schema
 from hetflow.faas.security import Guard, RateLimit, TooLarge
 from hetflow.faas.service import Service
 
-MAX_WAIT_S = 30.0
 MAX_BATCH = 10_000
+INVOCATION_FIELDS = ("function", "id", "payload", "args", "kwargs", "cores", "gpus", "memory", "timeout", "lease")
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -39,20 +40,42 @@ async def body(request: Request) -> dict[str, Any]:
     return data
 
 
-def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ..., *, low: float = 0) -> Any:
-    """data[name], checked: its type (bool is no number), and a number >= low."""
-    if name not in data or data[name] is None:
+def only(data: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    """data, refused when it has a field the API does not know (a typo would otherwise pass unnoticed)."""
+    extra = [k for k in data if k not in allowed]
+    if extra:
+        raise Refused(400, f"unknown field {extra[0][:40]!r} (known: {', '.join(allowed)})")
+    return data
+
+
+def field(data: dict[str, Any], name: str, kind: type, default: Any = ...) -> Any:
+    """data[name] of that type (missing: default, or refused when there is none; null is a wrong type)."""
+    if name not in data:
         if default is ...:
             raise Refused(400, f"{name!r} is missing")
         return default
     value = data[name]
-    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        raise Refused(400, f"{name!r} has the wrong type")
     if not isinstance(value, kind):
         raise Refused(400, f"{name!r} has the wrong type")
-    if isinstance(value, int | float) and not isinstance(value, bool) and not (low <= value < 2**53):
-        raise Refused(400, f"{name!r} is out of range")
     return value
+
+
+def number(data: dict[str, Any], name: str, default: float | None, low: float, high: float, *,
+           whole: bool = False, above: bool = False) -> Any:  # fmt: skip
+    """data[name], a number in [low, high] ((low, high] when above; whole: an integer, 3.0 counting as one), as
+    openapi.py declares it."""
+    if name not in data:
+        return default
+    value = data[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Refused(400, f"{name!r} has the wrong type")
+    if whole:
+        if isinstance(value, float) and not value.is_integer():
+            raise Refused(400, f"{name!r} must be a whole number")
+        value = int(value)
+    if not (low < value if above else low <= value) or not value <= high:
+        raise Refused(400, f"{name!r} is out of range ({low:g} to {high:g})")
+    return value if whole else float(value)
 
 
 def unbase64(text: str, name: str) -> bytes:
@@ -66,19 +89,29 @@ def invocation(data: Any) -> Invocation:
     """An invocation from its JSON: function, then payload (base64 pickle of (args, kwargs)) or args/kwargs (JSON)."""
     if not isinstance(data, dict):
         raise Refused(400, "an invocation is a JSON object")
+    only(data, INVOCATION_FIELDS)
     fid = field(data, "function", str)
-    if "payload" in data and data["payload"] is not None:
+    if "payload" in data:
+        if "args" in data or "kwargs" in data:
+            raise Refused(400, "give a pickled payload or JSON args and kwargs, not both")
         fmt, payload = "pickle", unbase64(field(data, "payload", str), "payload")
     else:
         args = field(data, "args", list, [])
         kwargs = field(data, "kwargs", dict, {})
         fmt, payload = "json", json.dumps({"args": args, "kwargs": kwargs}).encode()
-    timeout = field(data, "timeout", (int, float), None)
     return Invocation(
-        field(data, "id", str, "") or new_id(), fid, fmt, payload, field(data, "cores", int, 1),
-        float(field(data, "gpus", (int, float), 0.0)), field(data, "memory", int, 0),
-        None if timeout is None else float(timeout), field(data, "lease", str, None),
+        field(data, "id", str, "") or new_id(), fid, fmt, payload, *needs(data),
+        number(data, "timeout", None, 0, MAX_SECONDS, above=True), field(data, "lease", str, None),
     )  # fmt: skip
+
+
+def needs(data: dict[str, Any]) -> tuple[int, float, int]:
+    """cores, gpus and memory as openapi.py declares them."""
+    return (
+        number(data, "cores", 1, 0, MAX_CORES, whole=True),
+        number(data, "gpus", 0.0, 0, MAX_CORES),
+        number(data, "memory", 0, 0, 2**53 - 1, whole=True),
+    )
 
 
 def result_json(inv: Invocation) -> dict[str, Any]:
@@ -97,6 +130,18 @@ def result_json(inv: Invocation) -> dict[str, Any]:
     return out
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def by_method(get: Handler, delete: Handler) -> Handler:
+    """One route for a path read with GET and dropped with DELETE (so that a 405 lists both in Allow)."""
+
+    async def route(request: Request) -> Response:
+        return await (delete if request.method == "DELETE" else get)(request)
+
+    return route
+
+
 def create_app(service: Service, token: str, limit: RateLimit, max_payload: int, extra: dict[str, Any]) -> Starlette:
     """extra: what /v1/health adds (the fast channel's port)."""
 
@@ -108,12 +153,14 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         return JSONResponse(service.resources())
 
     async def register(request: Request) -> Response:
-        data = await body(request)
+        data = only(await body(request), ("ref", "pickle", "name"))
+        if ("ref" in data) == ("pickle" in data):
+            raise Refused(400, "give one of 'ref' and 'pickle'")
+        name = field(data, "name", str, "")
         if "ref" in data:
-            fn = service.register("ref", field(data, "ref", str).encode())
+            fn = service.register("ref", field(data, "ref", str).encode(), name)
         else:
-            blob = unbase64(field(data, "pickle", str), "pickle")
-            fn = service.register("pickle", blob, field(data, "name", str, ""))
+            fn = service.register("pickle", unbase64(field(data, "pickle", str), "pickle"), name)
         return JSONResponse({"function": fn.fid, "name": fn.name, "kind": fn.kind}, status_code=201)
 
     async def function(request: Request) -> Response:
@@ -129,7 +176,7 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         return JSONResponse({"id": inv.id}, status_code=202)
 
     async def batch(request: Request) -> Response:
-        items = field(await body(request), "invocations", list)
+        items = field(only(await body(request), ("invocations",)), "invocations", list)
         if not 0 < len(items) <= MAX_BATCH:
             raise Refused(400, f"a batch has 1 to {MAX_BATCH} invocations")
         invs = []
@@ -146,9 +193,11 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
     async def result(request: Request) -> Response:
         ident = request.path_params["id"]
         try:
-            wait = min(MAX_WAIT_S, max(0.0, float(request.query_params.get("wait", "0"))))
+            wait = float(request.query_params.get("wait", "0"))
         except ValueError:
             raise Refused(400, "wait is a number of seconds") from None
+        if not 0 <= wait <= MAX_WAIT_S:
+            raise Refused(400, f"wait is 0 to {MAX_WAIT_S:g} seconds")
         done: asyncio.Future[Invocation] = asyncio.get_running_loop().create_future()
 
         def ready(inv: Invocation) -> None:
@@ -175,11 +224,9 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         return Response(status_code=204)
 
     async def lease(request: Request) -> Response:
-        data = await body(request)
-        got = await service.leases.create(
-            field(data, "cores", int, 1), float(field(data, "gpus", (int, float), 0.0)), field(data, "memory", int, 0),
-            float(field(data, "seconds", (int, float), 60.0)),
-        )  # fmt: skip
+        data = only(await body(request), ("cores", "gpus", "memory", "seconds"))
+        seconds = number(data, "seconds", 60.0, 1, MAX_LEASE_SECONDS)
+        got = await service.leases.create(*needs(data), seconds)
         return JSONResponse(got.describe(), status_code=201)
 
     async def lease_info(request: Request) -> Response:
@@ -202,7 +249,7 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         if isinstance(exc, TooLarge):
             return JSONResponse({"error": str(exc)}, status_code=413)
         if isinstance(exc, HTTPException):
-            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
         return JSONResponse({"error": f"internal error ({type(exc).__name__})"}, status_code=500)
 
     routes = [
@@ -212,11 +259,9 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         Route("/v1/functions/{fid}", function),
         Route("/v1/invocations", invoke, methods=["POST"]),
         Route("/v1/invocations/batch", batch, methods=["POST"]),
-        Route("/v1/results/{id}", result),
-        Route("/v1/results/{id}", forget, methods=["DELETE"]),
+        Route("/v1/results/{id}", by_method(result, forget), methods=["GET", "DELETE"]),
         Route("/v1/leases", lease, methods=["POST"]),
-        Route("/v1/leases/{id}", lease_info),
-        Route("/v1/leases/{id}", release, methods=["DELETE"]),
+        Route("/v1/leases/{id}", by_method(lease_info, release), methods=["GET", "DELETE"]),
         Route("/v1/openapi.json", openapi),
     ]
     handlers: dict[Any, Any] = {Refused: refused, TooLarge: refused, HTTPException: refused, Exception: refused}

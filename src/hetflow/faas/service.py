@@ -19,10 +19,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, Outcome, TaskRun, gpu_env
+from hetflow.errors import HetflowError
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, Outcome, TaskRun, gpu_env, visible_devices
 from hetflow.faas.bridge import EndpointExecutor
 from hetflow.faas.leases import Leases
 from hetflow.faas.model import Function, Invocation, Refused, Result
+from hetflow.faas.openapi import MAX_SECONDS
 from hetflow.faas.pool import Call, WarmPool
 from hetflow.faas.store import Store
 from hetflow.runtime.session import Session
@@ -31,10 +33,9 @@ from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GPU_UNIT
 
 log = logging.getLogger("hetflow")
-REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-IDENT = re.compile(r"^[0-9a-f]{32}$")
+REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", re.ASCII)  # fullmatch, as the schema's pattern
+IDENT = re.compile(r"[0-9a-f]{32}")
 HOT_KEYS = 1 << 62  # keys of hot calls (outside the engine's, which count from 1)
-STATUS = {DONE: DONE, "failed": FAILED, "timeout": TIMEOUT, "lost": LOST, "cancelled": CANCELLED}
 
 
 class Service:
@@ -47,12 +48,13 @@ class Service:
         self.functions: dict[str, Function] = {}
         self.invocations: dict[str, Invocation] = {}
         self.running: dict[int, Invocation] = {}  # by call key
-        self.pool = WarmPool(keep_warm, max_workers, self._ended, self._failed)
         self.leases = Leases(self)
+        self.pool = WarmPool(keep_warm, max_workers, self._ended, self._failed, self.leases.unpinned)
         self.draining = False
         self.started_at = time.time()
         self._hot = HOT_KEYS
         self._tasks: dict[tuple[str, int, float, int, float | None], TaskFunction] = {}
+        self.physical = visible_devices()  # the GPUs this endpoint was given (CUDA_VISIBLE_DEVICES)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.executor: EndpointExecutor | None = None
         self.session: Session | None = None
@@ -71,9 +73,9 @@ class Service:
     def _recover(self) -> None:
         """After a restart on the same journal: results not fetched yet are there again; what was accepted and had
         not ended runs again (once), unless it had started twice or was a lease's: then it is reported lost."""
-        for ident, fid, _, value, summary in self.store.results():
+        for ident, fid, fmt, value, summary in self.store.results():
             s = json.loads(summary)
-            inv = Invocation(ident, fid, "pickle", b"")
+            inv = Invocation(ident, fid, fmt, b"")
             inv.result = Result(s["status"], s["kind"], bytes(value or b""), s["error"], s["timings"], s["node"],
                                 s["worker"], time.monotonic())  # fmt: skip
             self.invocations[ident] = inv
@@ -112,7 +114,7 @@ class Service:
         it again is free and names the same function."""
         if kind == "ref":
             text = data.decode("utf-8", "replace")
-            if not REFERENCE.match(text):
+            if not REFERENCE.fullmatch(text):
                 raise Refused(400, f"bad function reference {text[:80]!r}: give module:name")
             name = name or text
         elif kind != "pickle" or not data:
@@ -129,20 +131,26 @@ class Service:
         """Refused unless the invocation can be taken: a known function, resources that fit a node, a live lease."""
         if self.draining:
             raise Refused(503, "the endpoint is stopping")
-        if not IDENT.match(inv.id):
+        if not IDENT.fullmatch(inv.id):
             raise Refused(400, "an invocation id is 32 hexadecimal digits")
+        if inv.id in self.invocations:
+            return  # sent again after a reconnect: not run again, its result comes
         if inv.fid not in self.functions:
             raise Refused(404, f"unknown function {inv.fid[:40]!r}: register it first")
         if inv.fmt not in ("pickle", "json"):
             raise Refused(400, "payload format is 'pickle' or 'json'")
         if inv.lease is not None:
             if self.leases.get(inv.lease) is None:
-                raise Refused(410, f"lease {inv.lease[:40]!r} is not held (released, expired or unknown)")
+                raise Refused(404, f"lease {inv.lease[:40]!r} is not held (released, expired or unknown)")
             return
         if not self.session_fits(inv.cores, inv.gpus, inv.memory):
             raise Refused(409, f"{inv.cores} cores, {inv.gpus:g} GPUs and {inv.memory} bytes fit no node here")
-        if inv.timeout is not None and not inv.timeout > 0:
-            raise Refused(400, "timeout must be > 0 seconds")
+        if inv.timeout is not None and not 0 < inv.timeout <= MAX_SECONDS:
+            raise Refused(400, f"timeout must be > 0 and at most {MAX_SECONDS:g} seconds")
+        try:
+            self._task((inv.fid, inv.cores, inv.gpus, inv.memory, inv.timeout))
+        except HetflowError as exc:
+            raise Refused(409, str(exc)) from None
 
     def session_fits(self, cores: int, gpus: float, memory: int) -> bool:
         if cores < 0 or gpus < 0 or memory < 0 or (gpus > 1 and gpus != int(gpus)):
@@ -179,11 +187,15 @@ class Service:
             else:
                 groups.setdefault((inv.fid, inv.cores, inv.gpus, inv.memory, inv.timeout), []).append(inv)
         for shape, members in groups.items():
-            task = self._task(shape)
-            if len(members) == 1:
-                self.session.submit(task, members[0].id)
-            else:
-                self.session.map(task, [m.id for m in members])
+            try:
+                task = self._task(shape)
+                if len(members) == 1:
+                    self.session.submit(task, members[0].id)
+                else:
+                    self.session.map(task, [m.id for m in members])
+            except HetflowError as exc:  # the session stopped, or a journal's invocation no longer fits
+                for m in members:
+                    self._finish(m, Result(CANCELLED, "", str(exc).encode(), str(exc), self._times(m)))
 
     def _task(self, shape: tuple[str, int, float, int, float | None]) -> TaskFunction:
         """The task the engine places for invocations of one function and shape (made once, then reused)."""
@@ -205,7 +217,7 @@ class Service:
         inv.attempts += 1
         self.store.started(inv.id, inv.attempts)
         node = self.executor.nodes.get(run.node)
-        env = gpu_env(run.gpus, node is not None and node.gpu_units > 0)
+        env = gpu_env(run.gpus, node is not None and node.gpu_units > 0, self.physical)
         fn = self.functions[inv.fid]
         inv.node = run.node
         inv.call = Call(run.key, inv.fid, fn.definition, inv.fmt[:1].encode(), inv.payload, env, inv.timeout)
@@ -241,12 +253,16 @@ class Service:
         if inv is None:
             return
         hot = call.key >= HOT_KEYS
-        if status == "lost" and inv.attempts < 2 and not hot and self.executor is not None:
+        if status == "lost" and inv.attempts < 2:
             log.info("invocation %s: %s; it runs again on a fresh worker", inv.id, error)
-            self.executor.report(Outcome(call.key, LOST, time.time(), time.time(), error=error))
-            return  # the driver places it again
+            if hot:
+                self.leases.run(inv)  # on the lease's fresh pinned worker
+                return
+            if self.executor is not None:
+                self.executor.report(Outcome(call.key, LOST, time.time(), time.time(), error=error))
+                return  # the driver places it again
         if not hot and self.executor is not None:
-            self.executor.report(Outcome(call.key, FAILED if status == "lost" else STATUS[status], 0.0, 0.0,
+            self.executor.report(Outcome(call.key, FAILED if status == LOST else status, 0.0, 0.0,
                                          error=error))  # fmt: skip
         if status == "lost" and inv.attempts >= 2:
             error = f"{error} (twice: not run again)"

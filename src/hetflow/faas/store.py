@@ -76,10 +76,10 @@ class Store:
             )
 
     def results(self) -> Iterator[tuple[str, str, str, bytes, str]]:
-        """(id, fid, status, value, result JSON) of those ended and not yet fetched."""
+        """(id, fid, fmt, value, result JSON) of those ended and not yet fetched."""
         if self.db is not None:
             yield from self.db.execute(
-                "SELECT id, fid, status, value, result FROM invocations WHERE status IS NOT NULL ORDER BY rowid"
+                "SELECT id, fid, fmt, value, result FROM invocations WHERE status IS NOT NULL ORDER BY rowid"
             )
 
     def close(self) -> None:

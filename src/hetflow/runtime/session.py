@@ -440,6 +440,9 @@ class Session:
                 "free_gpus": ledger.free_gpu_total[i] / GPU_UNIT,
                 "gpus_free": [u / GPU_UNIT for u in ledger.free_gpu[i]],
                 "free_memory": ledger.free_memory[i] if n.memory else None,
+                "speed": n.speed,
+                "gpu_model": n.gpu_model,
+                "gpu_sharing": n.gpu_sharing,
             }
             for i, n in enumerate(list(ledger.nodes))
             if ledger.alive[i]
