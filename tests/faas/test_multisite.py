@@ -186,3 +186,24 @@ def test_endpoints_bad_input(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "--backend dask cannot be given with it" in r.output
     with pytest.raises(SpecError, match="the faas backend runs on endpoints, and none were given"):
         hf.Session(backend="faas")
+
+
+def test_node_types_follow_what_the_endpoint_serves() -> None:
+    from hetflow.faas.remote import node_types
+    from hetflow.spec.platform import NodeType
+
+    described = {
+        "nodes": [
+            {"name": "gpu-0", "type": "gpu", "cores": 8, "gpus": 2.0, "memory": 64, "speed": 2.0,
+             "gpu_model": "A100-40GB", "gpu_sharing": "mig"},
+            {"name": "gpu-1", "type": "gpu", "cores": 8, "gpus": 2.0, "memory": 64, "speed": 2.0,
+             "gpu_model": "A100-40GB", "gpu_sharing": "mig"},
+            {"name": "cpu-0", "type": "cpu", "cores": 4, "gpus": 0, "memory": 0},
+            {"name": "cpu-1", "type": "cpu", "cores": 16, "gpus": 0, "memory": 0},
+        ]
+    }  # fmt: skip
+    assert node_types("lab", described) == [
+        NodeType("lab/gpu", 2, 8, 20_000, 64, 2.0, gpu_model="A100-40GB", gpu_sharing="mig", site="lab"),
+        NodeType("lab/cpu", 1, 4, 0, 0, site="lab"),
+        NodeType("lab/cpu-16c0g", 1, 16, 0, 0, site="lab"),  # another shape of one type: a type of its own
+    ]

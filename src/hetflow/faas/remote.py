@@ -41,17 +41,24 @@ def client(url: str, token: str | None, patience: float) -> Endpoint:
 
 
 def node_types(site: str, described: dict[str, Any]) -> list[NodeType]:
-    """The node types of what an endpoint's resources() lists: "SITE/TYPE", one per type and shape."""
-    shapes: dict[str, tuple[int, int, int]] = {}
+    """The node types of what an endpoint's resources() lists: "SITE/TYPE", one per type and shape (cores, GPUs,
+    memory, speed, GPU model and sharing mode, as the endpoint's platform declares them)."""
+    shapes: dict[str, tuple[Any, ...]] = {}
     counts: dict[str, int] = {}
     for node in described.get("nodes", []):
-        shape = (int(node["cores"]), round(float(node.get("gpus", 0)) * GPU_UNIT), int(node.get("memory") or 0))
+        shape = (
+            int(node["cores"]), round(float(node.get("gpus", 0)) * GPU_UNIT), int(node.get("memory") or 0),
+            float(node.get("speed", 1.0)), node.get("gpu_model"), str(node.get("gpu_sharing") or "mps"),
+        )  # fmt: skip
         name = f"{site}/{node.get('type', 'node')}"
         if shapes.setdefault(name, shape) != shape:
             name = f"{name}-{shape[0]}c{shape[1] / GPU_UNIT:g}g"
             shapes.setdefault(name, shape)
         counts[name] = counts.get(name, 0) + 1
-    return [NodeType(name, counts[name], *shapes[name], site=site) for name in counts]
+    return [
+        NodeType(name, counts[name], cores, units, memory, speed, gpu_model=model, gpu_sharing=sharing, site=site)
+        for name, (cores, units, memory, speed, model, sharing) in ((n, shapes[n]) for n in counts)
+    ]
 
 
 def send(ep: Endpoint, run: TaskRun, gpus: float) -> concurrent.futures.Future[Any]:
