@@ -82,14 +82,20 @@ def started_on(folder: Path, ep: RunningEndpoint) -> set[int]:
 
 
 def test_the_sites_nodes_are_the_platform(sites: dict[str, RunningEndpoint]) -> None:
-    with session(sites) as s:
-        types = {t.type: (t.count, t.cores) for t in s.platform.node_types}
-        assert types == {"site-a/cpu": (1, 2), "site-b/cpu": (1, 2)}
-        assert [n.name for n in s.platform.nodes()] == ["site-a/cpu-0", "site-b/cpu-0"]
+    followed: list[Any] = []
+    with session(sites, mode="sync", policy="best-fit", partitions={"half": {"cores": 0.5}}) as s:
+        types = {t.type: (t.count, t.cores, t.site) for t in s.platform.node_types}
+        assert types == {"site-a/cpu": (1, 2, "site-a"), "site-b/cpu": (1, 2, "site-b")}
+        nodes = [(n.name, n.site) for n in s.platform.nodes()]
+        assert nodes == [("site-a/cpu-0", "site-a"), ("site-b/cpu-0", "site-b")]
         futures = s.map(tasks.total, [1, 2, 3, 4, 5, 6], [10, 20, 30, 40, 50, 60])
+        s.when(futures[0], lambda ctx: followed.append(s.submit(tasks.total, 100, 1)), count=6, name="then")
         assert [f.result(timeout=60) for f in futures] == [11, 22, 33, 44, 55, 66]
+        shells = [s.shell(f"echo {i}", partition="half") for i in range(4)]  # half of each site's cores
+        assert [f.result(timeout=60).stdout for f in shells] == [f"{i}\n" for i in range(4)]
         placed = {i.node.split("/")[0] for i in s.result().intervals}
     assert placed == {"site-a", "site-b"}  # 6 one-core tasks on two 2-core sites: both are used
+    assert len(followed) == 1 and followed[0].result(timeout=0) == 101  # the trigger fired, its task ran
 
 
 def test_a_site_killed_mid_run_loses_nothing(sites: dict[str, RunningEndpoint], tmp_path: Path) -> None:
