@@ -116,7 +116,7 @@ def _token(base: Path, file: object, source: str, place: str) -> str | None:
         return None
     if not isinstance(file, str):
         raise SpecError("a token file must be a path", source=source, place=place, fix="give the file's path")
-    path = base / file
+    path = base / Path(file).expanduser()
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -147,5 +147,5 @@ def endpoints_of_sites(sites: Sites, token_file: str | os.PathLike[str] | None) 
         )
     token = None
     if token_file is not None:
-        token = _token(Path("."), os.fspath(token_file), "--token-file", "--token-file")
+        token = _token(Path("."), os.fspath(token_file), "", "--token-file")
     return site_endpoints({s.name: s.endpoint for s in with_endpoint}, token, sites.source)
