@@ -63,9 +63,9 @@ class RunningEndpoint:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
 
-    def stop(self, timeout: float = 60) -> int:
-        """SIGTERM, and its exit status once it drained."""
-        self.proc.send_signal(signal.SIGTERM)
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        """SIGTERM (or sig), and its exit status once it drained."""
+        self.proc.send_signal(sig)
         return self.proc.wait(timeout=timeout)
 
 

@@ -3,6 +3,7 @@ gets every result); SIGTERM drains (what was accepted ends and is delivered) and
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,13 @@ def test_endpoint_kill_and_restart_on_its_journal_loses_nothing(tmp_path: Path) 
         assert "Traceback" not in again.stderr()
 
 
-def test_sigterm_drains_and_exits_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_drains_and_exits_0(tmp_path: Path, sig: signal.Signals) -> None:
     with running_endpoint(tmp_path) as ep, ep.client() as client:
         client.submit(functions.square, 2).result(timeout=60)
         slow = client.submit(functions.sleepy, 1.0)
         wait_for(lambda: client.resources()["load"]["running"] == 1, what="the call running")
-        assert ep.stop() == 0
+        assert ep.stop(sig) == 0
         assert slow.result(timeout=10) == 1.0  # delivered before it stopped
 
 

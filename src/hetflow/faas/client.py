@@ -256,6 +256,7 @@ class Endpoint:
                 exc, text, tb = pickle.loads(value)
                 err = exc if isinstance(exc, BaseException) else RemoteError(text)
                 err.remote_traceback = tb  # type: ignore[attr-defined]
+                err.__cause__ = RemoteError(f"on the endpoint's worker:\n{tb}")  # printed with it, as a Session does
                 fut.set_exception(err)
             elif status == "refused":
                 fut.set_exception(error_for(code, bytes(value).decode("utf-8", "replace")))

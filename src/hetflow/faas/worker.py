@@ -82,7 +82,8 @@ class Worker:
         self.sock = sock
         self.funcs: dict[bytes, Callable[..., Any] | BaseException] = {}
 
-    def read(self, n: int) -> bytes:
+    def read(self, n: int) -> bytearray:
+        """The next n bytes, read in place (a payload of megabytes is copied once, from the socket)."""
         buf = bytearray(n)
         view = memoryview(buf)
         got = 0
@@ -91,7 +92,7 @@ class Worker:
             if k == 0:
                 raise EOFError
             got += k
-        return bytes(buf)
+        return buf
 
     def serve(self) -> None:
         send = self.sock.sendall
@@ -101,13 +102,13 @@ class Worker:
                 body = self.read(size)
             except (EOFError, OSError):
                 return  # the endpoint is gone
-            op = body[:1]
+            op = bytes(body[:1])
             if op == b"C":
                 key, fid, fmt = CALL.unpack_from(body, 1)
                 out = self.call(key, fid, fmt, memoryview(body)[1 + CALL.size :])
                 send(HEAD.pack(len(out)) + out)
             elif op == b"D":
-                self.define(body[1:33], body[33:34], body[34:])
+                self.define(bytes(body[1:33]), bytes(body[33:34]), bytes(body[34:]))
             elif op == b"X":
                 return
 

@@ -1,0 +1,43 @@
+"""`hetflow endpoint start`: its token file, and bad input as one line with exit status 2."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.faas.endpoints import CLI, REPO, running_endpoint
+
+
+def test_a_token_is_made_private_and_its_path_printed(tmp_path: Path) -> None:
+    token_file = tmp_path / "deep" / "token"
+    with running_endpoint(tmp_path, token_file=token_file) as ep:
+        assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+        assert len(ep.token) >= 32
+        assert f"token: written to {token_file}" in ep.stderr()
+    with running_endpoint(tmp_path / "again", token_file=token_file) as ep:  # an existing file is read, not replaced
+        assert f"token: read from {token_file}" in ep.stderr() and ep.token == token_file.read_text().strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--max-payload", "lots"], "--max-payload"),
+        (["--max-payload", "0"], "payload limit"),
+        (["--certfile", "pyproject.toml"], "both --certfile and --keyfile"),
+        (["--keep-warm", "-1"], "negative"),
+        (["--platform", "no-such-platform.yaml"], "no-such-platform.yaml"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
+    done = subprocess.run(
+        [*CLI, "endpoint", "start", "--token-file", str(tmp_path / "t"), *args],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and says in lines[0], done.stderr
