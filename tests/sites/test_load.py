@@ -13,7 +13,8 @@ from hetflow.errors import SpecError
 from hetflow.journal.codec import platform_from_dict, platform_to_dict
 from hetflow.spec.site import CORE_W, GPU_W, IDLE_W, PowerModel
 from hetflow.spec.sites import load_sites, parse_bandwidth, parse_latency
-from tests.sites.files import site, two_hour_csv
+from tests.shared import REPO, SEED_PLATFORM, SEED_WORKFLOW
+from tests.sites.files import CARBON, site, two_hour_csv
 
 
 def test_a_file_with_a_platform_file_a_csv_and_links(tmp_path: Path) -> None:
@@ -123,3 +124,17 @@ def test_bad_documents_name_the_place_and_the_fix(tmp_path: Path) -> None:
         err = info.value
         assert (err.source, err.place) == (str(path), place), err.line()
         assert problem in err.problem and err.fix and "\n" not in err.line()
+
+
+@pytest.mark.skipif(not CARBON.is_dir(), reason=f"no carbon data in {CARBON}")
+def test_the_example_splits_the_seed_platform_over_three_regions() -> None:
+    """examples/sites/three-sites.yaml: its CSV paths (relative to it) reach ../shared; the seed schedule holds."""
+    from hetflow.sim.simulator import run_simulation
+    from hetflow.spec.load import load_platform, load_workflow
+
+    sites = load_sites(REPO / "examples" / "sites" / "three-sites.yaml")
+    seed = load_platform(SEED_PLATFORM)
+    assert [s.name for s in sites.sites] == ["oregon", "california", "texas"] and sites.origin == "oregon"
+    assert sites.platform().n_nodes == seed.n_nodes and sites.platform().cores == seed.cores
+    assert all(Path(str(s.carbon)).is_file() for s in sites.sites)
+    assert run_simulation(load_workflow(SEED_WORKFLOW), sites.platform(), "task", "fifo").makespan_s == 1700.0

@@ -143,9 +143,11 @@ def simulate(
             click.echo(line)
     if trace_path is not None:
         with trace_path.open("w") as f:
-            for r in results:
-                for row in r.task_records():
-                    f.write(json.dumps({"mode": r.mode, "policy": r.policy, **row}) + "\n")
+            for k, r in enumerate(results):
+                energy = footprints[k].per_task() if footprints else None
+                for i, row in enumerate(r.task_records()):
+                    extra = {"energy_kwh": energy[0][i], "carbon_g": energy[1][i]} if energy is not None else {}
+                    f.write(json.dumps({"mode": r.mode, "policy": r.policy, **row, **extra}) + "\n")
     if report_path is not None:
         from hetflow.report import write_report  # matplotlib: a third of a second, only for a report
 
