@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hetflow.cli.flow import FUNCTIONS_HELP, SIDE_HELP
+from hetflow.cli.footprint import Accounting, footprint_lines, sites_options
 from hetflow.cli.group import EXIT_INTERRUPTED, PARTITION_HELP, is_quiet, main, note, output_dir, partition_option
 from hetflow.cli.progress import Ticker, eta_text, every_option, run_eta, warn_long
 from hetflow.errors import HetflowError, SpecError
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
     from hetflow.runtime import Progress, Session, WorkflowRun
     from hetflow.spec import Workflow
+    from hetflow.spec.platform import Platform
+    from hetflow.spec.site import Sites
 
 EXIT_TASKS_FAILED = 1  # a run ended, and some task failed, was skipped or was cancelled
 RUN_HELP_PLATFORM = "Platform file (default: this machine, discovered; with --resume, the journal's)."
@@ -107,6 +110,38 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
     return f"interrupted: {done} of {total} tasks done; {again}"
 
 
+def endpoints_backend(backend: str, address: str | None, platform: object) -> str:
+    """The backend of a run across endpoints (faas); SpecError when another backend, an address or a platform was
+    given too (the endpoints' nodes are the platform)."""
+    clash = (
+        ("--backend", f"--backend {backend}") if backend not in ("local", "faas") else
+        ("--address", "--address") if address is not None else
+        ("--platform", "--platform") if platform is not None else None
+    )  # fmt: skip
+    if clash is not None:
+        raise SpecError(
+            f"--endpoints runs on the endpoints' nodes: {clash[1]} cannot be given with it",
+            place=clash[0],
+            fix=f"leave {clash[0]} out",
+        )
+    return "faas"
+
+
+def check_site_nodes(platform: Platform, sites: Sites) -> None:
+    """SpecError unless every node the endpoints serve is a node of its site in the sites file (SITE/TYPE-i), so that
+    the run's energy and carbon are accounted with the power of the right site and node type."""
+    declared = {n.name for n in sites.platform().nodes()}
+    for node in platform.nodes():
+        if node.name not in declared:
+            site = node.name.split("/", 1)[0]
+            raise SpecError(
+                f"the endpoint of site {site!r} serves node {node.name!r}, which the sites file does not declare",
+                source=sites.source,
+                place=f"sites.{site}.platform",
+                fix="start each endpoint with its site's platform (hetflow endpoint start --platform ...)",
+            )
+
+
 @main.command()
 @click.argument("workflow")
 @click.option(
@@ -124,6 +159,17 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
     "the platform. Without it, dask and ray start a local cluster shaped like --platform.",
 )
 @click.option("--platform", "-p", "platform", metavar="P", help=RUN_HELP_PLATFORM)
+@click.option(
+    "--endpoints",
+    metavar="FILE",
+    help="Run across function endpoints (backend faas): FILE maps site names to an endpoint's URL and token file; "
+    "their nodes are the platform.",
+)
+@click.option(
+    "--token-file",
+    metavar="FILE",
+    help="The token of the endpoints of --sites whose sites have an `endpoint:` (one for them all).",
+)
 @click.option(
     "--mode", default=None, help="Asynchrony: sync, workload or task (default; with --resume: the journal's)."
 )
@@ -153,6 +199,7 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
 @click.option("--functions", metavar="MODULE", help=FUNCTIONS_HELP)
 @click.option("--side", metavar="FILE", help=SIDE_HELP)
 @click.option("--input", "input_payload", metavar="JSON|FILE", help="SeBS-Flow definitions: the first payload.")
+@sites_options
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -160,6 +207,8 @@ def run(
     backend: str,
     address: str | None,
     platform: str | None,
+    endpoints: str | None,
+    token_file: str | None,
     mode: str | None,
     policy: str | None,
     journal: str | None,
@@ -175,6 +224,8 @@ def run(
     functions: str | None,
     side: str | None,
     input_payload: str | None,
+    sites_file: str | None,
+    start: str | None,
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
@@ -203,6 +254,11 @@ def run(
     if emulate is not None:
         wf = wf.emulated(emulate)
     pf = load_platform(platform) if platform is not None else None
+    accounting = Accounting(sites_file, start) if sites_file is not None else None
+    if accounting is not None:  # every site's nodes, on this machine
+        if platform is not None:
+            raise SpecError("--sites and --platform both given", place="--sites", fix="give one: sites hold platforms")
+        pf = accounting.sites.platform()
     if pf is None and emulate is not None:  # a replayed trace runs on the machines it records, declared here
         pf = recorded_platform(workflow)
     err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -218,15 +274,34 @@ def run(
     options["history"] = history
     if gpu_sharing is not None:
         options["gpu_sharing"] = gpu_sharing
+    if endpoints is not None:
+        from hetflow.faas.sitefile import load_endpoints
+
+        backend = endpoints_backend(backend, address, platform)
+        options["endpoints"] = load_endpoints(endpoints)
+        if accounting is not None:
+            raise SpecError("--sites and --endpoints both given", place="--endpoints", fix="give the sites endpoints")
+    elif accounting is not None and any(s.endpoint for s in accounting.sites.sites):
+        from hetflow.faas.sitefile import endpoints_of_sites
+
+        backend = endpoints_backend(backend, address, platform)
+        options["endpoints"] = endpoints_of_sites(accounting.sites, token_file)
+        pf = None  # the endpoints' nodes, named as the sites' platform names them (SITE/TYPE-i)
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run
+        if accounting is not None and backend == "faas":
+            check_site_nodes(session.platform, accounting.sites)
     except HetflowError:
         session.close()
         raise
     warn_long(wf, session.platform)
     interrupted = ""
     r: WorkflowRun | None = None
+    if accounting is not None and backend != "faas":
+        accounting.metered()
+    elif accounting is not None:  # RAPL would measure this machine, not the endpoints' sites
+        note("energy: model (the sites run on their endpoints)")
     try:
         session.start()
         r = session.submit_workflow(wf)
@@ -243,10 +318,12 @@ def run(
     from hetflow.report import with_skipped  # the table and report tell skipped tasks from unended ones
 
     result = with_skipped(r.result(), r.skipped)
+    footprint = accounting.footprint(result) if accounting is not None else None
     if report_path is not None:
         from hetflow.report import write_report
 
-        write_report([result], report_path)
+        panels = [accounting.panel(result, footprint)] if accounting is not None and footprint is not None else None
+        write_report([result], report_path, carbon=panels)
     if interrupted:
         if report_dir is not None:
             note(f"report: {Path(report_dir) / 'index.html'}")
@@ -260,10 +337,13 @@ def run(
             kept=r.kept,
             journal=journal,
         )
+        summary.update(footprint.summary() if footprint is not None else {})
         click.echo(json.dumps([summary], indent=2))
     else:
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
         print_table([result], console)
+        for text in footprint_lines([result], [footprint]) if footprint is not None else ():
+            click.echo(text)
         for task_id, error in r.failed[:10]:
             line(console, "failed", f"{task_id}: {error}")
         if len(r.failed) > 10:

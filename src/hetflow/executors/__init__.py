@@ -28,6 +28,7 @@ EXECUTORS: dict[str, str] = {
     "local": "hetflow.executors.local:LocalExecutor",
     "dask": "hetflow.executors.dask:DaskExecutor",
     "ray": "hetflow.executors.ray:RayExecutor",
+    "faas": "hetflow.faas.multisite:MultiSiteExecutor",  # by name only: faas imports executors, never the reverse
 }
 
 

@@ -43,7 +43,9 @@ class Settings:
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on host:port (0: any free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then (else a kept-alive HTTP answer
+    # waits ~40 ms for the client's delayed ACK: uvicorn writes head and body apart)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -83,7 +83,8 @@ def platform_to_dict(p: Platform) -> dict[str, Any]:
         "name": p.name,
         "node_types": [
             [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter]
-            + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" else [])
+            + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" or t.site else [])
+            + ([t.site] if t.site is not None else [])
             for t in p.node_types
         ],
     } | _deploy(p)
@@ -97,9 +98,9 @@ def _deploy(p: Platform) -> dict[str, Any]:
 
 def platform_from_dict(d: dict[str, Any]) -> Platform:
     """Journals written before speed_jitter have six fields per node type (no jitter); before GPU models, seven
-    (no model, mps)."""
+    (no model, mps); before sites, nine (no site)."""
     deploy = d.get("deploy", {})
-    types = (NodeType(*t) for t in d["node_types"])
+    types = (replace(NodeType(*t[:9]), site=t[9]) if len(t) > 9 else NodeType(*t) for t in d["node_types"])
     return Platform(
         d["name"],
         tuple(

@@ -151,8 +151,8 @@ class Session:
         self._resumed: JournalView | None = read_journal(journal) if resume and journal is not None else None
         recorded: dict[str, str] = self._journal.meta() if self._journal is not None and resume else {}
         given = load_platform(platform) if platform is not None else None
-        self.platform, self.mode, self.policy = run_shape(
-            given, mode, policy, recorded, executor_options.get("address")
+        self.platform, self.mode, self.policy = run_shape(  # endpoints, like an address, bring their own nodes
+            given, mode, policy, recorded, executor_options.get("address") or executor_options.get("endpoints")
         )
         self.log_dir: Path | None = None
         if executor is not None:

@@ -18,7 +18,8 @@ class NodeType:
     gpu_model names its GPUs (spec/gpus.py knows the memory and MIG profiles of some); gpu_sharing is how tasks share
     one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only).
     cold_start: s a node adds to deploying any image (container start); keep_warm: s an idle image stays deployed
-    (None: for good). See core/deploy.py."""
+    (None: for good). See core/deploy.py. site names the site the nodes are at (spec/site.py), None on a one-site
+    platform."""
 
     type: str
     count: int = 1
@@ -31,6 +32,7 @@ class NodeType:
     gpu_sharing: str = "mps"
     cold_start: float = 0.0
     keep_warm: float | None = None
+    site: str | None = None
 
     @property
     def gpus(self) -> float:
@@ -60,6 +62,7 @@ class Node:
     gpu_sharing: str = "mps"
     cold_start: float = 0.0
     keep_warm: float | None = None
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,17 @@ class Platform:
         for t in self.node_types:
             for i in range(t.count):
                 out.append(
-                    Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed, t.gpu_model, t.gpu_sharing)
+                    Node(
+                        f"{t.type}-{i}",
+                        t.type,
+                        t.cores,
+                        t.gpu_units,
+                        t.memory,
+                        t.speed,
+                        t.gpu_model,
+                        t.gpu_sharing,
+                        site=t.site,
+                    )
                 )
                 if t.cold_start or t.keep_warm is not None:
                     out[-1] = replace(out[-1], cold_start=t.cold_start, keep_warm=t.keep_warm)

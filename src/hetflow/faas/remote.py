@@ -1,0 +1,177 @@
+"""How the multi-site executor talks to one endpoint: the nodes it advertises as the session's node types, one
+execution as one invocation, what came back as an Outcome, and a heartbeat probe of its health.
+
+A function call goes as itself; a workflow's "pkg.mod:func" and a call whose keyword arguments clash with
+Endpoint.submit's own go through faas/tasks.py; a shell command through the endpoint's built-in shell function,
+its output written here, where the CommandResult says it is (the session's log folder), the clocks reconciled with
+the client's estimate of the endpoint's clock offset (SeBS's minimum round trip).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import json
+import pickle
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, Outcome, TaskRun, log_paths
+from hetflow.faas.client import Endpoint, dumps
+from hetflow.faas.failures import EndpointError, InvocationError
+from hetflow.spec.platform import NodeType
+from hetflow.spec.resources import GPU_UNIT
+
+REFUSED: Final = "refused"  # the endpoint will not take it now (rate limit, draining): send it again later
+UNREACHABLE: Final = "unreachable"  # no answer: the heartbeat decides whether the site is lost
+AGAIN = frozenset({429, 503})  # refusals worth a second try; any other status is the task's failure
+SUBMIT_OWN = frozenset({"cores", "gpus", "memory", "timeout"})
+SHELL = "hetflow.faas.builtins:shell"
+CALL_REFERENCE = "hetflow.faas.tasks:call_reference"
+APPLY = "hetflow.faas.tasks:apply"
+STATUS = {"timeout": TIMEOUT, "lost": LOST, "cancelled": CANCELLED}
+
+
+def client(url: str, token: str | None, patience: float) -> Endpoint:
+    """A client of the endpoint (it says hello now: one that does not answer raises EndpointError)."""
+    return Endpoint(url, token=token, patience=patience) if token is not None else Endpoint(url)
+
+
+def node_types(site: str, described: dict[str, Any]) -> list[NodeType]:
+    """The node types of what an endpoint's resources() lists: "SITE/TYPE", one per type and shape (cores, GPUs,
+    memory, speed, GPU model and sharing mode, as the endpoint's platform declares them)."""
+    shapes: dict[str, tuple[Any, ...]] = {}
+    counts: dict[str, int] = {}
+    for node in described.get("nodes", []):
+        shape = (
+            int(node["cores"]), round(float(node.get("gpus", 0)) * GPU_UNIT), int(node.get("memory") or 0),
+            float(node.get("speed", 1.0)), node.get("gpu_model"), str(node.get("gpu_sharing") or "mps"),
+        )  # fmt: skip
+        name = f"{site}/{node.get('type', 'node')}"
+        if shapes.setdefault(name, shape) != shape:
+            name = f"{name}-{shape[0]}c{shape[1] / GPU_UNIT:g}g"
+            shapes.setdefault(name, shape)
+        counts[name] = counts.get(name, 0) + 1
+    return [
+        NodeType(name, counts[name], cores, units, memory, speed, gpu_model=model, gpu_sharing=sharing, site=site)
+        for name, (cores, units, memory, speed, model, sharing) in ((n, shapes[n]) for n in counts)
+    ]
+
+
+def send(ep: Endpoint, run: TaskRun, gpus: float) -> concurrent.futures.Future[Any]:
+    """Invoke one execution on the endpoint with the resources the session's engine gave it."""
+    res: dict[str, Any] = {"cores": run.cores, "gpus": gpus}
+    if run.command is not None:
+        env = {"HETFLOW_TASK_ID": run.task_id}
+        return ep.submit(SHELL, run.command, None, env, run.timeout, **res)
+    res["timeout"] = run.timeout
+    if isinstance(run.fn, str):
+        return ep.submit(CALL_REFERENCE, run.fn, run.index, **res)
+    assert run.fn is not None
+    kwargs = run.kwargs or {}
+    if SUBMIT_OWN.intersection(kwargs):
+        return ep.submit(APPLY, run.fn, run.args, kwargs, **res)
+    return ep.submit(run.fn, *run.args, **res, **kwargs)
+
+
+def outcome(key: int, run: TaskRun, future: concurrent.futures.Future[Any], offset: float, logs: Path | None) -> Any:
+    """The Outcome of a finished invocation, or REFUSED / UNREACHABLE. offset: the endpoint's clock minus ours."""
+    info: dict[str, Any] = getattr(future, "info", {})
+    timings = info.get("timings", {})
+    start = float(timings.get("started") or timings.get("received") or timings.get("got") or 0.0) - offset
+    end = max(start, float(timings.get("ended") or timings.get("returned") or 0.0) - offset)
+    try:
+        value = future.result(timeout=0)
+    except concurrent.futures.CancelledError:
+        return Outcome(key, CANCELLED, start, end, error="cancelled")
+    except EndpointError as exc:
+        if exc.status == 0:
+            return UNREACHABLE
+        if exc.status in AGAIN:
+            return REFUSED
+        return Outcome(key, FAILED, start, end, error=f"the endpoint refused it: {exc}")
+    except InvocationError as exc:
+        return Outcome(key, STATUS.get(exc.status, FAILED), start, end, error=exc.error or str(exc))
+    except subprocess.TimeoutExpired:
+        return Outcome(key, TIMEOUT, start, end, error=f"timed out after {run.timeout:g} s")
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}".strip()
+        return Outcome(key, FAILED, start, end, error=error, exception=_pickled(exc), traceback=_traceback(exc))
+    if run.command is None:
+        try:
+            return Outcome(key, DONE, start, end, dumps(value))
+        except Exception as exc:
+            return Outcome(key, FAILED, start, end, error=f"the result could not be pickled: {exc}")
+    return _command(key, run, value, start, end, logs)
+
+
+def _command(key: int, run: TaskRun, value: dict[str, Any], start: float, end: float, logs: Path | None) -> Outcome:
+    """A command's outcome: its output written into the log folder (a stream it left empty is no file)."""
+    assert logs is not None
+    rc = int(value.get("returncode", -1))
+    out_path, err_path = log_paths(logs, run)
+    for path, text in ((out_path, value.get("stdout") or ""), (err_path, value.get("stderr") or "")):
+        if text:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text)
+    blob = pickle.dumps(CommandResult(rc, out_path, err_path))
+    if rc == 0:
+        return Outcome(key, DONE, start, end, blob)
+    last = next((line for line in reversed(str(value.get("stderr") or "").splitlines()) if line.strip()), "")
+    error = f"exit status {rc}" + (f": {last.strip()[:200]}" if last else "")
+    return Outcome(key, FAILED, start, end, blob, error)
+
+
+def _pickled(exc: BaseException) -> bytes | None:
+    tb = exc.__traceback__
+    exc.__traceback__ = None
+    try:
+        return pickle.dumps(exc)
+    except Exception:
+        return None
+    finally:
+        exc.__traceback__ = tb
+
+
+def _traceback(exc: BaseException) -> str:
+    return str(getattr(exc, "remote_traceback", "") or "")
+
+
+class Probe:
+    """The heartbeat's view of one endpoint: GET /v1/health on a connection of its own with a short timeout (the
+    client's connection may be busy with a long request, and its timeout is long)."""
+
+    def __init__(self, url: str, token: str | None, timeout: float) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.tls = ssl.create_default_context() if parts.scheme == "https" else None
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.timeout = timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def healthy(self) -> bool:
+        """Whether the endpoint answers that it serves."""
+        try:
+            conn = self.conn or self._connect()
+            conn.request("GET", "/v1/health", headers=self.headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            self.conn = conn
+            return resp.status == 200 and json.loads(body).get("status") in ("ok", "draining")
+        except (OSError, http.client.HTTPException, ValueError):
+            self.close()
+            return False
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self.tls is not None:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.tls)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
