@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hetflow.cli.flow import SIDE_HELP, flow_inputs
 from hetflow.cli.footprint import Accounting, footprint_lines, sites_options
-from hetflow.cli.group import PARTITION_HELP, load_inputs, main, note, output_dir, output_file, partition_option
+from hetflow.cli.group import PARTITION_HELP, main, note, output_dir, output_file, partition_option
 from hetflow.cli.progress import every_option, simulation_ticker, warn_long
 from hetflow.cli.validate import recorded_speeds_of
 from hetflow.errors import SpecError
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 @click.option(
     "--calibration", "calibration_file", metavar="FILE", help="Add a backend's fitted overheads (hetflow calibrate)."
 )
+@click.option("--side", metavar="FILE", help=SIDE_HELP)
 @sites_options
 @every_option
 def simulate(
@@ -68,6 +70,7 @@ def simulate(
     seed: int | None,
     workers: int | None,
     calibration_file: str | None,
+    side: str | None,
     sites_file: str | None,
     start: str | None,
 ) -> None:
@@ -90,7 +93,7 @@ def simulate(
     trace_path, report_path = output_file(trace_file, "--trace"), output_dir(report_dir, "--report")
     if sites_file is not None and platform is not None:
         raise SpecError("--sites and --platform both given", place="--sites", fix="give one: the sites hold platforms")
-    wf, pf = load_inputs(workflow, platform)
+    wf, pf = flow_inputs(workflow, platform, side)  # a SeBS-Flow definition: unrolled as --side assumes
     accounting = Accounting(sites_file, start) if sites_file is not None else None
     if accounting is not None:
         pf = accounting.sites.platform()

@@ -323,5 +323,6 @@ class Engine:
         self.node_index[node.name] = self.ledger.add(node)
         self._launches.add_node()
         self._estimate.memo.append(None)
+        self._estimate.deployments.add_node(node)
         if self.partitions is not None:
             self.partitions.add(node)

@@ -65,6 +65,7 @@ class LedgerView:
         "_parts",
         "_running",
         "available_at",
+        "cold_start",
         "fit_count",
         "free_cores",
         "free_gpu",
@@ -102,6 +103,7 @@ class LedgerView:
         self.available_at: AvailableAt = (
             estimate.available_at if partitions is None else partial(estimate.available_at, k=k)
         )
+        self.cold_start: Callable[[ReadySet, int, int], float] = estimate.cold_start
 
     @property
     def scoped(self) -> bool:

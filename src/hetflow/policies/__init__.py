@@ -13,7 +13,7 @@ from hetflow.policies.fgd import Fgd
 from hetflow.policies.fifo import Fifo
 from hetflow.policies.gpu_clustering import GpuClustering
 from hetflow.policies.gpu_packing import GpuPacking
-from hetflow.policies.heft import Heft
+from hetflow.policies.heft import Heft, Hha
 from hetflow.policies.random_fit import RandomFit
 
 POLICIES: dict[str, Callable[[], Policy]] = {
@@ -21,6 +21,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "critical-path": CriticalPath,
     "best-fit": BestFit,
     "heft": Heft,
+    "hha": Hha,
     "random": RandomFit,
     "dot-product": DotProduct,
     "gpu-packing": GpuPacking,

@@ -80,6 +80,9 @@ class PackView:
     def available_at(self, node: int, need: Resources, /) -> float:
         return 0.0 if self._ledger.fit_count(node, need, 1) else math.inf
 
+    def cold_start(self, s: ReadySet, variant: int, node: int, /) -> float:
+        return 0.0  # a trace replay deploys nothing
+
 
 def draw(pods: Sequence[Pod], total_gpu: int, inflate: float, seed: int) -> list[Pod]:
     """Pods drawn at random (with replacement) until their GPU request reaches inflate x total_gpu."""

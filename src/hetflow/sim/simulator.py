@@ -18,7 +18,15 @@ from typing import Any, Protocol
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Retried, Skipped
 from hetflow.core.partitions import Share, describe, parse_shares, repartitioned
-from hetflow.core.stimuli import CancelRequested, Resize, Stimulus, TaskFailed, TaskFinished, TasksSubmitted
+from hetflow.core.stimuli import (
+    CancelRequested,
+    NodeJoined,
+    Resize,
+    Stimulus,
+    TaskFailed,
+    TaskFinished,
+    TasksSubmitted,
+)
 from hetflow.core.triggers import Actions, Trigger, Triggers
 from hetflow.errors import EngineError, SpecError
 from hetflow.metrics.result import RunResult
@@ -27,7 +35,7 @@ from hetflow.sim.sampling import Draws, varies
 from hetflow.sim.sharing import shared_durations
 from hetflow.spec.gpu_speed import GpuSpeed
 from hetflow.spec.load import gc_paused, load_platform, load_workflow, recorded_platform
-from hetflow.spec.platform import Platform
+from hetflow.spec.platform import Node, Platform
 from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet, Workflow
 
@@ -71,6 +79,7 @@ def run_simulation(
     failures: FailureModel | None = None,
     seed: int | None = None,
     calibration: Overheads | None = None,
+    joins: Sequence[tuple[float, Platform]] = (),
 ) -> SimResult:
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times; `partitions` splits
     every node into named shares (task sets name theirs); `triggers` fire when their condition over the results of
@@ -80,7 +89,10 @@ def run_simulation(
     is called after every engine step (tests use it to validate the ledger); `calibration` adds a backend's overheads
     to every launch (a delayed launch holds its resources from its placement). When a set's run time is a distribution
     or a node type's speed jitters, each task's duration is drawn with numpy.random.default_rng(seed): one seed, one
-    schedule."""
+    schedule. `joins` adds the nodes of a platform at a virtual time each (NodeJoined: e.g. GPU nodes granted while
+    the workflow runs); the result's platform has them all."""
+    start = platform
+    platform = joined(platform, [p for _, p in joins])
     platform.check_fits(workflow)
     shares = parse_shares(partitions or {})
     for i, s in enumerate(workflow.sets):
@@ -92,7 +104,7 @@ def run_simulation(
                 fix=f"declare it: partitions={{{s.partition!r}: ...}} (command line: --partition {s.partition}=CORES)",
             )
     engine = Engine(
-        platform.nodes(),
+        start.nodes(),
         mode,
         make_policy(policy),
         grouped=True,
@@ -107,6 +119,7 @@ def run_simulation(
     sim.sharing.update((s.name, s.gpu_speed) for s in workflow.sets if s.gpu_speed is not None)
     for trigger in triggers:
         sim.arm(trigger)
+    sim.joins = sorted(((t, p.nodes()) for t, p in joins), key=lambda x: x[0])
     with gc_paused():  # a run makes millions of acyclic objects; the cycle collector would only rescan them
         sim.drive(workflow.sets, at)
     if engine.unfinished:
@@ -134,7 +147,8 @@ class Simulation:
         self.results = results
         self.check = check
         self.failures = failures
-        self.names = [n.name for n in engine.nodes]  # no node joins or leaves in a simulation
+        self.names = [n.name for n in engine.nodes]  # nodes join (self.joins), none leaves
+        self.joins: list[tuple[float, list[Node]]] = []
         self.now = 0.0
         self.steps = 0
         self.intervals: list[Interval] = []
@@ -187,7 +201,7 @@ class Simulation:
     def drive(self, sets: tuple[TaskSet, ...], at: Sequence[tuple[float, Sequence[TaskSet]]]) -> None:
         engine, events = self.engine, self._events
         injections = sorted(at, key=lambda x: x[0])
-        inject_i = 0
+        inject_i = join_i = 0
         self.stimuli = [TasksSubmitted(sets)]
         while True:
             self._fire()  # before the engine hears of the tasks that ended: what triggers start competes for them
@@ -199,8 +213,9 @@ class Simulation:
             if self.triggers.pending:
                 continue  # skipped tasks may have made a trigger due at this instant
             next_inject = injections[inject_i][0] if inject_i < len(injections) else _INF
+            next_join = self.joins[join_i][0] if join_i < len(self.joins) else _INF
             wake = engine.wake_at  # a retried task's backoff ends
-            t = min(events[0][0] if events else _INF, next_inject, _INF if wake is None else wake)
+            t = min(events[0][0] if events else _INF, next_inject, next_join, _INF if wake is None else wake)
             if t == _INF:
                 return
             self.now = t = max(self.now, t)
@@ -213,6 +228,11 @@ class Simulation:
             if next_inject <= t:
                 self.submit(injections[inject_i][1])
                 inject_i += 1
+            if next_join <= t:
+                for joining in self.joins[join_i][1]:
+                    self.names.append(joining.name)
+                    self.stimuli.append(NodeJoined(joining))
+                join_i += 1
 
     def _apply(self, out: list[Instruction]) -> None:
         started, events, now = self._started, self._events, self.now
@@ -220,9 +240,9 @@ class Simulation:
         for ins in out:
             if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
                 if self.calibration is None:
-                    started[ins.launch] = (ins, now)
-                    if (self.draws is None and not self.sharing) or not self._start_each(ins, now):
-                        heapq.heappush(events, (now + ins.duration, ins.launch, -1, -1))
+                    started[ins.launch] = (ins, now)  # it holds its resources while its image deploys
+                    if (self.draws is None and not self.sharing) or not self._start_each(ins, now, ins.cold_start):
+                        heapq.heappush(events, (now + ins.cold_start + ins.duration, ins.launch, -1, -1))
                 else:
                     self._delayed(ins)
                 if self.failures is not None:
@@ -287,8 +307,9 @@ class Simulation:
         assert c is not None
         begin = max(self.now, c.startup_s) + c.launch_latency_s
         self._started[g.launch] = (g, begin)
-        if (self.draws is None and not self.sharing) or not self._start_each(g, begin, c.task_overhead_s):
-            heapq.heappush(self._events, (begin + g.duration + c.task_overhead_s, g.launch, -1, -1))
+        extra = c.task_overhead_s + g.cold_start
+        if (self.draws is None and not self.sharing) or not self._start_each(g, begin, extra):
+            heapq.heappush(self._events, (begin + g.duration + extra, g.launch, -1, -1))
 
     def _draw_failures(self, g: LaunchGroup) -> None:
         """Ask the failure model which tasks of a launch fail this attempt (they fail at its end)."""
@@ -377,6 +398,21 @@ class Simulation:
             ctx = Actions(self, seen, load_workflow)
             trigger.then(ctx)
             self.marks.append(Mark(self.now, "trigger", f"{trigger.name}: {'; '.join(ctx.did) or 'nothing'}"))
+
+
+def joined(platform: Platform, more: Sequence[Platform]) -> Platform:
+    """The platform with the node types of `more` (nodes that join later) added; a type name used twice is refused."""
+    if not more:
+        return platform
+    types = [*platform.node_types, *(t for p in more for t in p.node_types)]
+    names = [t.type for t in types]
+    for name in names:
+        if names.count(name) > 1:
+            raise SpecError(
+                f"node type {name!r} both is in the platform and joins it",
+                fix="give the joining nodes a type of their own",
+            )
+    return Platform(platform.name, tuple(types), platform.source)
 
 
 def simulate(
