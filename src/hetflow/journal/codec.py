@@ -79,15 +79,18 @@ def _deployed(s: TaskSet, deploy: list[list[Any]]) -> TaskSet:
 
 
 def platform_to_dict(p: Platform) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "node_types": [
-            [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter]
-            + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" or t.site else [])
-            + ([t.site] if t.site is not None else [])
-            for t in p.node_types
-        ],
-    } | _deploy(p)
+    return (
+        {
+            "name": p.name,
+            "node_types": [
+                [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter]
+                + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" else [])
+                for t in p.node_types
+            ],
+        }
+        | _deploy(p)
+        | _sites(p)
+    )
 
 
 def _deploy(p: Platform) -> dict[str, Any]:
@@ -96,15 +99,18 @@ def _deploy(p: Platform) -> dict[str, Any]:
     return {"deploy": got} if got else {}
 
 
+def _sites(p: Platform) -> dict[str, Any]:
+    """Node types' sites (spec/site.py), by type, when some has one."""
+    got = {t.type: t.site for t in p.node_types if t.site is not None}
+    return {"sites": got} if got else {}
+
+
 def platform_from_dict(d: dict[str, Any]) -> Platform:
     """Journals written before speed_jitter have six fields per node type (no jitter); before GPU models, seven
-    (no model, mps); before sites, nine (no site)."""
-    deploy = d.get("deploy", {})
-    types = (replace(NodeType(*t[:9]), site=t[9]) if len(t) > 9 else NodeType(*t) for t in d["node_types"])
-    return Platform(
-        d["name"],
-        tuple(
-            replace(t, cold_start=deploy[t.type][0], keep_warm=deploy[t.type][1]) if t.type in deploy else t
-            for t in types
-        ),
+    (no model, mps). Cold starts and sites, where some node type has them, are mappings by type."""
+    deploy, sites = d.get("deploy", {}), d.get("sites", {})
+    types = (NodeType(*t) for t in d["node_types"])
+    types = (
+        replace(t, cold_start=deploy[t.type][0], keep_warm=deploy[t.type][1]) if t.type in deploy else t for t in types
     )
+    return Platform(d["name"], tuple(replace(t, site=sites[t.type]) if t.type in sites else t for t in types))

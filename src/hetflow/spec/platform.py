@@ -79,20 +79,12 @@ class Platform:
         for t in self.node_types:
             for i in range(t.count):
                 out.append(
-                    Node(
-                        f"{t.type}-{i}",
-                        t.type,
-                        t.cores,
-                        t.gpu_units,
-                        t.memory,
-                        t.speed,
-                        t.gpu_model,
-                        t.gpu_sharing,
-                        site=t.site,
-                    )
+                    Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed, t.gpu_model, t.gpu_sharing)
                 )
                 if t.cold_start or t.keep_warm is not None:
                     out[-1] = replace(out[-1], cold_start=t.cold_start, keep_warm=t.keep_warm)
+                if t.site is not None:
+                    out[-1] = replace(out[-1], site=t.site)
         return out
 
     @property
