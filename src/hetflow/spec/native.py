@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator, ValidationError, model_validator
+from pydantic import Field, PlainValidator, PrivateAttr, ValidationError, model_validator
 
 from hetflow.errors import SpecError
 from hetflow.spec.distribution import RUNTIME_IS, Distribution, parse_runtime
+from hetflow.spec.features import Features, Requirement, features_from_dict, requirement_from_dict
 from hetflow.spec.gpu_speed import CURVE_IS, SATURATION_IS, GpuSpeed, curve, saturating
-from hetflow.spec.gpus import mig_models, model_of
+from hetflow.spec.gpus import gpu_memory_of, mig_models, model_of
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.records import NotPlain, plain_task_sets
 from hetflow.spec.resources import GPU_UNIT, Resources
@@ -61,6 +62,16 @@ def _model(parse: Any) -> Any:
     return check
 
 
+def _requirement(value: object) -> Requirement | None:
+    """A `requires:` mapping through spec.features' parser (its SpecError's problem and fix at the field's place)."""
+    try:
+        return requirement_from_dict(value)
+    except SpecError as exc:
+        raise fail(exc.problem, exc.fix or "") from None
+
+
+REQUIRES_IS = "a mapping such as {arch: x86_64, isa: [avx2], cuda: '>=12.1', gpu_models: [A100, H200]}"
+Requires = Annotated[Requirement | None, PlainValidator(_requirement, json_schema_input_type=dict[str, Any])]
 Saturation = Annotated[GpuSpeed, PlainValidator(_model(saturating), json_schema_input_type=float)]
 SpeedCurve = Annotated[GpuSpeed, PlainValidator(_model(curve), json_schema_input_type=list[list[float]])]
 
@@ -75,8 +86,9 @@ class VariantDoc(Strict):
     memory: Memory | None = Field(None, description="a size such as 2GiB or a number of bytes")
     runtime: Seconds | None = Field(None, description="a number of seconds >= 0")
     node_type: Name | None = Field(None, description="the type of a platform node")
+    requires: Requires | None = Field(None, description=REQUIRES_IS + " ({} for nothing)")
 
-    def variant(self, task: Resources, runtime: float) -> Variant:
+    def variant(self, task: Resources, runtime: float, task_requires: Requirement | None = None) -> Variant:
         """This variant, with what it leaves out taken from its task's resources and run time."""
         resources = Resources(
             task.cores if self.cores is None else self.cores,
@@ -85,7 +97,8 @@ class VariantDoc(Strict):
             task.gpu_memory,
             task.gpu_models,
         )
-        return Variant(resources, runtime if self.runtime is None else self.runtime, self.node_type)
+        requires = task_requires if "requires" not in self.model_fields_set else self.requires
+        return Variant(resources, runtime if self.runtime is None else self.runtime, self.node_type, requires)
 
 
 class TaskDoc(Strict):
@@ -110,6 +123,7 @@ class TaskDoc(Strict):
     partition: Name | None = Field(None, description="the name of a partition of the run")
     gpu_saturation: Saturation | None = Field(None, description=SATURATION_IS)
     gpu_speed: SpeedCurve | None = Field(None, description=CURVE_IS)
+    requires: Requires | None = Field(None, description=REQUIRES_IS)
 
     @model_validator(mode="after")
     def _one_action(self) -> TaskDoc:
@@ -128,7 +142,7 @@ class TaskDoc(Strict):
         dist = self.runtime if isinstance(self.runtime, Distribution) else None
         runtime = dist.median if dist is not None else self.runtime
         assert isinstance(runtime, float)
-        variants = tuple(v.variant(resources, runtime) for v in self.variants) if self.variants else ()
+        variants = tuple(v.variant(resources, runtime, self.requires) for v in self.variants) if self.variants else ()
         return TaskSet(
             name=self.name,
             count=self.count,
@@ -143,6 +157,7 @@ class TaskDoc(Strict):
             retries=self.retries,
             partition=self.partition,
             gpu_speed=self.gpu_saturation or self.gpu_speed,
+            requires=self.requires,
         )
 
 
@@ -169,6 +184,15 @@ class NodeDoc(Strict):
     gpu_sharing: Literal["mps", "mig", "exclusive"] = Field(
         "mps", description="one of mps (any fraction of a GPU), mig (its MIG profiles) or exclusive (whole GPUs)"
     )
+    features: dict[str, Any] | None = Field(
+        None, description="a mapping such as {arch: x86_64, isa: [avx2, avx512f], cuda: '12.4', libs: {fftw3: 3.3.10}}"
+    )
+    _features: Features | None = PrivateAttr(None)
+
+    @property
+    def node_features(self) -> Features | None:
+        """The features field, parsed (with the node type's GPUs) when the model was validated."""
+        return self._features
 
     @model_validator(mode="after")
     def _gpu_shape(self) -> NodeDoc:
@@ -179,6 +203,14 @@ class NodeDoc(Strict):
                 f"gpu_model {self.gpu_model!r} has no MIG profiles known to hetflow",
                 "set gpu_model to one of " + ", ".join(mig_models()) + ", or use gpu_sharing: mps or exclusive",
             )
+        if self.features is not None:
+            count = -(-self.gpus // GPU_UNIT)
+            try:
+                self._features = features_from_dict(
+                    self.features, "features", self.gpu_model, count, gpu_memory_of(self.gpu_model)
+                )
+            except SpecError as exc:
+                raise fail(f"{exc.place}: {exc.problem}" if exc.place else exc.problem, exc.fix or "") from None
         return self
 
 
@@ -244,7 +276,18 @@ def platform_from_dict(data: object, source: str | None = None, default_name: st
             )
         seen.add(n.type)
     types = tuple(
-        NodeType(n.type, n.count, n.cores, n.gpus, n.memory, n.speed, n.speed_jitter, n.gpu_model, n.gpu_sharing)
+        NodeType(
+            n.type,
+            n.count,
+            n.cores,
+            n.gpus,
+            n.memory,
+            n.speed,
+            n.speed_jitter,
+            n.gpu_model,
+            n.gpu_sharing,
+            n.node_features,
+        )
         for n in parsed.nodes
     )
     return Platform(parsed.platform or default_name, types, source=source)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hetflow.errors import FitError
+from hetflow.spec.features import Features
 from hetflow.spec.gpus import gpu_memory_of, smallest_profile
 from hetflow.spec.resources import GPU_UNIT, Resources, format_memory, model_allows
 from hetflow.spec.workflow import TaskSet, Workflow
@@ -16,7 +17,9 @@ class NodeType:
     """Count identical nodes. memory 0 means unlimited (not tracked); speed scales run times (2.0 halves them);
     speed_jitter, when > 0, is the cv of a per-task speed factor (lognormal, median 1) the simulator draws.
     gpu_model names its GPUs (spec/gpus.py knows the memory and MIG profiles of some); gpu_sharing is how tasks share
-    one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only)."""
+    one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only). features, when
+    known, are what its nodes are (spec/features.py): a variant that requires features runs only where they
+    satisfy it."""
 
     type: str
     count: int = 1
@@ -27,6 +30,7 @@ class NodeType:
     speed_jitter: float = 0.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    features: Features | None = None
 
     @property
     def gpus(self) -> float:
@@ -54,6 +58,7 @@ class Node:
     speed: float = 1.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    features: Features | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,17 @@ class Platform:
         for t in self.node_types:
             for i in range(t.count):
                 out.append(
-                    Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed, t.gpu_model, t.gpu_sharing)
+                    Node(
+                        f"{t.type}-{i}",
+                        t.type,
+                        t.cores,
+                        t.gpu_units,
+                        t.memory,
+                        t.speed,
+                        t.gpu_model,
+                        t.gpu_sharing,
+                        t.features,
+                    )
                 )
         return out
 
@@ -97,7 +112,10 @@ class Platform:
     def can_run(self, s: TaskSet) -> bool:
         """True when some way of running the set's tasks fits on some node type."""
         return any(
-            t.count and t.fits(v.resources) and (v.node_type is None or v.node_type == t.type)
+            t.count
+            and t.fits(v.resources)
+            and (v.node_type is None or v.node_type == t.type)
+            and (v.requires is None or v.requires.satisfied_by(t.features) is None)
             for v in s.all_variants
             for t in self.node_types
         )
@@ -106,11 +124,12 @@ class Platform:
         """Raise FitError for the first task set that fits on no node."""
         fits: dict[Resources, bool] = {}  # a set with no variants fits as its resources do: asked once per need
         for i, s in enumerate(workflow.sets):
-            if s.variants:
+            if s.variants or s.requires is not None:
                 ok = self.can_run(s)
             elif (ok := fits.get(s.resources)) is None:  # type: ignore[assignment]
                 ok = fits[s.resources] = self.can_run(s)
             if not ok:
+                self._check_requires(s, i, workflow.source)
                 biggest = ", ".join(
                     f"{t.type}: {t.cores} cores, {t.gpus:g} {t.gpu_model + ' ' if t.gpu_model else ''}GPUs"
                     f"{' (' + t.gpu_sharing + ')' if t.gpu_units and t.gpu_sharing != 'mps' else ''}, "
@@ -125,6 +144,23 @@ class Platform:
                     fix="lower the task's resources, add a variant that fits, or use a platform with larger nodes"
                     + (" or other GPU models" if s.resources.gpu_models else ""),
                 )
+
+    def _check_requires(self, s: TaskSet, i: int, source: str | None) -> None:
+        """Raise FitError when a way to run the set would fit some node but for its required features: the first
+        such variant, the first node type it fits, and why that type's features do not satisfy it."""
+        for k, v in enumerate(s.all_variants):
+            if v.requires is None:
+                continue
+            for t in self.node_types:
+                if t.count and t.fits(v.resources) and (v.node_type is None or v.node_type == t.type):
+                    raise FitError(
+                        f"no node of platform {self.name!r} has the features {s.name} requires "
+                        f"({t.type}: {v.requires.satisfied_by(t.features)})",
+                        source=source,
+                        place=f"tasks[{i}] ({s.name})" + (f".variants[{k - 1}].requires" if k else ".requires"),
+                        fix="declare the nodes' features (features: on a node type), relax requires:, "
+                        "or add a variant that requires less",
+                    )
 
     def lower_bound(self, workflow: Workflow) -> float:
         """max(critical path, core-seconds / cores, GPU-seconds / GPUs), at the platform's best speed and best variants.

@@ -9,6 +9,7 @@ from functools import cached_property
 from hetflow.errors import SpecError
 from hetflow.spec import dag
 from hetflow.spec.distribution import Distribution
+from hetflow.spec.features import Requirement
 from hetflow.spec.gpu_speed import GpuSpeed
 from hetflow.spec.resources import GPU_UNIT, Resources
 
@@ -24,11 +25,13 @@ class FileRef:
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One way to run a task: its resources, its run time on a node of speed 1, and optionally the node type."""
+    """One way to run a task: its resources, its run time on a node of speed 1, and optionally the node type and
+    what it requires of a node's features (spec/features.py; None: nothing)."""
 
     resources: Resources
     runtime: float
     node_type: str | None = None
+    requires: Requirement | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class TaskSet:
     partition: str | None = None  # the partition of the run its tasks use (None: the default partition)
     runtime_dist: Distribution | None = None
     gpu_speed: GpuSpeed | None = None  # the GPU-sharing throughput model (None: runtime at any share)
+    requires: Requirement | None = None  # what the default way to run needs of a node's features (None: nothing)
 
     def task_id(self, index: int) -> str:
         """Stable id of one task: the set's name when it holds one task, else NAME[index]."""
@@ -70,7 +74,7 @@ class TaskSet:
     @property
     def all_variants(self) -> tuple[Variant, ...]:
         """The default way to run a task of this set, then its variants."""
-        return (Variant(self.resources, self.runtime), *self.variants)
+        return (Variant(self.resources, self.runtime, None, self.requires), *self.variants)
 
 
 @dataclass(frozen=True)
