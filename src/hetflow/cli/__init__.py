@@ -15,6 +15,7 @@ from hetflow.cli import (  # noqa: F401  (each registers its command)
     calibrate,
     compare,
     dashboard,
+    discover,
     pack,
     predict,
     report,

@@ -112,7 +112,27 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
             raise ExecutionError(nothing)
         platform = self._members.first(name, found, shape)
         self._nodes = dict(self._members.nodes)
-        return platform
+        return self._described(platform)
+
+    def _described(self, platform: Platform) -> Platform:
+        """The platform with each node type that declared no features given those found on its first node
+        (hetflow.discover, run there); a node type whose discovery failed keeps none (logged)."""
+        from hetflow.discover.nodes import fill_features
+        from hetflow.spec.features import features_from_dict
+
+        ids = {}
+        for t in platform.node_types:
+            first = next((n for n in sorted(self._members.id_of) if self._nodes[n].type == t.type), None)
+            if t.features is None and first is not None:
+                ids[first] = self._members.id_of[first]
+        if not ids:
+            return platform
+        try:
+            found = {node: features_from_dict(d) for node, d in self._features_of(ids).items()}
+        except Exception as exc:  # a worker without hetflow.discover, a timeout: the nodes go undescribed
+            log.warning("could not discover the features of the %s nodes: %s", self.name, exc)
+            return platform
+        return fill_features(platform, {self._nodes[node].type: f for node, f in found.items()})
 
     def _arguments(self, run: TaskRun) -> tuple[Any, ...]:
         """The arguments of _remote.run_task for a run."""
@@ -194,6 +214,10 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
     @abstractmethod
     def _connected(self) -> bool:
         """Whether connect() reached the cluster."""
+
+    @abstractmethod
+    def _features_of(self, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """hetflow.discover's features (as JSON) of the nodes with these member ids, found on each node itself."""
 
     @abstractmethod
     def _found(self) -> dict[str, Seen]:
