@@ -21,6 +21,7 @@ from hetflow.cli import (  # noqa: F401  (each registers its command)
     report,
     run,
     simulate,
+    specialize,
     validate,
 )
 from hetflow.cli.group import main
