@@ -83,3 +83,38 @@ def test_a_run_whose_set_fits_no_node_is_one_line_and_exit_2(tmp_path: Path) -> 
 def _env() -> dict[str, str]:
     """This checkout's sources first (the console script runs the installed ones)."""
     return {**os.environ, "PYTHONPATH": str(Path(hf.__file__).parents[1])}
+
+
+def test_a_dask_worker_that_joins_later_takes_its_node_types_features() -> None:
+    pytest.importorskip("distributed")
+    from hetflow.executors.dask import DaskExecutor
+    from hetflow.spec import load_platform
+    from tests.procs import wait_for
+
+    ex = DaskExecutor()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        platform = ex.connect(load_platform({"platform": "one", "nodes": [{"type": "n", "cores": 1}]}))
+        (described,) = platform.node_types
+        assert described.features is not None and described.features.arch == MACHINE
+        ex.start(platform.nodes())
+        address = ex.client.scheduler.address
+        cmd = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--name", "n-1", "--nthreads", "1"]
+        cmd += ["--no-nanny", "--no-dashboard", "--resources", "cores=1", "--memory-limit", "0"]  # the shape of n
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        worker = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        joined = []
+
+        def seen() -> bool:
+            ex.poll(0.2)
+            joined.extend(c for c in ex.changes() if c.node is not None)
+            return bool(joined)
+
+        wait_for(seen, timeout=60, what="the new worker to join")
+        assert joined[0].name == "n-1" and joined[0].node is not None
+        assert joined[0].node.features == described.features
+    finally:
+        ex.close()
+        if worker is not None:
+            worker.kill()
+            worker.wait(timeout=30)
