@@ -15,12 +15,14 @@ from hetflow.cli import (  # noqa: F401  (each registers its command)
     calibrate,
     compare,
     dashboard,
+    discover,
     endpoint,
     pack,
     predict,
     report,
     run,
     simulate,
+    specialize,
     validate,
 )
 from hetflow.cli.group import main

@@ -13,39 +13,47 @@ from hetflow.core.estimate import Availability
 from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
 from hetflow.core.view import AvailableAt, FitCount, ReadySet
+from hetflow.spec.features import Features, Requirement
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import Resources
 
 
 class NodeFilter:
-    """Per way to run (node type and resources), the live nodes it may ever use; worked out once per shape, not per
-    set (a run of a million one-task sets has a handful of shapes), and again when nodes join or leave. The
-    resources carry the GPU models a set allows and its GPU memory, so a set keeps to those models' nodes and to
-    the sharing modes that can hold it (Ledger.could_ever_fit)."""
+    """Per way to run (node type, resources and required features), the live nodes it may ever use; worked out once
+    per shape, not per set (a run of a million one-task sets has a handful of shapes), and again when nodes join or
+    leave. The resources carry the GPU models a set allows and its GPU memory, so a set keeps to those models' nodes
+    and to the sharing modes that can hold it (Ledger.could_ever_fit). A variant that requires features
+    (spec/features.py) keeps to the nodes whose features satisfy it; the answer is cached with the rest, so variants
+    requiring nothing cost nothing more."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self._stamp = ledger.epoch
-        self._cache: dict[tuple[str | None, Resources], list[int]] = {}
+        self._cache: dict[tuple[str | None, Resources, Requirement | None], list[int]] = {}
 
     def nodes(self, s: ReadySet, variant: int) -> list[int]:
         v = s.variants[variant]
-        key = (v.node_type, v.resources)
+        req = v.requires
+        key = (v.node_type, v.resources, req)
         led = self.ledger
         if self._stamp != led.epoch:
             self._stamp, self._cache = led.epoch, {}
         usable = self._cache.get(key)
         if usable is not None:
             return usable
-        shapes: dict[tuple[str, int, int, int, str | None, str], bool] = {}  # it may use a node by these only
+        # it may use a node by these only (its features only when the variant requires some)
+        shapes: dict[tuple[str, int, int, int, str | None, str, Features | None], bool] = {}
         usable = []
         for i, n in enumerate(led.nodes):
             if led.alive[i]:
-                shape = (n.type, n.cores, n.gpu_units, n.memory, n.gpu_model, n.gpu_sharing)
+                features = n.features if req is not None else None
+                shape = (n.type, n.cores, n.gpu_units, n.memory, n.gpu_model, n.gpu_sharing, features)
                 ok = shapes.get(shape)
                 if ok is None:
-                    ok = shapes[shape] = (v.node_type is None or v.node_type == n.type) and led.could_ever_fit(
-                        i, v.resources
+                    ok = shapes[shape] = (
+                        (v.node_type is None or v.node_type == n.type)
+                        and led.could_ever_fit(i, v.resources)
+                        and (req is None or req.satisfied_by(features) is None)
                     )
                 if ok:
                     usable.append(i)

@@ -16,6 +16,7 @@ from hetflow.core.partitions import Partitions
 from hetflow.core.states import TERMINAL, TaskState, check_transition
 from hetflow.errors import EngineError
 from hetflow.spec import dag
+from hetflow.spec.features import Requirement
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Variant
 
@@ -118,7 +119,7 @@ class SetBook:
         self._fresh: list[SetState] = []  # dependencies met since the last release
         self._moved = False  # the gate may have opened since the last release
         self._next_seq = 0
-        self._shapes: dict[tuple[tuple[Resources, str | None], ...], int] = {}
+        self._shapes: dict[tuple[tuple[Resources, str | None, Requirement | None], ...], int] = {}
 
     def move(self, st: SetState, frm: TaskState, to: TaskState, n: int) -> None:
         """n tasks of st go from one state to another (a legal transition)."""
@@ -183,7 +184,7 @@ class SetBook:
             level[sid - base] = top + 1
         for sid, s in enumerate(sets, base):  # set ids follow declaration order: it breaks ties in release order
             st = SetState(sid, s, s.workload or label.get(s.name, ""))
-            shape = tuple([(v.resources, v.node_type) for v in st.variants])
+            shape = tuple([(v.resources, v.node_type, v.requires) for v in st.variants])
             st.shape = shapes.setdefault(shape, len(shapes))
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]

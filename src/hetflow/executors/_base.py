@@ -15,6 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +23,7 @@ from hetflow.errors import ExecutionError
 from hetflow.executors._cluster import Membership, Seen, outcome
 from hetflow.executors._worker import reference
 from hetflow.executors.api import CANCELLED, FAILED, TIMEOUT, NodeChange, Outcome, TaskRun, log_paths
+from hetflow.spec.features import Features
 from hetflow.spec.platform import Node, Platform
 
 log = logging.getLogger("hetflow")
@@ -52,6 +54,7 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
         self._temporary = log_dir is None  # a folder of our own: removed at close unless a failed command wrote there
         self._keep_logs = False
         self._members = Membership()
+        self._type_features: dict[str, Features] = {}  # node type -> its features, for the nodes that join later
         self._nodes: dict[str, Node] = {}
         self._jobs: dict[int, J] = {}
         self._orphans: set[int] = set()  # keys submitted to a node already gone: NodeLost cancels them
@@ -99,9 +102,14 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
 
     def changes(self) -> list[NodeChange]:
         out = self._members.changes()
-        for c in out:
-            if c.node is not None:
-                self._nodes[c.name] = c.node
+        for k, c in enumerate(out):
+            node = c.node
+            if node is None:
+                continue
+            if node.features is None and node.type in self._type_features:  # joins a type described at start
+                node = replace(node, features=self._type_features[node.type])
+                out[k] = NodeChange(c.name, node)
+            self._nodes[c.name] = node
         return out
 
     def _first(self, name: str, shape: Platform | None, nothing: str) -> Platform:
@@ -112,7 +120,30 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
             raise ExecutionError(nothing)
         platform = self._members.first(name, found, shape)
         self._nodes = dict(self._members.nodes)
-        return platform
+        return self._described(platform)
+
+    def _described(self, platform: Platform) -> Platform:
+        """The platform with each node type that declared no features given those found on its first node
+        (hetflow.discover, run there); a node type whose discovery failed keeps none (logged)."""
+        from hetflow.discover.nodes import fill_features
+        from hetflow.spec.features import features_from_dict
+
+        ids = {}
+        for t in platform.node_types:
+            first = next((n for n in sorted(self._members.id_of) if self._nodes[n].type == t.type), None)
+            if t.features is None and first is not None:
+                ids[first] = self._members.id_of[first]
+        self._type_features = {t.type: t.features for t in platform.node_types if t.features is not None}
+        if not ids:
+            return platform
+        try:
+            found = {node: features_from_dict(d) for node, d in self._features_of(ids).items()}
+        except Exception as exc:  # a worker without hetflow.discover, a timeout: the nodes go undescribed
+            log.warning("could not discover the features of the %s nodes: %s", self.name, exc)
+            return platform
+        described = fill_features(platform, {self._nodes[node].type: f for node, f in found.items()})
+        self._type_features = {t.type: t.features for t in described.node_types if t.features is not None}
+        return described
 
     def _arguments(self, run: TaskRun) -> tuple[Any, ...]:
         """The arguments of _remote.run_task for a run."""
@@ -194,6 +225,10 @@ class ClusterExecutorBase(ABC, Generic[J, R]):
     @abstractmethod
     def _connected(self) -> bool:
         """Whether connect() reached the cluster."""
+
+    @abstractmethod
+    def _features_of(self, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """hetflow.discover's features (as JSON) of the nodes with these member ids, found on each node itself."""
 
     @abstractmethod
     def _found(self) -> dict[str, Seen]:

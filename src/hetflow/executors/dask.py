@@ -145,6 +145,12 @@ class DaskExecutor(ClusterExecutorBase[_Job, tuple[int, Any]]):  # _ready: (key,
         """The address of the worker running a node now (None: the node is gone)."""
         return self._members.id_of.get(node)
 
+    def _features_of(self, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+        from hetflow.discover.machine import features_json
+
+        answers = self._client.run(features_json, workers=list(ids.values()))
+        return {node: answers[wid] for node, wid in ids.items() if wid in answers}
+
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, runs: Sequence[TaskRun]) -> None:
         assert self._client is not None, "connect() the executor first"

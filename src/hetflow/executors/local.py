@@ -57,7 +57,7 @@ from hetflow.executors.api import (
     visible_devices,
 )
 from hetflow.executors.mps import MpsDaemon, check_sharing
-from hetflow.spec.platform import Node
+from hetflow.spec.platform import Node, Platform
 
 WORKER_FILE = str(Path(__file__).with_name("_worker.py"))
 _KILL_GRACE_S = 2.0
@@ -148,6 +148,12 @@ class LocalExecutor:
         self._closed = False
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
+    def connect(self, shape: Platform) -> Platform:
+        """The platform, its undescribed node types given this machine's features (every node runs here)."""
+        from hetflow.discover.nodes import with_local_features
+
+        return with_local_features(shape)
+
     def start(self, nodes: Sequence[Node]) -> None:
         cpus = machine_cpus()
         offset = 0

@@ -47,6 +47,7 @@ LABEL = "hetflow-node:"  # the resource that names the engine node a Ray node st
 REFRESH_S = 1.0  # how often the list of nodes is read again
 STARTUP_TIMEOUT_S = 120.0  # for the nodes of a local cluster to come up (a loaded machine: slow starts)
 STOP_TIMEOUT_S = 10.0  # at close, for cancelled commands to be killed by their workers
+DISCOVER_TIMEOUT_S = 60.0  # for the first task on each node, which finds its features (hetflow.discover)
 OBJECT_STORE_BYTES = 100 * 2**20  # per node of a local cluster: results travel inline, arguments seldom need more
 
 
@@ -126,6 +127,18 @@ class RayExecutor(ClusterExecutorBase[_Job, int]):  # _ready: the keys of the ta
     def cluster(self) -> ShapedCluster | None:
         """The local cluster this executor started (None when it connected to an address)."""
         return self._cluster
+
+    def _features_of(self, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        from hetflow.discover.machine import features_json
+
+        probe = self._ray.remote(num_cpus=0, max_retries=0)(features_json)
+        refs = {
+            node: probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(wid, soft=False)).remote()
+            for node, wid in ids.items()
+        }
+        return dict(zip(refs, self._ray.get(list(refs.values()), timeout=DISCOVER_TIMEOUT_S), strict=True))
 
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, runs: Sequence[TaskRun]) -> None:

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from hetflow.spec.distribution import parse_distribution
+from hetflow.spec.features import features_from_dict, requirement_from_dict
 from hetflow.spec.gpu_speed import gpu_speed_from
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import Resources
@@ -38,7 +39,10 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         if value is not None:
             d[key] = value
     if s.variants:
-        d["variants"] = [[_resources(v.resources), v.runtime, v.node_type] for v in s.variants]
+        d["variants"] = [
+            [_resources(v.resources), v.runtime, v.node_type, *([v.requires.as_dict()] if v.requires else [])]
+            for v in s.variants
+        ]
     if s.image is not None or s.cold_start or any(v.image is not None or v.cold_start for v in s.variants):
         # the image and cold start (core/deploy.py) of the set, then of each variant
         d["deploy"] = [[v.image, v.cold_start] for v in s.all_variants]
@@ -48,6 +52,8 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         d["runtime_dist"] = s.runtime_dist.as_dict()
     if s.gpu_speed is not None:  # the GPU-sharing model a re-simulation applies
         d["gpu_speed"] = s.gpu_speed.as_dict()
+    if s.requires is not None:
+        d["requires"] = s.requires.as_dict()
     return d
 
 
@@ -61,12 +67,16 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         workload=d.get("workload"),
         command=d.get("command"),
         function=d.get("function"),
-        variants=tuple(Variant(_resources_from(r), rt, nt) for r, rt, nt in d.get("variants", ())),
+        variants=tuple(
+            Variant(_resources_from(r), rt, nt, requirement_from_dict(req[0]) if req else None)
+            for r, rt, nt, *req in d.get("variants", ())
+        ),
         files=tuple(FileRef(n, size, link) for n, size, link in d.get("files", ())),
         retries=d.get("retries", 0),
         partition=d.get("partition"),
         runtime_dist=parse_distribution(d["runtime_dist"]) if "runtime_dist" in d else None,
         gpu_speed=gpu_speed_from(d["gpu_speed"]) if "gpu_speed" in d else None,
+        requires=requirement_from_dict(d["requires"]) if "requires" in d else None,
     )
     return _deployed(s, d["deploy"]) if "deploy" in d else s
 
@@ -84,7 +94,12 @@ def platform_to_dict(p: Platform) -> dict[str, Any]:
             "name": p.name,
             "node_types": [
                 [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter]
-                + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" else [])
+                + (
+                    [t.gpu_model, t.gpu_sharing]
+                    if t.gpu_model is not None or t.gpu_sharing != "mps" or t.features is not None
+                    else []
+                )
+                + ([t.features.as_dict()] if t.features is not None else [])
                 for t in p.node_types
             ],
         }
@@ -107,9 +122,13 @@ def _sites(p: Platform) -> dict[str, Any]:
 
 def platform_from_dict(d: dict[str, Any]) -> Platform:
     """Journals written before speed_jitter have six fields per node type (no jitter); before GPU models, seven
-    (no model, mps). Cold starts and sites, where some node type has them, are mappings by type."""
+    (no model, mps); before features, nine. Cold starts and sites, where some node type has them, are mappings by
+    type."""
     deploy, sites = d.get("deploy", {}), d.get("sites", {})
-    types = (NodeType(*t) for t in d["node_types"])
+    types = (
+        replace(NodeType(*t[:9]), features=features_from_dict(t[9])) if len(t) > 9 else NodeType(*t)
+        for t in d["node_types"]
+    )
     types = (
         replace(t, cold_start=deploy[t.type][0], keep_warm=deploy[t.type][1]) if t.type in deploy else t for t in types
     )

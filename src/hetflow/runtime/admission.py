@@ -11,6 +11,7 @@ from hetflow.core.partitions import Share
 from hetflow.errors import ExecutionError, FitError, SpecError
 from hetflow.runtime.futures import TaskFuture
 from hetflow.runtime.sets import SetInfo
+from hetflow.spec.features import Requirement
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Workflow
@@ -28,7 +29,7 @@ class Admission:
         self._names: set[str] = set()
         self._posted: set[str] = set()  # task sets handed to the driver
         self._counter = itertools.count()
-        self._fits: dict[Resources, bool] = {}
+        self._fits: dict[tuple[Resources, Requirement | None], bool] = {}
 
     def new_name(self, prefix: str) -> str:
         """A fresh task set name: prefix-N."""
@@ -78,9 +79,10 @@ class Admission:
 
     def check_fits(self, spec: TaskSet) -> None:
         self.check_partition(spec)
-        fits = self._fits.get(spec.resources)
+        key = (spec.resources, spec.requires)
+        fits = self._fits.get(key)
         if fits is None:  # the same resources come again and again: ask the platform once
-            fits = self._fits[spec.resources] = self.platform.can_run(spec)
+            fits = self._fits[key] = self.platform.can_run(spec)
         if not fits:
             raise FitError(
                 f"a task of {spec.name} needs {spec.resources}, more than any node of platform "

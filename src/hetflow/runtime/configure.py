@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,12 +38,21 @@ def check_resume(
                 place=f"--{key}",
                 fix=f"resume with --{key} {recorded[key]} (or leave it out), or start a new journal",
             )
-    if platform_given and "platform" in recorded and platform_to_dict(platform) != json.loads(recorded["platform"]):
+    if (
+        platform_given
+        and "platform" in recorded
+        and _shape(platform) != _shape(platform_from_dict(json.loads(recorded["platform"])))
+    ):
         raise SpecError(
             f"the journal's run used another platform than {platform.name!r}",
             place="--platform",
             fix="resume on the platform the journal records (leave --platform out), or start a new journal",
         )
+
+
+def _shape(platform: Platform) -> dict[str, Any]:
+    """The platform as the journal records it, but for node features (the local backend fills in those found)."""
+    return platform_to_dict(replace(platform, node_types=tuple(replace(t, features=None) for t in platform.node_types)))
 
 
 def kept_tasks(view: JournalView | None, wf: Workflow) -> dict[str, dict[int, Interval]]:

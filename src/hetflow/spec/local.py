@@ -13,15 +13,18 @@ import logging
 import os
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from hetflow.spec.features import GpuFeature
 from hetflow.spec.gpus import MIG_SLICES, model_of
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import GPU_UNIT
 
 log = logging.getLogger("hetflow")
+T = TypeVar("T")
 _MIB = 1024**2
 
 
@@ -159,23 +162,52 @@ def _describe(nvml: Any) -> LocalGpus:
     return LocalGpus(len(indices), common, sharing, tuple(instances))
 
 
-def local_gpus() -> LocalGpus:
-    """The GPUs of this machine through NVML; none without pynvml, a driver or a GPU."""
+def _with_nvml(describe: Callable[[Any], T], nothing: T) -> T:
+    """describe(pynvml) between NVML's init and shutdown; nothing without pynvml, a driver or a GPU."""
     try:
         import pynvml
     except ImportError:
-        return LocalGpus()
+        return nothing
     try:
         pynvml.nvmlInit()
     except pynvml.NVMLError:
-        return LocalGpus()
+        return nothing
     try:
-        return _describe(pynvml)
+        return describe(pynvml)
     except pynvml.NVMLError as exc:
         log.warning("NVML: %s; no GPUs counted", exc)
-        return LocalGpus()
+        return nothing
     finally:
         pynvml.nvmlShutdown()
+
+
+def local_gpus() -> LocalGpus:
+    """The GPUs of this machine through NVML; none without pynvml, a driver or a GPU."""
+    return _with_nvml(_describe, LocalGpus())
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _gpu_features(nvml: Any) -> tuple[GpuFeature, ...]:
+    driver = _text(nvml.nvmlSystemGetDriverVersion())
+    cuda = int(nvml.nvmlSystemGetCudaDriverVersion())  # e.g. 12040 for 12.4
+    cuda_version = f"{cuda // 1000}.{cuda % 1000 // 10}"
+    out = []
+    for gpu in _visible_indices(int(nvml.nvmlDeviceGetCount())):
+        handle = nvml.nvmlDeviceGetHandleByIndex(gpu)
+        major, minor = nvml.nvmlDeviceGetCudaComputeCapability(handle)
+        memory = int(nvml.nvmlDeviceGetMemoryInfo(handle).total)
+        model = model_name(_text(nvml.nvmlDeviceGetName(handle)))
+        out.append(GpuFeature(model, memory, f"{major}.{minor}", driver, cuda_version))
+    return tuple(out)
+
+
+def gpu_features() -> tuple[GpuFeature, ...]:
+    """Each GPU NVML shows this process, as node features (hetflow.discover): model, memory, compute capability,
+    driver version and the CUDA version the driver supports; none without pynvml, a driver or a GPU."""
+    return _with_nvml(_gpu_features, ())
 
 
 def gpu_count() -> int:

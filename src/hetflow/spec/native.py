@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator, ValidationError, model_validator
+from pydantic import Field, PlainValidator, PrivateAttr, ValidationError, model_validator
 
 from hetflow.errors import SpecError
 from hetflow.spec.distribution import RUNTIME_IS, Distribution, parse_runtime
+from hetflow.spec.features import Features, Requirement, features_from_dict, requirement_from_dict
 from hetflow.spec.gpu_speed import CURVE_IS, SATURATION_IS, GpuSpeed, curve, saturating
-from hetflow.spec.gpus import mig_models, model_of
+from hetflow.spec.gpus import gpu_memory_of, mig_models, model_of
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.records import NotPlain, plain_task_sets
 from hetflow.spec.resources import GPU_UNIT, Resources
@@ -62,6 +63,16 @@ def _model(parse: Any) -> Any:
     return check
 
 
+def _requirement(value: object) -> Requirement | None:
+    """A `requires:` mapping through spec.features' parser (its SpecError's problem and fix at the field's place)."""
+    try:
+        return requirement_from_dict(value)
+    except SpecError as exc:
+        raise fail(exc.problem, exc.fix or "") from None
+
+
+REQUIRES_IS = "a mapping such as {arch: x86_64, isa: [avx2], cuda: '>=12.1', gpu_models: [A100, H200]}"
+Requires = Annotated[Requirement | None, PlainValidator(_requirement, json_schema_input_type=dict[str, Any])]
 Saturation = Annotated[GpuSpeed, PlainValidator(_model(saturating), json_schema_input_type=float)]
 SpeedCurve = Annotated[GpuSpeed, PlainValidator(_model(curve), json_schema_input_type=list[list[float]])]
 
@@ -78,9 +89,19 @@ class VariantDoc(Strict):
     node_type: Name | None = Field(None, description="the type of a platform node")
     image: Name | None = Field(None, description="an image name, such as gromacs-cuda")
     cold_start: Seconds | None = Field(None, description="a number of seconds >= 0")
+    requires: Requires | None = Field(None, description=REQUIRES_IS + " ({} for nothing)")
 
-    def variant(self, task: Resources, runtime: float, *, image: str | None = None, cold_start: float = 0.0) -> Variant:
-        """This variant, with what it leaves out taken from its task's resources, run time and deployment."""
+    def variant(
+        self,
+        task: Resources,
+        runtime: float,
+        task_requires: Requirement | None = None,
+        *,
+        image: str | None = None,
+        cold_start: float = 0.0,
+    ) -> Variant:
+        """This variant, with what it leaves out taken from its task's resources, run time, requirement and
+        deployment."""
         resources = Resources(
             task.cores if self.cores is None else self.cores,
             task.gpu_units if self.gpus is None else self.gpus,
@@ -90,7 +111,8 @@ class VariantDoc(Strict):
         )
         runtime = runtime if self.runtime is None else self.runtime
         cold = cold_start if self.cold_start is None else self.cold_start
-        return Variant(resources, runtime, self.node_type, image=self.image or image, cold_start=cold)
+        requires = task_requires if "requires" not in self.model_fields_set else self.requires
+        return Variant(resources, runtime, self.node_type, requires, image=self.image or image, cold_start=cold)
 
 
 class TaskDoc(Strict):
@@ -117,6 +139,7 @@ class TaskDoc(Strict):
     gpu_speed: SpeedCurve | None = Field(None, description=CURVE_IS)
     image: Name | None = Field(None, description="an image name, such as gromacs")
     cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
+    requires: Requires | None = Field(None, description=REQUIRES_IS)
 
     @model_validator(mode="after")
     def _one_action(self) -> TaskDoc:
@@ -136,7 +159,8 @@ class TaskDoc(Strict):
         runtime = dist.median if dist is not None else self.runtime
         assert isinstance(runtime, float)
         variants = tuple(
-            v.variant(resources, runtime, image=self.image, cold_start=self.cold_start) for v in self.variants
+            v.variant(resources, runtime, self.requires, image=self.image, cold_start=self.cold_start)
+            for v in self.variants
         )
         return TaskSet(
             name=self.name,
@@ -154,6 +178,7 @@ class TaskDoc(Strict):
             gpu_speed=self.gpu_saturation or self.gpu_speed,
             image=self.image,
             cold_start=self.cold_start,
+            requires=self.requires,
         )
 
 
@@ -182,6 +207,15 @@ class NodeDoc(Strict):
     )
     cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
     keep_warm: Seconds | None = Field(None, description="a number of seconds >= 0")
+    features: dict[str, Any] | None = Field(
+        None, description="a mapping such as {arch: x86_64, isa: [avx2, avx512f], cuda: '12.4', libs: {fftw3: 3.3.10}}"
+    )
+    _features: Features | None = PrivateAttr(None)
+
+    @property
+    def node_features(self) -> Features | None:
+        """The features field, parsed (with the node type's GPUs) when the model was validated."""
+        return self._features
 
     @model_validator(mode="after")
     def _gpu_shape(self) -> NodeDoc:
@@ -192,6 +226,14 @@ class NodeDoc(Strict):
                 f"gpu_model {self.gpu_model!r} has no MIG profiles known to hetflow",
                 "set gpu_model to one of " + ", ".join(mig_models()) + ", or use gpu_sharing: mps or exclusive",
             )
+        if self.features is not None:
+            count = -(-self.gpus // GPU_UNIT)
+            try:
+                self._features = features_from_dict(
+                    self.features, "features", self.gpu_model, count, gpu_memory_of(self.gpu_model)
+                )
+            except SpecError as exc:
+                raise fail(f"{exc.place}: {exc.problem}" if exc.place else exc.problem, exc.fix or "") from None
         return self
 
 
@@ -257,7 +299,18 @@ def platform_from_dict(data: object, source: str | None = None, default_name: st
             )
         seen.add(n.type)
     types = tuple(
-        NodeType(n.type, n.count, n.cores, n.gpus, n.memory, n.speed, n.speed_jitter, n.gpu_model, n.gpu_sharing)
+        NodeType(
+            n.type,
+            n.count,
+            n.cores,
+            n.gpus,
+            n.memory,
+            n.speed,
+            n.speed_jitter,
+            n.gpu_model,
+            n.gpu_sharing,
+            n.node_features,
+        )
         for n in parsed.nodes
     )
     types = tuple(

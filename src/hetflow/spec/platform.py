@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from hetflow.errors import FitError
+from hetflow.spec.features import Features
 from hetflow.spec.gpus import gpu_memory_of, smallest_profile
 from hetflow.spec.resources import GPU_UNIT, Resources, format_memory, model_allows
 from hetflow.spec.workflow import TaskSet, Workflow
@@ -19,7 +20,8 @@ class NodeType:
     one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only).
     cold_start: s a node adds to deploying any image (container start); keep_warm: s an idle image stays deployed
     (None: for good). See core/deploy.py. site names the site the nodes are at (spec/site.py), None on a one-site
-    platform."""
+    platform. features, when known, are what its nodes are (spec/features.py): a variant that requires features
+    runs only where they satisfy it."""
 
     type: str
     count: int = 1
@@ -30,6 +32,7 @@ class NodeType:
     speed_jitter: float = 0.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    features: Features | None = None
     cold_start: float = 0.0
     keep_warm: float | None = None
     site: str | None = None
@@ -60,6 +63,7 @@ class Node:
     speed: float = 1.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    features: Features | None = None
     cold_start: float = 0.0
     keep_warm: float | None = None
     site: str | None = None
@@ -79,7 +83,17 @@ class Platform:
         for t in self.node_types:
             for i in range(t.count):
                 out.append(
-                    Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed, t.gpu_model, t.gpu_sharing)
+                    Node(
+                        f"{t.type}-{i}",
+                        t.type,
+                        t.cores,
+                        t.gpu_units,
+                        t.memory,
+                        t.speed,
+                        t.gpu_model,
+                        t.gpu_sharing,
+                        t.features,
+                    )
                 )
                 if t.cold_start or t.keep_warm is not None:
                     out[-1] = replace(out[-1], cold_start=t.cold_start, keep_warm=t.keep_warm)
@@ -110,7 +124,10 @@ class Platform:
     def can_run(self, s: TaskSet) -> bool:
         """True when some way of running the set's tasks fits on some node type."""
         return any(
-            t.count and t.fits(v.resources) and (v.node_type is None or v.node_type == t.type)
+            t.count
+            and t.fits(v.resources)
+            and (v.node_type is None or v.node_type == t.type)
+            and (v.requires is None or v.requires.satisfied_by(t.features) is None)
             for v in s.all_variants
             for t in self.node_types
         )
@@ -119,11 +136,12 @@ class Platform:
         """Raise FitError for the first task set that fits on no node."""
         fits: dict[Resources, bool] = {}  # a set with no variants fits as its resources do: asked once per need
         for i, s in enumerate(workflow.sets):
-            if s.variants:
+            if s.variants or s.requires is not None:
                 ok = self.can_run(s)
             elif (ok := fits.get(s.resources)) is None:  # type: ignore[assignment]
                 ok = fits[s.resources] = self.can_run(s)
             if not ok:
+                self._check_requires(s, i, workflow.source)
                 biggest = ", ".join(
                     f"{t.type}: {t.cores} cores, {t.gpus:g} {t.gpu_model + ' ' if t.gpu_model else ''}GPUs"
                     f"{' (' + t.gpu_sharing + ')' if t.gpu_units and t.gpu_sharing != 'mps' else ''}, "
@@ -138,6 +156,23 @@ class Platform:
                     fix="lower the task's resources, add a variant that fits, or use a platform with larger nodes"
                     + (" or other GPU models" if s.resources.gpu_models else ""),
                 )
+
+    def _check_requires(self, s: TaskSet, i: int, source: str | None) -> None:
+        """Raise FitError when a way to run the set would fit some node but for its required features: the first
+        such variant, the first node type it fits, and why that type's features do not satisfy it."""
+        for k, v in enumerate(s.all_variants):
+            if v.requires is None:
+                continue
+            for t in self.node_types:
+                if t.count and t.fits(v.resources) and (v.node_type is None or v.node_type == t.type):
+                    raise FitError(
+                        f"no node of platform {self.name!r} has the features {s.name} requires "
+                        f"({t.type}: {v.requires.satisfied_by(t.features)})",
+                        source=source,
+                        place=f"tasks[{i}] ({s.name})" + (f".variants[{k - 1}].requires" if k else ".requires"),
+                        fix="declare the nodes' features (features: on a node type), relax requires:, "
+                        "or add a variant that requires less",
+                    )
 
     def lower_bound(self, workflow: Workflow) -> float:
         """max(critical path, core-seconds / cores, GPU-seconds / GPUs), at the platform's best speed and best variants.

@@ -9,6 +9,7 @@ from functools import cached_property
 from hetflow.errors import SpecError
 from hetflow.spec import dag
 from hetflow.spec.distribution import Distribution
+from hetflow.spec.features import Requirement
 from hetflow.spec.gpu_speed import GpuSpeed
 from hetflow.spec.resources import GPU_UNIT, Resources
 
@@ -24,13 +25,14 @@ class FileRef:
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One way to run a task: its resources, its run time on a node of speed 1, and optionally the node type.
-    image: what a node deploys to run it (None: the set's name); cold_start: s its first task on a node waits for
-    that deployment (core/deploy.py)."""
+    """One way to run a task: its resources, its run time on a node of speed 1, and optionally the node type and
+    what it requires of a node's features (spec/features.py; None: nothing). image: what a node deploys to run it
+    (None: the set's name); cold_start: s its first task on a node waits for that deployment (core/deploy.py)."""
 
     resources: Resources
     runtime: float
     node_type: str | None = None
+    requires: Requirement | None = None
     image: str | None = None
     cold_start: float = 0.0
 
@@ -56,6 +58,7 @@ class TaskSet:
     partition: str | None = None  # the partition of the run its tasks use (None: the default partition)
     runtime_dist: Distribution | None = None
     gpu_speed: GpuSpeed | None = None  # the GPU-sharing throughput model (None: runtime at any share)
+    requires: Requirement | None = None  # what the default way to run needs of a node's features (None: nothing)
     image: str | None = None  # what a node deploys to run it (a container, a function); None: the set's name
     cold_start: float = 0.0  # s the first task of its image on a node waits for the deployment (core/deploy.py)
 
@@ -76,7 +79,10 @@ class TaskSet:
     @property
     def all_variants(self) -> tuple[Variant, ...]:
         """The default way to run a task of this set, then its variants."""
-        return (Variant(self.resources, self.runtime, image=self.image, cold_start=self.cold_start), *self.variants)
+        return (
+            Variant(self.resources, self.runtime, None, self.requires, image=self.image, cold_start=self.cold_start),
+            *self.variants,
+        )
 
 
 @dataclass(frozen=True)
