@@ -246,7 +246,7 @@ def test_the_live_dashboard_ends_when_its_program_is_killed(tmp_path: Path) -> N
             urllib.request.urlopen(base + "/metrics", timeout=2)
         except urllib.error.HTTPError:
             return False
-        except urllib.error.URLError:
+        except (urllib.error.URLError, ConnectionError):  # refused, or reset while the server was going down
             return True
         return False
 
