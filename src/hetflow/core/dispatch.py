@@ -84,7 +84,7 @@ class Dispatcher:
 
     def released(self, st: SetState) -> None:
         """A set was released with ready tasks: the policy orders it, and it joins the queue."""
-        st.key = self.policy.priority(st, self.view(st))
+        st.key = self.policy.priority(st, self._views[0] if self._parts is None else self.view(st))
         self.queue(st)
 
     def queue(self, st: SetState) -> None:
@@ -102,37 +102,39 @@ class Dispatcher:
         heapq.heappush(lane, (st.key, self._tick, st))
 
     def schedule(self, out: list[Instruction]) -> None:
-        """One scheduling pass over the queue, in priority order (lanes merged by key)."""
+        """One scheduling pass over the queue, in priority order: again and again the lane whose first set has the
+        smallest key (lists compare by their first entry, whose ticks differ) gives that set its turn."""
         if not self.queued:
             return
         self.passes += 1
         for v in self._views:
             v.passes = self.passes
         led, ready_state, greedy = self.ledger, READY_AT, self._greedy
-        heappop, heapreplace = heapq.heappop, heapq.heapreplace
+        heappop = heapq.heappop
         lanes = self._lanes
         # the most free cores of a node, to pass over lanes that cannot fit: worth knowing with several lanes only
         # (a lane that fits nowhere places nothing anyway, and a greedy pass then drops it all the same)
         bound = greedy and len(lanes) > 1
-        most = self._most_free() if bound else MANY
-        heads = [(lane[0], shape, lane) for shape, lane in lanes.items() if lane[0][2].least_cores <= most]
-        heapq.heapify(heads)
+        free = led.free_cores
+        most, roomiest = self._most_free() if bound else (MANY, -1)
+        live = [lane for lane in lanes.values() if lane[0][2].least_cores <= most]  # lanes still visited
         kept: list[Entry] = []  # sets of a non-greedy lane that keep ready tasks, visited already
-        while heads:
+        emptied = False
+        while live:
             if not (led.total_free_cores or led.total_free_gpu or self._needing_nothing):
                 break  # nothing is free and every waiting set needs something: stop the pass
-            entry, shape, lane = heads[0]
+            lane = min(live) if len(live) > 1 else live[0]
+            entry = lane[0]
             st = entry[2]
             need0 = st.variants[0].resources
-            if st.least_cores <= most and (
-                len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu)
-            ):
+            placed = False
+            if len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu):
+                ran = st.counts[ready_state]
                 self._place(st, out)
-                if bound and len(heads) > 1:
-                    most = self._most_free()
+                placed = st.counts[ready_state] != ran
             if st.counts[ready_state]:
                 if greedy:  # nothing of its shape fits until the pass ends
-                    heappop(heads)
+                    del live[live.index(lane)]
                     continue
                 kept.append(entry)
             else:
@@ -140,34 +142,42 @@ class Dispatcher:
                 self._needing_nothing -= st.needs_nothing
                 self.queued -= 1
             heappop(lane)
-            if lane:
-                heapreplace(heads, (lane[0], shape, lane))
-            else:
-                heappop(heads)
-                del lanes[shape]
+            if not lane:
+                del live[live.index(lane)]
+                emptied = True
+            if placed and bound and roomiest >= 0 and free[roomiest] != most:  # else the most free is as it was
+                most, roomiest = self._most_free()
+                live = [lane for lane in live if lane[0][2].least_cores <= most]
+        if emptied:
+            self._lanes = lanes = {shape: lane for shape, lane in lanes.items() if lane}
         if kept:
             lane = lanes.setdefault(None, [])
             lane.extend(kept)
             heapq.heapify(lane)
 
-    def _most_free(self) -> int:
-        """The most free cores of a node: over the nodes with a free core only (few while the cluster is busy, which is
-        when a pass places one task after another)."""
+    def _most_free(self) -> tuple[int, int]:
+        """The most free cores of a node, and the first node with that many (-1: no node has a free core). Gone nodes
+        have none free, so that node is a live one. Over every node's counter when most nodes have a free core (one
+        call, no per-node lookup), else over the nodes with a free core only (few while the cluster is busy)."""
         led = self.ledger
-        return max(map(led.free_cores.__getitem__, led.open_nodes), default=0)
+        free, open_nodes = led.free_cores, led.open_nodes
+        dense = 2 * len(open_nodes) > len(free)
+        most = max(free) if dense else max(map(free.__getitem__, open_nodes), default=0)
+        return most, free.index(most) if most else -1
 
     def _place(self, st: SetState, out: list[Instruction]) -> None:
         """Take the policy's placements of one set, one at a time (the policy sees each one's effect): allocate
         each, and record the launches."""
-        led, grouped, ready_state, running = self.ledger, self.grouped, READY_AT, RUNNING_AT
-        nodes, allocate, on_node, parts = led.nodes, led.allocate, self.launches.on_node, self._parts
-        counts, ready, memo = st.counts, st.ready, self._estimate.memo
+        led, grouped, parts = self.ledger, self.grouped, self._parts
+        nodes, allocate, on_node, memo = led.nodes, led.allocate, self.launches.on_node, self._estimate.memo
+        counts, ready, variants = st.counts, st.ready, st.variants
         groups: dict[tuple[int, float], LaunchRecord] = {}  # stays empty unless grouped
-        for node, variant, n in self.policy.place(st, self.view(st)):
+        view = self._views[0] if parts is None else self.view(st)
+        for node, variant, n in self.policy.place(st, view):
             if n <= 0:
                 raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
             memo[node] = None
-            need = st.variants[variant].resources
+            need = variants[variant].resources
             key = (variant, nodes[node].speed)
             while n > 0 and ready:
                 rng = ready[0]
@@ -189,7 +199,7 @@ class Dispatcher:
                 n -= k
                 if parts is not None:
                     parts.take(st.scope, node, need, k)
-                rec = groups.get(key)
+                rec = groups.get(key) if grouped else None
                 if rec is None:
                     rec = self._open(st, node, variant, a, b, grants, out)
                     if grouped:
@@ -197,12 +207,12 @@ class Dispatcher:
                 rec.parts.append((node, a, b, grants))
                 rec.running += k
                 on_node[node].add(rec.id)
-                counts[ready_state] -= k  # READY -> RUNNING, always a legal transition
-                counts[running] += k
-            if not counts[ready_state]:
+                counts[READY_AT] -= k  # READY -> RUNNING, always a legal transition
+                counts[RUNNING_AT] += k
+            if not counts[READY_AT]:
                 break
         for (variant, speed), rec in groups.items():
-            need, dur = rec.need, st.variants[variant].runtime / speed
+            need, dur = rec.need, variants[variant].runtime / speed
             out.append(
                 LaunchGroup(rec.id, st.name, variant, need.cores, need.gpu_units, need.memory, dur, tuple(rec.parts))
             )
