@@ -9,18 +9,39 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 
 from hetflow.core.instructions import Instruction, Released, Skipped
 from hetflow.core.modes import Gate
 from hetflow.core.partitions import Partitions
-from hetflow.core.states import TERMINAL, TaskState, check_transition
+from hetflow.core.states import IS_TERMINAL, LEGAL, TaskState, check_transition
 from hetflow.errors import EngineError
 from hetflow.spec import dag
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Variant
 
+Ways = tuple[tuple[Variant, ...], bool, float, int, int]
+"""What sets alike share (SetState's variants, needs_nothing, own, least_cores and shape), worked out once."""
+NONE_CANCELLED: AbstractSet[int] = frozenset()
+
+
+def ways_of(spec: TaskSet, shape: int) -> Ways:
+    """A set's ways to run and what follows from them (shape: their number, given by the SetBook)."""
+    variants = spec.all_variants
+    return (
+        variants,
+        any(v.resources.cores == 0 and v.resources.gpu_units == 0 for v in variants),
+        min(v.runtime for v in variants),
+        min(v.resources.cores for v in variants),
+        shape,
+    )
+
+
 PENDING, READY, RUNNING, DONE = TaskState.PENDING, TaskState.READY, TaskState.RUNNING, TaskState.DONE
 FAILED, SKIPPED, CANCELLED = TaskState.FAILED, TaskState.SKIPPED, TaskState.CANCELLED
+# the same as plain ints, to index counts in hot loops (an enum member is no exact int, which slows indexing)
+AT_PENDING, AT_READY, AT_DONE = int(PENDING), int(READY), int(DONE)
+AT_FAILED, AT_SKIPPED, AT_CANCELLED = int(FAILED), int(SKIPPED), int(CANCELLED)
 
 
 class SetState:
@@ -56,15 +77,14 @@ class SetState:
         "workload",
     )
 
-    def __init__(self, sid: int, spec: TaskSet, workload: str) -> None:
+    def __init__(self, sid: int, spec: TaskSet, workload: str, ways: Ways) -> None:
         self.sid = sid
         self.spec = spec
         self.name = spec.name
         self.count = spec.count
-        self.variants: tuple[Variant, ...] = spec.all_variants
-        self.needs_nothing = any(v.resources.cores == 0 and v.resources.gpu_units == 0 for v in self.variants)
-        self.own = min(v.runtime for v in self.variants)  # its shortest run time (ranks add these up)
-        self.least_cores = min(v.resources.cores for v in self.variants)  # fewer free on every node: it fits nowhere
+        # the ways to run (shared by sets alike), whether one takes no core and no GPU, its shortest run time (ranks
+        # add these up), its fewest cores (fewer free on every node: it fits nowhere), and its shape
+        self.variants, self.needs_nothing, self.own, self.least_cores, self.shape = ways
         self.parents: list[SetState] = []
         self.level = 0  # longest path from a root, in sets (SetBook.submit works it out)
         self.workload = workload
@@ -73,7 +93,7 @@ class SetState:
         self.counts = [spec.count, 0, 0, 0, 0, 0, 0]  # tasks per TaskState
         self.ready: deque[list[int]] = deque()  # [start, stop) ranges of ready indices
         self.attempts: dict[int, int] = {}  # index -> failed attempts so far
-        self.cancelled: set[int] = set()  # indices cancelled before release
+        self.cancelled: AbstractSet[int] = NONE_CANCELLED  # indices cancelled before release (a set once one is)
         self.seq = -1  # release order
         self.key: tuple[float, ...] = ()  # the policy's priority, smaller first
         self.rank = 0.0  # longest remaining path, own run time included
@@ -82,7 +102,6 @@ class SetState:
         self.tainted = False  # a dependency failed or was cancelled
         self.ended = False
         self.scope = 0  # its partition's index (0: the default partition)
-        self.shape = 0  # its ways to run (resources and node types) as a number: sets alike share one
         # READY tasks still waiting for their retry backoff: index -> not-before time. They are READY (state_counts
         # says so) but neither in counts[READY] nor in ready: policies see only what may be placed now.
         self.waiting: dict[int, float] = {}
@@ -119,15 +138,20 @@ class SetBook:
         self._moved = False  # the gate may have opened since the last release
         self._next_seq = 0
         self._shapes: dict[tuple[tuple[Resources, str | None], ...], int] = {}
+        # (id of the resources, run time, variants) -> (those resources, their Ways): sets alike (the loader shares
+        # one Resources per distinct need) share one tuple of variants, worked out once
+        self._ways: dict[tuple[int, float, tuple[Variant, ...]], tuple[Resources, Ways]] = {}
 
     def move(self, st: SetState, frm: TaskState, to: TaskState, n: int) -> None:
         """n tasks of st go from one state to another (a legal transition)."""
-        check_transition(frm, to)
-        if n > st.counts[frm]:
-            raise EngineError(f"{st.name}: {n} tasks cannot leave {frm.name}, only {st.counts[frm]} are there")
-        st.counts[frm] -= n
-        st.counts[to] += n
-        if to in TERMINAL:
+        if not LEGAL[frm][to]:
+            check_transition(frm, to)  # it raises
+        counts = st.counts
+        if n > counts[frm]:
+            raise EngineError(f"{st.name}: {n} tasks cannot leave {frm.name}, only {counts[frm]} are there")
+        counts[frm] -= n
+        counts[to] += n
+        if IS_TERMINAL[to]:
             self.unfinished -= n
 
     # ---- submission ---------------------------------------------------------------------------------------------
@@ -181,17 +205,24 @@ class SetBook:
                 if up > top:
                     top = up
             level[sid - base] = top + 1
+        ways, add, unfinished = self._ways, gate.add, 0
         for sid, s in enumerate(sets, base):  # set ids follow declaration order: it breaks ties in release order
-            st = SetState(sid, s, s.workload or label.get(s.name, ""))
-            shape = tuple([(v.resources, v.node_type) for v in st.variants])
-            st.shape = shapes.setdefault(shape, len(shapes))
+            res = s.resources
+            key = (id(res), s.runtime, s.variants)
+            got = ways.get(key)
+            if got is None or got[0] is not res:
+                variants = s.all_variants
+                shape = shapes.setdefault(tuple([(v.resources, v.node_type) for v in variants]), len(shapes))
+                got = ways[key] = (res, ways_of(s, shape))
+            st = SetState(sid, s, s.workload or label.get(s.name, ""), got[1])
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]
             st.level = level[sid - base]
             known[s.name] = st
             by_sid.append(st)
-            gate.add(st)
-            self.unfinished += st.count
+            add(st)
+            unfinished += st.count
+        self.unfinished += unfinished
         for sid, ids in enumerate(deps, base):
             st = by_sid[sid]
             for d in ids:
@@ -209,16 +240,19 @@ class SetBook:
     # ---- ending and release -------------------------------------------------------------------------------------
     def maybe_end(self, st: SetState, out: list[Instruction]) -> None:
         """End the set when all its tasks are terminal; propagate to children."""
+        c = st.counts
+        if st.ended or c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] != st.count:
+            return  # the common case: tasks of it are not done yet
         stack = [st]
         while stack:
             cur = stack.pop()
             c = cur.counts
-            if cur.ended or c[DONE] + c[FAILED] + c[SKIPPED] + c[CANCELLED] != cur.count:
+            if cur.ended or c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] != cur.count:
                 continue
             cur.ended = True
             if self.gate.ended(cur):
                 self._moved = True
-            bad = cur.bad
+            bad = bool(c[AT_FAILED] or c[AT_SKIPPED] or c[AT_CANCELLED])
             for child in cur.children:
                 child.parents_left -= 1
                 child.tainted |= bad
@@ -257,23 +291,28 @@ class SetBook:
             todo, closed = self._fresh, self._waiting
         self._fresh, self._moved = [], False
         heap = [(st.sid, st) for st in todo]
-        heapq.heapify(heap)
+        if len(heap) > 1:
+            heapq.heapify(heap)
         still: list[SetState] = []
+        gate_open = self.gate.open
         while heap:
             sid, st = heapq.heappop(heap)
-            if not self.gate.open(st):
+            if not gate_open(st):
                 still.append(st)
                 continue
             st.released = True
             st.seq = self._next_seq
             self._next_seq += 1
-            n = st.counts[PENDING]
-            self.move(st, PENDING, READY, n)
+            counts = st.counts
+            n = counts[AT_PENDING]
+            counts[AT_PENDING] = 0  # PENDING -> READY, always a legal transition
+            counts[AT_READY] += n
             start = 0
-            for idx in sorted(st.cancelled):
-                if start < idx:
-                    st.ready.append([start, idx])
-                start = idx + 1
+            if st.cancelled:
+                for idx in sorted(st.cancelled):
+                    if start < idx:
+                        st.ready.append([start, idx])
+                    start = idx + 1
             if start < st.count:
                 st.ready.append([start, st.count])
             out.append(Released(st.name))
@@ -293,7 +332,9 @@ class SetBook:
     def cancel_pending(self, st: SetState, wanted: range) -> None:
         """Cancel tasks of a set not yet released: remember their indices, so that release leaves them out."""
         new = [i for i in wanted if i not in st.cancelled]
-        st.cancelled.update(new)
+        cancelled = st.cancelled if isinstance(st.cancelled, set) else set()
+        cancelled.update(new)
+        st.cancelled = cancelled
         self.move(st, PENDING, CANCELLED, len(new))
 
 
