@@ -20,18 +20,15 @@ from hetflow.spec import dag
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Variant
 
-Ways = tuple[tuple[Variant, ...], bool, float, int, int]
-"""What sets alike share (SetState's variants, needs_nothing, own, least_cores and shape), worked out once."""
+Traits = tuple[bool, int, int]
+"""What sets with the same ways to run share: SetState's needs_nothing, least_cores and shape."""
 NONE_CANCELLED: AbstractSet[int] = frozenset()
 
 
-def ways_of(spec: TaskSet, shape: int) -> Ways:
-    """A set's ways to run and what follows from them (shape: their number, given by the SetBook)."""
-    variants = spec.all_variants
+def traits_of(variants: tuple[Variant, ...], shape: int) -> Traits:
+    """Whether a way takes no core and no GPU, the fewest cores of a way, and the shape (given by the SetBook)."""
     return (
-        variants,
         any(v.resources.cores == 0 and v.resources.gpu_units == 0 for v in variants),
-        min(v.runtime for v in variants),
         min(v.resources.cores for v in variants),
         shape,
     )
@@ -77,14 +74,17 @@ class SetState:
         "workload",
     )
 
-    def __init__(self, sid: int, spec: TaskSet, workload: str, ways: Ways) -> None:
+    def __init__(self, sid: int, spec: TaskSet, workload: str, variants: tuple[Variant, ...], traits: Traits) -> None:
         self.sid = sid
         self.spec = spec
         self.name = spec.name
         self.count = spec.count
-        # the ways to run (shared by sets alike), whether one takes no core and no GPU, its shortest run time (ranks
-        # add these up), its fewest cores (fewer free on every node: it fits nowhere), and its shape
-        self.variants, self.needs_nothing, self.own, self.least_cores, self.shape = ways
+        self.variants = variants
+        # its shortest run time (ranks add these up); most sets have one way to run
+        self.own = variants[0].runtime if len(variants) == 1 else min(v.runtime for v in variants)
+        # whether a way takes no core and no GPU, its fewest cores (fewer free on every node: it fits nowhere), and
+        # its ways to run (resources and node types) as a number: sets alike share one
+        self.needs_nothing, self.least_cores, self.shape = traits
         self.parents: list[SetState] = []
         self.level = 0  # longest path from a root, in sets (SetBook.submit works it out)
         self.workload = workload
@@ -138,9 +138,9 @@ class SetBook:
         self._moved = False  # the gate may have opened since the last release
         self._next_seq = 0
         self._shapes: dict[tuple[tuple[Resources, str | None], ...], int] = {}
-        # (id of the resources, run time, variants) -> (those resources, their Ways): sets alike (the loader shares
-        # one Resources per distinct need) share one tuple of variants, worked out once
-        self._ways: dict[tuple[int, float, tuple[Variant, ...]], tuple[Resources, Ways]] = {}
+        # (id of the default resources, the other variants) -> (those resources, their Traits): worked out once per
+        # distinct need (the loader shares one Resources per distinct need; the entry keeps its id taken)
+        self._traits: dict[tuple[int, tuple[Variant, ...]], tuple[Resources, Traits]] = {}
 
     def move(self, st: SetState, frm: TaskState, to: TaskState, n: int) -> None:
         """n tasks of st go from one state to another (a legal transition)."""
@@ -183,7 +183,8 @@ class SetBook:
                     ids.append(d)
             deps.append(ids)
         label: dict[str, str] = {}
-        if ordered and not self.gate.workloads:
+        in_order = ordered and not self.gate.workloads  # parents come first: levels as the states are made
+        if in_order:
             order: Sequence[int] = range(base, base + len(sets))
         else:  # Kahn's order (it raises on a cycle), which also names the workloads
             names = [s.name for s in sets]
@@ -196,33 +197,43 @@ class SetBook:
         for s in sets:
             if s.partition is not None and (partitions is None or s.partition not in partitions.index):
                 raise EngineError(f"task set {s.name} targets partition {s.partition!r}, which the run does not have")
-        by_sid, shapes, gate = self.by_sid, self._shapes, self.gate
-        level = [0] * len(sets)
-        for sid in order:  # parents first
-            top = -1
-            for d in deps[sid - base]:
-                up = level[d - base] if d >= base else by_sid[d].level
-                if up > top:
-                    top = up
-            level[sid - base] = top + 1
-        ways, add, unfinished = self._ways, gate.add, 0
+        by_sid, gate = self.by_sid, self.gate
+        level: list[int] = []
+        if not in_order:
+            level = [0] * len(sets)
+            for sid in order:  # parents first
+                top = -1
+                for d in deps[sid - base]:
+                    up = level[d - base] if d >= base else by_sid[d].level
+                    if up > top:
+                        top = up
+                level[sid - base] = top + 1
+        add, traits, unfinished = gate.add, self._traits, 0
         for sid, s in enumerate(sets, base):  # set ids follow declaration order: it breaks ties in release order
+            if in_order:  # its parents are in by_sid already, with their levels
+                top = -1
+                for d in deps[sid - base]:
+                    up = by_sid[d].level
+                    if up > top:
+                        top = up
+                lv = top + 1
+            else:
+                lv = level[sid - base]
+            variants = s.all_variants
             res = s.resources
-            key = (id(res), s.runtime, s.variants)
-            got = ways.get(key)
+            got = traits.get((id(res), s.variants))
             if got is None or got[0] is not res:
-                variants = s.all_variants
-                shape = shapes.setdefault(tuple([(v.resources, v.node_type) for v in variants]), len(shapes))
-                got = ways[key] = (res, ways_of(s, shape))
-            st = SetState(sid, s, s.workload or label.get(s.name, ""), got[1])
+                got = traits[id(res), s.variants] = (res, traits_of(variants, self._shape(variants)))
+            st = SetState(sid, s, s.workload or label.get(s.name, ""), variants, got[1])
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]
-            st.level = level[sid - base]
+            st.level = lv
             known[s.name] = st
             by_sid.append(st)
             add(st)
             unfinished += st.count
         self.unfinished += unfinished
+        below: list[SetState] = []  # new sets with a parent submitted before (whose rank they may raise)
         for sid, ids in enumerate(deps, base):
             st = by_sid[sid]
             for d in ids:
@@ -233,9 +244,16 @@ class SetBook:
                     st.parents_left += 1
                     parent.children.append(st)
                     st.parents.append(parent)
+                    if d < base and (not below or below[-1] is not st):
+                        below.append(st)
             if st.parents_left == 0:
                 self._deps_met(st, out)
-        _rank([by_sid[sid] for sid in order])
+        _rank([by_sid[sid] for sid in order], below)
+
+    def _shape(self, variants: tuple[Variant, ...]) -> int:
+        """The number of a set's ways to run (resources and node types): sets alike share one."""
+        shapes = self._shapes
+        return shapes.setdefault(tuple([(v.resources, v.node_type) for v in variants]), len(shapes))
 
     # ---- ending and release -------------------------------------------------------------------------------------
     def maybe_end(self, st: SetState, out: list[Instruction]) -> None:
@@ -243,23 +261,25 @@ class SetBook:
         c = st.counts
         if st.ended or c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] != st.count:
             return  # the common case: tasks of it are not done yet
-        stack = [st]
+        stack = [st]  # sets that end now: each is pushed once, when all its tasks are terminal
+        gate_ended = self.gate.ended
         while stack:
             cur = stack.pop()
             c = cur.counts
-            if cur.ended or c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] != cur.count:
-                continue
             cur.ended = True
-            if self.gate.ended(cur):
+            if gate_ended(cur):
                 self._moved = True
             bad = bool(c[AT_FAILED] or c[AT_SKIPPED] or c[AT_CANCELLED])
             for child in cur.children:
                 child.parents_left -= 1
-                child.tainted |= bad
+                if bad:
+                    child.tainted = True
                 if child.parents_left == 0 and not child.ended:  # a cancelled child may end before its parents
                     if child.tainted:
                         self._skip(child, out)
-                        stack.append(child)
+                        c = child.counts
+                        if c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] == child.count:
+                            stack.append(child)
                     else:
                         self._deps_met(child, out)
 
@@ -338,12 +358,19 @@ class SetBook:
         self.move(st, PENDING, CANCELLED, len(new))
 
 
-def _rank(fresh: list[SetState]) -> None:
-    """Longest remaining path (own run time included) of new sets, raised along their ancestors as needed."""
-    for st in reversed(fresh):  # topological order of the batch
+def _rank(fresh: list[SetState], below: list[SetState]) -> None:
+    """Longest remaining path (own run time included) of new sets (in topological order), raised along their
+    ancestors as needed: only those of the sets `below` earlier sets can rise (a new parent's rank already covers its
+    new children)."""
+    for st in reversed(fresh):
         kids = st.children
-        st.rank = st.own + max([c.rank for c in kids]) if kids else st.own
-    stack = [p for st in fresh for p in st.parents if p.rank < p.own + st.rank]
+        if not kids:
+            st.rank = st.own
+        elif len(kids) == 1:
+            st.rank = st.own + kids[0].rank
+        else:
+            st.rank = st.own + max([c.rank for c in kids])
+    stack = [p for st in below for p in st.parents if p.rank < p.own + st.rank]
     while stack:
         p = stack.pop()
         new = p.own + max(c.rank for c in p.children)
