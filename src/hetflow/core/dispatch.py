@@ -200,10 +200,12 @@ class Dispatcher:
                 if parts is not None:
                     parts.take(st.scope, node, need, k)
                 rec = groups.get(key) if grouped else None
-                if rec is None:
-                    rec = self._open(st, node, variant, a, b, grants, out)
+                if rec is None:  # a new launch: a default engine announces it at once, a grouped one after the set
+                    rec = self.launches.open(st, need, self.now + variants[variant].runtime / key[1])
                     if grouped:
                         groups[key] = rec
+                    else:
+                        out.append(self._launch(rec, node, variant, a, b, grants))
                 rec.parts.append((node, a, b, grants))
                 rec.running += k
                 on_node[node].add(rec.id)
@@ -217,23 +219,10 @@ class Dispatcher:
                 LaunchGroup(rec.id, st.name, variant, need.cores, need.gpu_units, need.memory, dur, tuple(rec.parts))
             )
 
-    def _open(
-        self,
-        st: SetState,
-        node: int,
-        variant: int,
-        a: int,
-        b: int,
-        grants: tuple[GpuGrant, ...],
-        out: list[Instruction],
-    ) -> LaunchRecord:
-        """A new launch record. A default engine announces it as a Launch at once; a grouped one when the pass over
-        the set is done (more parts may join it)."""
-        v, nd = st.variants[variant], self.ledger.nodes[node]
-        need, dur = v.resources, v.runtime / nd.speed
-        rec = self.launches.open(st, need, self.now + dur)
-        if not self.grouped:
-            out.append(
-                Launch(rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants)
-            )
-        return rec
+    def _launch(
+        self, rec: LaunchRecord, node: int, variant: int, a: int, b: int, grants: tuple[GpuGrant, ...]
+    ) -> Launch:
+        """How a default engine announces a new launch record."""
+        st, nd = rec.set, self.ledger.nodes[node]
+        need, dur = rec.need, st.variants[variant].runtime / nd.speed
+        return Launch(rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants)
