@@ -52,6 +52,18 @@ class FirstFit:
         free_cores, free_gpu = view.free_cores, view.free_gpu_units
         if not left:
             return
+        if not g:  # cores only: the same walk, with one comparison per node that has too few
+            for i in nodes:
+                if free_cores[i] >= c:
+                    k = free_cores[i] // c
+                    if k >= left:
+                        yield i, variant, left
+                        return
+                    yield i, variant, k
+                    left -= k
+            if every and left:
+                full.append((c, g))
+            return
         for i in nodes:  # cores, and whole GPUs or a fraction of one: counters say how many fit
             k = free_cores[i] // c
             if k and w:
