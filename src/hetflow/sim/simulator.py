@@ -349,6 +349,10 @@ class Simulation:
             if len(parts) == 1:
                 i, a, b, _ = parts[0]
                 self.intervals.append(Interval(name, a, b, names[i], begun, now, cores, units))
+                if name not in self.triggers.watched:  # nearly always: no trigger asks for its results
+                    self.triggers.done(name, None, b - a)
+                    self.stimuli.append(TaskFinished(lid))
+                    return
                 ranges = ((a, b),)
             else:
                 self.intervals += [Interval(name, a, b, names[i], begun, now, cores, units) for i, a, b, _ in parts]
