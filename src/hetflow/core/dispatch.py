@@ -24,7 +24,7 @@ from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
 from hetflow.core.placement import LedgerView, NodeFilter
 from hetflow.core.policy import Policy
-from hetflow.core.sets import SetState
+from hetflow.core.sets import NO_RANGES, SetState
 from hetflow.core.states import TaskState
 from hetflow.errors import EngineError
 from hetflow.spec.resources import GpuGrant
@@ -213,6 +213,8 @@ class Dispatcher:
                 counts[RUNNING_AT] += k
             if not counts[READY_AT]:
                 break
+        if not ready:
+            st.ready = NO_RANGES  # its deque goes
         for (variant, speed), rec in groups.items():
             need, dur = rec.need, variants[variant].runtime / speed
             out.append(

@@ -23,6 +23,10 @@ from hetflow.spec.workflow import TaskSet, Variant
 Traits = tuple[bool, int, int]
 """What sets with the same ways to run share: SetState's needs_nothing, least_cores and shape."""
 NONE_CANCELLED: AbstractSet[int] = frozenset()
+# The ready ranges of every set that has none (most sets, most of the time: an empty deque takes 600 bytes). Nothing
+# is ever appended to it: a set gets a deque of its own when it gets ranges, and gives it back when they are placed.
+NO_RANGES: deque[list[int]] = deque()
+NO_SETS: list[SetState] = []  # the parents, or children, of every set that has none (never appended to either)
 
 
 def traits_of(variants: tuple[Variant, ...], shape: int) -> Traits:
@@ -85,13 +89,13 @@ class SetState:
         # whether a way takes no core and no GPU, its fewest cores (fewer free on every node: it fits nowhere), and
         # its ways to run (resources and node types) as a number: sets alike share one
         self.needs_nothing, self.least_cores, self.shape = traits
-        self.parents: list[SetState] = []
+        self.parents: list[SetState] = NO_SETS  # a list of its own once it has one (as children)
         self.level = 0  # longest path from a root, in sets (SetBook.submit works it out)
         self.workload = workload
-        self.children: list[SetState] = []
+        self.children: list[SetState] = NO_SETS
         self.parents_left = 0
         self.counts = [spec.count, 0, 0, 0, 0, 0, 0]  # tasks per TaskState
-        self.ready: deque[list[int]] = deque()  # [start, stop) ranges of ready indices
+        self.ready = NO_RANGES  # [start, stop) ranges of ready indices: a deque of its own while it has some
         self.attempts: dict[int, int] = {}  # index -> failed attempts so far
         self.cancelled: AbstractSet[int] = NONE_CANCELLED  # indices cancelled before release (a set once one is)
         self.seq = -1  # release order
@@ -113,10 +117,13 @@ class SetState:
 
     def add_ready(self, index: int) -> None:
         """Append a ready index, extending the last range when it is its neighbour (so they launch together)."""
-        if self.ready and self.ready[-1][1] == index:
-            self.ready[-1][1] += 1
+        ready = self.ready
+        if ready and ready[-1][1] == index:
+            ready[-1][1] += 1
         else:
-            self.ready.append([index, index + 1])
+            if ready is NO_RANGES:
+                ready = self.ready = deque()
+            ready.append([index, index + 1])
 
     @property
     def bad(self) -> bool:
@@ -242,7 +249,11 @@ class SetBook:
                     st.tainted |= parent.bad
                 else:
                     st.parents_left += 1
+                    if parent.children is NO_SETS:
+                        parent.children = []
                     parent.children.append(st)
+                    if st.parents is NO_SETS:
+                        st.parents = []
                     st.parents.append(parent)
                     if d < base and (not below or below[-1] is not st):
                         below.append(st)
@@ -327,14 +338,17 @@ class SetBook:
             n = counts[AT_PENDING]
             counts[AT_PENDING] = 0  # PENDING -> READY, always a legal transition
             counts[AT_READY] += n
+            ranges: list[list[int]] = []
             start = 0
             if st.cancelled:
                 for idx in sorted(st.cancelled):
                     if start < idx:
-                        st.ready.append([start, idx])
+                        ranges.append([start, idx])
                     start = idx + 1
             if start < st.count:
-                st.ready.append([start, st.count])
+                ranges.append([start, st.count])
+            if ranges:
+                st.ready = deque(ranges)
             out.append(Released(st.name))
             if n:
                 ready(st)
