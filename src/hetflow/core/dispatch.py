@@ -117,13 +117,14 @@ class Dispatcher:
         bound = greedy and len(lanes) > 1
         free = led.free_cores
         most, roomiest = self._most_free() if bound else (MANY, -1)
-        live = [lane for lane in lanes.values() if lane[0][2].least_cores <= most]  # lanes still visited
+        # the lanes still visited, with their keys: (lane, key) pairs compare by the lane, so by its first set
+        live = [(lane, key) for key, lane in lanes.items() if lane[0][2].least_cores <= most]
         kept: list[Entry] = []  # sets of a non-greedy lane that keep ready tasks, visited already
-        emptied = False
         while live:
             if not (led.total_free_cores or led.total_free_gpu or self._needing_nothing):
                 break  # nothing is free and every waiting set needs something: stop the pass
-            lane = min(live) if len(live) > 1 else live[0]
+            item = min(live) if len(live) > 1 else live[0]
+            lane = item[0]
             entry = lane[0]
             st = entry[2]
             need0 = st.variants[0].resources
@@ -134,7 +135,7 @@ class Dispatcher:
                 placed = st.counts[ready_state] != ran
             if st.counts[ready_state]:
                 if greedy:  # nothing of its shape fits until the pass ends
-                    del live[live.index(lane)]
+                    live.remove(item)
                     continue
                 kept.append(entry)
             else:
@@ -143,13 +144,11 @@ class Dispatcher:
                 self.queued -= 1
             heappop(lane)
             if not lane:
-                del live[live.index(lane)]
-                emptied = True
+                live.remove(item)
+                del lanes[item[1]]
             if placed and bound and roomiest >= 0 and free[roomiest] != most:  # else the most free is as it was
                 most, roomiest = self._most_free()
-                live = [lane for lane in live if lane[0][2].least_cores <= most]
-        if emptied:
-            self._lanes = lanes = {shape: lane for shape, lane in lanes.items() if lane}
+                live = [item for item in live if item[0][0][2].least_cores <= most]
         if kept:
             lane = lanes.setdefault(None, [])
             lane.extend(kept)
