@@ -24,7 +24,7 @@ from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
 from hetflow.core.placement import LedgerView, NodeFilter
 from hetflow.core.policy import Policy
-from hetflow.core.sets import SetState
+from hetflow.core.sets import NO_RANGES, SetState
 from hetflow.core.states import TaskState
 from hetflow.errors import EngineError
 from hetflow.spec.resources import GpuGrant
@@ -84,7 +84,7 @@ class Dispatcher:
 
     def released(self, st: SetState) -> None:
         """A set was released with ready tasks: the policy orders it, and it joins the queue."""
-        st.key = self.policy.priority(st, self.view(st))
+        st.key = self.policy.priority(st, self._views[0] if self._parts is None else self.view(st))
         self._estimate.deployments.note(st.variants)
         self.queue(st)
 
@@ -103,37 +103,40 @@ class Dispatcher:
         heapq.heappush(lane, (st.key, self._tick, st))
 
     def schedule(self, out: list[Instruction]) -> None:
-        """One scheduling pass over the queue, in priority order (lanes merged by key)."""
+        """One scheduling pass over the queue, in priority order: again and again the lane whose first set has the
+        smallest key (lists compare by their first entry, whose ticks differ) gives that set its turn."""
         if not self.queued:
             return
         self.passes += 1
         for v in self._views:
             v.passes = self.passes
         led, ready_state, greedy = self.ledger, READY_AT, self._greedy
-        heappop, heapreplace = heapq.heappop, heapq.heapreplace
+        heappop = heapq.heappop
         lanes = self._lanes
         # the most free cores of a node, to pass over lanes that cannot fit: worth knowing with several lanes only
         # (a lane that fits nowhere places nothing anyway, and a greedy pass then drops it all the same)
         bound = greedy and len(lanes) > 1
-        most = self._most_free() if bound else MANY
-        heads = [(lane[0], shape, lane) for shape, lane in lanes.items() if lane[0][2].least_cores <= most]
-        heapq.heapify(heads)
+        free = led.free_cores
+        most, roomiest = self._most_free() if bound else (MANY, -1)
+        # the lanes still visited, with their keys: (lane, key) pairs compare by the lane, so by its first set
+        live = [(lane, key) for key, lane in lanes.items() if lane[0][2].least_cores <= most]
         kept: list[Entry] = []  # sets of a non-greedy lane that keep ready tasks, visited already
-        while heads:
+        while live:
             if not (led.total_free_cores or led.total_free_gpu or self._needing_nothing):
                 break  # nothing is free and every waiting set needs something: stop the pass
-            entry, shape, lane = heads[0]
+            item = min(live) if len(live) > 1 else live[0]
+            lane = item[0]
+            entry = lane[0]
             st = entry[2]
             need0 = st.variants[0].resources
-            if st.least_cores <= most and (
-                len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu)
-            ):
+            placed = False
+            if len(st.variants) > 1 or (need0.cores <= led.total_free_cores and need0.gpu_units <= led.total_free_gpu):
+                ran = st.counts[ready_state]
                 self._place(st, out)
-                if bound and len(heads) > 1:
-                    most = self._most_free()
+                placed = st.counts[ready_state] != ran
             if st.counts[ready_state]:
                 if greedy:  # nothing of its shape fits until the pass ends
-                    heappop(heads)
+                    live.remove(item)
                     continue
                 kept.append(entry)
             else:
@@ -141,36 +144,42 @@ class Dispatcher:
                 self._needing_nothing -= st.needs_nothing
                 self.queued -= 1
             heappop(lane)
-            if lane:
-                heapreplace(heads, (lane[0], shape, lane))
-            else:
-                heappop(heads)
-                del lanes[shape]
+            if not lane:
+                live.remove(item)
+                del lanes[item[1]]
+            if placed and bound and roomiest >= 0 and free[roomiest] != most:  # else the most free is as it was
+                most, roomiest = self._most_free()
+                live = [item for item in live if item[0][0][2].least_cores <= most]
         if kept:
             lane = lanes.setdefault(None, [])
             lane.extend(kept)
             heapq.heapify(lane)
 
-    def _most_free(self) -> int:
-        """The most free cores of a node: over the nodes with a free core only (few while the cluster is busy, which is
-        when a pass places one task after another)."""
+    def _most_free(self) -> tuple[int, int]:
+        """The most free cores of a node, and the first node with that many (-1: no node has a free core). Gone nodes
+        have none free, so that node is a live one. Over every node's counter when most nodes have a free core (one
+        call, no per-node lookup), else over the nodes with a free core only (few while the cluster is busy)."""
         led = self.ledger
-        return max(map(led.free_cores.__getitem__, led.open_nodes), default=0)
+        free, open_nodes = led.free_cores, led.open_nodes
+        dense = 2 * len(open_nodes) > len(free)
+        most = max(free) if dense else max(map(free.__getitem__, open_nodes), default=0)
+        return most, free.index(most) if most else -1
 
     def _place(self, st: SetState, out: list[Instruction]) -> None:
         """Take the policy's placements of one set, one at a time (the policy sees each one's effect): allocate
         each, and record the launches."""
-        led, grouped, ready_state, running = self.ledger, self.grouped, READY_AT, RUNNING_AT
-        nodes, allocate, on_node, parts = led.nodes, led.allocate, self.launches.on_node, self._parts
-        counts, ready, memo = st.counts, st.ready, self._estimate.memo
+        led, grouped, parts = self.ledger, self.grouped, self._parts
+        nodes, allocate, on_node, memo = led.nodes, led.allocate, self.launches.on_node, self._estimate.memo
+        counts, ready, variants = st.counts, st.ready, st.variants
         deploy = self._estimate.deployments if self._estimate.deployments.declared else None
         delay, now = 0.0, self.now
         groups: dict[tuple[int, float, float], LaunchRecord] = {}  # stays empty unless grouped
-        for node, variant, n in self.policy.place(st, self.view(st)):
+        view = self._views[0] if parts is None else self.view(st)
+        for node, variant, n in self.policy.place(st, view):
             if n <= 0:
                 raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
             memo[node] = None
-            v = st.variants[variant]
+            v = variants[variant]
             need = v.resources
             if deploy is not None:  # its image deployed on the node from now (core/deploy.py)
                 delay = deploy.delay(st.name, v, node, now)
@@ -196,46 +205,36 @@ class Dispatcher:
                 n -= k
                 if parts is not None:
                     parts.take(st.scope, node, need, k)
-                rec = groups.get(key)
-                if rec is None:
-                    rec = self._open(st, node, variant, a, b, grants, out, delay)
+                rec = groups.get(key) if grouped else None
+                if rec is None:  # a new launch: a default engine announces it at once, a grouped one after the set
+                    rec = self.launches.open(st, need, now + delay + v.runtime / key[1])
                     if grouped:
                         groups[key] = rec
+                    else:
+                        out.append(self._launch(rec, node, variant, a, b, grants, delay))
                 rec.parts.append((node, a, b, grants))
                 rec.running += k
                 on_node[node].add(rec.id)
-                counts[ready_state] -= k  # READY -> RUNNING, always a legal transition
-                counts[running] += k
-            if not counts[ready_state]:
+                counts[READY_AT] -= k  # READY -> RUNNING, always a legal transition
+                counts[RUNNING_AT] += k
+            if not counts[READY_AT]:
                 break
+        if not ready:
+            st.ready = NO_RANGES  # its deque goes
         for (variant, speed, wait), rec in groups.items():
-            need, dur = rec.need, st.variants[variant].runtime / speed
+            need, dur = rec.need, variants[variant].runtime / speed
             out.append(
                 LaunchGroup(
                     rec.id, st.name, variant, need.cores, need.gpu_units, need.memory, dur, tuple(rec.parts), wait
                 )
             )
 
-    def _open(
-        self,
-        st: SetState,
-        node: int,
-        variant: int,
-        a: int,
-        b: int,
-        grants: tuple[GpuGrant, ...],
-        out: list[Instruction],
-        delay: float = 0.0,
-    ) -> LaunchRecord:
-        """A new launch record, ending delay s (its deployment) after the run time. A default engine announces it as
-        a Launch at once; a grouped one when the pass over the set is done (more parts may join it)."""
-        v, nd = st.variants[variant], self.ledger.nodes[node]
-        need, dur = v.resources, v.runtime / nd.speed
-        rec = self.launches.open(st, need, self.now + delay + dur)
-        if not self.grouped:
-            out.append(
-                Launch(
-                    rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants, delay
-                )
-            )
-        return rec
+    def _launch(
+        self, rec: LaunchRecord, node: int, variant: int, a: int, b: int, grants: tuple[GpuGrant, ...], delay: float
+    ) -> Launch:
+        """How a default engine announces a new launch record (delay: s its image's deployment waits first)."""
+        st, nd = rec.set, self.ledger.nodes[node]
+        need, dur = rec.need, st.variants[variant].runtime / nd.speed
+        return Launch(
+            rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants, delay
+        )

@@ -7,6 +7,8 @@ left running ends. The availability estimate of every node touched is forgotten 
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from hetflow.core.instructions import Part
 from hetflow.core.ledger import Ledger
 from hetflow.core.partitions import Partitions
@@ -15,6 +17,9 @@ from hetflow.errors import EngineError, LedgerError
 from hetflow.spec.resources import Resources
 
 Memo = list[dict[tuple[object, ...], float] | None]  # per node: core/estimate.py's answers (None: forgotten)
+# What a new launch starts with, shared (most launches end whole, and never need their own)
+NONE_DONE: AbstractSet[int] = frozenset()
+UNINDEXED: tuple[int, dict[int, list[Part]]] = (0, {})  # never written to: parts_on makes a new dict
 
 
 class LaunchRecord:
@@ -33,8 +38,8 @@ class LaunchRecord:
         self.est_end = est_end
         self.parts: list[Part] = []
         self.running = 0
-        self.done: set[int] = set()  # indices that ended one by one
-        self._by_node: tuple[int, dict[int, list[Part]]] = (0, {})  # (parts indexed, node -> its parts)
+        self.done: AbstractSet[int] = NONE_DONE  # indices that ended one by one (a set once one has)
+        self._by_node = UNINDEXED  # (parts indexed, node -> its parts)
 
     def parts_on(self, node: int) -> list[Part]:
         """The parts on one node (indexed when first asked, and again after parts were added)."""
@@ -109,27 +114,27 @@ class Launches:
             release(node, need, 1, (grants[index - a],) if grants else ())
             if parts is not None:
                 parts.give(scope, node, need, 1)
-            rec.done.add(index)
+            ended = rec.done if isinstance(rec.done, set) else set()
+            ended.add(index)
+            rec.done = ended
             rec.running -= 1
             if rec.running == 0:
                 self._end(rec)
             return 1
-        n = rec.running
-        if not rec.done:
-            for node, a, b, grants in rec.parts:
-                memo[node] = None
-                release(node, need, b - a, grants)
-                if parts is not None:
-                    parts.give(scope, node, need, b - a)
-        else:
-            for part in rec.parts:
+        n, done, on_node, lid = rec.running, rec.done, self.on_node, rec.id
+        for part in rec.parts:  # the launch ends: what still runs of it stops
+            node, a, b, grants = part
+            memo[node] = None
+            on_node[node].discard(lid)
+            if done:
                 live = rec.live(part)
-                node, _, _, grants = part
-                memo[node] = None
-                release(node, need, len(live), tuple(grants[k] for k in live) if grants else ())
-                if parts is not None and live:
-                    parts.give(scope, node, need, len(live))
-        self._end(rec)
+                k, grants = len(live), tuple([grants[x] for x in live]) if grants else ()
+            else:
+                k = b - a
+            release(node, need, k, grants)
+            if parts is not None and k:
+                parts.give(scope, node, need, k)
+        del self.records[lid]
         return n
 
     def leave(self, rec: LaunchRecord, node: int) -> None:

@@ -9,19 +9,41 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 
 from hetflow.core.instructions import Instruction, Released, Skipped
 from hetflow.core.modes import Gate
 from hetflow.core.partitions import Partitions
-from hetflow.core.states import TERMINAL, TaskState, check_transition
+from hetflow.core.states import IS_TERMINAL, LEGAL, TaskState, check_transition
 from hetflow.errors import EngineError
 from hetflow.spec import dag
 from hetflow.spec.features import Requirement
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Variant
 
+Traits = tuple[bool, int, int]
+"""What sets with the same ways to run share: SetState's needs_nothing, least_cores and shape."""
+NONE_CANCELLED: AbstractSet[int] = frozenset()
+# The ready ranges of every set that has none (most sets, most of the time: an empty deque takes 600 bytes). Nothing
+# is ever appended to it: a set gets a deque of its own when it gets ranges, and gives it back when they are placed.
+NO_RANGES: deque[list[int]] = deque()
+NO_SETS: list[SetState] = []  # the parents, or children, of every set that has none (never appended to either)
+
+
+def traits_of(variants: tuple[Variant, ...], shape: int) -> Traits:
+    """Whether a way takes no core and no GPU, the fewest cores of a way, and the shape (given by the SetBook)."""
+    return (
+        any(v.resources.cores == 0 and v.resources.gpu_units == 0 for v in variants),
+        min(v.resources.cores for v in variants),
+        shape,
+    )
+
+
 PENDING, READY, RUNNING, DONE = TaskState.PENDING, TaskState.READY, TaskState.RUNNING, TaskState.DONE
 FAILED, SKIPPED, CANCELLED = TaskState.FAILED, TaskState.SKIPPED, TaskState.CANCELLED
+# the same as plain ints, to index counts in hot loops (an enum member is no exact int, which slows indexing)
+AT_PENDING, AT_READY, AT_DONE = int(PENDING), int(READY), int(DONE)
+AT_FAILED, AT_SKIPPED, AT_CANCELLED = int(FAILED), int(SKIPPED), int(CANCELLED)
 
 
 class SetState:
@@ -57,24 +79,26 @@ class SetState:
         "workload",
     )
 
-    def __init__(self, sid: int, spec: TaskSet, workload: str) -> None:
+    def __init__(self, sid: int, spec: TaskSet, workload: str, variants: tuple[Variant, ...], traits: Traits) -> None:
         self.sid = sid
         self.spec = spec
         self.name = spec.name
         self.count = spec.count
-        self.variants: tuple[Variant, ...] = spec.all_variants
-        self.needs_nothing = any(v.resources.cores == 0 and v.resources.gpu_units == 0 for v in self.variants)
-        self.own = min(v.runtime for v in self.variants)  # its shortest run time (ranks add these up)
-        self.least_cores = min(v.resources.cores for v in self.variants)  # fewer free on every node: it fits nowhere
-        self.parents: list[SetState] = []
+        self.variants = variants
+        # its shortest run time (ranks add these up); most sets have one way to run
+        self.own = variants[0].runtime if len(variants) == 1 else min(v.runtime for v in variants)
+        # whether a way takes no core and no GPU, its fewest cores (fewer free on every node: it fits nowhere), and
+        # its ways to run (resources and node types) as a number: sets alike share one
+        self.needs_nothing, self.least_cores, self.shape = traits
+        self.parents: list[SetState] = NO_SETS  # a list of its own once it has one (as children)
         self.level = 0  # longest path from a root, in sets (SetBook.submit works it out)
         self.workload = workload
-        self.children: list[SetState] = []
+        self.children: list[SetState] = NO_SETS
         self.parents_left = 0
         self.counts = [spec.count, 0, 0, 0, 0, 0, 0]  # tasks per TaskState
-        self.ready: deque[list[int]] = deque()  # [start, stop) ranges of ready indices
+        self.ready = NO_RANGES  # [start, stop) ranges of ready indices: a deque of its own while it has some
         self.attempts: dict[int, int] = {}  # index -> failed attempts so far
-        self.cancelled: set[int] = set()  # indices cancelled before release
+        self.cancelled: AbstractSet[int] = NONE_CANCELLED  # indices cancelled before release (a set once one is)
         self.seq = -1  # release order
         self.key: tuple[float, ...] = ()  # the policy's priority, smaller first
         self.rank = 0.0  # longest remaining path, own run time included
@@ -83,7 +107,6 @@ class SetState:
         self.tainted = False  # a dependency failed or was cancelled
         self.ended = False
         self.scope = 0  # its partition's index (0: the default partition)
-        self.shape = 0  # its ways to run (resources and node types) as a number: sets alike share one
         # READY tasks still waiting for their retry backoff: index -> not-before time. They are READY (state_counts
         # says so) but neither in counts[READY] nor in ready: policies see only what may be placed now.
         self.waiting: dict[int, float] = {}
@@ -95,10 +118,13 @@ class SetState:
 
     def add_ready(self, index: int) -> None:
         """Append a ready index, extending the last range when it is its neighbour (so they launch together)."""
-        if self.ready and self.ready[-1][1] == index:
-            self.ready[-1][1] += 1
+        ready = self.ready
+        if ready and ready[-1][1] == index:
+            ready[-1][1] += 1
         else:
-            self.ready.append([index, index + 1])
+            if ready is NO_RANGES:
+                ready = self.ready = deque()
+            ready.append([index, index + 1])
 
     @property
     def bad(self) -> bool:
@@ -120,15 +146,21 @@ class SetBook:
         self._moved = False  # the gate may have opened since the last release
         self._next_seq = 0
         self._shapes: dict[tuple[tuple[Resources, str | None, Requirement | None], ...], int] = {}
+        # (id of the default resources, its requirement, the other variants) -> (those resources, their Traits):
+        # worked out once per distinct need (the loader shares one Resources per distinct need; the entry keeps its
+        # id taken)
+        self._traits: dict[tuple[int, Requirement | None, tuple[Variant, ...]], tuple[Resources, Traits]] = {}
 
     def move(self, st: SetState, frm: TaskState, to: TaskState, n: int) -> None:
         """n tasks of st go from one state to another (a legal transition)."""
-        check_transition(frm, to)
-        if n > st.counts[frm]:
-            raise EngineError(f"{st.name}: {n} tasks cannot leave {frm.name}, only {st.counts[frm]} are there")
-        st.counts[frm] -= n
-        st.counts[to] += n
-        if to in TERMINAL:
+        if not LEGAL[frm][to]:
+            check_transition(frm, to)  # it raises
+        counts = st.counts
+        if n > counts[frm]:
+            raise EngineError(f"{st.name}: {n} tasks cannot leave {frm.name}, only {counts[frm]} are there")
+        counts[frm] -= n
+        counts[to] += n
+        if IS_TERMINAL[to]:
             self.unfinished -= n
 
     # ---- submission ---------------------------------------------------------------------------------------------
@@ -160,7 +192,8 @@ class SetBook:
                     ids.append(d)
             deps.append(ids)
         label: dict[str, str] = {}
-        if ordered and not self.gate.workloads:
+        in_order = ordered and not self.gate.workloads  # parents come first: levels as the states are made
+        if in_order:
             order: Sequence[int] = range(base, base + len(sets))
         else:  # Kahn's order (it raises on a cycle), which also names the workloads
             names = [s.name for s in sets]
@@ -173,26 +206,43 @@ class SetBook:
         for s in sets:
             if s.partition is not None and (partitions is None or s.partition not in partitions.index):
                 raise EngineError(f"task set {s.name} targets partition {s.partition!r}, which the run does not have")
-        by_sid, shapes, gate = self.by_sid, self._shapes, self.gate
-        level = [0] * len(sets)
-        for sid in order:  # parents first
-            top = -1
-            for d in deps[sid - base]:
-                up = level[d - base] if d >= base else by_sid[d].level
-                if up > top:
-                    top = up
-            level[sid - base] = top + 1
+        by_sid, gate = self.by_sid, self.gate
+        level: list[int] = []
+        if not in_order:
+            level = [0] * len(sets)
+            for sid in order:  # parents first
+                top = -1
+                for d in deps[sid - base]:
+                    up = level[d - base] if d >= base else by_sid[d].level
+                    if up > top:
+                        top = up
+                level[sid - base] = top + 1
+        add, traits, unfinished = gate.add, self._traits, 0
         for sid, s in enumerate(sets, base):  # set ids follow declaration order: it breaks ties in release order
-            st = SetState(sid, s, s.workload or label.get(s.name, ""))
-            shape = tuple([(v.resources, v.node_type, v.requires) for v in st.variants])
-            st.shape = shapes.setdefault(shape, len(shapes))
+            if in_order:  # its parents are in by_sid already, with their levels
+                top = -1
+                for d in deps[sid - base]:
+                    up = by_sid[d].level
+                    if up > top:
+                        top = up
+                lv = top + 1
+            else:
+                lv = level[sid - base]
+            variants = s.all_variants
+            res = s.resources
+            got = traits.get((id(res), s.requires, s.variants))
+            if got is None or got[0] is not res:
+                got = traits[id(res), s.requires, s.variants] = (res, traits_of(variants, self._shape(variants)))
+            st = SetState(sid, s, s.workload or label.get(s.name, ""), variants, got[1])
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]
-            st.level = level[sid - base]
+            st.level = lv
             known[s.name] = st
             by_sid.append(st)
-            gate.add(st)
-            self.unfinished += st.count
+            add(st)
+            unfinished += st.count
+        self.unfinished += unfinished
+        below: list[SetState] = []  # new sets with a parent submitted before (whose rank they may raise)
         for sid, ids in enumerate(deps, base):
             st = by_sid[sid]
             for d in ids:
@@ -201,32 +251,48 @@ class SetBook:
                     st.tainted |= parent.bad
                 else:
                     st.parents_left += 1
+                    if parent.children is NO_SETS:
+                        parent.children = []
                     parent.children.append(st)
+                    if st.parents is NO_SETS:
+                        st.parents = []
                     st.parents.append(parent)
+                    if d < base and (not below or below[-1] is not st):
+                        below.append(st)
             if st.parents_left == 0:
                 self._deps_met(st, out)
-        _rank([by_sid[sid] for sid in order])
+        _rank([by_sid[sid] for sid in order], below)
+
+    def _shape(self, variants: tuple[Variant, ...]) -> int:
+        """The number of a set's ways to run (resources, node types and requirements): sets alike share one."""
+        shapes = self._shapes
+        return shapes.setdefault(tuple([(v.resources, v.node_type, v.requires) for v in variants]), len(shapes))
 
     # ---- ending and release -------------------------------------------------------------------------------------
     def maybe_end(self, st: SetState, out: list[Instruction]) -> None:
         """End the set when all its tasks are terminal; propagate to children."""
-        stack = [st]
+        c = st.counts
+        if st.ended or c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] != st.count:
+            return  # the common case: tasks of it are not done yet
+        stack = [st]  # sets that end now: each is pushed once, when all its tasks are terminal
+        gate_ended = self.gate.ended
         while stack:
             cur = stack.pop()
             c = cur.counts
-            if cur.ended or c[DONE] + c[FAILED] + c[SKIPPED] + c[CANCELLED] != cur.count:
-                continue
             cur.ended = True
-            if self.gate.ended(cur):
+            if gate_ended(cur):
                 self._moved = True
-            bad = cur.bad
+            bad = bool(c[AT_FAILED] or c[AT_SKIPPED] or c[AT_CANCELLED])
             for child in cur.children:
                 child.parents_left -= 1
-                child.tainted |= bad
+                if bad:
+                    child.tainted = True
                 if child.parents_left == 0 and not child.ended:  # a cancelled child may end before its parents
                     if child.tainted:
                         self._skip(child, out)
-                        stack.append(child)
+                        c = child.counts
+                        if c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] == child.count:
+                            stack.append(child)
                     else:
                         self._deps_met(child, out)
 
@@ -258,25 +324,33 @@ class SetBook:
             todo, closed = self._fresh, self._waiting
         self._fresh, self._moved = [], False
         heap = [(st.sid, st) for st in todo]
-        heapq.heapify(heap)
+        if len(heap) > 1:
+            heapq.heapify(heap)
         still: list[SetState] = []
+        gate_open = self.gate.open
         while heap:
             sid, st = heapq.heappop(heap)
-            if not self.gate.open(st):
+            if not gate_open(st):
                 still.append(st)
                 continue
             st.released = True
             st.seq = self._next_seq
             self._next_seq += 1
-            n = st.counts[PENDING]
-            self.move(st, PENDING, READY, n)
+            counts = st.counts
+            n = counts[AT_PENDING]
+            counts[AT_PENDING] = 0  # PENDING -> READY, always a legal transition
+            counts[AT_READY] += n
+            ranges: list[list[int]] = []
             start = 0
-            for idx in sorted(st.cancelled):
-                if start < idx:
-                    st.ready.append([start, idx])
-                start = idx + 1
+            if st.cancelled:
+                for idx in sorted(st.cancelled):
+                    if start < idx:
+                        ranges.append([start, idx])
+                    start = idx + 1
             if start < st.count:
-                st.ready.append([start, st.count])
+                ranges.append([start, st.count])
+            if ranges:
+                st.ready = deque(ranges)
             out.append(Released(st.name))
             if n:
                 ready(st)
@@ -294,16 +368,25 @@ class SetBook:
     def cancel_pending(self, st: SetState, wanted: range) -> None:
         """Cancel tasks of a set not yet released: remember their indices, so that release leaves them out."""
         new = [i for i in wanted if i not in st.cancelled]
-        st.cancelled.update(new)
+        cancelled = st.cancelled if isinstance(st.cancelled, set) else set()
+        cancelled.update(new)
+        st.cancelled = cancelled
         self.move(st, PENDING, CANCELLED, len(new))
 
 
-def _rank(fresh: list[SetState]) -> None:
-    """Longest remaining path (own run time included) of new sets, raised along their ancestors as needed."""
-    for st in reversed(fresh):  # topological order of the batch
+def _rank(fresh: list[SetState], below: list[SetState]) -> None:
+    """Longest remaining path (own run time included) of new sets (in topological order), raised along their
+    ancestors as needed: only those of the sets `below` earlier sets can rise (a new parent's rank already covers its
+    new children)."""
+    for st in reversed(fresh):
         kids = st.children
-        st.rank = st.own + max([c.rank for c in kids]) if kids else st.own
-    stack = [p for st in fresh for p in st.parents if p.rank < p.own + st.rank]
+        if not kids:
+            st.rank = st.own
+        elif len(kids) == 1:
+            st.rank = st.own + kids[0].rank
+        else:
+            st.rank = st.own + max([c.rank for c in kids])
+    stack = [p for st in below for p in st.parents if p.rank < p.own + st.rank]
     while stack:
         p = stack.pop()
         new = p.own + max(c.rank for c in p.children)

@@ -34,7 +34,12 @@ TRANSITIONS: frozenset[tuple[TaskState, TaskState]] = frozenset(
 )
 
 
+# The same tables indexed by state number, for the engine's hot paths (an enum member hashes in Python).
+LEGAL: tuple[tuple[bool, ...], ...] = tuple(tuple((a, b) in TRANSITIONS for b in TaskState) for a in TaskState)
+IS_TERMINAL: tuple[bool, ...] = tuple(s in TERMINAL for s in TaskState)
+
+
 def check_transition(frm: TaskState, to: TaskState) -> None:
     """Raise IllegalTransition unless the table allows frm -> to."""
-    if (frm, to) not in TRANSITIONS:
+    if not LEGAL[frm][to]:
         raise IllegalTransition(f"a task cannot go from {frm.name} to {to.name}")

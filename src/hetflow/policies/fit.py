@@ -11,7 +11,10 @@ from hetflow.spec.resources import GPU_UNIT
 
 def first_variant(view: PlacementView, s: ReadySet) -> int:
     """The first way of running the set that some node can hold (the default when it fits anywhere)."""
-    for k in range(len(s.variants)):
+    n = len(s.variants)
+    if n == 1:
+        return 0  # the only one
+    for k in range(n):
         if view.usable_nodes(s, k):
             return k
     return 0
@@ -35,18 +38,31 @@ class FirstFit:
         if view.passes != self._pass:
             self._pass, self._full = view.passes, []
         every = len(nodes) == view.live_nodes
-        if c and every:
-            nodes = list(view.open_nodes)  # every live node is usable: visit only those with a free core
+        left = s.n_ready  # the engine applies each placement in full before asking for the next
+        if c and every:  # every live node is usable: visit only those with a free core
+            # the engine's own list, which placing changes: a copy, unless one task is left (its placement ends this)
+            nodes = view.open_nodes if left == 1 else list(view.open_nodes)
         if not c or need.memory or (g > GPU_UNIT and g % GPU_UNIT) or view.scoped:
             yield from plain_first_fit(view, s, variant, nodes)
             return
         full = self._full
-        if any(c >= fc and g >= fg for fc, fg in full):
+        if full and any(c >= fc and g >= fg for fc, fg in full):
             return
         w, whole, gpus = g // GPU_UNIT, view.whole_free, view.free_gpu
         free_cores, free_gpu = view.free_cores, view.free_gpu_units
-        left = s.n_ready  # the engine applies each placement in full before asking for the next
         if not left:
+            return
+        if not g:  # cores only: the same walk, with one comparison per node that has too few
+            for i in nodes:
+                if free_cores[i] >= c:
+                    k = free_cores[i] // c
+                    if k >= left:
+                        yield i, variant, left
+                        return
+                    yield i, variant, k
+                    left -= k
+            if every and left:
+                full.append((c, g))
             return
         for i in nodes:  # cores, and whole GPUs or a fraction of one: counters say how many fit
             k = free_cores[i] // c

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hetflow.core.engine import Engine
-from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Retried, Skipped
+from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Released, Retried, Skipped
 from hetflow.core.partitions import Share, describe, parse_shares, repartitioned
 from hetflow.core.stimuli import (
     CancelRequested,
@@ -203,28 +203,39 @@ class Simulation:
         injections = sorted(at, key=lambda x: x[0])
         inject_i = join_i = 0
         self.stimuli = [TasksSubmitted(sets)]
+        triggers, handle, apply, check, heappop = self.triggers, engine.handle, self._apply, self.check, heapq.heappop
+        end, end_task = self._end, self._end_task
         while True:
-            self._fire()  # before the engine hears of the tasks that ended: what triggers start competes for them
+            if triggers.pending:
+                self._fire()  # before the engine hears of the tasks that ended: what triggers start competes for them
             stimuli, self.stimuli = self.stimuli, []
-            self._apply(engine.handle(self.now, stimuli))
+            apply(handle(self.now, stimuli))
             self.steps += 1
-            if self.check is not None:
-                self.check(engine)
-            if self.triggers.pending:
+            if check is not None:
+                check(engine)
+            if triggers.pending:
                 continue  # skipped tasks may have made a trigger due at this instant
             next_inject = injections[inject_i][0] if inject_i < len(injections) else _INF
             next_join = self.joins[join_i][0] if join_i < len(self.joins) else _INF
             wake = engine.wake_at  # a retried task's backoff ends
-            t = min(events[0][0] if events else _INF, next_inject, next_join, _INF if wake is None else wake)
+            t = events[0][0] if events else _INF
+            if next_inject < t:
+                t = next_inject
+            if next_join < t:
+                t = next_join
+            if wake is not None and wake < t:
+                t = wake
             if t == _INF:
                 return
-            self.now = t = max(self.now, t)
+            if t < self.now:
+                t = self.now
+            self.now = t
             while events and events[0][0] == t:
-                _, lid, index, node = heapq.heappop(events)
+                _, lid, index, node = heappop(events)
                 if index < 0:
-                    self._end(lid)
+                    end(lid)
                 else:
-                    self._end_task(lid, index, node)
+                    end_task(lid, index, node)
             if next_inject <= t:
                 self.submit(injections[inject_i][1])
                 inject_i += 1
@@ -238,7 +249,9 @@ class Simulation:
         started, events, now = self._started, self._events, self.now
         requeued: set[tuple[str, int]] = set()
         for ins in out:
-            if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
+            if type(ins) is Released:  # nearly every instruction is this or a launch: the cheapest tests first
+                continue
+            if type(ins) is LaunchGroup:
                 if self.calibration is None:
                     started[ins.launch] = (ins, now)  # it holds its resources while its image deploys
                     if (self.draws is None and not self.sharing) or not self._start_each(ins, now, ins.cold_start):
@@ -347,15 +360,26 @@ class Simulation:
 
     def _end(self, lid: int) -> None:
         got = self._started.pop(lid, None)
-        failing = self._failing.pop(lid, None)
+        failing = self._failing.pop(lid, None) if self._failing else None
         if got is None:
             return  # every task of it was stopped before
         g, begun = got
         name, cores, units, now, names = g.set, g.cores, g.gpu_units, self.now, self.names
-        stopped = self._stopped.pop(lid, None)
+        stopped = self._stopped.pop(lid, None) if self._stopped else None
+        ranges: Sequence[tuple[int, int]]
         if stopped is None and failing is None and not self._failures:  # the common case: every task ran to the end
-            self.intervals += [Interval(name, a, b, names[i], begun, now, cores, units) for i, a, b, _ in g.parts]
-            ranges = [(a, b) for _, a, b, _ in g.parts]
+            parts = g.parts
+            if len(parts) == 1:
+                i, a, b, _ = parts[0]
+                self.intervals.append(Interval(name, a, b, names[i], begun, now, cores, units))
+                if name not in self.triggers.watched:  # nearly always: no trigger asks for its results
+                    self.triggers.done(name, None, b - a)
+                    self.stimuli.append(TaskFinished(lid))
+                    return
+                ranges = ((a, b),)
+            else:
+                self.intervals += [Interval(name, a, b, names[i], begun, now, cores, units) for i, a, b, _ in parts]
+                ranges = [(a, b) for _, a, b, _ in parts]
         else:
             ranges = self._end_some(g, begun, stopped or set(), failing or {})
         if name in self.triggers.watched and self.results is not None:

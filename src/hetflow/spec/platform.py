@@ -180,9 +180,21 @@ class Platform:
         Every bound part takes, per task set, the smallest amount over its ways to run, so it holds for any policy.
         """
         speed = self.max_speed
-        cp, _ = workflow.heaviest_path(lambda s: _least(s, lambda r, t: t) / speed)
-        core_s = sum(s.count * _least(s, lambda r, t: r.cores * t) for s in workflow.sets)
-        gpu_s = sum(s.count * _least(s, lambda r, t: r.gpu_units * t) for s in workflow.sets)
+        # (most sets have one way to run: its amounts are read directly, without a call per set and amount)
+        cp, _ = workflow.heaviest_path(lambda s: (_least(s, lambda r, t: t) if s.variants else s.runtime) / speed)
+        sets = workflow.sets
+        core_s = sum(
+            [
+                s.count * (_least(s, lambda r, t: r.cores * t) if s.variants else s.resources.cores * s.runtime)
+                for s in sets
+            ]
+        )
+        gpu_s = sum(
+            [
+                s.count * (_least(s, lambda r, t: r.gpu_units * t) if s.variants else s.resources.gpu_units * s.runtime)
+                for s in sets
+            ]
+        )
         core_cap = sum(t.count * t.cores * t.speed for t in self.node_types)
         gpu_cap = sum(t.count * t.gpu_units * t.speed for t in self.node_types)
         bound = cp
