@@ -164,12 +164,13 @@ def test_a_set_waiting_for_features_holds_back_no_set_of_the_same_resources() ->
     avx512 = Features("x86_64", isa=frozenset({"avx512f"}))
     plat = Platform("p", (NodeType("new", 1, 4, features=avx512), NodeType("old", 1, 4)))
     need = Requirement(isa=frozenset({"avx512f"}))
+    one = Resources.of(1, 0)  # one object, as the loader shares one Resources per distinct need
     wf = Workflow(
         "w",
         (
-            TaskSet("X", 4, Resources.of(1, 0), 10.0, requires=need),
-            TaskSet("A", 4, Resources.of(1, 0), 10.0, requires=need),
-            TaskSet("B", 4, Resources.of(1, 0), 30.0),
+            TaskSet("X", 4, one, 10.0, requires=need),
+            TaskSet("A", 4, one, 10.0, requires=need),
+            TaskSet("B", 4, one, 30.0),
         ),
     )
     for policy in ("fifo", "best-fit"):
