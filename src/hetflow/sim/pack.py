@@ -80,6 +80,12 @@ class PackView:
     def available_at(self, node: int, need: Resources, /) -> float:
         return 0.0 if self._ledger.fit_count(node, need, 1) else math.inf
 
+    def arrival(self, s: ReadySet, node: int, /) -> float:
+        return 0.0  # a replay moves no data
+
+    def link(self, src: str, dst: str, /) -> None:
+        return None
+
 
 def draw(pods: Sequence[Pod], total_gpu: int, inflate: float, seed: int) -> list[Pod]:
     """Pods drawn at random (with replacement) until their GPU request reaches inflate x total_gpu."""

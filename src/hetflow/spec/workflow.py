@@ -52,6 +52,8 @@ class TaskSet:
     partition: str | None = None  # the partition of the run its tasks use (None: the default partition)
     runtime_dist: Distribution | None = None
     gpu_speed: GpuSpeed | None = None  # the GPU-sharing throughput model (None: runtime at any share)
+    inputs: tuple[tuple[str, int], ...] = ()  # (parent, bytes each task reads from it); spec/data.py
+    outputs: int = 0  # bytes each task writes
 
     def task_id(self, index: int) -> str:
         """Stable id of one task: the set's name when it holds one task, else NAME[index]."""
