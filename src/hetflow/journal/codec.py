@@ -71,7 +71,8 @@ def platform_to_dict(p: Platform) -> dict[str, Any]:
         "name": p.name,
         "node_types": [
             [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter]
-            + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" else [])
+            + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" or t.site else [])
+            + ([t.site] if t.site is not None else [])
             for t in p.node_types
         ],
     }
@@ -79,5 +80,5 @@ def platform_to_dict(p: Platform) -> dict[str, Any]:
 
 def platform_from_dict(d: dict[str, Any]) -> Platform:
     """Journals written before speed_jitter have six fields per node type (no jitter); before GPU models, seven
-    (no model, mps)."""
+    (no model, mps); before sites, nine (no site)."""
     return Platform(d["name"], tuple(NodeType(*t) for t in d["node_types"]))

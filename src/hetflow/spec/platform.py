@@ -16,7 +16,8 @@ class NodeType:
     """Count identical nodes. memory 0 means unlimited (not tracked); speed scales run times (2.0 halves them);
     speed_jitter, when > 0, is the cv of a per-task speed factor (lognormal, median 1) the simulator draws.
     gpu_model names its GPUs (spec/gpus.py knows the memory and MIG profiles of some); gpu_sharing is how tasks share
-    one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only)."""
+    one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only).
+    site names the site the nodes are at (spec/site.py), None on a one-site platform."""
 
     type: str
     count: int = 1
@@ -27,6 +28,7 @@ class NodeType:
     speed_jitter: float = 0.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    site: str | None = None
 
     @property
     def gpus(self) -> float:
@@ -54,6 +56,7 @@ class Node:
     speed: float = 1.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,17 @@ class Platform:
         for t in self.node_types:
             for i in range(t.count):
                 out.append(
-                    Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed, t.gpu_model, t.gpu_sharing)
+                    Node(
+                        f"{t.type}-{i}",
+                        t.type,
+                        t.cores,
+                        t.gpu_units,
+                        t.memory,
+                        t.speed,
+                        t.gpu_model,
+                        t.gpu_sharing,
+                        t.site,
+                    )
                 )
         return out
 
