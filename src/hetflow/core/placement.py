@@ -68,6 +68,7 @@ class LedgerView:
         "_running",
         "_staging",
         "available_at",
+        "eligible_nodes",
         "fit_count",
         "free_cores",
         "free_gpu",
@@ -102,6 +103,7 @@ class LedgerView:
         self.free_gpu_units: Sequence[int] = ledger.free_gpu_total
         self.open_nodes: Sequence[int] = ledger.open_nodes
         self._filter, self._staging = usable, staging
+        self.eligible_nodes: Callable[[ReadySet, int], Sequence[int]] = usable.nodes
         self.usable_nodes: Callable[[ReadySet, int], Sequence[int]] = (
             usable.nodes if staging is None else self._usable_with_inputs
         )

@@ -129,6 +129,10 @@ class PlacementView(Protocol):
         (core/staging.py), in index order."""
         ...
 
+    def eligible_nodes(self, s: ReadySet, variant: int, /) -> Sequence[int]:
+        """The live nodes that variant of the set may ever use, whether or not its inputs have reached them."""
+        ...
+
     def arrival(self, s: ReadySet, node: int, /) -> float:
         """When the set's inputs are all at the node's site (now when they are there: always without sites).
         A node's site is view.nodes[node].site."""
