@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hetflow.cli.footprint import Accounting, footprint_lines, sites_options
 from hetflow.cli.group import PARTITION_HELP, load_inputs, main, note, output_dir, output_file, partition_option
 from hetflow.cli.progress import every_option, simulation_ticker, warn_long
 from hetflow.cli.validate import recorded_speeds_of
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 @click.option(
     "--calibration", "calibration_file", metavar="FILE", help="Add a backend's fitted overheads (hetflow calibrate)."
 )
+@sites_options
 @every_option
 def simulate(
     workflow: str,
@@ -66,8 +68,11 @@ def simulate(
     seed: int | None,
     workers: int | None,
     calibration_file: str | None,
+    sites_file: str | None,
+    start: str | None,
 ) -> None:
-    """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy."""
+    """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy (with
+    --sites: on every site's nodes, and the energy and carbon of each run)."""
     from rich.console import Console
 
     from hetflow.core.modes import MODES, make_gate
@@ -83,7 +88,14 @@ def simulate(
     for p in policies:
         make_policy(p)
     trace_path, report_path = output_file(trace_file, "--trace"), output_dir(report_dir, "--report")
+    if sites_file is not None and platform is not None:
+        raise SpecError("--sites and --platform both given", place="--sites", fix="give one: the sites hold platforms")
     wf, pf = load_inputs(workflow, platform)
+    accounting = Accounting(sites_file, start) if sites_file is not None else None
+    if accounting is not None:
+        pf = accounting.sites.platform()
+    elif start is not None:
+        raise SpecError("--start without --sites", place="--start", fix="give --sites SITES (their carbon intensity)")
     if pf is None:
         raise SpecError(
             "no platform to simulate on", source=workflow, fix="give --platform P (native workflows record no machines)"
@@ -99,6 +111,8 @@ def simulate(
         calibration = load_calibration(calibration_file)
         note(calibration.line())
     if repeat is not None:
+        if accounting is not None:
+            raise SpecError("--repeat does not account carbon", place="--sites", fix="simulate once per --seed")
         repeated(wf, pf, modes, policies, (repeat, seed, workers), as_json, report_path, bool(trace_path or shares))
         return
     warn_long(wf, pf)
@@ -117,10 +131,16 @@ def simulate(
         for p in policies
         for m in modes
     ]
+    footprints = [accounting.footprint(r) for r in results] if accounting is not None else []
     if as_json:
-        click.echo(json.dumps([r.summary() for r in results], indent=2))
+        rows = [r.summary() for r in results]
+        for row, fp in zip(rows, footprints, strict=False):
+            row.update(fp.summary())
+        click.echo(json.dumps(rows, indent=2))
     else:
         print_table(results, Console(highlight=False, width=None if sys.stdout.isatty() else 140))
+        for line in footprint_lines(results, footprints):
+            click.echo(line)
     if trace_path is not None:
         with trace_path.open("w") as f:
             for r in results:
@@ -129,7 +149,8 @@ def simulate(
     if report_path is not None:
         from hetflow.report import write_report  # matplotlib: a third of a second, only for a report
 
-        index = write_report(results, report_path)
+        panels = [accounting.panel(r, f) for r, f in zip(results, footprints, strict=True)] if accounting else None
+        index = write_report(results, report_path, carbon=panels)
         if as_json:
             note(f"report: {index}")
         else:

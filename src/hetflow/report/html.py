@@ -6,6 +6,7 @@
     utilization.png   busy cores and GPUs over time, one panel per run (plots.utilization_figure)
     gantt.png         task sets over time, one panel per run (plots.gantt_figure)
     makespans.png     with repeated (Monte Carlo) runs: their makespans as a histogram (plots.makespan_histogram)
+    carbon.png        with sites: carbon intensity per site over each run and the work placed there (carbon.py)
 
 The page has inline CSS and no scripts or remote links: it needs nothing but the two PNGs beside it.
 Every name from a workflow or platform is escaped.
@@ -17,6 +18,7 @@ import json
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hetflow.metrics.result import RunResult
 from hetflow.report.plots import duration, gantt_figure, makespan_histogram, save_png, utilization_figure
@@ -30,6 +32,9 @@ from hetflow.report.table import (
     result_rows,
     title_of,
 )
+
+if TYPE_CHECKING:
+    from hetflow.report.carbon import CarbonPanel
 
 UTILIZATION_PNG = "utilization.png"
 MAKESPANS_PNG = "makespans.png"
@@ -146,10 +151,15 @@ def _run_section(r: RunResult) -> str:
     )
 
 
-def write_report(results: Sequence[RunResult], out_dir: Path, repeats: Repeats | None = None) -> Path:
+def write_report(
+    results: Sequence[RunResult],
+    out_dir: Path,
+    repeats: Repeats | None = None,
+    carbon: Sequence[CarbonPanel] | None = None,
+) -> Path:
     """Write index.html, utilization.png and gantt.png into out_dir (created if missing); return index.html's path.
     repeats: the makespans of repeated runs (the results then show one of them) and lines to mark, drawn as
-    makespans.png."""
+    makespans.png. carbon: per result, its sites' intensity and footprint, drawn as carbon.png with a table."""
     if not results:
         raise ValueError("nothing to report: no results")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,6 +169,12 @@ def write_report(results: Sequence[RunResult], out_dir: Path, repeats: Repeats |
         spread = ["<h2>Makespans</h2>", f'<img src="{MAKESPANS_PNG}" alt="histogram of the makespans of the runs">']
     save_png(utilization_figure(results), out_dir / UTILIZATION_PNG)
     save_png(gantt_figure(results), out_dir / GANTT_PNG)
+    energy = []
+    if carbon:
+        from hetflow.report.carbon import CARBON_PNG, carbon_figure, carbon_section
+
+        save_png(carbon_figure(carbon), out_dir / CARBON_PNG)
+        energy = [carbon_section(carbon)]
     title = escape(f"hetflow report: {title_of(results)}")
     page = "\n".join(
         [
@@ -174,6 +190,7 @@ def write_report(results: Sequence[RunResult], out_dir: Path, repeats: Repeats |
             f'<img src="{UTILIZATION_PNG}" alt="busy cores and GPUs over time, one panel per run">',
             "<h2>Task sets</h2>",
             f'<img src="{GANTT_PNG}" alt="Gantt chart of the task sets, one panel per run">',
+            *energy,
             "<h2>Details per run</h2>",
             *(_run_section(r) for r in results),
             "</body>",
