@@ -2,8 +2,9 @@
 
 A run whose nodes are at several sites moves data: a set reads its parents' output (spec/data.py `reads`), which
 lies where the parents' tasks ran, shared among those sites in proportion to the tasks that finished at each. When
-the set is released, every source (a parent's share at one site) that is at another site than S reaches S at the
-parent's end + the link's latency + bytes / bandwidth; the set's inputs arrive at S when the last of them does
+the set is released, every source (a parent's share at one site; the workflow's own input files, at the origin from
+the set's release) that is at another site than S reaches S at the parent's end (the release) + the link's latency
++ bytes / bandwidth; the set's inputs arrive at S when the last of them does
 (within one site nothing moves). Links carry transfers independently of each other (no shared bandwidth). What a
 site receives is moved once per set, however many of the set's tasks run there.
 
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from hetflow.core.launches import LaunchRecord
 from hetflow.core.sets import SetState
 from hetflow.core.view import Link, Links
-from hetflow.spec.data import Transfer, reads
+from hetflow.spec.data import Transfer, external_reads, reads
 from hetflow.spec.platform import Node
 
 Source = tuple[str, str, int, float]  # (parent set, its site, bytes, ready at)
@@ -77,6 +78,9 @@ class Staging:
             total = sum(made.values())
             at = self._ended.get(p.sid, now)
             sources += [(p.name, site, size * n // total, at) for site, n in made.items() if n]
+        outside = external_reads(st.spec, [p.spec for p in st.parents])
+        if outside and self.links.origin:  # the workflow's own inputs, sent from the origin when the set is released
+            sources.append(("", self.links.origin, outside, now))
         if not sources:
             return []
         self._sources[st.sid] = sources

@@ -29,7 +29,10 @@ class Link(Protocol):
 
 
 class Links(Protocol):
-    """The links between the sites of a run (spec.site.Sites)."""
+    """The links between the sites of a run (spec.site.Sites), and its origin: where the workflow's inputs are."""
+
+    @property
+    def origin(self) -> str: ...
 
     def link(self, a: str, b: str, /) -> Link: ...
 

@@ -21,6 +21,6 @@ class Carbon(SitePolicy):
     def choose(self, options: list[Option], view: PlacementView) -> Option:
         assert self.grid is not None
         now = view.now
-        fast = min(options, key=lambda o: (o.finish, o.start))
+        fast = super().choose(options, view)
         limit = now + (1 + self.grid.max_slowdown) * (fast.finish - now) + EPS
         return min((o for o in options if o.finish <= limit), key=lambda o: (o.carbon_g, o.finish, o.start))

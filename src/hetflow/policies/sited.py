@@ -1,14 +1,15 @@
-"""What the site policies share: per ready set, one option per site (when its tasks would start and finish there,
-transfers included, and the carbon they would emit), and placing the set at the site chosen.
+"""What the site policies share: per ready set, one option per site (when a task of it would start and finish
+there, transfers included, and the carbon it would emit), and placing the set's tasks at the sites chosen.
 
-A set is placed at one site at a time (the policies differ only in which): its tasks go first-fit on the nodes of
-that site its inputs have reached; those that do not fit now wait for the next pass (the engine wakes the set when
-its inputs reach a site, and a pass follows every task's end). The estimate of an option at site S, for the set's n
-ready tasks of variant v: start = max(when its inputs are at S, when one task first fits on a node of S); finish =
-start + ceil(n / slots) x run time at the fastest speed of S, slots being how many tasks S's nodes hold when empty.
-Its energy is n x run time x per-task power x PUE, the per-task power being core_w per core and gpu_w per GPU plus
-the task's share of its node's idle power (the share of the node's full-load power its resources stand for: how
-sites/energy.py attributes idle power); its carbon that energy times the site's mean intensity over [start, finish].
+The policies differ only in `choose`. A pass places a set's ready tasks a chunk at a time: the options are worked
+out, one is chosen, as many tasks as fit there now go first-fit onto the nodes of that site its inputs have
+reached, and again, until the site chosen has no room now; the rest wait (the engine wakes the set when its inputs
+reach a site, and a pass follows every task's end). An option at site S for variant v: where some task fits now on a
+node of S its inputs have reached, start = now; else start = max(when its inputs are at S, when one task first fits
+on a node of S: core/estimate.py); finish = start + run time at the fastest such node. Its energy is run time x the
+task's power x PUE, the power being core_w per core and gpu_w per GPU plus the task's share of its node's idle power
+(the share of the node's full-load power its resources stand for, as sites/energy.py attributes idle power); its
+carbon that energy times the site's mean intensity over [start, finish].
 """
 
 from __future__ import annotations
@@ -52,13 +53,15 @@ class Grid:
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """The set's ready tasks at one site: the variant, when they would start and finish, and what they emit."""
+    """A task of the set at one site: the variant, when it would start and finish, what it would emit, and how
+    many of the set's ready tasks fit there now."""
 
     site: str | None
     variant: int
     start: float
     finish: float
     carbon_g: float
+    room: int
 
 
 def task_watts(node: Node, need: Resources, power: PowerModel, pue: float) -> float:
@@ -69,16 +72,9 @@ def task_watts(node: Node, need: Resources, power: PowerModel, pue: float) -> fl
     return (busy + power.idle_w * share) * pue
 
 
-def slots(node: Node, need: Resources) -> int:
-    """How many tasks of the need an empty node holds (by cores and GPUs)."""
-    k = node.cores // need.cores if need.cores else 1 << 30
-    if need.gpu_units:
-        k = min(k, node.gpu_units // need.gpu_units)
-    return k
-
-
 class SitePolicy:
-    """Longest remaining path first (as heft); each set at the site `choose` picks among its options."""
+    """Longest remaining path first (as heft); the set's ready tasks go, a chunk at a time, to the site `choose`
+    picks among the options, until the site picked has no room now (the rest wait for a later pass)."""
 
     def __init__(self, grid: Grid | None = None) -> None:
         self.grid = grid
@@ -87,39 +83,57 @@ class SitePolicy:
         return (-s.rank, s.seq)
 
     def place(self, s: ReadySet, view: PlacementView) -> Iterator[Placement]:
-        options = self.options(s, view)
-        if not options:
-            return iter(())
-        best = self.choose(options, view)
-        nodes = [i for i in view.usable_nodes(s, best.variant) if view.nodes[i].site == best.site]
-        return plain_first_fit(view, s, best.variant, nodes)
+        while s.n_ready:  # the engine applies each placement before asking for the next
+            options = self.options(s, view)
+            if not options:
+                return
+            best = self.choose(options, view)
+            if not best.room:
+                return  # the site it should go to is busy or its inputs are on their way: it waits
+            site, before = best.site, s.n_ready
+            nodes = [i for i in view.usable_nodes(s, best.variant) if view.nodes[i].site == site]
+            yield from plain_first_fit(view, s, best.variant, nodes)
+            if s.n_ready == before:  # pragma: no cover - room said some fit
+                return
 
     def choose(self, options: list[Option], view: PlacementView) -> Option:
-        """The earliest finish (ties: the earliest start, then the first site)."""
-        return min(options, key=lambda o: (o.finish, o.start))
+        """The earliest finish (ties: the earliest start, then the origin, where a run's inputs start, then the
+        first site)."""
+        origin = self.grid.sites.origin if self.grid is not None else None
+        return min(options, key=lambda o: (o.finish, o.start, o.site != origin))
 
     def options(self, s: ReadySet, view: PlacementView) -> list[Option]:
-        """Per site, the variant that finishes the set's ready tasks there first."""
-        now, nodes, n = view.now, view.nodes, max(1, s.n_ready)
+        """Per site, the variant that finishes a task of the set there first: now + its run time where one fits
+        now (room: how many of the ready tasks fit now), else when one first fits (its inputs there, a node free)."""
+        now, nodes, left = view.now, view.nodes, s.n_ready
         best: dict[str | None, Option] = {}
         for variant, v in enumerate(s.variants):
             need = v.resources
             by_site: dict[str | None, list[int]] = {}
             for i in view.eligible_nodes(s, variant):
                 by_site.setdefault(nodes[i].site, []).append(i)
+            arrived = set(view.usable_nodes(s, variant))
             for site, members in by_site.items():
-                room = sum(slots(nodes[i], need) for i in members)
-                if not room:
+                room, speed = 0, 0.0
+                for i in members:
+                    if i in arrived and room < left:
+                        k = view.fit_count(i, need, left - room)
+                        if k:
+                            room += k
+                            speed = max(speed, nodes[i].speed)
+                if room:
+                    start = now
+                else:
+                    start = max(view.arrival(s, members[0]), min(view.available_at(i, need) for i in members))
+                    speed = max(nodes[i].speed for i in members)
+                if start == math.inf:
                     continue
-                free = min(view.available_at(i, need) for i in members)
-                start = max(view.arrival(s, members[0]), free)
-                fastest = max(nodes[i].speed for i in members)
-                run = v.runtime / fastest
-                finish = start + math.ceil(n / room) * run
-                carbon = self.carbon_g(site, nodes[members[0]], need, n * run, start, finish)
+                run = v.runtime / speed
+                carbon = self.carbon_g(site, nodes[members[0]], need, run, start, start + run)
+                option = Option(site, variant, start, start + run, carbon, room)
                 got = best.get(site)
-                if got is None or (finish, start) < (got.finish, got.start):
-                    best[site] = Option(site, variant, start, finish, carbon)
+                if got is None or (option.finish, option.start) < (got.finish, got.start):
+                    best[site] = option
         return list(best.values())
 
     def carbon_g(self, site: str | None, node: Node, need: Resources, task_s: float, t0: float, t1: float) -> float:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from hetflow.core.engine import Engine
+from hetflow.core.policy import Policy
 from hetflow.policies import SITE_POLICIES, make_policy
 from hetflow.policies.carbon_wait import Draw, greenest_start
 from hetflow.policies.fastest import Fastest
@@ -31,13 +32,28 @@ def simulate_sites(
 ) -> SimResult:
     """Simulate the workflow on every site's nodes, moving data between sites; intensity: each site's series over
     the run's time (hetflow.sites.intensities(sites, start)); deadline: s after the start (carbon-wait)."""
-    platform = sites.platform()
+    chosen = site_policy(workflow, sites, policy, intensity, mode=mode, deadline=deadline, max_slowdown=max_slowdown)
+    return run_simulation(workflow, sites.platform(), mode, chosen, links=sites, check=check)
+
+
+def site_policy(
+    workflow: Workflow,
+    sites: Sites,
+    policy: str,
+    intensity: Mapping[str, Series],
+    *,
+    mode: str = "task",
+    deadline: float | None = None,
+    max_slowdown: float = 0.05,
+) -> Policy:
+    """The policy of that name for a run across the sites (carbon-wait: planned by simulating fastest first)."""
+    if policy not in SITE_POLICIES:
+        return make_policy(policy)
     grid = Grid(sites, intensity, max_slowdown, deadline)
     if policy == "carbon-wait":
-        plan = run_simulation(workflow, platform, mode, Fastest(grid), links=sites)
+        plan = run_simulation(workflow, sites.platform(), mode, Fastest(grid), links=sites)
         grid = replace(grid, hold_until=greenest_start(draws(plan, sites), grid, plan.makespan_s))
-    chosen = make_policy(policy, grid) if policy in SITE_POLICIES else make_policy(policy)
-    return run_simulation(workflow, platform, mode, chosen, links=sites, check=check)
+    return make_policy(policy, grid)
 
 
 def draws(result: SimResult, sites: Sites) -> list[Draw]:

@@ -4,11 +4,12 @@ the record of one transfer between two sites.
 A dependency on a set is on every task of it, so by default a dependent reads all its parent's output (the parent's
 tasks x `outputs`); `inputs: {P: size}` says how much each of its tasks reads from P instead (at most all of P's
 output: what tasks share is moved once). A WfFormat task reads the files of its parents whose names it lists as
-inputs, at their sizeInBytes.
+inputs, at their sizeInBytes; the input files none of its parents writes are the workflow's inputs, at the origin.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hetflow.spec.workflow import TaskSet
@@ -26,6 +27,16 @@ def reads(child: TaskSet, parent: TaskSet) -> int:
             total = child.count * size
             return min(total, out) if out else total
     return out
+
+
+def external_reads(child: TaskSet, parents: Sequence[TaskSet]) -> int:
+    """Bytes of the WfFormat input files of `child` that none of its parents writes: the workflow's own inputs,
+    which start at the origin site."""
+    if not child.files:
+        return 0
+    made = {f.name for p in parents for f in p.files if f.link == "output"}
+    sizes = {f.name: f.size for f in child.files if f.link == "input" and f.name not in made}
+    return sum(sizes.values())
 
 
 @dataclass(frozen=True, slots=True)
