@@ -13,8 +13,8 @@ from hetflow.errors import SpecError
 from hetflow.policies import make_policy
 from hetflow.policies.carbon_wait import greenest_start
 from hetflow.policies.sited import Grid
-from hetflow.sim.sites import simulate_sites
 from hetflow.sim.simulator import run_simulation
+from hetflow.sim.sites import simulate_sites
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.site import Link, Site, Sites

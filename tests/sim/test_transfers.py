@@ -157,3 +157,30 @@ def test_native_inputs_and_outputs_load() -> None:
     assert wf["P"].outputs == 10**9
     assert wf["C"].inputs == (("P", 10**8),)
     assert reads(wf["C"], wf["P"]) == 10**8
+
+
+def test_the_gantt_chart_draws_each_transfer_on_its_set_row() -> None:
+    from matplotlib.collections import PolyCollection
+
+    from hetflow.report import gantt_figure
+
+    s = sites()
+    wf = Workflow(
+        "w",
+        (
+            TaskSet("P", 1, _res(4), 10.0, outputs=2 * GB),
+            TaskSet("Q", 1, _res(4), 30.0),
+            TaskSet("R", 1, _res(4), 1000.0, ("P",)),
+            TaskSet("C", 1, _res(4), 5.0, ("P",)),
+        ),
+    )
+    r = run_simulation(wf, s.platform(), policy="fifo", links=s)
+    fig = gantt_figure([r])
+    (bars,) = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection) and c.get_label() == "transfers"]
+    (path,) = bars.get_paths()
+    xs, ys = path.vertices[:, 0], path.vertices[:, 1]
+    assert (xs.min(), xs.max()) == (10.0, 30.04)
+    assert (ys.min(), ys.max()) == pytest.approx((2.78, 3.22))  # C's row: the fourth set
+    assert "data transfer" in [t.get_text() for t in fig.legends[0].get_texts()]
+    plain = gantt_figure([run_simulation(wf, s.platform(), policy="fifo")])
+    assert not [c for c in plain.axes[0].collections if c.get_label() == "transfers"]
