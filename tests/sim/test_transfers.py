@@ -184,3 +184,13 @@ def test_the_gantt_chart_draws_each_transfer_on_its_set_row() -> None:
     assert "data transfer" in [t.get_text() for t in fig.legends[0].get_texts()]
     plain = gantt_figure([run_simulation(wf, s.platform(), policy="fifo")])
     assert not [c for c in plain.axes[0].collections if c.get_label() == "transfers"]
+
+
+def test_data_sizes_survive_the_journal_and_bad_inputs_are_one_line() -> None:
+    from hetflow.errors import SpecError
+    from hetflow.journal.codec import set_from_dict, set_to_dict
+
+    c = TaskSet("C", 2, after=("P",), inputs=(("P", 30),), outputs=7)
+    assert set_from_dict(set_to_dict(c)) == c
+    with pytest.raises(SpecError, match=r"tasks\[1\] \(C\).*reads inputs from 'Q', which it does not depend on"):
+        load_workflow({"workflow": "w", "tasks": [{"name": "P"}, {"name": "C", "after": ["P"], "inputs": {"Q": 1}}]})

@@ -44,6 +44,8 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         d["runtime_dist"] = s.runtime_dist.as_dict()
     if s.gpu_speed is not None:  # the GPU-sharing model a re-simulation applies
         d["gpu_speed"] = s.gpu_speed.as_dict()
+    if s.inputs or s.outputs:  # the data it moves between sites (spec/data.py)
+        d["inputs"], d["outputs"] = [list(p) for p in s.inputs], s.outputs
     return d
 
 
@@ -63,6 +65,8 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         partition=d.get("partition"),
         runtime_dist=parse_distribution(d["runtime_dist"]) if "runtime_dist" in d else None,
         gpu_speed=gpu_speed_from(d["gpu_speed"]) if "gpu_speed" in d else None,
+        inputs=tuple((p, size) for p, size in d.get("inputs", ())),
+        outputs=d.get("outputs", 0),
     )
 
 
