@@ -29,10 +29,15 @@ def simulate_sites(
     deadline: float | None = None,
     max_slowdown: float = 0.05,
     check: Callable[[Engine], None] | None = None,
+    plan: SimResult | None = None,
 ) -> SimResult:
     """Simulate the workflow on every site's nodes, moving data between sites; intensity: each site's series over
-    the run's time (hetflow.sites.intensities(sites, start)); deadline: s after the start (carbon-wait)."""
-    chosen = site_policy(workflow, sites, policy, intensity, mode=mode, deadline=deadline, max_slowdown=max_slowdown)
+    the run's time (hetflow.sites.intensities(sites, start)); deadline: s after the start (carbon-wait); plan: a
+    fastest run of the workflow on these sites, which carbon-wait plans from (simulated when None; fastest reads no
+    intensity, so one serves every start time)."""
+    chosen = site_policy(
+        workflow, sites, policy, intensity, mode=mode, deadline=deadline, max_slowdown=max_slowdown, plan=plan
+    )
     return run_simulation(workflow, sites.platform(), mode, chosen, links=sites, check=check)
 
 
@@ -45,13 +50,16 @@ def site_policy(
     mode: str = "task",
     deadline: float | None = None,
     max_slowdown: float = 0.05,
+    plan: SimResult | None = None,
 ) -> Policy:
-    """The policy of that name for a run across the sites (carbon-wait: planned by simulating fastest first)."""
+    """The policy of that name for a run across the sites (carbon-wait: planned from a fastest run, `plan` or one
+    simulated now)."""
     if policy not in SITE_POLICIES:
         return make_policy(policy)
     grid = Grid(sites, intensity, max_slowdown, deadline)
     if policy == "carbon-wait":
-        plan = run_simulation(workflow, sites.platform(), mode, Fastest(grid), links=sites)
+        if plan is None:
+            plan = run_simulation(workflow, sites.platform(), mode, Fastest(grid), links=sites)
         grid = replace(grid, hold_until=greenest_start(draws(plan, sites), grid, plan.makespan_s))
     return make_policy(policy, grid)
 
