@@ -1,6 +1,7 @@
-"""The --sites and --start options of the commands that account energy and carbon (simulate; report of a journal):
-load the sites, build each site's intensity for the run's start, and give results their footprints as JSON, lines
-for the terminal and the report's carbon plot."""
+"""The --sites and --start options of the commands that account energy and carbon (simulate, run, report): load the
+sites, build each site's intensity from the run's start, and give results their footprints as JSON, lines for the
+terminal and the report's carbon plot. A real run starts when it really did (unless --start says otherwise) and is
+metered by RAPL where this machine offers it."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from hetflow.cli.group import note
+
 if TYPE_CHECKING:
     from hetflow.metrics.result import RunResult
     from hetflow.report.carbon import CarbonPanel
     from hetflow.sites.energy import Footprint
     from hetflow.sites.intensity import Intensity
+    from hetflow.sites.rapl import RaplMeter
     from hetflow.spec.site import Sites
 
 F = TypeVar("F", bound=Callable[..., Any])
 START_HELP = (
-    "When the run begins, an ISO datetime such as 2022-06-01T00:00Z (default: the start of the first CSV's year)."
+    "When the run begins, an ISO datetime such as 2022-06-01T00:00Z, for the carbon intensity (default: a real "
+    "run's own start; a simulation's, the start of the first CSV's year)."
 )
 
 
@@ -34,30 +39,59 @@ def sites_options(f: F) -> F:
 
 
 class Accounting:
-    """The sites of a run, when it began (seconds since the epoch) and each site's intensity from then."""
+    """The sites of runs and, per run, when it began (seconds since the epoch) and each site's intensity from then."""
 
     def __init__(self, sites_file: str, start: str | None) -> None:
-        from hetflow.sites.intensity import default_start, intensities, parse_start
+        from hetflow.sites.intensity import parse_start
         from hetflow.spec.sites import load_sites
 
         self.sites: Sites = load_sites(sites_file)
-        self.start = parse_start(start) if start is not None else default_start(self.sites)
-        self.series: dict[str, Intensity] = dict(intensities(self.sites, self.start))
+        self.start = parse_start(start) if start is not None else None
+        self.meter: RaplMeter | None = None
 
-    def footprint(self, result: RunResult, measured: dict[str, tuple[float, str]] | None = None) -> Footprint:
-        from hetflow.sites.energy import account
+    def start_of(self, result: RunResult) -> float:
+        """--start, else a real run's own start (its origin is wall-clock time), else the first CSV's year."""
+        from hetflow.sites.intensity import default_start
 
-        return account(
-            result.intervals, self.sites, self.series, origin=result.origin, start=self.start, measured=measured
-        )
+        if self.start is not None:
+            return self.start
+        return result.origin if result.source == "real" else default_start(self.sites)
+
+    def series(self, start: float) -> dict[str, Intensity]:
+        from hetflow.sites.intensity import intensities
+
+        return dict(intensities(self.sites, start))
+
+    def metered(self) -> None:
+        """Read this machine's CPU energy from now on, where RAPL is there (a real run on this machine)."""
+        from hetflow.sites.rapl import RaplMeter
+
+        meter = RaplMeter()
+        if meter.available:
+            meter.start()
+            self.meter = meter
+        else:
+            note(f"energy: model (RAPL: {meter.why})")
+
+    def footprint(self, result: RunResult) -> Footprint:
+        """The run's footprint: the model's, or with a meter running, its CPU energy rescaled to what it read."""
+        from hetflow.sites.energy import account, share_measured
+
+        start = self.start_of(result)
+        measured = None
+        if self.meter is not None:
+            measured = share_measured(self.meter.stop(), "rapl", result.intervals, self.sites)
+        series = self.series(start)
+        return account(result.intervals, self.sites, series, origin=result.origin, start=start, measured=measured)
 
     def panel(self, result: RunResult, footprint: Footprint) -> CarbonPanel:
         """What the report's carbon plot draws of one run."""
         from hetflow.report.carbon import CarbonPanel
+        from hetflow.sites.energy import nodes_of
 
         end = max(result.makespan_s, 1e-9)
-        steps = {name: s.steps(0.0, end) for name, s in self.series.items()}
-        site_of = {n.name: n.site or "" for n in self.sites.platform().nodes()}
+        steps = {name: s.steps(0.0, end) for name, s in self.series(footprint.start).items()}
+        site_of = {name: n.site or "" for name, n in nodes_of(self.sites).items()}
         return CarbonPanel(result, steps, site_of, footprint.summary())
 
 

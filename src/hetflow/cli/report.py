@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hetflow.cli.footprint import Accounting, footprint_lines, sites_options
 from hetflow.cli.group import main, output_dir
 from hetflow.terminal import echo_line, line
 
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     "--json",
     "as_json",
     is_flag=True,
-    help="Print one JSON record per task, with the log files of each attempt (with --compare-sim: both makespans).",
+    help="Print one JSON record per task, with the log files of each attempt (with --compare-sim: both makespans; "
+    "with --sites: the run with its energy and carbon).",
 )
 @click.option(
     "--compare-sim",
@@ -32,9 +34,12 @@ if TYPE_CHECKING:
     help="Simulate the journal's workflow on its platform and compare makespans (a finished run only: an incomplete "
     "journal is said to be so).",
 )
-def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) -> None:
+@sites_options
+def report(
+    journal: str, out_dir: str | None, as_json: bool, compare_sim: bool, sites_file: str | None, start: str | None
+) -> None:
     """Report what a real run recorded in JOURNAL: the same HTML report as simulate, per-task records, or the
-    simulated makespan next to the real one."""
+    simulated makespan next to the real one; with --sites, its energy and carbon (the power model's)."""
     from rich.console import Console
 
     from hetflow.journal import read_journal
@@ -46,10 +51,13 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
     view = read_journal(journal)
     real = journal_result(view)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    accounting = Accounting(sites_file, start) if sites_file is not None else None
+    footprint = accounting.footprint(real) if accounting is not None else None
     if out_path is not None:
         from hetflow.report import write_report
 
-        index = write_report([real], out_path)
+        panels = [accounting.panel(real, footprint)] if accounting is not None and footprint is not None else None
+        index = write_report([real], out_path, carbon=panels)
         if not as_json:
             line(console, "report", str(index))
     if compare_sim:
@@ -71,11 +79,16 @@ def report(journal: str, out_dir: str | None, as_json: bool, compare_sim: bool) 
             if len(view.runs) > 1:
                 line(console, "note", f"{len(view.runs)} runs (resumed): the real makespan spans them all")
         return
+    if as_json and footprint is not None:
+        click.echo(json.dumps([{**real.summary(), **footprint.summary()}], indent=2))
+        return
     if as_json:
         click.echo(json.dumps(list(view.task_rows()), indent=1))
         return
     if out_dir is None:
         print_table([real], console)
+        for text in footprint_lines([real], [footprint]) if footprint is not None else ():
+            click.echo(text)
         counts = view.counts()
         line(console, "tasks", ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items())))
         line(console, "runs", f"{len(view.runs)}" + (f" ({view.kept:,} tasks kept on resume)" if view.kept else ""))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from hetflow.cli.footprint import Accounting, footprint_lines, sites_options
 from hetflow.cli.group import EXIT_INTERRUPTED, PARTITION_HELP, is_quiet, main, note, output_dir, partition_option
 from hetflow.cli.progress import Ticker, eta_text, every_option, run_eta, warn_long
 from hetflow.errors import HetflowError, SpecError
@@ -149,6 +150,7 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
 @click.option(
     "--history", metavar="DIR", help="Add the run's done tasks to the history store in DIR (hetflow predict)."
 )
+@sites_options
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -168,6 +170,8 @@ def run(
     dashboard: bool,
     history: str | None,
     gpu_sharing: str | None,
+    sites_file: str | None,
+    start: str | None,
 ) -> None:
     """Run WORKFLOW for real: each task runs its command or function on this machine (or the backend's).
 
@@ -187,6 +191,11 @@ def run(
     if emulate is not None:
         wf = wf.emulated(emulate)
     pf = load_platform(platform) if platform is not None else None
+    accounting = Accounting(sites_file, start) if sites_file is not None else None
+    if accounting is not None:  # every site's nodes, on this machine
+        if platform is not None:
+            raise SpecError("--sites and --platform both given", place="--sites", fix="give one: sites hold platforms")
+        pf = accounting.sites.platform()
     if pf is None and emulate is not None:  # a replayed trace runs on the machines it records, declared here
         pf = recorded_platform(workflow)
     err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -211,6 +220,8 @@ def run(
     warn_long(wf, session.platform)
     interrupted = ""
     r: WorkflowRun | None = None
+    if accounting is not None:
+        accounting.metered()
     try:
         session.start()
         r = session.submit_workflow(wf)
@@ -227,10 +238,12 @@ def run(
     from hetflow.report import with_skipped  # the table and report tell skipped tasks from unended ones
 
     result = with_skipped(r.result(), r.skipped)
+    footprint = accounting.footprint(result) if accounting is not None else None
     if report_path is not None:
         from hetflow.report import write_report
 
-        write_report([result], report_path)
+        panels = [accounting.panel(result, footprint)] if accounting is not None and footprint is not None else None
+        write_report([result], report_path, carbon=panels)
     if interrupted:
         if report_dir is not None:
             note(f"report: {Path(report_dir) / 'index.html'}")
@@ -244,10 +257,13 @@ def run(
             kept=r.kept,
             journal=journal,
         )
+        summary.update(footprint.summary() if footprint is not None else {})
         click.echo(json.dumps([summary], indent=2))
     else:
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
         print_table([result], console)
+        for text in footprint_lines([result], [footprint]) if footprint is not None else ():
+            click.echo(text)
         for task_id, error in r.failed[:10]:
             line(console, "failed", f"{task_id}: {error}")
         if len(r.failed) > 10:

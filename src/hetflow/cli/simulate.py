@@ -146,7 +146,7 @@ def simulate(
         click.echo(json.dumps(rows, indent=2))
     else:
         print_table(results, Console(highlight=False, width=None if sys.stdout.isatty() else 140))
-        for line in footprint_lines(results, footprints):
+        for line in footprint_lines(results, footprints) if footprints else ():
             click.echo(line)
     if trace_path is not None:
         with trace_path.open("w") as f:

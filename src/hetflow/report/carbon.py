@@ -25,6 +25,7 @@ from hetflow.report.plots import WIDTH_IN, duration
 from hetflow.report.table import title_of
 
 CARBON_PNG = "carbon.png"
+HOURS_FROM_S = 3 * 3600.0  # a longer run is drawn in hours
 Steps = tuple[np.ndarray, np.ndarray]  # times (s since the run began) and values, each holding until the next
 
 
@@ -46,15 +47,18 @@ def site_colors(panels: Sequence[CarbonPanel]) -> dict[str, str]:
 
 
 def carbon_figure(panels: Sequence[CarbonPanel]) -> Figure:
-    """Two axes per run, on a shared time axis: intensity per site, and busy cores (GPUs dashed) per site."""
+    """Two axes per run, on a shared time axis (hours past HOURS_FROM_S): intensity per site, and busy cores per site
+    (busy GPUs dashed, on the right axis)."""
     colors = site_colors(panels)
+    end = max(p.result.makespan_s for p in panels)
+    scale = 3600.0 if end > HOURS_FROM_S else 1.0
     fig = Figure(figsize=(WIDTH_IN, 0.8 + 4.2 * len(panels)), layout="constrained")
     axes = fig.subplots(2 * len(panels), 1, sharex=True, squeeze=False)[:, 0]
     gpus = False
     for k, p in enumerate(panels):
         top, bottom = axes[2 * k], axes[2 * k + 1]
         for site, (times, values) in p.steps.items():
-            top.step(times, values, where="post", color=colors[site], linewidth=1.6)
+            top.step(times / scale, values, where="post", color=colors[site], linewidth=1.6)
         top.set_ylabel("gCO2eq/kWh")
         top.set_ylim(bottom=0)
         fp = p.footprint
@@ -65,21 +69,25 @@ def carbon_figure(panels: Sequence[CarbonPanel]) -> Figure:
             fontsize=10,
         )
         r = p.result
+        right = bottom.twinx() if any(iv.gpu_units for iv in r.intervals) else None
         for site in p.steps:
             mine = [iv for iv in r.intervals if p.site_of.get(iv.node) == site]
             if not mine:
                 continue
-            cores = busy_series(mine)
-            bottom.step(*_closed(cores.times - r.origin, cores.values, r.makespan_s), where="post", color=colors[site])
-            if any(iv.gpu_units for iv in mine):
+            c = busy_series(mine)
+            times, values = _closed(c.times - r.origin, c.values, r.makespan_s)
+            bottom.step(times / scale, values, where="post", color=colors[site])
+            if right is not None and any(iv.gpu_units for iv in mine):
                 g = busy_series(mine, gpus=True)
-                bottom.step(
-                    *_closed(g.times - r.origin, g.values, r.makespan_s), where="post", color=colors[site], ls="--"
-                )
-                gpus = True
-        bottom.set_ylabel("busy cores" + (" / GPUs" if gpus else ""))
+                times, values = _closed(g.times - r.origin, g.values, r.makespan_s)
+                right.step(times / scale, values, where="post", color=colors[site], linestyle="--")
+        bottom.set_ylabel("busy cores")
         bottom.set_ylim(bottom=0)
-    axes[-1].set_xlabel("time (s)")
+        if right is not None:
+            right.set_ylabel("busy GPUs (dashed)")
+            right.set_ylim(bottom=0)
+            gpus = True
+    axes[-1].set_xlabel("time (h)" if scale > 1 else "time (s)")
     handles = [Line2D([], [], color=c, linewidth=2, label=s) for s, c in colors.items()]
     if gpus:
         handles.append(Line2D([], [], color="0.3", linestyle="--", label="busy GPUs"))

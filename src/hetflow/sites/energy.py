@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from hetflow.errors import SpecError
 from hetflow.sites.intensity import Floats, Intensity
@@ -28,6 +29,11 @@ from hetflow.spec.site import PowerModel, Sites
 from hetflow.spec.trace import Interval
 
 J_PER_KWH = 3.6e6
+
+
+def _sig(x: float) -> float:
+    """x to 9 significant digits, for JSON: a run of milliseconds is not rounded to nothing."""
+    return float(f"{x:.9g}")
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,10 @@ class SiteFootprint:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "energy_kwh": round(self.energy_kwh, 9),
-            "carbon_g": round(self.carbon_g, 6),
-            "idle_kwh": round(self.idle_kwh, 9),
-            "idle_g": round(self.idle_g, 6),
+            "energy_kwh": _sig(self.energy_kwh),
+            "carbon_g": _sig(self.carbon_g),
+            "idle_kwh": _sig(self.idle_kwh),
+            "idle_g": _sig(self.idle_g),
             "tasks": self.tasks,
             "nodes": self.nodes,
             "power_source": self.power_source,
@@ -79,12 +85,12 @@ class Footprint:
         from datetime import UTC, datetime
 
         return {
-            "energy_kwh": round(self.energy_kwh, 9),
-            "carbon_g": round(self.carbon_g, 6),
+            "energy_kwh": _sig(self.energy_kwh),
+            "carbon_g": _sig(self.carbon_g),
             "power_source": self.power_source,
             "start": datetime.fromtimestamp(self.start, UTC).isoformat().replace("+00:00", "Z"),
             "sites": {s.site: s.summary() for s in self.sites},
-            "sets": {k: {"energy_kwh": round(e, 9), "carbon_g": round(g, 6)} for k, (e, g) in self.sets.items()},
+            "sets": {k: {"energy_kwh": _sig(e), "carbon_g": _sig(g)} for k, (e, g) in self.sets.items()},
         }
 
 
@@ -101,117 +107,128 @@ def account(
     by site name (intensities for the run's time). measured: per site, (joules, source) read by a meter over the
     run (sites/rapl.py); the model's idle and core power of that site are scaled so that their energy equals it
     (GPUs stay modelled: the meters read CPU packages)."""
+    c = Columns(intervals, sites, origin)
+    k = len(sites.sites)
+    power, sources = [s.power for s in sites.sites], ["model"] * k
+    if measured:
+        cpu = c.cpu_joules(power)
+        for j, s in enumerate(sites.sites):
+            if s.name in measured and cpu[j] > 0:
+                joules, sources[j] = measured[s.name]
+                scale = joules / cpu[j]
+                power[j] = replace(power[j], idle_w=power[j].idle_w * scale, core_w=power[j].core_w * scale)
+    idle_w = np.array([p.idle_w for p in power])
+    pue = np.array([s.pue for s in sites.sites])
+    weight, dynamic = c.shares(power)
+    site, dt = c.site, c.t1 - c.t0
+    integral = np.empty(len(c.t0))
+    for j, s in enumerate(sites.sites):
+        mine = site == j
+        integral[mine] = series[s.name].integrals(c.t0[mine], c.t1[mine])
+    watts = pue[site] * (dynamic + idle_w[site] * weight) * c.n  # what the interval's tasks draw together
+    task_kwh, task_g = watts * dt / J_PER_KWH, watts * integral / J_PER_KWH
+    held = pue[site] * idle_w[site] * weight * c.n  # the idle power the interval's tasks hold
+    first, last = c.spans()
+    node_w = (pue * idle_w)[c.node_site]
+    node_g = np.zeros(len(first))
+    for j, s in enumerate(sites.sites):
+        mine = c.node_site == j
+        node_g[mine] = series[s.name].integrals(first[mine], last[mine])
+    idle_kwh = (_by(c.node_site, node_w * (last - first), k) - _by(site, held * dt, k)) / J_PER_KWH
+    idle_g = (_by(c.node_site, node_w * node_g, k) - _by(site, held * integral, k)) / J_PER_KWH
+    energy, carbon = _by(site, task_kwh, k) + idle_kwh, _by(site, task_g, k) + idle_g
+    tasks, powered = _by(site, c.n, k), np.bincount(c.node_site, minlength=k)
+    out = tuple(
+        SiteFootprint(s.name, float(energy[j]), float(carbon[j]), float(idle_kwh[j]), float(idle_g[j]),
+                      int(tasks[j]), int(powered[j]), sources[j])
+        for j, s in enumerate(sites.sites)
+    )  # fmt: skip
+    set_kwh, set_g = _by(c.set_code, task_kwh, len(c.set_names)), _by(c.set_code, task_g, len(c.set_names))
+    sets = {name: (float(set_kwh[j]), float(set_g[j])) for j, name in enumerate(c.set_names)}
+    return Footprint(float(energy.sum()), float(carbon.sum()), out, task_kwh, task_g, sets, start)
+
+
+def _by(codes: npt.NDArray[np.int64], values: Floats, k: int) -> Floats:
+    """Sums of values per code 0..k-1."""
+    return np.bincount(codes, weights=values, minlength=k).astype(np.float64)
+
+
+def nodes_of(sites: Sites) -> dict[str, Node]:
+    """Every node by name: SITE/TYPE-i as in sites.platform(), and TYPE-i as in a site's own platform when no other
+    site has a node of that name (a real run on one site's platform file is accounted with the sites file)."""
     nodes = {n.name: n for n in sites.platform().nodes()}
-    by_site: dict[str, list[int]] = {s.name: [] for s in sites.sites}
-    for i, iv in enumerate(intervals):
-        node = nodes.get(iv.node)
-        if node is None or node.site is None:
-            raise SpecError(
-                f"task set {iv.set} ran on node {iv.node!r}, which no site has",
-                source=sites.source,
-                fix="account the run with the sites file it ran on (node names SITE/TYPE-i)",
-            )
-        by_site[node.site].append(i)
-    task_kwh, task_g = np.zeros(len(intervals)), np.zeros(len(intervals))
-    out = []
-    for site in sites.sites:
-        idx = np.asarray(by_site[site.name], dtype=np.int64)
-        chosen = [intervals[i] for i in idx]
-        power, source = site.power, "model"
-        if measured and site.name in measured:
-            joules, source = measured[site.name]
-            power = calibrated(power, chosen, nodes, joules)
-        part = _site_part(chosen, nodes, power, site.pue, series[site.name], origin)
-        task_kwh[idx], task_g[idx] = part[0], part[1]
-        idle_kwh, idle_g, n_nodes = part[2], part[3], part[4]
-        energy, carbon = float(part[0].sum()) + idle_kwh, float(part[1].sum()) + idle_g
-        tasks = sum(iv.n for iv in chosen)
-        out.append(SiteFootprint(site.name, energy, carbon, idle_kwh, idle_g, tasks, n_nodes, source))
-    sets: dict[str, tuple[float, float]] = {}
-    for iv, e, g in zip(intervals, task_kwh.tolist(), task_g.tolist(), strict=True):
-        e0, g0 = sets.get(iv.set, (0.0, 0.0))
-        sets[iv.set] = (e0 + e, g0 + g)
-    total_e, total_g = sum(s.energy_kwh for s in out), sum(s.carbon_g for s in out)
-    return Footprint(total_e, total_g, tuple(out), task_kwh, task_g, sets, start)
+    own: dict[str, list[Node]] = {}
+    for n in nodes.values():
+        own.setdefault(n.name.split("/", 1)[1], []).append(n)
+    nodes.update({name: found[0] for name, found in own.items() if len(found) == 1 and name not in nodes})
+    return nodes
 
 
-def _arrays(chosen: Sequence[Interval], nodes: Mapping[str, Node], origin: float) -> dict[str, Any]:
-    """Columns of a site's intervals, and per interval the index of its node among the site's powered nodes."""
-    names = sorted({iv.node for iv in chosen})
-    where = {name: k for k, name in enumerate(names)}
-    return {
-        "t0": np.array([iv.start - origin for iv in chosen], dtype=np.float64),
-        "t1": np.array([iv.end - origin for iv in chosen], dtype=np.float64),
-        "n": np.array([iv.n for iv in chosen], dtype=np.float64),
-        "cores": np.array([iv.cores for iv in chosen], dtype=np.float64),
-        "gpus": np.array([iv.gpu_units / GPU_UNIT for iv in chosen], dtype=np.float64),
-        "node": np.array([where[iv.node] for iv in chosen], dtype=np.int64),
-        "node_cores": np.array([nodes[k].cores for k in names], dtype=np.float64),
-        "node_gpus": np.array([nodes[k].gpu_units / GPU_UNIT for k in names], dtype=np.float64),
-    }
+class Columns:
+    """A run's intervals as columns (times on the run's clock), each interval's site, and per node that ran
+    something (in order of first appearance) its site, cores and GPUs."""
+
+    def __init__(self, intervals: Sequence[Interval], sites: Sites, origin: float = 0.0) -> None:
+        nodes, n = nodes_of(sites), len(intervals)
+        index = {s.name: j for j, s in enumerate(sites.sites)}
+        names = list(dict.fromkeys(iv.node for iv in intervals))
+        for name in names:
+            if name not in nodes or nodes[name].site is None:
+                bad = next(iv for iv in intervals if iv.node == name)
+                raise SpecError(
+                    f"task set {bad.set} ran on node {name!r}, which no site has",
+                    source=sites.source,
+                    fix="account the run with the sites file it ran on (node names SITE/TYPE-i)",
+                )
+        code = {name: j for j, name in enumerate(names)}
+        used = [nodes[name] for name in names]
+        self.node_site = np.array([index[str(u.site)] for u in used], dtype=np.int64)
+        self.node_cores = np.array([u.cores for u in used], dtype=np.float64)
+        self.node_gpus = np.array([u.gpu_units / GPU_UNIT for u in used], dtype=np.float64)
+        self.node = np.fromiter((code[iv.node] for iv in intervals), np.int64, n)
+        self.site = self.node_site[self.node]
+        self.t0 = np.fromiter((iv.start for iv in intervals), np.float64, n) - origin
+        self.t1 = np.fromiter((iv.end for iv in intervals), np.float64, n) - origin
+        self.n = np.fromiter((iv.last - iv.first for iv in intervals), np.float64, n)
+        self.cores = np.fromiter((iv.cores for iv in intervals), np.float64, n)
+        self.gpus = np.fromiter((iv.gpu_units for iv in intervals), np.float64, n) / GPU_UNIT
+        self.set_names = list(dict.fromkeys(iv.set for iv in intervals))
+        sets = {name: j for j, name in enumerate(self.set_names)}
+        self.set_code = np.fromiter((sets[iv.set] for iv in intervals), np.int64, n)
+
+    def spans(self) -> tuple[Floats, Floats]:
+        """Per node, its first start and last end: while it is powered."""
+        first, last = np.full(len(self.node_site), np.inf), np.full(len(self.node_site), -np.inf)
+        np.minimum.at(first, self.node, self.t0)
+        np.maximum.at(last, self.node, self.t1)
+        return first, last
+
+    def shares(self, power: Sequence[PowerModel]) -> tuple[Floats, Floats]:
+        """Per interval, one task's share of its node's idle power, and its dynamic power in watts."""
+        core_w = np.array([p.core_w for p in power])
+        gpu_w = np.array([p.gpu_w for p in power])
+        dynamic = core_w[self.site] * self.cores + gpu_w[self.site] * self.gpus
+        full = (core_w[self.node_site] * self.node_cores + gpu_w[self.node_site] * self.node_gpus)[self.node]
+        node_cores = self.node_cores[self.node]
+        by_cores = np.divide(self.cores, node_cores, out=np.zeros_like(dynamic), where=node_cores > 0)
+        return np.divide(dynamic, full, out=by_cores, where=full > 0), dynamic
+
+    def cpu_joules(self, power: Sequence[PowerModel]) -> Floats:
+        """Per site, the IT energy (no PUE) the model gives its idle and core power: what a CPU meter reads."""
+        k = len(power)
+        first, last = self.spans()
+        idle = np.array([p.idle_w for p in power])[self.node_site] * (last - first)
+        core = np.array([p.core_w for p in power])[self.site] * self.cores * self.n * (self.t1 - self.t0)
+        return _by(self.node_site, idle, k) + _by(self.site, core, k)
 
 
-def _shares(a: dict[str, Any], power: PowerModel) -> tuple[Floats, Floats]:
-    """(dynamic W per task, share of its node's idle power per task)."""
-    dynamic = power.core_w * a["cores"] + power.gpu_w * a["gpus"]
-    full = (power.core_w * a["node_cores"] + power.gpu_w * a["node_gpus"])[a["node"]]
-    by_cores = np.divide(
-        a["cores"], a["node_cores"][a["node"]], out=np.zeros_like(dynamic), where=a["node_cores"][a["node"]] > 0
-    )
-    weight = np.divide(dynamic, full, out=by_cores, where=full > 0)
-    return dynamic, weight
-
-
-def _spans(a: dict[str, Any]) -> tuple[Floats, Floats]:
-    """Per powered node, its first start and last end."""
-    k = len(a["node_cores"])
-    first, last = np.full(k, np.inf), np.full(k, -np.inf)
-    np.minimum.at(first, a["node"], a["t0"])
-    np.maximum.at(last, a["node"], a["t1"])
-    return first, last
-
-
-def _site_part(
-    chosen: Sequence[Interval],
-    nodes: Mapping[str, Node],
-    power: PowerModel,
-    pue: float,
-    series: Intensity,
-    origin: float,
-) -> tuple[Floats, Floats, float, float, int]:
-    """(kWh per interval, g per interval, unattributed idle kWh, its g, nodes powered) of one site."""
-    if not chosen:
-        return np.zeros(0), np.zeros(0), 0.0, 0.0, 0
-    a = _arrays(chosen, nodes, origin)
-    dynamic, weight = _shares(a, power)
-    watts = pue * (dynamic + power.idle_w * weight) * a["n"]  # what the interval's tasks draw together
-    task_kwh = watts * (a["t1"] - a["t0"]) / J_PER_KWH
-    task_g = watts * series.integrals(a["t0"], a["t1"]) / J_PER_KWH
-    first, last = _spans(a)
-    idle_w = pue * power.idle_w
-    node_kwh = idle_w * float((last - first).sum()) / J_PER_KWH
-    node_g = idle_w * float(series.integrals(first, last).sum()) / J_PER_KWH
-    held = pue * power.idle_w * weight * a["n"]
-    held_kwh = float((held * (a["t1"] - a["t0"])).sum()) / J_PER_KWH
-    held_g = float((held * series.integrals(a["t0"], a["t1"])).sum()) / J_PER_KWH
-    return task_kwh, task_g, node_kwh - held_kwh, node_g - held_g, len(first)
-
-
-def model_cpu_joules(chosen: Sequence[Interval], nodes: Mapping[str, Node], power: PowerModel) -> float:
-    """The IT energy (no PUE) the model gives a site's idle and core power over its intervals: what a CPU meter sees."""
-    if not chosen:
-        return 0.0
-    a = _arrays(chosen, nodes, 0.0)
-    first, last = _spans(a)
-    return power.idle_w * float((last - first).sum()) + power.core_w * float(
-        (a["cores"] * a["n"] * (a["t1"] - a["t0"])).sum()
-    )
-
-
-def calibrated(power: PowerModel, chosen: Sequence[Interval], nodes: Mapping[str, Node], joules: float) -> PowerModel:
-    """The power model with its idle and core watts scaled so that the model's CPU energy equals the measured one."""
-    modelled = model_cpu_joules(chosen, nodes, power)
-    if modelled <= 0:
-        return power
-    k = joules / modelled
-    return replace(power, idle_w=power.idle_w * k, core_w=power.core_w * k)
+def share_measured(
+    joules: float, source: str, intervals: Sequence[Interval], sites: Sites
+) -> dict[str, tuple[float, str]]:
+    """One machine's measured energy (it ran every site of the run, as a local run does), split across the sites in
+    proportion to the CPU energy the model gives each: `account(measured=...)` then scales them all alike."""
+    cpu = Columns(intervals, sites).cpu_joules([s.power for s in sites.sites])
+    total = float(cpu.sum())
+    if total <= 0:
+        return {}
+    return {s.name: (joules * float(cpu[j]) / total, source) for j, s in enumerate(sites.sites) if cpu[j] > 0}

@@ -1,11 +1,11 @@
 """Carbon intensity over a run: one site's gCO2eq/kWh as a step function of the run's time.
 
 A site's intensity is a constant or an hourly CSV (a timestamp and an avg_CI column, as the grid operators' data in
-../shared/data/carbon). Each row's value holds from its timestamp until the next row's (an hour in those files; a gap
-keeps the last value), and the series repeats yearly: it is indexed by absolute time, the run's time t plus its start
-(an ISO datetime, `--start`), taken modulo the length of the series' year, so a 2023 start reads the 2022 hours of the
-same date. Integrals are exact over any interval (a task that spans an hour boundary is split there) and vectorised
-with numpy: a million intervals cost a few searchsorted calls.
+../shared/data/carbon). Each row's value holds from its timestamp until the next row's (an hour in those files; a
+gap, or a row with an empty avg_CI, keeps the last value), and the series repeats yearly: it is indexed by absolute
+time, the run's time t plus its start (an ISO datetime, `--start`), taken modulo the length of the series' year, so a
+2023 start reads the 2022 hours of the same date. Integrals are exact over any interval (a task that spans an hour
+boundary is split there) and vectorised with numpy: a million intervals cost a few searchsorted calls.
 
 This module is data for policies too (`at`, `mean`): policies import it and spec/site.py, nothing else of sites/.
 """
@@ -62,8 +62,8 @@ def read_series(path: str) -> tuple[float, float, Floats, Floats]:
                 )
             it, iv = header.index("timestamp"), header.index("avg_CI")
             for line, row in enumerate(rows, start=2):
-                if not row:
-                    continue
+                if not row or (len(row) > iv and not row[iv].strip()):
+                    continue  # no row, or an hour without a value (the shared files have a few): the last holds
                 try:
                     t, v = parse_start(row[it], f"line {line}"), float(row[iv])
                 except (IndexError, ValueError):

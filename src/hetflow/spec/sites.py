@@ -89,6 +89,17 @@ def _field(parse: Any) -> Any:
     return check
 
 
+def _carbon(value: object) -> float | str:
+    """A constant intensity (a number >= 0) or a CSV path (checked once the sites file's folder is known)."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return float(value)
+    raise fail(f"carbon must be {CARBON_IS}, not {value!r}", f"write {CARBON_IS}")
+
+
+CARBON_IS = "a carbon intensity in gCO2eq/kWh >= 0 or the path of an hourly CSV with a timestamp and avg_CI"
+Carbon = Annotated[float | str, PlainValidator(_carbon, json_schema_input_type=float | str)]
 Latency = Annotated[float, PlainValidator(_field(parse_latency), json_schema_input_type=float | str)]
 Bandwidth = Annotated[float, PlainValidator(_field(parse_bandwidth), json_schema_input_type=float | str)]
 Watts = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -107,9 +118,7 @@ class SiteDoc(Strict):
 
     name: Name = Field(description="a non-empty site name without brackets or /")
     platform: dict[str, Any] | str = Field(description="a platform mapping ({nodes: [...]}) or a platform file path")
-    carbon: Annotated[float, Field(ge=0, allow_inf_nan=False)] | str = Field(
-        description="a carbon intensity in gCO2eq/kWh >= 0 or the path of an hourly CSV with a timestamp and avg_CI"
-    )
+    carbon: Carbon = Field(description=CARBON_IS)
     pue: Annotated[float, Field(ge=1, allow_inf_nan=False)] = Field(
         1.0, description="a power usage effectiveness >= 1 (facility power / IT power)"
     )
