@@ -128,7 +128,7 @@ def simulate(
             wf,
             pf,
             m,
-            p if accounting is None else site_policy(p, wf, accounting.sites, accounting.series, m, knobs),
+            p if accounting is None else site_policy(p, wf, accounting, m, knobs),
             links=None if accounting is None else accounting.sites,
             partitions=shares,
             check=simulation_ticker(every, f"{m}/{p}", wf.n_tasks),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -10,9 +10,8 @@ import click
 from hetflow.errors import SpecError
 
 if TYPE_CHECKING:
+    from hetflow.cli.footprint import Accounting
     from hetflow.core.policy import Policy
-    from hetflow.policies.sited import Series
-    from hetflow.spec.site import Sites
     from hetflow.spec.workflow import Workflow
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,16 +46,13 @@ def deadline_s(text: str | None) -> float | None:
         raise SpecError(f"{text!r} is not a time", place="--deadline", fix="write e.g. 24h, 90min or 3600") from None
 
 
-def site_policy(
-    name: str,
-    wf: Workflow,
-    sites: Sites,
-    series: Mapping[str, Series],
-    mode: str,
-    knobs: tuple[str | None, float],
-) -> Policy:
-    """The policy of that name for a run across the sites, shaped by --deadline and --max-slowdown."""
+def site_policy(name: str, wf: Workflow, accounting: Accounting, mode: str, knobs: tuple[str | None, float]) -> Policy:
+    """The policy of that name for a simulated run across the sites from --start (else the first CSV's year),
+    shaped by --deadline and --max-slowdown."""
     from hetflow.sim.sites import site_policy as shaped
+    from hetflow.sites.intensity import default_start
 
+    start = accounting.start if accounting.start is not None else default_start(accounting.sites)
     deadline, slowdown = knobs
-    return shaped(wf, sites, name, series, mode=mode, deadline=deadline_s(deadline), max_slowdown=slowdown)
+    series = accounting.series(start)
+    return shaped(wf, accounting.sites, name, series, mode=mode, deadline=deadline_s(deadline), max_slowdown=slowdown)
