@@ -194,3 +194,20 @@ def test_data_sizes_survive_the_journal_and_bad_inputs_are_one_line() -> None:
     assert set_from_dict(set_to_dict(c)) == c
     with pytest.raises(SpecError, match=r"tasks\[1\] \(C\).*reads inputs from 'Q', which it does not depend on"):
         load_workflow({"workflow": "w", "tasks": [{"name": "P"}, {"name": "C", "after": ["P"], "inputs": {"Q": 1}}]})
+
+
+def test_the_workflows_own_input_files_start_at_the_origin() -> None:
+    """A WfFormat root reads a 1 GB file no task writes: it is at the origin (A), so on B (A is busy with Q until
+    1000) the task starts at 0.04 + 1e9 / 1e8 = 10.04."""
+    s = sites()
+    wf = Workflow(
+        "w",
+        (
+            TaskSet("Q", 1, _res(4), 1000.0),
+            TaskSet("T", 1, _res(4), 5.0, files=(FileRef("in", GB, "input"), FileRef("out", 1, "output"))),
+        ),
+    )
+    r = run_simulation(wf, s.platform(), policy="fifo", links=s, check=check)
+    assert by_set(r)["T"] == [("B/cpu-0", 10.04, 15.04)]
+    (t,) = r.transfers
+    assert (t.src_set, t.src_site, t.dst_site, t.size, t.start, t.end) == ("", "A", "B", GB, 0.0, 10.04)

@@ -120,7 +120,8 @@ class Engine:
     def _released(self, st: SetState) -> None:
         """A set is released in a run with sites: it is woken when its inputs reach each site, then queued."""
         assert self._staging is not None
-        for t in self._staging.plan(st, self.now):
+        parents = [self.sets[p] for p in dict.fromkeys(st.spec.after) if p in self.sets]
+        for t in self._staging.plan(st, parents, self.now):
             self._waiting.wake_set(st, t)
         self._dispatch.released(st)
 

@@ -66,11 +66,12 @@ class Staging:
                 made[site] = made.get(site, 0) + len(rec.live(part))
         self._ended[rec.set.sid] = now
 
-    def plan(self, st: SetState, now: float) -> list[float]:
-        """A set is released: work out its sources and when they reach each site; returns the times after now at
-        which its inputs reach some site (the engine wakes then)."""
+    def plan(self, st: SetState, parents: Sequence[SetState], now: float) -> list[float]:
+        """A set is released: work out its sources (its parents' output, even of those that had ended before it
+        was submitted) and when they reach each site; returns the times after now at which its inputs reach some
+        site (the engine wakes then)."""
         sources: list[Source] = []
-        for p in st.parents:
+        for p in parents:
             size = reads(st.spec, p.spec)
             made = self._made.get(p.sid)
             if not size or not made:
@@ -78,7 +79,7 @@ class Staging:
             total = sum(made.values())
             at = self._ended.get(p.sid, now)
             sources += [(p.name, site, size * n // total, at) for site, n in made.items() if n]
-        outside = external_reads(st.spec, [p.spec for p in st.parents])
+        outside = external_reads(st.spec, [p.spec for p in parents])
         if outside and self.links.origin:  # the workflow's own inputs, sent from the origin when the set is released
             sources.append(("", self.links.origin, outside, now))
         if not sources:
