@@ -79,7 +79,8 @@ def test_simulate_over_two_sites_of_the_shared_data(tmp_path: Path) -> None:
     path = tmp_path / "two.yaml"
     path.write_text(yaml.safe_dump(doc))
     args = ["simulate", str(SEED_WORKFLOW), "--sites", str(path), "--start", "2022-06-01T00:00Z"]
-    res = CliRunner().invoke(main, [*args, "--json", "--report", str(tmp_path / "r")])
+    trace = tmp_path / "trace.jsonl"
+    res = CliRunner().invoke(main, [*args, "--json", "--report", str(tmp_path / "r"), "--trace", str(trace)])
     assert res.exit_code == 0, res.output
     (row,) = json.loads(res.stdout)
     assert row["makespan_s"] == 1700.0 and row["platform"] == "oregon+texas" and row["power_source"] == "model"
@@ -89,6 +90,14 @@ def test_simulate_over_two_sites_of_the_shared_data(tmp_path: Path) -> None:
     assert oregon["energy_kwh"] + texas["energy_kwh"] == pytest.approx(row["energy_kwh"], abs=1e-8)
     assert oregon["carbon_g"] + texas["carbon_g"] == pytest.approx(row["carbon_g"], abs=1e-5)
     assert oregon["carbon_g"] / oregon["energy_kwh"] < texas["carbon_g"] / texas["energy_kwh"]  # hydro vs gas
+    tasks = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert len(tasks) == 2420 and all(t["energy_kwh"] > 0 and t["carbon_g"] > 0 for t in tasks)
+    idle = oregon["idle_kwh"] + texas["idle_kwh"]
+    assert sum(t["energy_kwh"] for t in tasks) + idle == pytest.approx(row["energy_kwh"], rel=1e-6)
+    t11 = [t for t in tasks if t["set"] == "T11"]  # 10 cores and a GPU of a 42-core 6-GPU node, 200 s
+    for t in t11:
+        pue = 1.2 if t["node"].startswith("oregon/") else 1.1
+        assert t["energy_kwh"] == pytest.approx(pue * (50 + 300 + 100 * 350 / 2010) * 200 / 3.6e6, rel=1e-9)
     html = (tmp_path / "r" / "index.html").read_text()
     assert (tmp_path / "r" / "carbon.png").stat().st_size > 10_000 and "Energy and carbon" in html
     table = CliRunner().invoke(main, args)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from hetflow.cli.flow import FUNCTIONS_HELP, SIDE_HELP
 from hetflow.cli.footprint import Accounting, footprint_lines, sites_options
 from hetflow.cli.group import EXIT_INTERRUPTED, PARTITION_HELP, is_quiet, main, note, output_dir, partition_option
 from hetflow.cli.progress import Ticker, eta_text, every_option, run_eta, warn_long
@@ -150,6 +151,9 @@ def stop(session: Session, workflow: str, total: int, journal: str | None) -> st
 @click.option(
     "--history", metavar="DIR", help="Add the run's done tasks to the history store in DIR (hetflow predict)."
 )
+@click.option("--functions", metavar="MODULE", help=FUNCTIONS_HELP)
+@click.option("--side", metavar="FILE", help=SIDE_HELP)
+@click.option("--input", "input_payload", metavar="JSON|FILE", help="SeBS-Flow definitions: the first payload.")
 @sites_options
 @click.pass_context
 def run(
@@ -170,6 +174,9 @@ def run(
     dashboard: bool,
     history: str | None,
     gpu_sharing: str | None,
+    functions: str | None,
+    side: str | None,
+    input_payload: str | None,
     sites_file: str | None,
     start: str | None,
 ) -> None:
@@ -183,10 +190,19 @@ def run(
     from hetflow.report import print_table
     from hetflow.runtime import Session
     from hetflow.spec.functions import check_functions
-    from hetflow.spec.load import load_platform, load_workflow, recorded_platform
+    from hetflow.spec.load import load_definition, load_platform, recorded_platform
+    from hetflow.spec.workflow import Workflow
 
+    defn = load_definition(workflow)
+    if not isinstance(defn, Workflow):  # a SeBS-Flow definition: run by its interpreter on a Session
+        from hetflow.cli.flow import run_flow_command
+
+        run_flow_command(ctx, defn, ctx.params)
+        return
+    if functions is not None or side is not None or input_payload is not None:
+        raise SpecError("--functions, --side and --input are for SeBS-Flow definitions", source=workflow, fix="remove")
     report_path = output_dir(report_dir, "--report")
-    wf = load_workflow(workflow)
+    wf = defn
     check_functions(wf)
     if emulate is not None:
         wf = wf.emulated(emulate)

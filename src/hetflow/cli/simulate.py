@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hetflow.cli.flow import SIDE_HELP, flow_inputs
 from hetflow.cli.footprint import Accounting, footprint_lines, sites_options
-from hetflow.cli.group import PARTITION_HELP, load_inputs, main, note, output_dir, output_file, partition_option
+from hetflow.cli.group import PARTITION_HELP, main, note, output_dir, output_file, partition_option
 from hetflow.cli.progress import every_option, simulation_ticker, warn_long
 from hetflow.cli.siting import placement_options, site_policy
 from hetflow.cli.validate import recorded_speeds_of
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 @click.option(
     "--calibration", "calibration_file", metavar="FILE", help="Add a backend's fitted overheads (hetflow calibrate)."
 )
+@click.option("--side", metavar="FILE", help=SIDE_HELP)
 @sites_options
 @placement_options
 @every_option
@@ -70,6 +72,7 @@ def simulate(
     seed: int | None,
     workers: int | None,
     calibration_file: str | None,
+    side: str | None,
     sites_file: str | None,
     start: str | None,
     deadline: str | None,
@@ -95,7 +98,7 @@ def simulate(
     trace_path, report_path = output_file(trace_file, "--trace"), output_dir(report_dir, "--report")
     if sites_file is not None and platform is not None:
         raise SpecError("--sites and --platform both given", place="--sites", fix="give one: the sites hold platforms")
-    wf, pf = load_inputs(workflow, platform)
+    wf, pf = flow_inputs(workflow, platform, side)  # a SeBS-Flow definition: unrolled as --side assumes
     accounting = Accounting(sites_file, start) if sites_file is not None else None
     if accounting is not None:
         pf = accounting.sites.platform()
@@ -150,9 +153,11 @@ def simulate(
             click.echo(line)
     if trace_path is not None:
         with trace_path.open("w") as f:
-            for r in results:
-                for row in r.task_records():
-                    f.write(json.dumps({"mode": r.mode, "policy": r.policy, **row}) + "\n")
+            for k, r in enumerate(results):
+                energy = footprints[k].per_task() if footprints else None
+                for i, row in enumerate(r.task_records()):
+                    extra = {"energy_kwh": energy[0][i], "carbon_g": energy[1][i]} if energy is not None else {}
+                    f.write(json.dumps({"mode": r.mode, "policy": r.policy, **row, **extra}) + "\n")
     if report_path is not None:
         from hetflow.report import write_report  # matplotlib: a third of a second, only for a report
 

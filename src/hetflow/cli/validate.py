@@ -7,7 +7,9 @@ from functools import partial
 
 import click
 
-from hetflow.cli.group import load_inputs, main
+from hetflow.cli.flow import FUNCTIONS_HELP, SIDE_HELP
+from hetflow.cli.group import main
+from hetflow.errors import SpecError
 from hetflow.terminal import describe_platform, echo_line, human_duration, name_list, path_text, plural, styled
 
 
@@ -16,16 +18,31 @@ from hetflow.terminal import describe_platform, echo_line, human_duration, name_
 @click.option(
     "--platform", "-p", "platform", metavar="P", help="Platform file (default: the machines a WfFormat file records)."
 )
-def validate(workflow: str, platform: str | None) -> None:
+@click.option("--functions", "functions_module", metavar="MODULE", help=FUNCTIONS_HELP)
+@click.option("--side", metavar="FILE", help=SIDE_HELP)
+def validate(workflow: str, platform: str | None, functions_module: str | None, side: str | None) -> None:
     """Check a workflow and platform, and summarize them.
 
     Prints the tasks, sets and levels of WORKFLOW, its workloads and shared ancestors, its critical path and its
     work, and with a platform the lower bound on the makespan and whether every task fits on some node. Every
     `function:` is imported (its module's code runs) to check that it names a callable.
+
+    A SeBS-Flow definition (root and states) is checked with its functions (--functions) and side file (--side).
     """
     from hetflow.spec.functions import check_functions
+    from hetflow.spec.load import load_definition, load_platform, recorded_platform
+    from hetflow.spec.workflow import Workflow
 
-    wf, pf = load_inputs(workflow, platform)
+    defn = load_definition(workflow)
+    if not isinstance(defn, Workflow):
+        from hetflow.cli.flow import validate_flow
+
+        validate_flow(defn, workflow, functions_module, side, platform)
+        return
+    if functions_module is not None or side is not None:
+        raise SpecError("--functions and --side are for SeBS-Flow definitions", source=workflow, fix="remove them")
+    wf = defn
+    pf = load_platform(platform) if platform is not None else recorded_platform(workflow)
     a = wf.analysis
     if pf is not None:
         pf.check_fits(wf)

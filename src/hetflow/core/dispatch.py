@@ -99,6 +99,7 @@ class Dispatcher:
         before which its policy says it may not start (holding nothing)."""
         view = self.view(st)
         st.key = self.policy.priority(st, view)
+        self._estimate.deployments.note(st.variants)
         if self._not_before is not None and self.hold is not None:
             t = self._not_before(st, view)
             if t > self.now:
@@ -181,7 +182,9 @@ class Dispatcher:
         led, grouped, ready_state, running = self.ledger, self.grouped, READY_AT, RUNNING_AT
         nodes, allocate, on_node, parts = led.nodes, led.allocate, self.launches.on_node, self._parts
         counts, ready, memo = st.counts, st.ready, self._estimate.memo
-        groups: dict[tuple[int, float], LaunchRecord] = {}  # stays empty unless grouped
+        deploy = self._estimate.deployments if self._estimate.deployments.declared else None
+        delay, now = 0.0, self.now
+        groups: dict[tuple[int, float, float], LaunchRecord] = {}  # stays empty unless grouped
         for node, variant, n in self.policy.place(st, self.view(st)):
             if n <= 0:
                 raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
@@ -190,8 +193,12 @@ class Dispatcher:
                 raise EngineError(
                     f"policy {self.policy.name} placed {st.name} on {nodes[node].name} before its inputs arrive there"
                 )
-            need = st.variants[variant].resources
-            key = (variant, nodes[node].speed)
+            v = st.variants[variant]
+            need = v.resources
+            if deploy is not None:  # its image deployed on the node from now (core/deploy.py)
+                delay = deploy.delay(st.name, v, node, now)
+                deploy.use(st.name, v, node, now, delay, now + delay + v.runtime / nodes[node].speed)
+            key = (variant, nodes[node].speed, delay)
             while n > 0 and ready:
                 rng = ready[0]
                 a = rng[0]
@@ -214,7 +221,7 @@ class Dispatcher:
                     parts.take(st.scope, node, need, k)
                 rec = groups.get(key)
                 if rec is None:
-                    rec = self._open(st, node, variant, a, b, grants, out)
+                    rec = self._open(st, node, variant, a, b, grants, out, delay)
                     if grouped:
                         groups[key] = rec
                 rec.parts.append((node, a, b, grants))
@@ -226,10 +233,12 @@ class Dispatcher:
                 counts[running] += k
             if not counts[ready_state]:
                 break
-        for (variant, speed), rec in groups.items():
+        for (variant, speed, wait), rec in groups.items():
             need, dur = rec.need, st.variants[variant].runtime / speed
             out.append(
-                LaunchGroup(rec.id, st.name, variant, need.cores, need.gpu_units, need.memory, dur, tuple(rec.parts))
+                LaunchGroup(
+                    rec.id, st.name, variant, need.cores, need.gpu_units, need.memory, dur, tuple(rec.parts), wait
+                )
             )
 
     def _open(
@@ -241,14 +250,17 @@ class Dispatcher:
         b: int,
         grants: tuple[GpuGrant, ...],
         out: list[Instruction],
+        delay: float = 0.0,
     ) -> LaunchRecord:
-        """A new launch record. A default engine announces it as a Launch at once; a grouped one when the pass over
-        the set is done (more parts may join it)."""
+        """A new launch record, ending delay s (its deployment) after the run time. A default engine announces it as
+        a Launch at once; a grouped one when the pass over the set is done (more parts may join it)."""
         v, nd = st.variants[variant], self.ledger.nodes[node]
         need, dur = v.resources, v.runtime / nd.speed
-        rec = self.launches.open(st, need, self.now + dur)
+        rec = self.launches.open(st, need, self.now + delay + dur)
         if not self.grouped:
             out.append(
-                Launch(rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants)
+                Launch(
+                    rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants, delay
+                )
             )
         return rec

@@ -350,5 +350,6 @@ class Engine:
         self._estimate.memo.append(None)
         if self._staging is not None:
             self._staging.add_node(node)
+        self._estimate.deployments.add_node(node)
         if self.partitions is not None:
             self.partitions.add(node)

@@ -8,8 +8,10 @@ same nodes.
 
 from __future__ import annotations
 
+from hetflow.core.deploy import Deployments
 from hetflow.core.launches import Launches, Memo
 from hetflow.core.ledger import Ledger
+from hetflow.core.view import ReadySet
 from hetflow.spec.resources import Resources
 
 _INF = float("inf")
@@ -24,6 +26,12 @@ class Availability:
         self.launches = launches
         self.memo = memo
         self.now = 0.0
+        self.deployments = Deployments(ledger.nodes)
+
+    def cold_start(self, s: ReadySet, variant: int, node: int) -> float:
+        """The expected wait for that way of running the set to be deployed on the node, if a task went there now."""
+        deployments = self.deployments
+        return deployments.delay(s.name, s.variants[variant], node, self.now) if deployments.declared else 0.0
 
     def available_at(self, node: int, need: Resources, k: int = -1) -> float:
         """Estimated time at which one task needing `need` fits on the node (inf when it never will): now if it fits

@@ -17,7 +17,9 @@ class Launch:
     """Run tasks start..stop-1 of a set on one node, each with the given resources, as one launch.
 
     gpus holds, per task, the (GPU index on the node, GPU units) pairs it was given; empty for CPU-only tasks.
-    duration is the engine's estimate: the chosen variant's run time divided by the node's speed.
+    duration is the engine's estimate: the chosen variant's run time divided by the node's speed. cold_start: the s
+    it is expected to wait first for its image to be deployed on the node (core/deploy.py; a real executor pays its
+    own, measured).
     """
 
     launch: int
@@ -31,6 +33,7 @@ class Launch:
     memory: int
     duration: float
     gpus: tuple[GpuGrant, ...] = ()
+    cold_start: float = 0.0
 
     @property
     def n(self) -> int:
@@ -40,7 +43,8 @@ class Launch:
 @dataclass(frozen=True, slots=True)
 class LaunchGroup:
     """A grouped engine's launch (the simulator's): the tasks of one set placed in one scheduling pass, with one
-    variant, on nodes of one speed. It ends as a whole, duration after it starts; parts say which tasks run where.
+    variant, on nodes of one speed, waiting alike for deployment. It ends as a whole, cold_start + duration after
+    its placement (the simulator applies the wait); parts say which tasks run where.
     """
 
     launch: int
@@ -51,6 +55,7 @@ class LaunchGroup:
     memory: int
     duration: float
     parts: tuple[Part, ...]
+    cold_start: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class LedgerView:
         "_running",
         "_staging",
         "available_at",
+        "cold_start",
         "eligible_nodes",
         "fit_count",
         "free_cores",
@@ -111,6 +112,7 @@ class LedgerView:
         self.available_at: AvailableAt = (
             estimate.available_at if partitions is None else partial(estimate.available_at, k=k)
         )
+        self.cold_start: Callable[[ReadySet, int, int], float] = estimate.cold_start
 
     @property
     def scoped(self) -> bool:

@@ -153,6 +153,10 @@ class PlacementView(Protocol):
         """Estimated time one more such task fits on the node, within the partition (inf: never)."""
         ...
 
+    def cold_start(self, s: ReadySet, variant: int, node: int, /) -> float:
+        """Expected s a task run that way would wait on the node now for its image to be deployed (core/deploy.py)."""
+        ...
+
 
 class FitCount(Protocol):
     """PlacementView.fit_count as a value (the engine binds the ledger's own when there are no partitions)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hetflow.spec.distribution import parse_distribution
@@ -38,6 +39,9 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
             d[key] = value
     if s.variants:
         d["variants"] = [[_resources(v.resources), v.runtime, v.node_type] for v in s.variants]
+    if s.image is not None or s.cold_start or any(v.image is not None or v.cold_start for v in s.variants):
+        # the image and cold start (core/deploy.py) of the set, then of each variant
+        d["deploy"] = [[v.image, v.cold_start] for v in s.all_variants]
     if s.files:
         d["files"] = [[f.name, f.size, f.link] for f in s.files]
     if s.runtime_dist is not None:  # the law a re-simulation draws from (runtime is its median)
@@ -50,7 +54,7 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
 
 
 def set_from_dict(d: dict[str, Any]) -> TaskSet:
-    return TaskSet(
+    s = TaskSet(
         name=d["name"],
         count=d["count"],
         resources=_resources_from(d["resources"]),
@@ -68,21 +72,49 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         inputs=tuple((p, size) for p, size in d.get("inputs", ())),
         outputs=d.get("outputs", 0),
     )
+    return _deployed(s, d["deploy"]) if "deploy" in d else s
+
+
+def _deployed(s: TaskSet, deploy: list[list[Any]]) -> TaskSet:
+    """The set with the images and cold starts the journal keeps for it and its variants."""
+    (image, cold), *ways = deploy
+    variants = tuple(replace(v, image=i, cold_start=c) for v, (i, c) in zip(s.variants, ways, strict=True))
+    return replace(s, image=image, cold_start=cold, variants=variants)
 
 
 def platform_to_dict(p: Platform) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "node_types": [
-            [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter]
-            + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" or t.site else [])
-            + ([t.site] if t.site is not None else [])
-            for t in p.node_types
-        ],
-    }
+    return (
+        {
+            "name": p.name,
+            "node_types": [
+                [t.type, t.count, t.cores, t.gpu_units, t.memory, t.speed, t.speed_jitter]
+                + ([t.gpu_model, t.gpu_sharing] if t.gpu_model is not None or t.gpu_sharing != "mps" else [])
+                for t in p.node_types
+            ],
+        }
+        | _deploy(p)
+        | _sites(p)
+    )
+
+
+def _deploy(p: Platform) -> dict[str, Any]:
+    """Node types' cold start and keep_warm (core/deploy.py), by type, when some declares them."""
+    got = {t.type: [t.cold_start, t.keep_warm] for t in p.node_types if t.cold_start or t.keep_warm is not None}
+    return {"deploy": got} if got else {}
+
+
+def _sites(p: Platform) -> dict[str, Any]:
+    """Node types' sites (spec/site.py), by type, when some has one."""
+    got = {t.type: t.site for t in p.node_types if t.site is not None}
+    return {"sites": got} if got else {}
 
 
 def platform_from_dict(d: dict[str, Any]) -> Platform:
     """Journals written before speed_jitter have six fields per node type (no jitter); before GPU models, seven
-    (no model, mps); before sites, nine (no site)."""
-    return Platform(d["name"], tuple(NodeType(*t) for t in d["node_types"]))
+    (no model, mps). Cold starts and sites, where some node type has them, are mappings by type."""
+    deploy, sites = d.get("deploy", {}), d.get("sites", {})
+    types = (NodeType(*t) for t in d["node_types"])
+    types = (
+        replace(t, cold_start=deploy[t.type][0], keep_warm=deploy[t.type][1]) if t.type in deploy else t for t in types
+    )
+    return Platform(d["name"], tuple(replace(t, site=sites[t.type]) if t.type in sites else t for t in types))

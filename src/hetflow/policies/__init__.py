@@ -17,7 +17,7 @@ from hetflow.policies.fifo import Fifo
 from hetflow.policies.gpu_clustering import GpuClustering
 from hetflow.policies.gpu_packing import GpuPacking
 from hetflow.policies.greenest_now import GreenestNow
-from hetflow.policies.heft import Heft
+from hetflow.policies.heft import Heft, Hha
 from hetflow.policies.random_fit import RandomFit
 from hetflow.policies.sited import Grid
 
@@ -26,6 +26,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "critical-path": CriticalPath,
     "best-fit": BestFit,
     "heft": Heft,
+    "hha": Hha,
     "random": RandomFit,
     "dot-product": DotProduct,
     "gpu-packing": GpuPacking,

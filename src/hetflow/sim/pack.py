@@ -89,6 +89,9 @@ class PackView:
     def link(self, src: str, dst: str, /) -> None:
         return None
 
+    def cold_start(self, s: ReadySet, variant: int, node: int, /) -> float:
+        return 0.0  # a trace replay deploys nothing
+
 
 def draw(pods: Sequence[Pod], total_gpu: int, inflate: float, seed: int) -> list[Pod]:
     """Pods drawn at random (with replacement) until their GPU request reaches inflate x total_gpu."""

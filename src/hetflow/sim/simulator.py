@@ -19,7 +19,15 @@ from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Retried, Skipped
 from hetflow.core.partitions import Share, describe, parse_shares, repartitioned
 from hetflow.core.policy import Policy
-from hetflow.core.stimuli import CancelRequested, Resize, Stimulus, TaskFailed, TaskFinished, TasksSubmitted
+from hetflow.core.stimuli import (
+    CancelRequested,
+    NodeJoined,
+    Resize,
+    Stimulus,
+    TaskFailed,
+    TaskFinished,
+    TasksSubmitted,
+)
 from hetflow.core.triggers import Actions, Trigger, Triggers
 from hetflow.core.view import Links
 from hetflow.errors import EngineError, SpecError
@@ -29,7 +37,7 @@ from hetflow.sim.sampling import Draws, varies
 from hetflow.sim.sharing import shared_durations
 from hetflow.spec.gpu_speed import GpuSpeed
 from hetflow.spec.load import gc_paused, load_platform, load_workflow, recorded_platform
-from hetflow.spec.platform import Platform
+from hetflow.spec.platform import Node, Platform
 from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import TaskSet, Workflow
 
@@ -74,6 +82,7 @@ def run_simulation(
     seed: int | None = None,
     calibration: Overheads | None = None,
     links: Links | None = None,
+    joins: Sequence[tuple[float, Platform]] = (),
 ) -> SimResult:
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times; `partitions` splits
     every node into named shares (task sets name theirs); `triggers` fire when their condition over the results of
@@ -85,7 +94,10 @@ def run_simulation(
     or a node type's speed jitters, each task's duration is drawn with numpy.random.default_rng(seed): one seed, one
     schedule. `links`, for a platform whose nodes are at sites (spec.site.Sites), moves the data sets read between
     sites (core/staging.py); the result lists the transfers. `policy` is a name or a policy (a site policy with its
-    grid: hetflow.sim.sites)."""
+    grid: hetflow.sim.sites). `joins` adds the nodes of a platform at a virtual time each (NodeJoined: e.g. GPU
+    nodes granted while the workflow runs); the result's platform has them all."""
+    start = platform
+    platform = joined(platform, [p for _, p in joins])
     platform.check_fits(workflow)
     shares = parse_shares(partitions or {})
     for i, s in enumerate(workflow.sets):
@@ -97,7 +109,7 @@ def run_simulation(
                 fix=f"declare it: partitions={{{s.partition!r}: ...}} (command line: --partition {s.partition}=CORES)",
             )
     engine = Engine(
-        platform.nodes(),
+        start.nodes(),
         mode,
         make_policy(policy) if isinstance(policy, str) else policy,
         grouped=True,
@@ -113,6 +125,7 @@ def run_simulation(
     sim.sharing.update((s.name, s.gpu_speed) for s in workflow.sets if s.gpu_speed is not None)
     for trigger in triggers:
         sim.arm(trigger)
+    sim.joins = sorted(((t, p.nodes()) for t, p in joins), key=lambda x: x[0])
     with gc_paused():  # a run makes millions of acyclic objects; the cycle collector would only rescan them
         sim.drive(workflow.sets, at)
     if engine.unfinished:
@@ -143,7 +156,8 @@ class Simulation:
         self.results = results
         self.check = check
         self.failures = failures
-        self.names = [n.name for n in engine.nodes]  # no node joins or leaves in a simulation
+        self.names = [n.name for n in engine.nodes]  # nodes join (self.joins), none leaves
+        self.joins: list[tuple[float, list[Node]]] = []
         self.now = 0.0
         self.steps = 0
         self.intervals: list[Interval] = []
@@ -196,7 +210,7 @@ class Simulation:
     def drive(self, sets: tuple[TaskSet, ...], at: Sequence[tuple[float, Sequence[TaskSet]]]) -> None:
         engine, events = self.engine, self._events
         injections = sorted(at, key=lambda x: x[0])
-        inject_i = 0
+        inject_i = join_i = 0
         self.stimuli = [TasksSubmitted(sets)]
         while True:
             self._fire()  # before the engine hears of the tasks that ended: what triggers start competes for them
@@ -208,8 +222,9 @@ class Simulation:
             if self.triggers.pending:
                 continue  # skipped tasks may have made a trigger due at this instant
             next_inject = injections[inject_i][0] if inject_i < len(injections) else _INF
+            next_join = self.joins[join_i][0] if join_i < len(self.joins) else _INF
             wake = engine.wake_at  # a retried task's backoff ends
-            t = min(events[0][0] if events else _INF, next_inject, _INF if wake is None else wake)
+            t = min(events[0][0] if events else _INF, next_inject, next_join, _INF if wake is None else wake)
             if t == _INF:
                 return
             self.now = t = max(self.now, t)
@@ -222,6 +237,11 @@ class Simulation:
             if next_inject <= t:
                 self.submit(injections[inject_i][1])
                 inject_i += 1
+            if next_join <= t:
+                for joining in self.joins[join_i][1]:
+                    self.names.append(joining.name)
+                    self.stimuli.append(NodeJoined(joining))
+                join_i += 1
 
     def _apply(self, out: list[Instruction]) -> None:
         started, events, now = self._started, self._events, self.now
@@ -229,9 +249,9 @@ class Simulation:
         for ins in out:
             if type(ins) is LaunchGroup:  # nearly every instruction: the cheapest test first
                 if self.calibration is None:
-                    started[ins.launch] = (ins, now)
-                    if (self.draws is None and not self.sharing) or not self._start_each(ins, now):
-                        heapq.heappush(events, (now + ins.duration, ins.launch, -1, -1))
+                    started[ins.launch] = (ins, now)  # it holds its resources while its image deploys
+                    if (self.draws is None and not self.sharing) or not self._start_each(ins, now, ins.cold_start):
+                        heapq.heappush(events, (now + ins.cold_start + ins.duration, ins.launch, -1, -1))
                 else:
                     self._delayed(ins)
                 if self.failures is not None:
@@ -296,8 +316,9 @@ class Simulation:
         assert c is not None
         begin = max(self.now, c.startup_s) + c.launch_latency_s
         self._started[g.launch] = (g, begin)
-        if (self.draws is None and not self.sharing) or not self._start_each(g, begin, c.task_overhead_s):
-            heapq.heappush(self._events, (begin + g.duration + c.task_overhead_s, g.launch, -1, -1))
+        extra = c.task_overhead_s + g.cold_start
+        if (self.draws is None and not self.sharing) or not self._start_each(g, begin, extra):
+            heapq.heappush(self._events, (begin + g.duration + extra, g.launch, -1, -1))
 
     def _draw_failures(self, g: LaunchGroup) -> None:
         """Ask the failure model which tasks of a launch fail this attempt (they fail at its end)."""
@@ -386,6 +407,21 @@ class Simulation:
             ctx = Actions(self, seen, load_workflow)
             trigger.then(ctx)
             self.marks.append(Mark(self.now, "trigger", f"{trigger.name}: {'; '.join(ctx.did) or 'nothing'}"))
+
+
+def joined(platform: Platform, more: Sequence[Platform]) -> Platform:
+    """The platform with the node types of `more` (nodes that join later) added; a type name used twice is refused."""
+    if not more:
+        return platform
+    types = [*platform.node_types, *(t for p in more for t in p.node_types)]
+    names = [t.type for t in types]
+    for name in names:
+        if names.count(name) > 1:
+            raise SpecError(
+                f"node type {name!r} both is in the platform and joins it",
+                fix="give the joining nodes a type of their own",
+            )
+    return Platform(platform.name, tuple(types), platform.source)
 
 
 def simulate(

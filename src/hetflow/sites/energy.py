@@ -72,7 +72,14 @@ class Footprint:
     task_kwh: Floats = field(repr=False)
     task_g: Floats = field(repr=False)
     sets: dict[str, tuple[float, float]] = field(repr=False)
+    task_n: Floats = field(repr=False)  # tasks per interval
     start: float = 0.0  # seconds since the epoch when the run began (its time 0)
+
+    def per_task(self) -> tuple[list[float], list[float]]:
+        """(kWh, g) of each task, in the order the intervals list them (an interval's n tasks share it equally)."""
+        n, times = self.task_n, self.task_n.astype(np.int64)
+        each = [np.divide(v, n, out=np.zeros_like(v), where=n > 0) for v in (self.task_kwh, self.task_g)]
+        return np.repeat(each[0], times).tolist(), np.repeat(each[1], times).tolist()
 
     @property
     def power_source(self) -> str:
@@ -145,7 +152,7 @@ def account(
     )  # fmt: skip
     set_kwh, set_g = _by(c.set_code, task_kwh, len(c.set_names)), _by(c.set_code, task_g, len(c.set_names))
     sets = {name: (float(set_kwh[j]), float(set_g[j])) for j, name in enumerate(c.set_names)}
-    return Footprint(float(energy.sum()), float(carbon.sum()), out, task_kwh, task_g, sets, start)
+    return Footprint(float(energy.sum()), float(carbon.sum()), out, task_kwh, task_g, sets, c.n, start)
 
 
 def _by(codes: npt.NDArray[np.int64], values: Floats, k: int) -> Floats:

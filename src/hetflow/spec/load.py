@@ -13,7 +13,7 @@ import os
 from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -26,6 +26,9 @@ try:
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from hetflow.spec.sebsflow import Flow
 
 PathLike = str | os.PathLike[str]
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -126,6 +129,11 @@ def is_wfformat(data: object) -> bool:
     return isinstance(data, dict) and ("schemaVersion" in data or isinstance(data.get("workflow"), dict))
 
 
+def is_sebsflow(data: object) -> bool:
+    """True when a parsed document has the shape of a SeBS-Flow definition: a root and a mapping of states."""
+    return isinstance(data, dict) and "root" in data and isinstance(data.get("states"), dict)
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cycle collector: loading makes millions of acyclic objects, whose only effect on it is slow passes.
@@ -150,11 +158,32 @@ def load_workflow(source: PathLike | Mapping[str, Any] | Workflow) -> Workflow:
         return source
     with gc_paused():
         data, name, stem = _document(source)
-        if is_wfformat(data):
-            from hetflow.spec.wfformat import workflow_from_wfformat
+        return _workflow(data, name, stem)
 
-            return workflow_from_wfformat(data, name)
-        return workflow_from_dict(data, name, stem or "workflow")
+
+def _workflow(data: object, name: str | None, stem: str | None) -> Workflow:
+    if is_wfformat(data):
+        from hetflow.spec.wfformat import workflow_from_wfformat
+
+        return workflow_from_wfformat(data, name)
+    if is_sebsflow(data):
+        raise SpecError(
+            "is a SeBS-Flow definition (root and states), not a workflow of task sets",
+            source=name,
+            fix="hetflow run FILE --functions MODULE runs it; hetflow simulate FILE --side SIDE.yaml simulates it",
+        )
+    return workflow_from_dict(data, name, stem or "workflow")
+
+
+def load_definition(source: PathLike | Mapping[str, Any]) -> Workflow | Flow:
+    """A workflow, or a SeBS-Flow definition (hetflow.spec.sebsflow), told by its shape, from one reading."""
+    with gc_paused():
+        data, name, stem = _document(source)
+        if is_sebsflow(data):
+            from hetflow.spec.sebsflow import flow_from_dict
+
+            return flow_from_dict(data, name, stem or "flow")
+        return _workflow(data, name, stem)
 
 
 def load_platform(source: PathLike | Mapping[str, Any] | Platform) -> Platform:

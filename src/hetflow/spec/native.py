@@ -6,6 +6,7 @@ Unknown keys, wrong types and out-of-range values become one SpecError naming th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainValidator, ValidationError, model_validator
@@ -75,9 +76,11 @@ class VariantDoc(Strict):
     memory: Memory | None = Field(None, description="a size such as 2GiB or a number of bytes")
     runtime: Seconds | None = Field(None, description="a number of seconds >= 0")
     node_type: Name | None = Field(None, description="the type of a platform node")
+    image: Name | None = Field(None, description="an image name, such as gromacs-cuda")
+    cold_start: Seconds | None = Field(None, description="a number of seconds >= 0")
 
-    def variant(self, task: Resources, runtime: float) -> Variant:
-        """This variant, with what it leaves out taken from its task's resources and run time."""
+    def variant(self, task: Resources, runtime: float, *, image: str | None = None, cold_start: float = 0.0) -> Variant:
+        """This variant, with what it leaves out taken from its task's resources, run time and deployment."""
         resources = Resources(
             task.cores if self.cores is None else self.cores,
             task.gpu_units if self.gpus is None else self.gpus,
@@ -85,7 +88,9 @@ class VariantDoc(Strict):
             task.gpu_memory,
             task.gpu_models,
         )
-        return Variant(resources, runtime if self.runtime is None else self.runtime, self.node_type)
+        runtime = runtime if self.runtime is None else self.runtime
+        cold = cold_start if self.cold_start is None else self.cold_start
+        return Variant(resources, runtime, self.node_type, image=self.image or image, cold_start=cold)
 
 
 class TaskDoc(Strict):
@@ -112,6 +117,8 @@ class TaskDoc(Strict):
     gpu_speed: SpeedCurve | None = Field(None, description=CURVE_IS)
     inputs: dict[Name, Memory] = Field({}, description="a mapping of parent task set -> bytes each task reads from it")
     outputs: Memory = Field(0, description="a size each task writes, such as 2GiB")
+    image: Name | None = Field(None, description="an image name, such as gromacs")
+    cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
 
     @model_validator(mode="after")
     def _one_action(self) -> TaskDoc:
@@ -132,7 +139,9 @@ class TaskDoc(Strict):
         dist = self.runtime if isinstance(self.runtime, Distribution) else None
         runtime = dist.median if dist is not None else self.runtime
         assert isinstance(runtime, float)
-        variants = tuple(v.variant(resources, runtime) for v in self.variants) if self.variants else ()
+        variants = tuple(
+            v.variant(resources, runtime, image=self.image, cold_start=self.cold_start) for v in self.variants
+        )
         return TaskSet(
             name=self.name,
             count=self.count,
@@ -149,6 +158,8 @@ class TaskDoc(Strict):
             gpu_speed=self.gpu_saturation or self.gpu_speed,
             inputs=tuple(self.inputs.items()),
             outputs=self.outputs,
+            image=self.image,
+            cold_start=self.cold_start,
         )
 
 
@@ -175,6 +186,8 @@ class NodeDoc(Strict):
     gpu_sharing: Literal["mps", "mig", "exclusive"] = Field(
         "mps", description="one of mps (any fraction of a GPU), mig (its MIG profiles) or exclusive (whole GPUs)"
     )
+    cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
+    keep_warm: Seconds | None = Field(None, description="a number of seconds >= 0")
 
     @model_validator(mode="after")
     def _gpu_shape(self) -> NodeDoc:
@@ -252,5 +265,9 @@ def platform_from_dict(data: object, source: str | None = None, default_name: st
     types = tuple(
         NodeType(n.type, n.count, n.cores, n.gpus, n.memory, n.speed, n.speed_jitter, n.gpu_model, n.gpu_sharing)
         for n in parsed.nodes
+    )
+    types = tuple(
+        replace(t, cold_start=n.cold_start, keep_warm=n.keep_warm) if n.cold_start or n.keep_warm is not None else t
+        for t, n in zip(types, parsed.nodes, strict=True)
     )
     return Platform(parsed.platform or default_name, types, source=source)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hetflow.errors import FitError
 from hetflow.spec.gpus import gpu_memory_of, smallest_profile
@@ -17,7 +17,9 @@ class NodeType:
     speed_jitter, when > 0, is the cv of a per-task speed factor (lognormal, median 1) the simulator draws.
     gpu_model names its GPUs (spec/gpus.py knows the memory and MIG profiles of some); gpu_sharing is how tasks share
     one: "mps" (any fraction), "mig" (the model's MIG profiles) or "exclusive" (whole GPUs only).
-    site names the site the nodes are at (spec/site.py), None on a one-site platform."""
+    cold_start: s a node adds to deploying any image (container start); keep_warm: s an idle image stays deployed
+    (None: for good). See core/deploy.py. site names the site the nodes are at (spec/site.py), None on a one-site
+    platform."""
 
     type: str
     count: int = 1
@@ -28,6 +30,8 @@ class NodeType:
     speed_jitter: float = 0.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    cold_start: float = 0.0
+    keep_warm: float | None = None
     site: str | None = None
 
     @property
@@ -56,6 +60,8 @@ class Node:
     speed: float = 1.0
     gpu_model: str | None = None
     gpu_sharing: str = "mps"
+    cold_start: float = 0.0
+    keep_warm: float | None = None
     site: str | None = None
 
 
@@ -73,18 +79,12 @@ class Platform:
         for t in self.node_types:
             for i in range(t.count):
                 out.append(
-                    Node(
-                        f"{t.type}-{i}",
-                        t.type,
-                        t.cores,
-                        t.gpu_units,
-                        t.memory,
-                        t.speed,
-                        t.gpu_model,
-                        t.gpu_sharing,
-                        t.site,
-                    )
+                    Node(f"{t.type}-{i}", t.type, t.cores, t.gpu_units, t.memory, t.speed, t.gpu_model, t.gpu_sharing)
                 )
+                if t.cold_start or t.keep_warm is not None:
+                    out[-1] = replace(out[-1], cold_start=t.cold_start, keep_warm=t.keep_warm)
+                if t.site is not None:
+                    out[-1] = replace(out[-1], site=t.site)
         return out
 
     @property

@@ -24,11 +24,15 @@ class FileRef:
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One way to run a task: its resources, its run time on a node of speed 1, and optionally the node type."""
+    """One way to run a task: its resources, its run time on a node of speed 1, and optionally the node type.
+    image: what a node deploys to run it (None: the set's name); cold_start: s its first task on a node waits for
+    that deployment (core/deploy.py)."""
 
     resources: Resources
     runtime: float
     node_type: str | None = None
+    image: str | None = None
+    cold_start: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class TaskSet:
     gpu_speed: GpuSpeed | None = None  # the GPU-sharing throughput model (None: runtime at any share)
     inputs: tuple[tuple[str, int], ...] = ()  # (parent, bytes each task reads from it); spec/data.py
     outputs: int = 0  # bytes each task writes
+    image: str | None = None  # what a node deploys to run it (a container, a function); None: the set's name
+    cold_start: float = 0.0  # s the first task of its image on a node waits for the deployment (core/deploy.py)
 
     def task_id(self, index: int) -> str:
         """Stable id of one task: the set's name when it holds one task, else NAME[index]."""
@@ -72,7 +78,7 @@ class TaskSet:
     @property
     def all_variants(self) -> tuple[Variant, ...]:
         """The default way to run a task of this set, then its variants."""
-        return (Variant(self.resources, self.runtime), *self.variants)
+        return (Variant(self.resources, self.runtime, image=self.image, cold_start=self.cold_start), *self.variants)
 
 
 @dataclass(frozen=True)
