@@ -37,9 +37,9 @@ class RegistryOption(click.Option):
 
 def policy_names() -> list[str]:
     """The placement policies by name (for --policy's help)."""
-    from hetflow.policies import POLICIES
+    from hetflow.policies import POLICIES, SITE_POLICIES
 
-    return list(POLICIES)
+    return [*POLICIES, *SITE_POLICIES]
 
 
 def backend_names() -> list[str]:

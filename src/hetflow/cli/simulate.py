@@ -14,6 +14,7 @@ from hetflow.cli.flow import SIDE_HELP, flow_inputs
 from hetflow.cli.footprint import Accounting, footprint_lines, sites_options
 from hetflow.cli.group import PARTITION_HELP, main, note, output_dir, output_file, partition_option
 from hetflow.cli.progress import every_option, simulation_ticker, warn_long
+from hetflow.cli.siting import placement_options, site_policy
 from hetflow.cli.validate import recorded_speeds_of
 from hetflow.errors import SpecError
 from hetflow.terminal import RegistryOption, policy_names
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 )
 @click.option("--side", metavar="FILE", help=SIDE_HELP)
 @sites_options
+@placement_options
 @every_option
 def simulate(
     workflow: str,
@@ -73,6 +75,8 @@ def simulate(
     side: str | None,
     sites_file: str | None,
     start: str | None,
+    deadline: str | None,
+    max_slowdown: float,
 ) -> None:
     """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy (with
     --sites: on every site's nodes, and the energy and carbon of each run)."""
@@ -80,7 +84,7 @@ def simulate(
 
     from hetflow.core.modes import MODES, make_gate
     from hetflow.core.partitions import parse_shares
-    from hetflow.policies import POLICIES, make_policy
+    from hetflow.policies import POLICIES, SITE_POLICIES, make_policy
     from hetflow.report import print_table
     from hetflow.sim.simulator import run_simulation
 
@@ -89,7 +93,8 @@ def simulate(
     for m in modes:
         make_gate(m)  # an unknown name ends here with the valid ones listed
     for p in policies:
-        make_policy(p)
+        if sites_file is None or p not in SITE_POLICIES:
+            make_policy(p)
     trace_path, report_path = output_file(trace_file, "--trace"), output_dir(report_dir, "--report")
     if sites_file is not None and platform is not None:
         raise SpecError("--sites and --platform both given", place="--sites", fix="give one: the sites hold platforms")
@@ -120,12 +125,14 @@ def simulate(
         return
     warn_long(wf, pf)
     seed = drawn_seed(wf, pf, seed)
+    knobs = (deadline, max_slowdown)
     results = [
         run_simulation(
             wf,
             pf,
             m,
-            p,
+            p if accounting is None else site_policy(p, wf, accounting, m, knobs),
+            links=None if accounting is None else accounting.sites,
             partitions=shares,
             check=simulation_ticker(every, f"{m}/{p}", wf.n_tasks),
             calibration=calibration,

@@ -16,6 +16,7 @@ set, pass, variant and node speed, whose tasks all end at the same instant.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 
 from hetflow.core.estimate import Availability
 from hetflow.core.instructions import Instruction, Launch, LaunchGroup
@@ -25,6 +26,7 @@ from hetflow.core.partitions import Partitions
 from hetflow.core.placement import LedgerView, NodeFilter
 from hetflow.core.policy import Policy
 from hetflow.core.sets import NO_RANGES, SetState
+from hetflow.core.staging import Staging
 from hetflow.core.states import TaskState
 from hetflow.errors import EngineError
 from hetflow.spec.resources import GpuGrant
@@ -43,7 +45,13 @@ class Dispatcher:
     """The ready queue and the scheduling pass; one placement view per partition."""
 
     def __init__(
-        self, ledger: Ledger, launches: Launches, estimate: Availability, policy: Policy, grouped: bool
+        self,
+        ledger: Ledger,
+        launches: Launches,
+        estimate: Availability,
+        policy: Policy,
+        grouped: bool,
+        staging: Staging | None = None,
     ) -> None:
         self.ledger = ledger
         self.launches = launches
@@ -52,14 +60,18 @@ class Dispatcher:
         self.now = 0.0
         self.passes = 0  # scheduling passes so far
         self.queued = 0  # sets in the queue
-        self._greedy = bool(getattr(policy, "greedy", False))
+        # with sites, sets of one shape may differ in where their inputs are: no lane is done for a pass early
+        self._greedy = bool(getattr(policy, "greedy", False)) and staging is None
+        self._staging = staging
+        self._not_before: Callable[[SetState, LedgerView], float] | None = getattr(policy, "not_before", None)
+        self.hold: Callable[[SetState, float], None] | None = None  # the engine's: keep a set out until a time
         self._lanes: dict[tuple[int, int] | None, Lane] = {}  # (shape, partition) -> its queued sets; None: one lane
         self._tick = 0
         self._needing_nothing = 0  # queued sets with a way to run that takes no core and no GPU
         self._estimate = estimate
         self._filter = NodeFilter(ledger)
         self._parts: Partitions | None = None
-        self._views: list[LedgerView] = [LedgerView(ledger, estimate, self._filter)]
+        self._views: list[LedgerView] = [LedgerView(ledger, estimate, self._filter, staging=staging)]
 
     def use_partitions(self, partitions: Partitions) -> None:
         """From now on every set is placed within its partition (the default one unless it names one)."""
@@ -72,7 +84,7 @@ class Dispatcher:
         if parts is None:
             return views[0]
         while len(views) <= st.scope:  # a partition added by a resize
-            v = LedgerView(self.ledger, self._estimate, self._filter, parts, len(views))
+            v = LedgerView(self.ledger, self._estimate, self._filter, parts, len(views), self._staging)
             v.now, v.passes = self.now, self.passes
             views.append(v)
         return views[st.scope]
@@ -83,9 +95,16 @@ class Dispatcher:
             v.now = now
 
     def released(self, st: SetState) -> None:
-        """A set was released with ready tasks: the policy orders it, and it joins the queue."""
-        st.key = self.policy.priority(st, self._views[0] if self._parts is None else self.view(st))
+        """A set was released with ready tasks: the policy orders it, and it joins the queue, or waits out the time
+        before which its policy says it may not start (holding nothing)."""
+        view = self._views[0] if self._parts is None else self.view(st)
+        st.key = self.policy.priority(st, view)
         self._estimate.deployments.note(st.variants)
+        if self._not_before is not None and self.hold is not None:
+            t = self._not_before(st, view)
+            if t > self.now:
+                self.hold(st, t)
+                return
         self.queue(st)
 
     def queue(self, st: SetState) -> None:
@@ -179,6 +198,10 @@ class Dispatcher:
             if n <= 0:
                 raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
             memo[node] = None
+            if self._staging is not None and self._staging.arrival(st.sid, node, self.now) > self.now:
+                raise EngineError(
+                    f"policy {self.policy.name} placed {st.name} on {nodes[node].name} before its inputs arrive there"
+                )
             v = variants[variant]
             need = v.resources
             if deploy is not None:  # its image deployed on the node from now (core/deploy.py)
@@ -213,6 +236,8 @@ class Dispatcher:
                     else:
                         out.append(self._launch(rec, node, variant, a, b, grants, delay))
                 rec.parts.append((node, a, b, grants))
+                if self._staging is not None:
+                    self._staging.placed(st, node)
                 rec.running += k
                 on_node[node].add(rec.id)
                 counts[READY_AT] -= k  # READY -> RUNNING, always a legal transition

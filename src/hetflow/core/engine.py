@@ -20,6 +20,7 @@ from hetflow.core.modes import make_gate
 from hetflow.core.partitions import Partitions, Share
 from hetflow.core.policy import Policy
 from hetflow.core.sets import SetBook, SetState
+from hetflow.core.staging import Staging
 from hetflow.core.states import TaskState
 from hetflow.core.stimuli import (
     CancelRequested,
@@ -31,7 +32,9 @@ from hetflow.core.stimuli import (
     TaskFinished,
     TasksSubmitted,
 )
+from hetflow.core.view import Links
 from hetflow.errors import EngineError
+from hetflow.spec.data import Transfer
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import Resources
 
@@ -47,6 +50,9 @@ class Engine:
     partitions: named shares of every node that task sets may target (core/partitions.py); resized by Resize.
     retry_backoff: a failed task that is retried may not start before backoff_delay(retry_backoff, attempt) s after
     its failure (core/backoff.py); it holds nothing meanwhile, and wake_at says when a driver must call handle again.
+    links: the network between the sites of the nodes (spec.site.Sites): a set's tasks are placed at a site only
+    once its inputs are there (core/staging.py), and `transfers` records what moved. A policy may hold a released
+    set until a time (its `not_before`, core/policy.py); like a retried task, it holds nothing meanwhile.
     """
 
     def __init__(
@@ -58,6 +64,7 @@ class Engine:
         grouped: bool = False,
         partitions: Mapping[str, Share] | None = None,
         retry_backoff: float = 0.0,
+        links: Links | None = None,
     ) -> None:
         self.mode = mode
         self.grouped = grouped
@@ -71,8 +78,10 @@ class Engine:
         memo: Memo = []
         self._launches = Launches(self.ledger, memo)
         self._estimate = Availability(self.ledger, self._launches, memo)
-        self._dispatch = Dispatcher(self.ledger, self._launches, self._estimate, policy, grouped)
+        self._staging = None if links is None else Staging(links)
         self._waiting = Waiting(self._book)
+        self._dispatch = Dispatcher(self.ledger, self._launches, self._estimate, policy, grouped, self._staging)
+        self._dispatch.hold = self._waiting.hold
         self.partitions: Partitions | None = None
         if partitions:
             self._use_partitions(Partitions(partitions))
@@ -104,9 +113,17 @@ class Engine:
                 raise EngineError(f"unknown stimulus {s!r}")
         for st in self._waiting.wake(now):
             self._dispatch.queue(st)
-        self._book.release(out, self._dispatch.released)
+        self._book.release(out, self._dispatch.released if self._staging is None else self._released)
         self._dispatch.schedule(out)
         return out
+
+    def _released(self, st: SetState) -> None:
+        """A set is released in a run with sites: it is woken when its inputs reach each site, then queued."""
+        assert self._staging is not None
+        parents = [self.sets[p] for p in dict.fromkeys(st.spec.after) if p in self.sets]
+        for t in self._staging.plan(st, parents, self.now):
+            self._waiting.wake_set(st, t)
+        self._dispatch.released(st)
 
     @property
     def unfinished(self) -> int:
@@ -125,9 +142,15 @@ class Engine:
 
     @property
     def wake_at(self) -> float | None:
-        """The earliest not-before time of a task waiting for its retry backoff (None: none waits). A driver must
-        call handle(t, []) at some t >= wake_at; handle then makes the tasks that are due placeable."""
+        """The earliest not-before time of a task waiting for its retry backoff, of a set held by its policy or of
+        a set's inputs reaching a site (None: none waits). A driver must call handle(t, []) at some t >= wake_at;
+        handle then makes what is due placeable."""
         return self._waiting.next_at
+
+    @property
+    def transfers(self) -> list[Transfer]:
+        """The data moved between sites so far (none without links)."""
+        return [] if self._staging is None else self._staging.transfers
 
     # ---- views for drivers and tests ------------------------------------------------------------------------------
     @property
@@ -178,6 +201,8 @@ class Engine:
     # ---- stimuli --------------------------------------------------------------------------------------------------
     def _finished(self, s: TaskFinished, out: list[Instruction]) -> None:
         rec = self._launches.get(s.launch)
+        if self._staging is not None:
+            self._staging.finished(rec, s.index, self.now)
         n = self._launches.stop(rec, s.index)
         self._book.move(rec.set, RUNNING, DONE, n)
         self._book.maybe_end(rec.set, out)
@@ -323,6 +348,8 @@ class Engine:
         self.node_index[node.name] = self.ledger.add(node)
         self._launches.add_node()
         self._estimate.memo.append(None)
+        if self._staging is not None:
+            self._staging.add_node(node)
         self._estimate.deployments.add_node(node)
         if self.partitions is not None:
             self.partitions.add(node)

@@ -12,7 +12,8 @@ from functools import partial
 from hetflow.core.estimate import Availability
 from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
-from hetflow.core.view import AvailableAt, FitCount, ReadySet
+from hetflow.core.staging import Staging
+from hetflow.core.view import AvailableAt, FitCount, Link, ReadySet
 from hetflow.spec.features import Features, Requirement
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import Resources
@@ -68,12 +69,15 @@ class LedgerView:
     without partitions they are the ledger's and the estimate's own methods, with no call in between."""
 
     __slots__ = (
+        "_filter",
         "_k",
         "_ledger",
         "_parts",
         "_running",
+        "_staging",
         "available_at",
         "cold_start",
+        "eligible_nodes",
         "fit_count",
         "free_cores",
         "free_gpu",
@@ -93,6 +97,7 @@ class LedgerView:
         usable: NodeFilter,
         partitions: Partitions | None = None,
         k: int = -1,
+        staging: Staging | None = None,
     ) -> None:
         self._ledger = ledger
         self._parts = partitions
@@ -106,7 +111,11 @@ class LedgerView:
         self.free_gpu: Sequence[Sequence[int]] = ledger.free_gpu
         self.free_gpu_units: Sequence[int] = ledger.free_gpu_total
         self.open_nodes: Sequence[int] = ledger.open_nodes
-        self.usable_nodes: Callable[[ReadySet, int], Sequence[int]] = usable.nodes
+        self._filter, self._staging = usable, staging
+        self.eligible_nodes: Callable[[ReadySet, int], Sequence[int]] = usable.nodes
+        self.usable_nodes: Callable[[ReadySet, int], Sequence[int]] = (
+            usable.nodes if staging is None else self._usable_with_inputs
+        )
         self.fit_count: FitCount = ledger.fit_count if partitions is None else self._fit_in_partition
         self.available_at: AvailableAt = (
             estimate.available_at if partitions is None else partial(estimate.available_at, k=k)
@@ -117,6 +126,18 @@ class LedgerView:
     def scoped(self) -> bool:
         """The per-node counters alone do not say what fits: a partition's share, MIG instances or GPU memory."""
         return self._parts is not None or self._ledger.counters_unsure
+
+    def arrival(self, s: ReadySet, node: int) -> float:
+        """When the set's inputs are all at the node's site (now when they are, or when the run has no sites)."""
+        return self.now if self._staging is None else self._staging.arrival(s.sid, node, self.now)
+
+    def link(self, src: str, dst: str) -> Link | None:
+        """The link between two sites (None: the run has no sites)."""
+        return None if self._staging is None else self._staging.links.link(src, dst)
+
+    def _usable_with_inputs(self, s: ReadySet, variant: int) -> Sequence[int]:
+        assert self._staging is not None
+        return self._staging.arrived(s.sid, self._filter.nodes(s, variant), self.now)
 
     @property
     def idle(self) -> bool:

@@ -18,6 +18,25 @@ from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import Variant
 
 
+class Link(Protocol):
+    """The network from one site to another (spec.site.Link): latency in s, bandwidth in bytes per s."""
+
+    @property
+    def latency(self) -> float: ...
+
+    @property
+    def bandwidth(self) -> float: ...
+
+
+class Links(Protocol):
+    """The links between the sites of a run (spec.site.Sites), and its origin: where the workflow's inputs are."""
+
+    @property
+    def origin(self) -> str: ...
+
+    def link(self, a: str, b: str, /) -> Link: ...
+
+
 class ReadySet(Protocol):
     """A task set as a policy sees it."""
 
@@ -109,7 +128,21 @@ class PlacementView(Protocol):
         ...
 
     def usable_nodes(self, s: ReadySet, variant: int) -> Sequence[int]:
-        """The live nodes that variant of the set may ever use (node type, big enough), in index order."""
+        """The live nodes that variant of the set may ever use (node type, big enough) and its inputs have reached
+        (core/staging.py), in index order."""
+        ...
+
+    def eligible_nodes(self, s: ReadySet, variant: int, /) -> Sequence[int]:
+        """The live nodes that variant of the set may ever use, whether or not its inputs have reached them."""
+        ...
+
+    def arrival(self, s: ReadySet, node: int, /) -> float:
+        """When the set's inputs are all at the node's site (now when they are there: always without sites).
+        A node's site is view.nodes[node].site."""
+        ...
+
+    def link(self, src: str, dst: str, /) -> Link | None:
+        """The link from one site to another (latency, bandwidth; within a site a free one); None without sites."""
         ...
 
     def fit_count(self, node: int, need: Resources, limit: int = ..., /) -> int:

@@ -54,6 +54,8 @@ def set_to_dict(s: TaskSet) -> dict[str, Any]:
         d["gpu_speed"] = s.gpu_speed.as_dict()
     if s.requires is not None:
         d["requires"] = s.requires.as_dict()
+    if s.inputs or s.outputs:  # the data it moves between sites (spec/data.py)
+        d["inputs"], d["outputs"] = [list(p) for p in s.inputs], s.outputs
     return d
 
 
@@ -77,6 +79,8 @@ def set_from_dict(d: dict[str, Any]) -> TaskSet:
         runtime_dist=parse_distribution(d["runtime_dist"]) if "runtime_dist" in d else None,
         gpu_speed=gpu_speed_from(d["gpu_speed"]) if "gpu_speed" in d else None,
         requires=requirement_from_dict(d["requires"]) if "requires" in d else None,
+        inputs=tuple((p, size) for p, size in d.get("inputs", ())),
+        outputs=d.get("outputs", 0),
     )
     return _deployed(s, d["deploy"]) if "deploy" in d else s
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from hetflow.metrics.outcomes import SetOutcome, TaskProblem, outcomes_from_intervals
 from hetflow.metrics.utilization import StepSeries, busy_series, utilization
+from hetflow.spec.data import Transfer
 from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark, task_rows
 from hetflow.spec.workflow import Workflow
@@ -40,6 +41,7 @@ class RunResult:
     label: str = ""  # what the run stands for in headings (e.g. a strategy's name); else its mode and policy
     outcomes: list[SetOutcome] | None = field(default=None, repr=False)  # per set, from a journal; None: derived
     problems: list[TaskProblem] = field(default_factory=list, repr=False)  # tasks that went wrong (from a journal)
+    transfers: list[Transfer] = field(default_factory=list, repr=False)  # data moved between sites (spec/data.py)
 
     @property
     def heading(self) -> str:
@@ -129,7 +131,23 @@ class RunResult:
             "cpu_utilization": round(utilization(shifted, self.platform.cores, makespan), 6),
             "gpu_utilization": round(utilization(shifted, self.platform.gpus, makespan, gpus=True), 6),
             "tasks": self.tasks,
-        }
+        } | ({"transfers": self.transfer_records()} if self.transfers else {})
+
+    def transfer_records(self) -> list[dict[str, Any]]:
+        """The transfers, in seconds since the run started: from set and site, to set and site, bytes, start, end."""
+        o = self.origin
+        return [
+            {
+                "from_set": t.src_set,
+                "from_site": t.src_site,
+                "to_set": t.dst_set,
+                "to_site": t.dst_site,
+                "bytes": t.size,
+                "start": round(t.start - o, 6),
+                "end": round(t.end - o, 6),
+            }
+            for t in self.transfers
+        ]
 
 
 def asynchronicity_gain(result: RunResult, sync: RunResult) -> float:

@@ -28,6 +28,7 @@ from hetflow.metrics.result import RunResult, SetSpan
 from hetflow.metrics.utilization import StepSeries
 from hetflow.report.fonts import drawable, plot_fonts
 from hetflow.report.table import title_of
+from hetflow.report.transfers import draw_transfers, transfer_patch
 
 CORES_COLOR = "tab:blue"
 GPUS_COLOR = "tab:orange"
@@ -276,6 +277,7 @@ def _gantt_panel(
         PolyCollection(list(verts), facecolors=faces, edgecolors="0.2", linewidths=0.4 if labelled else 0)
     )
     _failed_bars(ax, r, {s.set: k for k, s in enumerate(spans)})
+    draw_transfers(ax, r, {s.set: k for k, s in enumerate(spans)})
     ax.set_xlim(0, end)
     ax.set_ylim(max(rows, 1) - 0.5, -0.5)
     ax.set_axisbelow(True)
@@ -346,6 +348,8 @@ def gantt_figure(results: Sequence[RunResult]) -> Figure:
         handles += [Patch(facecolor=c, edgecolor="0.2", label=_plain(w)) for w, c in colors.items()]
     if any(r.failed_attempts() for r in results):
         handles.append(Patch(facecolor="#fde2e2", edgecolor=FAILED_COLOR, hatch=FAILED_HATCH, label="failed attempt"))
+    if any(r.transfers for r in results):
+        handles.append(transfer_patch())
     handles += _mark_handles(results)
     if handles:
         fig.legend(handles=handles, title="workload", loc="outside right upper", frameon=False)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from hetflow.core.engine import Engine
 from hetflow.core.partitions import Share, parse_shares, repartitioned
 from hetflow.core.triggers import Actions, Observed, Trigger
+from hetflow.core.view import Links
 from hetflow.errors import ExecutionError, SpecError
 from hetflow.executors import Executor
 from hetflow.journal.read import JournalView, read_journal
@@ -80,7 +81,10 @@ class Session:
     a journal, the session writes a temporary one (removed on close).
 
     history: a folder whose history store (history.db) gets every task the session ran to done when it closes, for
-    `hetflow predict`; without a journal, the session keeps a temporary one for it."""
+    `hetflow predict`; without a journal, the session keeps a temporary one for it.
+
+    links: for a platform of sites (spec.site.Sites.platform()), the Sites: data moves between sites over their
+    links, and a set's tasks start at a site only once its inputs are there (core/staging.py)."""
 
     def __init__(
         self,
@@ -97,6 +101,7 @@ class Session:
         clock: Clock | None = None,
         dashboard: bool | int = False,
         history: str | os.PathLike[str] | None = None,
+        links: Links | None = None,
         **executor_options: Any,
     ) -> None:
         if executor is not None and executor_options:
@@ -106,6 +111,7 @@ class Session:
                 fix="give those options to the executor itself",
             )
         self._clock: Clock = clock if clock is not None else WallClock()
+        self._links = links
         self._shares: dict[str, Share] = parse_shares(partitions or {})
         if resume and journal is None:
             raise SpecError("resume needs a journal", place="resume", fix="pass journal=FILE (--journal FILE)")
@@ -192,6 +198,7 @@ class Session:
             make_policy(self.policy),
             partitions=self._shares or None,
             retry_backoff=self._backoff,
+            links=self._links,
         )
         observers: list[Observer] = [self._recorder]
         buffer = None

@@ -80,6 +80,15 @@ class PackView:
     def available_at(self, node: int, need: Resources, /) -> float:
         return 0.0 if self._ledger.fit_count(node, need, 1) else math.inf
 
+    def eligible_nodes(self, s: ReadySet, variant: int, /) -> list[int]:
+        return self.usable_nodes(s, variant)
+
+    def arrival(self, s: ReadySet, node: int, /) -> float:
+        return 0.0  # a replay moves no data
+
+    def link(self, src: str, dst: str, /) -> None:
+        return None
+
     def cold_start(self, s: ReadySet, variant: int, node: int, /) -> float:
         return 0.0  # a trace replay deploys nothing
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Released, Retried, Skipped
 from hetflow.core.partitions import Share, describe, parse_shares, repartitioned
+from hetflow.core.policy import Policy
 from hetflow.core.stimuli import (
     CancelRequested,
     NodeJoined,
@@ -28,6 +29,7 @@ from hetflow.core.stimuli import (
     TasksSubmitted,
 )
 from hetflow.core.triggers import Actions, Trigger, Triggers
+from hetflow.core.view import Links
 from hetflow.errors import EngineError, SpecError
 from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
@@ -68,7 +70,7 @@ def run_simulation(
     workflow: Workflow,
     platform: Platform,
     mode: str = "task",
-    policy: str = "fifo",
+    policy: str | Policy = "fifo",
     *,
     at: Sequence[tuple[float, Sequence[TaskSet]]] = (),
     check: Callable[[Engine], None] | None = None,
@@ -79,6 +81,7 @@ def run_simulation(
     failures: FailureModel | None = None,
     seed: int | None = None,
     calibration: Overheads | None = None,
+    links: Links | None = None,
     joins: Sequence[tuple[float, Platform]] = (),
 ) -> SimResult:
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times; `partitions` splits
@@ -89,8 +92,10 @@ def run_simulation(
     is called after every engine step (tests use it to validate the ledger); `calibration` adds a backend's overheads
     to every launch (a delayed launch holds its resources from its placement). When a set's run time is a distribution
     or a node type's speed jitters, each task's duration is drawn with numpy.random.default_rng(seed): one seed, one
-    schedule. `joins` adds the nodes of a platform at a virtual time each (NodeJoined: e.g. GPU nodes granted while
-    the workflow runs); the result's platform has them all."""
+    schedule. `links`, for a platform whose nodes are at sites (spec.site.Sites), moves the data sets read between
+    sites (core/staging.py); the result lists the transfers. `policy` is a name or a policy (a site policy with its
+    grid: hetflow.sim.sites). `joins` adds the nodes of a platform at a virtual time each (NodeJoined: e.g. GPU
+    nodes granted while the workflow runs); the result's platform has them all."""
     start = platform
     platform = joined(platform, [p for _, p in joins])
     platform.check_fits(workflow)
@@ -106,10 +111,11 @@ def run_simulation(
     engine = Engine(
         start.nodes(),
         mode,
-        make_policy(policy),
+        make_policy(policy) if isinstance(policy, str) else policy,
         grouped=True,
         partitions=shares or None,
         retry_backoff=retry_backoff,
+        links=links,
     )
     sim = Simulation(engine, results, check, failures, calibration)
     if varies(workflow, platform):
@@ -127,7 +133,10 @@ def run_simulation(
         raise EngineError(f"the simulation stopped with {engine.unfinished} tasks that can never run{why}")
     submitted = [*workflow.sets, *sim.added]
     wf = workflow if not sim.added else Workflow(workflow.name, tuple(submitted), workflow.source)
-    return SimResult(wf, platform, mode, policy, sim.intervals, marks=sim.marks, steps=sim.steps, engine=engine)
+    name = policy if isinstance(policy, str) else policy.name
+    result = SimResult(wf, platform, mode, name, sim.intervals, marks=sim.marks, steps=sim.steps, engine=engine)
+    result.transfers = engine.transfers
+    return result
 
 
 class Simulation:

@@ -137,6 +137,8 @@ class TaskDoc(Strict):
     partition: Name | None = Field(None, description="the name of a partition of the run")
     gpu_saturation: Saturation | None = Field(None, description=SATURATION_IS)
     gpu_speed: SpeedCurve | None = Field(None, description=CURVE_IS)
+    inputs: dict[Name, Memory] = Field({}, description="a mapping of parent task set -> bytes each task reads from it")
+    outputs: Memory = Field(0, description="a size each task writes, such as 2GiB")
     image: Name | None = Field(None, description="an image name, such as gromacs")
     cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
     requires: Requires | None = Field(None, description=REQUIRES_IS)
@@ -151,6 +153,8 @@ class TaskDoc(Strict):
             raise fail(f"{self.name} has a GPU speed model but asks for no GPU", "give it gpus: or drop the model")
         if self.gpu_memory and not self.gpus:
             raise fail(f"{self.name} asks for gpu_memory but no gpus", "add gpus (e.g. 0.5) or remove gpu_memory")
+        if stray := [p for p in self.inputs if p not in self.after]:
+            raise fail(f"{self.name} reads inputs from {stray[0]!r}, which it does not depend on", "add it to after")
         return self
 
     def task_set(self) -> TaskSet:
@@ -176,6 +180,8 @@ class TaskDoc(Strict):
             retries=self.retries,
             partition=self.partition,
             gpu_speed=self.gpu_saturation or self.gpu_speed,
+            inputs=tuple(self.inputs.items()),
+            outputs=self.outputs,
             image=self.image,
             cold_start=self.cold_start,
             requires=self.requires,

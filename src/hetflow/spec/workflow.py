@@ -59,6 +59,8 @@ class TaskSet:
     runtime_dist: Distribution | None = None
     gpu_speed: GpuSpeed | None = None  # the GPU-sharing throughput model (None: runtime at any share)
     requires: Requirement | None = None  # what the default way to run needs of a node's features (None: nothing)
+    inputs: tuple[tuple[str, int], ...] = ()  # (parent, bytes each task reads from it); spec/data.py
+    outputs: int = 0  # bytes each task writes
     image: str | None = None  # what a node deploys to run it (a container, a function); None: the set's name
     cold_start: float = 0.0  # s the first task of its image on a node waits for the deployment (core/deploy.py)
 
