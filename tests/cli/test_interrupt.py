@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hetflow.journal.read import read_journal
-from tests.procs import alive, wait_for
+from tests.procs import alive, descendants, wait_for
 
 HETFLOW = str(Path(sys.executable).parent / "hetflow")  # the console script of the project's .venv
 PLATFORM = "platform: two\nnodes:\n  - {type: n, cores: 2}\n"
@@ -48,25 +48,6 @@ def start(args: list[str], tmp: Path) -> subprocess.Popen[str]:
         env=env,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below pid, read from /proc."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
 
 
 def interrupt_when_long_runs(proc: subprocess.Popen[str], folder: Path, times: int = 1) -> set[int]:

@@ -22,7 +22,7 @@ from hetflow.faas.sitefile import load_endpoints, site_endpoints
 from hetflow.journal.read import read_journal
 from tests.faas import multisite_tasks as tasks
 from tests.faas.endpoints import RunningEndpoint, start_endpoint
-from tests.procs import wait_for
+from tests.procs import descendants, wait_for
 
 SITE = {"platform": "site", "nodes": [{"type": "cpu", "count": 1, "cores": 2}]}
 
@@ -49,24 +49,6 @@ def kill_tree(ep: RunningEndpoint) -> None:
             os.kill(pid, signal.SIGKILL)
     if ep.proc.stdout is not None:
         ep.proc.stdout.close()
-
-
-def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
 
 
 def session(sites: dict[str, RunningEndpoint], **options: Any) -> hf.Session:

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from hetflow.cli import main
 from tests.faas.endpoints import RunningEndpoint, start_endpoint
-from tests.faas.test_multisite import descendants, kill_tree
+from tests.faas.test_multisite import kill_tree
+from tests.procs import descendants
 
 POWER = {"idle_w": 50, "core_w": 10, "gpu_w": 0}
 NODES = [{"type": "n", "count": 1, "cores": 2}]
