@@ -31,6 +31,7 @@ from hetflow.spec.schema import (
     Strict,
     TaskGpuUnits,
     fail,
+    parsed_by,
     to_spec_error,
 )
 from hetflow.spec.workflow import TaskSet, Variant, Workflow
@@ -51,18 +52,6 @@ def _runtime(value: object) -> float | Distribution:
 Runtime = Annotated[float | Distribution, PlainValidator(_runtime, json_schema_input_type=float | dict[str, Any])]
 
 
-def _model(parse: Any) -> Any:
-    """A validator through spec.gpu_speed's parser (its SpecError's problem and fix at the field's place)."""
-
-    def check(value: object) -> GpuSpeed:
-        try:
-            return parse(value)  # type: ignore[no-any-return]
-        except SpecError as exc:
-            raise fail(exc.problem, exc.fix or "") from None
-
-    return check
-
-
 def _requirement(value: object) -> Requirement | None:
     """A `requires:` mapping through spec.features' parser (its SpecError's problem and fix at the field's place)."""
     try:
@@ -73,8 +62,8 @@ def _requirement(value: object) -> Requirement | None:
 
 REQUIRES_IS = "a mapping such as {arch: x86_64, isa: [avx2], cuda: '>=12.1', gpu_models: [A100, H200]}"
 Requires = Annotated[Requirement | None, PlainValidator(_requirement, json_schema_input_type=dict[str, Any])]
-Saturation = Annotated[GpuSpeed, PlainValidator(_model(saturating), json_schema_input_type=float)]
-SpeedCurve = Annotated[GpuSpeed, PlainValidator(_model(curve), json_schema_input_type=list[list[float]])]
+Saturation = Annotated[GpuSpeed, PlainValidator(parsed_by(saturating), json_schema_input_type=float)]
+SpeedCurve = Annotated[GpuSpeed, PlainValidator(parsed_by(curve), json_schema_input_type=list[list[float]])]
 
 
 class VariantDoc(Strict):

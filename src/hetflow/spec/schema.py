@@ -79,6 +79,18 @@ def fail(problem: str, fix: str) -> PydanticCustomError:
     return PydanticCustomError("hetflow", "{problem}", {"problem": problem, "fix": fix})
 
 
+def parsed_by(parse: Callable[[object], Any]) -> Callable[[object], Any]:
+    """A field validator through a spec parser that raises SpecError: its problem and fix at the field's place."""
+
+    def check(value: object) -> Any:
+        try:
+            return parse(value)
+        except SpecError as exc:
+            raise fail(exc.problem, exc.fix or "") from None
+
+    return check
+
+
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
     """The model class inside an annotation such as list[TaskDoc] or TaskDoc | None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):

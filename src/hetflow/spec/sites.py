@@ -33,7 +33,7 @@ from hetflow.errors import SpecError
 from hetflow.spec.load import load_platform, read_document
 from hetflow.spec.native import platform_from_dict
 from hetflow.spec.platform import Platform
-from hetflow.spec.schema import Name, Strict, fail, to_spec_error
+from hetflow.spec.schema import Name, Strict, fail, parsed_by, to_spec_error
 from hetflow.spec.site import CORE_W, GPU_W, IDLE_W, Link, PowerModel, Site, Sites
 
 _LABELS = ("name", "from")
@@ -77,18 +77,6 @@ def parse_bandwidth(value: object) -> float:
     return rate
 
 
-def _field(parse: Any) -> Any:
-    """A validator through a parser above, its SpecError at the field's place."""
-
-    def check(value: object) -> float:
-        try:
-            return parse(value)  # type: ignore[no-any-return]
-        except SpecError as exc:
-            raise fail(exc.problem, exc.fix or "") from None
-
-    return check
-
-
 def _carbon(value: object) -> float | str:
     """A constant intensity (a number >= 0) or a CSV path (checked once the sites file's folder is known)."""
     if isinstance(value, str) and value.strip():
@@ -100,8 +88,8 @@ def _carbon(value: object) -> float | str:
 
 CARBON_IS = "a carbon intensity in gCO2eq/kWh >= 0 or the path of an hourly CSV with a timestamp and avg_CI"
 Carbon = Annotated[float | str, PlainValidator(_carbon, json_schema_input_type=float | str)]
-Latency = Annotated[float, PlainValidator(_field(parse_latency), json_schema_input_type=float | str)]
-Bandwidth = Annotated[float, PlainValidator(_field(parse_bandwidth), json_schema_input_type=float | str)]
+Latency = Annotated[float, PlainValidator(parsed_by(parse_latency), json_schema_input_type=float | str)]
+Bandwidth = Annotated[float, PlainValidator(parsed_by(parse_bandwidth), json_schema_input_type=float | str)]
 Watts = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
