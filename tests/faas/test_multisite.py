@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +69,8 @@ def test_the_sites_nodes_are_the_platform(sites: dict[str, RunningEndpoint]) -> 
     with session(sites, mode="sync", policy="best-fit", partitions={"half": {"cores": 0.5}}) as s:
         types = {t.type: (t.count, t.cores, t.site) for t in s.platform.node_types}
         assert types == {"site-a/cpu": (1, 2, "site-a"), "site-b/cpu": (1, 2, "site-b")}
+        machine = platform.machine()  # each endpoint described its nodes (discovery there); the session sees it
+        assert all(t.features is not None and t.features.arch == machine for t in s.platform.node_types)
         nodes = [(n.name, n.site) for n in s.platform.nodes()]
         assert nodes == [("site-a/cpu-0", "site-a"), ("site-b/cpu-0", "site-b")]
         futures = s.map(tasks.total, [1, 2, 3, 4, 5, 6], [10, 20, 30, 40, 50, 60])

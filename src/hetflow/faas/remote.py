@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, Outcome, TaskRun, log_paths
 from hetflow.faas.client import Endpoint, dumps
 from hetflow.faas.failures import EndpointError, InvocationError
+from hetflow.spec.features import features_from_dict
 from hetflow.spec.platform import NodeType
 from hetflow.spec.resources import GPU_UNIT
 
@@ -42,13 +43,15 @@ def client(url: str, token: str | None, patience: float) -> Endpoint:
 
 def node_types(site: str, described: dict[str, Any]) -> list[NodeType]:
     """The node types of what an endpoint's resources() lists: "SITE/TYPE", one per type and shape (cores, GPUs,
-    memory, speed, GPU model and sharing mode, as the endpoint's platform declares them)."""
+    memory, speed, GPU model, sharing mode and features, as the endpoint's platform declares or discovered them)."""
     shapes: dict[str, tuple[Any, ...]] = {}
     counts: dict[str, int] = {}
     for node in described.get("nodes", []):
+        found = node.get("features")  # what the endpoint's nodes are (declared or discovered there), for requires:
         shape = (
             int(node["cores"]), round(float(node.get("gpus", 0)) * GPU_UNIT), int(node.get("memory") or 0),
             float(node.get("speed", 1.0)), node.get("gpu_model"), str(node.get("gpu_sharing") or "mps"),
+            None if found is None else features_from_dict(found, f"{site}: {node.get('name')}.features"),
         )  # fmt: skip
         name = f"{site}/{node.get('type', 'node')}"
         if shapes.setdefault(name, shape) != shape:
@@ -56,8 +59,19 @@ def node_types(site: str, described: dict[str, Any]) -> list[NodeType]:
             shapes.setdefault(name, shape)
         counts[name] = counts.get(name, 0) + 1
     return [
-        NodeType(name, counts[name], cores, units, memory, speed, gpu_model=model, gpu_sharing=sharing, site=site)
-        for name, (cores, units, memory, speed, model, sharing) in ((n, shapes[n]) for n in counts)
+        NodeType(
+            name,
+            counts[name],
+            cores,
+            units,
+            memory,
+            speed,
+            gpu_model=model,
+            gpu_sharing=sharing,
+            features=features,
+            site=site,
+        )
+        for name, (cores, units, memory, speed, model, sharing, features) in ((n, shapes[n]) for n in counts)
     ]
 
 

@@ -64,7 +64,9 @@ class Service:
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.executor = EndpointExecutor(self.loop, self._placed, self.leases.placed, self._cancelled)
-        self.session = Session(platform=self.platform, executor=self.executor).start()
+        from hetflow.discover.nodes import with_local_features  # this machine describes the nodes it serves
+
+        self.session = Session(platform=with_local_features(self.platform), executor=self.executor).start()
         for fid, name, kind, data in self.store.functions():
             self.functions[fid] = Function(fid, name, kind, bytes(data))
         self._recover()

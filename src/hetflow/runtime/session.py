@@ -450,6 +450,7 @@ class Session:
                 "speed": n.speed,
                 "gpu_model": n.gpu_model,
                 "gpu_sharing": n.gpu_sharing,
+                "features": None if n.features is None else n.features.as_dict(),
             }
             for i, n in enumerate(list(ledger.nodes))
             if ledger.alive[i]
