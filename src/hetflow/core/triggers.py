@@ -163,7 +163,9 @@ class Triggers:
         self._armed: list[tuple[Trigger, Observed]] = []
         self._by_set: dict[str, list[Observed]] = {}
         self._dirty: set[int] = set()  # ids of the Observed that changed since due() was last asked
-        self._tally: dict[str, list[int]] = {}  # set -> [tasks done, tasks failed], of every set reported
+        # set -> (tasks done, tasks failed), of every set reported: tuples of ints, which the collector stops
+        # tracking (a list per set, kept for the whole run, made every collection walk them all)
+        self._tally: dict[str, tuple[int, int]] = {}
 
     @property
     def watched(self) -> Mapping[str, list[Observed]]:
@@ -192,10 +194,8 @@ class Triggers:
 
     def done(self, set_name: str, value: Any = None, n: int = 1) -> None:
         """n tasks of set_name ended well, each with this result. Report every set (watched or not yet)."""
-        tally = self._tally.get(set_name)
-        if tally is None:
-            tally = self._tally[set_name] = [0, 0]
-        tally[0] += n
+        done, failed = self._tally.get(set_name, (0, 0))
+        self._tally[set_name] = (done + n, failed)
         for seen in self._by_set.get(set_name, ()):
             seen.done += n
             seen.results.extend([value] * n)
@@ -203,7 +203,8 @@ class Triggers:
 
     def failed(self, set_name: str, n: int = 1) -> None:
         """n tasks of set_name ended without a result (failed or skipped)."""
-        self._tally.setdefault(set_name, [0, 0])[1] += n
+        done, failed = self._tally.get(set_name, (0, 0))
+        self._tally[set_name] = (done, failed + n)
         for seen in self._by_set.get(set_name, ()):
             seen.failed += n
             self._dirty.add(id(seen))
