@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -9,6 +10,8 @@ import click
 from hetflow.cli.group import main
 from hetflow.errors import SpecError
 from hetflow.faas.security import DEFAULT_TOKEN_FILE
+
+PORT = click.IntRange(0, 65535)
 
 
 @main.group()
@@ -23,8 +26,8 @@ def endpoint() -> None:
 @click.option("--backend", type=click.Choice(["local"]), default="local", show_default=True,
               help="Where invocations run (local: warm worker processes on this machine).")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
-@click.option("--port", type=int, default=0, show_default=True, help="The HTTP port (0: any free one).")
-@click.option("--channel-port", type=int, default=0, show_default=True, help="The fast channel's port (0: any).")
+@click.option("--port", type=PORT, default=0, show_default=True, help="The HTTP port (0: any free one).")
+@click.option("--channel-port", type=PORT, default=0, show_default=True, help="The fast channel's port (0: any).")
 @click.option(
     "--token-file",
     default=DEFAULT_TOKEN_FILE,
@@ -57,7 +60,9 @@ def endpoint() -> None:
     show_default=True,
     help="Requests (invocations) a second per client on average (0: no limit); bursts of twice that.",
 )
-@click.option("--max-workers", type=int, default=0, help="Worker processes at most (0: twice the platform's cores).")
+@click.option(
+    "--max-workers", type=int, default=0, help="Worker processes at most (0: twice the platform's cores, at least 4)."
+)
 @click.option(
     "--result-ttl",
     type=float,
@@ -82,9 +87,11 @@ def start(
     payload = parse_memory(max_payload, "--max-payload")
     if payload <= 0:
         raise SpecError("the payload limit must be > 0", place="--max-payload", fix="e.g. 10MB")
-    if keep_warm < 0 or result_ttl <= 0 or rate_limit < 0 or max_workers < 0:
-        raise SpecError("a negative duration or count", place="--keep-warm/--result-ttl/--rate-limit/--max-workers",
-                        fix="give numbers >= 0")  # fmt: skip
+    if not all(math.isfinite(x) for x in (keep_warm, result_ttl, rate_limit)) or (
+        keep_warm < 0 or result_ttl <= 0 or rate_limit < 0 or max_workers < 0
+    ):
+        where = "--keep-warm/--result-ttl/--rate-limit/--max-workers"
+        raise SpecError("a negative or infinite duration or count", place=where, fix="give finite numbers >= 0")
     if (certfile is None) != (keyfile is None):
         raise SpecError("TLS needs both --certfile and --keyfile", place="--certfile", fix="give both, or neither")
     platform = load_platform(platform_path) if platform_path is not None else local_platform()

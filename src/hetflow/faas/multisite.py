@@ -273,7 +273,7 @@ class MultiSiteExecutor:
             return  # the engine re-queues it (NodeLost) and cancels it here
         logs = self._logs() if job.run.command is not None else None
         verdict = remote.outcome(key, job.run, future, job.site.offset, logs)
-        if verdict is remote.REFUSED and job.refusals >= MAX_REFUSALS:
+        if verdict is remote.REFUSED and job.refusals + 1 >= MAX_REFUSALS:
             del self._jobs[key]
             t = time.time()
             out.append(Outcome(key, LOST, t, t, error=f"site {job.site.name} refused it {job.refusals + 1} times"))

@@ -144,7 +144,7 @@ class WarmPool:
             call.kind = WARM
             self._start(w, call)
             return
-        if len(self.workers) + self.starting >= self.max_workers and not self._evict_one():
+        if self._pooled() + self.starting >= self.max_workers and not self._evict_one():
             self.waiting.append(call)
             return
         call.kind = COLD
@@ -246,7 +246,7 @@ class WarmPool:
             return
         w.idle_since = time.monotonic()
         self.idle.setdefault(w.home, []).append(w)
-        while self.waiting and (len(self.workers) + self.starting < self.max_workers or self._evict_one()):
+        while self.waiting and (self._pooled() + self.starting < self.max_workers or self._evict_one()):
             self.run(self.waiting.popleft())
 
     def died(self, w: WorkerProc) -> None:
@@ -276,8 +276,12 @@ class WarmPool:
         while w.queue:
             self.on_failed(w.queue.popleft(), "lost", f"worker {w.pid} of the lease died")
         if not self.closed:
-            while self.waiting and len(self.workers) + self.starting < self.max_workers:
+            while self.waiting and self._pooled() + self.starting < self.max_workers:
                 self.run(self.waiting.popleft())
+
+    def _pooled(self) -> int:
+        """Pool workers (a lease's pinned workers are outside --max-workers: they hold what their lease holds)."""
+        return sum(1 for w in self.workers if w.home is not None)
 
     def _evict_one(self) -> bool:
         """Make room: the idle worker unused longest goes. False when none is idle."""

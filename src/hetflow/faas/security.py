@@ -27,7 +27,11 @@ def load_token(path: str | os.PathLike[str]) -> tuple[str, bool]:
     """The token in the file, or a new one written there (mode 0600); and whether it was made now."""
     p = Path(path).expanduser()
     if p.exists():
-        token = p.read_text().strip()
+        try:
+            token = p.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = f"cannot read the token file ({exc})"
+            raise SpecError(why, source=str(p), fix="give a text file, or delete it") from None
         if len(token) < 16:
             raise SpecError(
                 "the token is too short", source=str(p), fix="put 16 characters or more in it, or delete it"

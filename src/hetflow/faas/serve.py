@@ -68,9 +68,9 @@ def serve(s: Settings, announce: Callable[[str], None]) -> None:
     from starlette.types import ASGIApp
 
     tls = s.certfile is not None
+    store = Store(s.journal)  # a bad journal is one line before anything listens
     http_sock = bind(s.host, s.port)
     chan_sock = bind(s.host, s.channel_port)
-    store = Store(s.journal)
     workers = s.max_workers or max(4, 2 * sum(n.cores for n in s.platform.nodes()))
     service = Service(s.platform, store, s.keep_warm, workers, s.ttl)
     limit = RateLimit(s.rate, s.burst)

@@ -91,6 +91,8 @@ class Service:
                 why = "its lease ended when the endpoint stopped" if lease else "the endpoint stopped while it ran"
                 self._finish(inv, Result(LOST, "", why.encode(), why, self._times(inv)))
             else:
+                inv.attempts = max(attempts, 1)  # the run the stop cut short counts: a second stop reports it lost
+                self.store.started(ident, inv.attempts)
                 again.append(inv)
         if again:
             log.info("%d invocations accepted before a restart run again", len(again))
@@ -131,12 +133,12 @@ class Service:
     # ---- invocations ----------------------------------------------------------------------------------------------
     def check(self, inv: Invocation) -> None:
         """Refused unless the invocation can be taken: a known function, resources that fit a node, a live lease."""
-        if self.draining:
-            raise Refused(503, "the endpoint is stopping")
         if not IDENT.fullmatch(inv.id):
             raise Refused(400, "an invocation id is 32 hexadecimal digits")
         if inv.id in self.invocations:
-            return  # sent again after a reconnect: not run again, its result comes
+            return  # sent again after a reconnect (even while draining): not run again, its result comes
+        if self.draining:
+            raise Refused(503, "the endpoint is stopping")
         if inv.fid not in self.functions:
             raise Refused(404, f"unknown function {inv.fid[:40]!r}: register it first")
         if inv.fmt not in ("pickle", "json"):

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from hetflow.errors import SpecError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (fid TEXT PRIMARY KEY, name TEXT, kind TEXT, data BLOB);
 CREATE TABLE IF NOT EXISTS invocations (
@@ -29,10 +31,15 @@ class Store:
         self.path = Path(path) if path is not None else None
         self.db: sqlite3.Connection | None = None
         if self.path is not None:
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=OFF")
-            self.db.executescript(SCHEMA)
+            try:
+                self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=OFF")
+                self.db.executescript(SCHEMA)
+            except sqlite3.Error as exc:
+                why = f"cannot use it as the endpoint's journal ({exc})"
+                fix = "give a new file in an existing folder, or an endpoint journal"
+                raise SpecError(why, source=str(self.path), place="--journal", fix=fix) from None
 
     def add_function(self, fid: str, name: str, kind: str, data: bytes) -> None:
         if self.db is not None:
