@@ -79,3 +79,7 @@ def test_bad_knobs_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "--deadline" in out and "24h" in out
     code, out = simulate(wf, "--policy", "carbon", "--platform", sites)
     assert code == 2
+    code, out = simulate(wf, "--sites", sites, "--policy", "carbon", "--max-slowdown", "nan")
+    assert code == 2 and "--max-slowdown" in out and "Traceback" not in out
+    code, out = simulate(wf, "--sites", sites, "--policy", "carbon-wait", "--deadline", "1")  # shorter than the run
+    assert code == 2 and "--deadline" in out and "at its fastest" in out

@@ -186,8 +186,10 @@ def test_toggles_are_each_on_where_they_fit() -> None:
         }
     )
     b = build_for(points, "v100", features_of("v100"))
-    assert b.flags == ("-DGGML_AVX", "-DGGML_FMA", "-DGGML_AVX2", "-DGGML_CUDA")  # CUDA has no minimum here
-    assert b.requires == requirement_from_dict({"arch": "x86_64", "isa": ["avx", "avx2", "fma"]})
+    assert b.flags == ("-DGGML_AVX", "-DGGML_FMA", "-DGGML_AVX2", "-DGGML_CUDA")  # CUDA has no minimum
+    assert b.requires == requirement_from_dict(
+        {"arch": "x86_64", "isa": ["avx", "avx2", "fma"], "cuda": ""}
+    )  # any CUDA: an NVIDIA GPU
 
 
 def test_bad_points_are_one_line() -> None:

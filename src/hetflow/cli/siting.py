@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,5 +55,7 @@ def site_policy(name: str, wf: Workflow, accounting: Accounting, mode: str, knob
 
     start = accounting.start if accounting.start is not None else default_start(accounting.sites)
     deadline, slowdown = knobs
+    if not math.isfinite(slowdown):
+        raise SpecError(f"{slowdown} is not a fraction", place="--max-slowdown", fix="give a finite number >= 0")
     series = accounting.series(start)
     return shaped(wf, accounting.sites, name, series, mode=mode, deadline=deadline_s(deadline), max_slowdown=slowdown)

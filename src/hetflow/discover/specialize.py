@@ -206,7 +206,7 @@ def _gpu(points: Points, c: _Choices) -> tuple[str | None, str | None]:
                 c.notes.append(f"{o.name}: needs >= {o.minimum}, the node has {gpu.cuda or 'an unknown version'}")
                 continue
             c.take(o)
-            return o.name, spec or None
+            return o.name, spec  # "" (any CUDA) still needs a GPU with a known CUDA: never an AMD or Intel one
         found = c.has(o, _RUNTIMES[backend])
         if found is None:
             c.notes.append(f"{o.name}: no {'/'.join(_RUNTIMES[backend])} on the node")

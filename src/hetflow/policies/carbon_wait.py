@@ -41,12 +41,16 @@ def greenest_start(draws: Sequence[Draw], grid: Grid, makespan: float, step: flo
         return 0.0
     best, best_g = 0.0, carbon_g(draws, grid, 0.0)
     k = 1
-    while k * step + makespan <= grid.deadline:
+    last = min(grid.deadline - makespan, YEAR_S)  # the series repeat yearly: no later start can be greener
+    while k * step <= last:
         g = carbon_g(draws, grid, k * step)
         if g < best_g - 1e-9:
             best, best_g = k * step, g
         k += 1
     return best
+
+
+YEAR_S = 366 * 24 * 3600.0
 
 
 def carbon_g(draws: Sequence[Draw], grid: Grid, shift: float) -> float:

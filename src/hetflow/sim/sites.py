@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from hetflow.core.engine import Engine
 from hetflow.core.policy import Policy
+from hetflow.errors import SpecError
 from hetflow.policies import SITE_POLICIES, make_policy
 from hetflow.policies.carbon_wait import Draw, greenest_start
 from hetflow.policies.fastest import Fastest
@@ -60,6 +61,12 @@ def site_policy(
     if policy == "carbon-wait":
         if plan is None:
             plan = run_simulation(workflow, sites.platform(), mode, Fastest(grid), links=sites)
+        if deadline is not None and plan.makespan_s > deadline:  # it could only run late: say so, never quietly
+            raise SpecError(
+                f"the workflow takes {plan.makespan_s:g} s at its fastest, more than the deadline of {deadline:g} s",
+                place="--deadline",
+                fix=f"give at least {plan.makespan_s:g} s, or leave --deadline out",
+            )
         grid = replace(grid, hold_until=greenest_start(draws(plan, sites), grid, plan.makespan_s))
     return make_policy(policy, grid)
 
