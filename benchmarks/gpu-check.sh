@@ -43,7 +43,7 @@ $PY -c "import hetflow, pynvml; print('hetflow from', hetflow.__file__, '| pynvm
 HETFLOW=$(command -v hetflow || echo "$PY -c 'from hetflow.cli import main; main()'")
 
 section "GPU tests (pytest -m gpu) and the MPS/NVML tests"
-timeout 200 $PY -m pytest -p no:cacheprovider -rs -v --timeout 150 \
+timeout 170 $PY -m pytest -p no:cacheprovider -rs -v --timeout 120 \
   tests/executors/test_mps.py tests/spec/test_local_gpus.py tests/spec/test_local.py
 timeout 120 $PY -m pytest -p no:cacheprovider -rs --timeout 100 -m gpu tests \
   --continue-on-collection-errors --ignore tests/executors/test_mps.py --ignore tests/spec/test_local_gpus.py
@@ -58,6 +58,9 @@ for i in g.instances:
 print(local_platform().node_types)
 EOF
 nvidia-smi mig -lgi 2>&1 | head -20
+
+section "hetflow discover --json (node features of a real GPU machine, issue #17)"
+timeout 60 bash -c "$HETFLOW discover --json" | tee "$OUT/discover.json"
 
 section "hetflow run --gpu-sharing mps (a real daemon; 2 half-GPU torch tasks)"
 W=$(mktemp -d)
@@ -76,7 +79,7 @@ for f in "$W"/j.db.logs/*; do echo "--- $f"; cat "$f"; done
 pgrep -a nvidia-cuda-mps || echo "no MPS daemon left running (as it should be)"
 
 section "benchmarks/gpu_sharing.py --json (5 copies: 1/5 bins under MPS vs exclusive in turn)"
-timeout 240 $PY benchmarks/gpu_sharing.py --json | tee "$OUT/gpu_sharing.json"
+timeout 200 $PY benchmarks/gpu_sharing.py --json | tee "$OUT/gpu_sharing.json"
 echo "exit status ${PIPESTATUS[0]}"
 pgrep -a nvidia-cuda-mps || echo "no MPS daemon left running"
 section done

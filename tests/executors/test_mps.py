@@ -166,6 +166,6 @@ def test_a_real_mps_daemon_runs_for_a_session_and_quits_after() -> None:
     probe = 'echo get_server_list | nvidia-cuda-mps-control && echo "pipe=$CUDA_MPS_PIPE_DIRECTORY"'
     with Session(platform=PLATFORM, gpu_sharing="mps") as s:
         out = s.shell(probe, gpus=0.5).result()
-    assert out.returncode == 0, out.stderr  # the task reached the run's daemon through its private pipe folder
-    pipe = out.stdout.strip().splitlines()[-1].removeprefix("pipe=")
+        assert out.returncode == 0, out.stderr  # the task reached the run's daemon through its private pipe folder
+        pipe = out.stdout.strip().splitlines()[-1].removeprefix("pipe=")  # read before the temporary logs go
     assert Path(pipe).parent.name.startswith("hetflow-mps-") and not Path(pipe).exists()

@@ -187,6 +187,19 @@ def test_commands(session: hf.Session) -> None:
         after_bad.result(timeout=30)
 
 
+def test_output_read_after_the_session_closed_says_why_it_is_gone(tmp_path: Path) -> None:
+    with hf.Session(platform=TWO_CORES) as s:
+        out = s.shell("echo hello").result(timeout=30)
+        assert out.stdout == "hello\n"
+    with pytest.raises(
+        FileNotFoundError, match="read the output before the Session closes, or give the Session a log_dir"
+    ):
+        _ = out.stdout
+    with hf.Session(platform=TWO_CORES, log_dir=tmp_path / "logs") as s:
+        kept = s.shell("echo kept").result(timeout=30)
+    assert kept.stdout == "kept\n"  # a log_dir the user gave outlives the Session
+
+
 def test_cancel_a_running_task_and_skip_its_dependents(session: hf.Session) -> None:
     slow = t.nap(60)
     child = t.inc(slow)

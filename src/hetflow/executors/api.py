@@ -87,8 +87,13 @@ class CommandResult:
 
 def _output(path: str) -> str:
     p = Path(path)
-    if not p.exists() and p.parent.is_dir():
-        return ""  # the attempt left it empty
+    if not p.exists():
+        if p.parent.is_dir():
+            return ""  # the attempt left it empty
+        raise FileNotFoundError(
+            f"{path}: the folder of this command's output is gone (a Session's temporary log folder is removed when "
+            "it closes); read the output before the Session closes, or give the Session a log_dir to keep it"
+        )
     return p.read_text(errors="replace")
 
 
