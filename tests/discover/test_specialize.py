@@ -17,7 +17,7 @@ from hetflow.discover.specialize import build_for
 from hetflow.errors import SpecError
 from hetflow.sim.simulator import run_simulation
 from hetflow.spec import load_platform
-from hetflow.spec.features import Features, requirement_from_dict
+from hetflow.spec.features import Features, GpuFeature, requirement_from_dict
 from hetflow.spec.native import workflow_from_dict
 
 
@@ -267,3 +267,55 @@ def test_bad_input_is_one_line_and_exit_2(files: dict[str, Path]) -> None:
         r = invoke("specialize", *args)
         assert r.exit_code == 2, (args, r.output)
         assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: "), r.stderr
+
+
+def test_a_minimum_version_that_is_no_version_is_refused_when_read() -> None:
+    with pytest.raises(SpecError, match=r"gpu_backends\.CUDA\.minimum_version: minimum version 'latest' is not"):
+        points_from_dict({"gpu_backends": {"CUDA": option("-DGMX_GPU=CUDA", minimum="latest")}})
+    with pytest.raises(SpecError, match=r"compilers\.GCC\.minimum_version"):
+        points_from_dict({"compilers": {"GCC": {"minimum_version": "eleven"}}})
+    assert points_from_dict({"gpu_backends": {"CUDA": option("-DX", minimum="")}}).gpu_backends[0].minimum is None
+
+
+def test_word_size_counts_where_the_points_say_it() -> None:
+    arm64_only = points_from_dict({"architectures": ["aarch64"]})
+    loose = points_from_dict({"architectures": ["ARM"]})
+    armv7 = Features(arch="armv7l")
+    b = build_for(arm64_only, "pi", armv7)
+    assert not b.supported and b.notes == ("the application builds for aarch64, not armv7l",)
+    assert build_for(loose, "pi", armv7).supported  # "ARM" is the whole family
+    assert build_for(arm64_only, "grace", features_of("grace")).supported
+    assert not build_for(points_from_dict({"architectures": ["x86_64"]}), "old32", Features(arch="i686")).supported
+    assert build_for(points_from_dict({"architectures": ["x86"]}), "old32", Features(arch="i686")).supported
+
+
+def test_the_default_library_comes_first_when_the_node_has_it() -> None:
+    points = points_from_dict(
+        {
+            "linear_algebra_libraries": {
+                "OpenBLAS": {"used_as_default": False, "build_flag": "-DBLA_VENDOR=OpenBLAS"},
+                "MKL": {"used_as_default": True, "build_flag": "-DBLA_VENDOR=Intel10_64lp"},
+            }
+        }
+    )
+    both = build_for(points, "a", Features(arch="x86_64", libs={"openblas": "0.3.26", "mkl": "2024.0"}))
+    assert both.linear_algebra == "MKL" and both.flags == ()  # the default, and a default needs no flag
+    only_first = build_for(points, "b", Features(arch="x86_64", libs={"openblas": "0.3.26"}))
+    assert only_first.linear_algebra == "OpenBLAS" and only_first.flags == ("-DBLA_VENDOR=OpenBLAS",)
+    assert "MKL: not on the node" in only_first.notes
+
+
+def test_intel_and_mixed_gpus_take_a_backend_every_gpu_runs() -> None:
+    points = points_from_dict(GROMACS_LIKE)
+    intel = Features(arch="x86_64", gpus=(GpuFeature("Intel Data Center GPU Max 1550"),), libs={"oneapi": "2024.1"})
+    b = build_for(points, "pvc", intel)
+    assert b.gpu_backend == "SYCL" and "-DGMX_GPU=SYCL" in b.flags
+    assert b.requires is not None and b.requires.libs == {"oneapi": ""}
+    mixed_gpus = (GpuFeature("H200", cuda="12.4"), GpuFeature("MI250X"))
+    mixed = build_for(points, "mixed", Features(arch="x86_64", gpus=mixed_gpus, libs={"rocm": "5.7"}))
+    assert mixed.gpu_backend is None  # CUDA does not run on the MI250X, HIP not on the H200, and no SYCL runtime
+    assert "no GPU backend of the application runs on every one of H200, MI250X" in mixed.notes
+    with_sycl = build_for(points, "mixed", Features(arch="x86_64", gpus=mixed_gpus, libs={"oneapi": "2024.1"}))
+    assert with_sycl.gpu_backend == "SYCL"
+    old_cuda = (GpuFeature("H200", cuda="12.4"), GpuFeature("V100M32", cuda="11.8"))
+    assert build_for(points, "two", Features(arch="x86_64", gpus=old_cuda)).gpu_backend is None

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hetflow.errors import SpecError
+from hetflow.spec.versions import release
 
 _FIX = "write the specialization points as XaaS does: NAME: {build_flag: ..., used_as_default: ...}"
 
@@ -63,6 +64,19 @@ def _text(value: object, place: str, source: str | None) -> str | None:
     raise SpecError(f"expected a string or null, not {value!r}", source=source, place=place, fix=_FIX)
 
 
+def _minimum(value: object, place: str, source: str | None) -> str | None:
+    """A minimum version, checked now: a version that starts with no number would only fail at the first node."""
+    text = _text(value, place, source)
+    if text is not None and text.strip() and release(text) is None:
+        raise SpecError(
+            f"minimum version {text!r} is not a version",
+            source=source,
+            place=place,
+            fix="write its release numbers, e.g. 12.1, or null for none",
+        )
+    return text.strip() if text is not None and text.strip() else None
+
+
 def _section(doc: Mapping[str, Any], key: str, source: str | None) -> list[tuple[str, Mapping[str, Any]]]:
     value = doc.get(key) or {}
     if not isinstance(value, Mapping):
@@ -84,7 +98,7 @@ def _options(
                 str(name),
                 _text(o.get("build_flag"), f"{place}.build_flag", source),
                 bool(o.get(default_key, False)),
-                _text(o.get("minimum_version"), f"{place}.minimum_version", source),
+                _minimum(o.get("minimum_version"), f"{place}.minimum_version", source),
                 bool(o.get("built-in", False)),
                 _text(o.get("dependencies"), f"{place}.dependencies", source),
             )
@@ -103,7 +117,7 @@ def points_from_dict(doc: object, source: str | None = None) -> Points:
     if not isinstance(archs, list) or not all(isinstance(a, str) for a in archs):
         raise SpecError("architectures must be a list of names", source=source, place="architectures", fix=_FIX)
     compilers = tuple(
-        (str(name), _text(c.get("minimum_version"), f"compilers.{name}", source) or "")
+        (str(name), _minimum(c.get("minimum_version"), f"compilers.{name}.minimum_version", source) or "")
         for name, c in _section(doc, "compilers", source)
     )
     return Points(

@@ -4,7 +4,7 @@ features, as XaaS does it.
 Per node type: the architecture must be one the application builds for; the vector level is the best one whose
 extensions the node has (a ranked table of the names applications use: SSE2 < SSE4.1 < AVX_256 < AVX2_256 <
 AVX_512, NEON < SVE; a level is one choice when every flag sets one variable, -DGMX_SIMD=..., else each toggle that
-fits is on, -DGGML_AVX2 -DGGML_FMA); the GPU backend is the first the node's GPUs take, native first (CUDA on
+fits is on, -DGGML_AVX2 -DGGML_FMA); the GPU backend is the first every GPU of the node takes, native first (CUDA on
 NVIDIA, HIP on AMD, SYCL on Intel, then SYCL, OpenCL, Vulkan where their runtimes are found), at its minimum
 version; each library choice (parallel, linear algebra, FFT) is the default when the node has it, else the first
 it has (built-in ones always; a GPU FFT when it works with the backend chosen). A choice the build makes by default
@@ -54,7 +54,17 @@ SIMD_LEVELS: dict[str, tuple[frozenset[str], int]] = {
     "vsx": (frozenset({"vsx"}), 20),
     "ibm_vsx": (frozenset({"vsx"}), 20),
 }
-_FAMILIES = (("x86", ("x86", "i686", "i386", "amd64")), ("arm", ("arm", "aarch64")), ("power", ("ppc", "ibm", "power")))
+_FAMILIES = (  # (family, word size: None when the name is loose, prefixes), most precise first: prefixes overlap
+    ("x86", 64, ("x86_64", "x86-64", "amd64", "x64", "em64t")),
+    ("x86", 32, ("i386", "i486", "i586", "i686", "x86_32")),
+    ("x86", None, ("x86", "intel")),
+    ("arm", 64, ("aarch64", "arm64", "armv8", "armv9")),
+    ("arm", 32, ("armv5", "armv6", "armv7", "armhf", "armel", "arm32")),
+    ("arm", None, ("arm",)),
+    ("power", 64, ("ppc64", "power8", "power9", "power10", "power11")),
+    ("power", 32, ("ppc",)),
+    ("power", None, ("power", "ibm")),
+)
 _BACKENDS = {  # vendor -> GPU backends in the order preferred
     "nvidia": ("cuda", "sycl", "opencl", "vulkan"),
     "amd": ("hip", "sycl", "opencl", "vulkan"),
@@ -122,10 +132,18 @@ class Build:
         }
 
 
-def family(arch: str) -> str:
-    """An architecture's family (x86, arm, power, else the name) as specialization points name them loosely."""
+def family(arch: str) -> tuple[str, int | None]:
+    """An architecture's family (x86, arm, power, else the name) and word size (None: the name does not say, as
+    specialization points often write "x86" or "ARM" for the whole family)."""
     low = arch.strip().lower().rstrip("%")
-    return next((fam for fam, prefixes in _FAMILIES if low.startswith(prefixes)), low)
+    return next(((fam, bits) for fam, bits, prefixes in _FAMILIES if low.startswith(prefixes)), (low, None))
+
+
+def builds_for(app_arch: str, node_arch: str) -> bool:
+    """Whether an application built for app_arch runs on node_arch: same family, and the same word size where both
+    say (an aarch64 build does not run on a 32-bit armv7 node; "ARM" covers both)."""
+    (fam, bits), (node_fam, node_bits) = family(app_arch), family(node_arch)
+    return fam == node_fam and (bits is None or node_bits is None or bits == node_bits)
 
 
 def vendor(model: str) -> str:
@@ -195,15 +213,18 @@ def _gpu(points: Points, c: _Choices) -> tuple[str | None, str | None]:
     if not points.gpu_build or not points.gpu_backends or not c.f.gpus:
         return None, None
     by_key = {_key(o.name): o for o in points.gpu_backends}
-    gpu = c.f.gpus[0]
-    for backend in _BACKENDS[vendor(gpu.model)]:
+    gpus = c.f.gpus  # a task may be given any of them: the backend must run on every one
+    vendors = [vendor(g.model) for g in gpus]
+    usable = [b for b in _BACKENDS[vendors[0]] if all(b in _BACKENDS[v] for v in vendors)]
+    for backend in usable:
         o = by_key.get(backend)
         if o is None:
             continue
         spec = f">={o.minimum}" if o.minimum else ""
         if backend == "cuda":
-            if o.minimum and not satisfies(gpu.cuda, spec):
-                c.notes.append(f"{o.name}: needs >= {o.minimum}, the node has {gpu.cuda or 'an unknown version'}")
+            short = next((g for g in gpus if o.minimum and not satisfies(g.cuda, spec)), None)
+            if short is not None:
+                c.notes.append(f"{o.name}: needs >= {o.minimum}, the node has {short.cuda or 'an unknown version'}")
                 continue
             c.take(o)
             return o.name, spec  # "" (any CUDA) still needs a GPU with a known CUDA: never an AMD or Intel one
@@ -214,7 +235,8 @@ def _gpu(points: Points, c: _Choices) -> tuple[str | None, str | None]:
         c.libs[found] = spec
         c.take(o)
         return o.name, None
-    c.notes.append(f"no GPU backend of the application runs on {gpu.model}")
+    models = ", ".join(sorted({g.model for g in gpus}))
+    c.notes.append(f"no GPU backend of the application runs on {'every one of ' if ',' in models else ''}{models}")
     return None, None
 
 
@@ -230,7 +252,7 @@ def _one_of(options: Iterable[Option], c: _Choices) -> Option | None:
 
 def build_for(points: Points, node_type: str, f: Features) -> Build:
     """The best build of the application for nodes with these features."""
-    if points.architectures and family(f.arch or "") not in {family(a) for a in points.architectures}:
+    if points.architectures and not any(builds_for(a, f.arch or "") for a in points.architectures):
         note = (
             f"the application builds for {', '.join(points.architectures)}, not {f.arch or 'an unknown architecture'}"
         )
