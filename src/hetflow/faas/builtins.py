@@ -4,6 +4,7 @@ languages, workflows of commands on endpoints)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from typing import Any
@@ -11,13 +12,26 @@ from typing import Any
 
 def shell(command: str, cwd: str | None = None, env: dict[str, str] | None = None,
           timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
-    """Run a shell command on the endpoint; its exit status, output and error output (text), and its duration."""
+    """Run a shell command on the endpoint; its exit status, output and error output (text), and its duration.
+    The command runs in a process group of its own, so a timeout kills what it started too (a background job or a
+    pipeline would otherwise outlive the invocation, holding the worker's cores); subprocess.TimeoutExpired then
+    carries what it had printed."""
     start = time.time()
     full = {**os.environ, **(env or {})}
-    done = subprocess.run(
-        command, shell=True, cwd=cwd, env=full, capture_output=True, text=True, errors="replace", timeout=timeout
-    )
-    return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "seconds": time.time() - start}
+    with subprocess.Popen(
+        command, shell=True, cwd=cwd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        errors="replace", start_new_session=True,
+    ) as proc:  # fmt: skip
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise subprocess.TimeoutExpired(command, timeout or 0.0, out, err) from None
+        except BaseException:  # the worker is being stopped: take the command's group with it
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    return {"returncode": proc.returncode, "stdout": out, "stderr": err, "seconds": time.time() - start}
 
 
 def echo(*args: Any, **kwargs: Any) -> Any:
