@@ -1,0 +1,133 @@
+"""The files of a multi-site run, seen from the session: where each declared file is (site, sha256, size), and moving
+it to the site of a task that reads it before that task is sent there.
+
+A task's declared outputs are collected at its endpoint when it ends (faas/workdir.py keeps them in the endpoint's
+file store and answers their hashes); a task that reads them (spec/data.py staged_inputs) is sent once every one
+is at its site: a file held elsewhere goes site to site through the session (GET from one endpoint streamed into a
+PUT on the other; nothing is kept here), skipped when the destination holds those bytes already (HEAD). Each move
+is recorded as a Transfer (sets, sites, bytes, start and end on this machine's clock), as simulated ones are, so the
+run's results and Gantt chart show them. Moves run in threads of their own, never in the driver's."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from hetflow.executors.api import TaskRun
+from hetflow.faas.client import Endpoint
+from hetflow.spec.data import Transfer
+
+CHUNK = 1 << 20
+MOVERS = 4  # transfers at once
+Located = tuple[str, str, int, str]  # (site, sha256, size, the task set that wrote it)
+
+
+def set_of(task_id: str) -> str:
+    return task_id.split("[", 1)[0]
+
+
+class Stager:
+    """Where the run's files are, and the transfers made. clients: site name -> the endpoint's client (host, port,
+    TLS and token are what a transfer uses)."""
+
+    def __init__(self, clients: Callable[[str], Endpoint]) -> None:
+        self._clients = clients
+        self._where: dict[str, Located] = {}  # file name -> where its latest version is
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self.transfers: list[Transfer] = []
+
+    def collected(self, site: str, run: TaskRun, outputs: dict[str, Any]) -> None:
+        """What a task that ended at `site` wrote: {name: [sha256, size]} (its declared outputs)."""
+        with self._lock:
+            for name in run.outputs:
+                if name in outputs:
+                    sha, size = outputs[name]
+                    self._where[name] = (site, str(sha), int(size), set_of(run.task_id))
+
+    def inputs(self, run: TaskRun) -> dict[str, str]:
+        """The input files of run the run knows of: name -> sha256 (what the endpoint copies into its folder)."""
+        with self._lock:
+            return {name: self._where[name][1] for name in run.inputs if name in self._where}
+
+    def needs(self, run: TaskRun, site: str) -> bool:
+        """Whether some input of run is at another site."""
+        with self._lock:
+            return any(name in self._where and self._where[name][0] != site for name in run.inputs)
+
+    def stage(self, run: TaskRun, site: str, then: Callable[[str], None]) -> None:
+        """Move run's inputs to site in a thread; then(error) after (error "" when every one is there)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(MOVERS, thread_name_prefix="hetflow-stage")
+
+        def work() -> None:
+            try:
+                self._move_all(run, site)
+            except Exception as exc:
+                then(f"staging its input files at {site}: {exc}")
+            else:
+                then("")
+
+        self._pool.submit(work)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _move_all(self, run: TaskRun, site: str) -> None:
+        with self._lock:
+            moves = [(n, self._where[n]) for n in run.inputs if n in self._where and self._where[n][0] != site]
+        for _, (src, sha, size, src_set) in moves:
+            dst = self._clients(site)
+            if stored(dst, sha) == size:
+                continue
+            start = time.time()
+            copy(self._clients(src), dst, sha, size)
+            end = time.time()
+            with self._lock:
+                self.transfers.append(Transfer(src_set, src, set_of(run.task_id), site, size, start, end))
+
+
+def connection(ep: Endpoint) -> http.client.HTTPConnection:
+    if ep.tls is not None:
+        return http.client.HTTPSConnection(ep.host, ep.port, timeout=ep.timeout, context=ep.tls)
+    return http.client.HTTPConnection(ep.host, ep.port, timeout=ep.timeout)
+
+
+def auth(ep: Endpoint) -> dict[str, str]:
+    return {"Authorization": f"Bearer {ep.token}"}
+
+
+def stored(ep: Endpoint, sha: str) -> int:
+    """The size of the file the endpoint holds under sha256 (-1: none)."""
+    conn = connection(ep)
+    try:
+        conn.request("HEAD", f"/v1/files/{sha}", headers=auth(ep))
+        resp = conn.getresponse()
+        resp.read()
+        return int(resp.getheader("content-length") or 0) if resp.status == 200 else -1
+    finally:
+        conn.close()
+
+
+def copy(src: Endpoint, dst: Endpoint, sha: str, size: int) -> None:
+    """The file sha256 from one endpoint's store to another's, streamed (OSError with the endpoint's error)."""
+    get, put = connection(src), connection(dst)
+    try:
+        get.request("GET", f"/v1/files/{sha}", headers=auth(src))
+        got = get.getresponse()
+        if got.status != 200:
+            raise OSError(f"{src.url} has no file {sha} ({got.status}: {got.read()[:200]!r})")
+        headers = {**auth(dst), "Content-Length": str(size), "Content-Type": "application/octet-stream"}
+        put.request("PUT", f"/v1/files/{sha}", body=iter(lambda: got.read(CHUNK), b""), headers=headers)
+        answer = put.getresponse()
+        body = answer.read()
+        if answer.status != 201:
+            raise OSError(f"{dst.url} refused the file {sha} ({answer.status}: {body[:200]!r})")
+    finally:
+        get.close()
+        put.close()
