@@ -53,10 +53,17 @@ def staged(command: str, inputs: dict[str, str], outputs: list[str], env: dict[s
         done["outputs"] = {}
         if done["returncode"] != 0:
             return done
-        for name in outputs:
+        made: dict[str, Path] = {}
+        for name in outputs:  # all found before any is moved (one may be a link to another)
             path = work / name
             if not plain(name) or not path.is_file():
                 return failed(f"the task did not write its output file {name!r}", done)
+            if path.is_symlink():  # its content is kept, not the link (its target may go with the folder)
+                fd, copy = tempfile.mkstemp(dir=work)
+                os.close(fd)
+                path = Path(shutil.copyfile(path, copy))
+            made[name] = path
+        for name, path in made.items():
             sha, size = sha256_of(path), path.stat().st_size
             os.replace(path, blobs / sha)
             done["outputs"][name] = [sha, size]
