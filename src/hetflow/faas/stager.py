@@ -11,6 +11,7 @@ run's results and Gantt chart show them. Moves run in threads of their own, neve
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -93,9 +94,16 @@ class Stager:
 
 
 def connection(ep: Endpoint) -> http.client.HTTPConnection:
+    """A new connection to the endpoint, without Nagle's delay (a body's last small segment would otherwise wait
+    for the delayed ACK of what went before: 40 ms a file)."""
+    conn: http.client.HTTPConnection
     if ep.tls is not None:
-        return http.client.HTTPSConnection(ep.host, ep.port, timeout=ep.timeout, context=ep.tls)
-    return http.client.HTTPConnection(ep.host, ep.port, timeout=ep.timeout)
+        conn = http.client.HTTPSConnection(ep.host, ep.port, timeout=ep.timeout, context=ep.tls)
+    else:
+        conn = http.client.HTTPConnection(ep.host, ep.port, timeout=ep.timeout)
+    conn.connect()
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
 
 
 def auth(ep: Endpoint) -> dict[str, str]:
