@@ -115,7 +115,9 @@ def parse_outputs(value: object) -> int | dict[str, int]:
     return {name: MEMORY_BYTES(size) for name, size in value.items()}
 
 
-Outputs = Annotated[int | dict[str, int], PlainValidator(parse_outputs)]
+Outputs = Annotated[
+    int | dict[str, int], PlainValidator(parse_outputs, json_schema_input_type=int | str | dict[str, int | str])
+]
 
 
 class TaskDoc(Strict):
