@@ -24,7 +24,7 @@ LATENCY_S = 1.0
 BIG = 300_000  # bytes of each producer task's second file
 # a: one core, lots of memory (the producer needs it); b: two cores (the consumer needs them): P at a, C at b
 NODES = {"a": [{"type": "n", "count": 1, "cores": 1, "memory": "8GiB"}],
-         "b": [{"type": "n", "count": 1, "cores": 2, "memory": "1GiB"}]}  # fmt: skip
+         "b": [{"type": "n", "count": 1, "cores": 4, "memory": "1GiB"}]}  # fmt: skip
 
 
 @pytest.fixture
@@ -59,7 +59,8 @@ def sites_file(tmp_path: Path, endpoints: dict[str, RunningEndpoint]) -> Path:
 
 def workflow(tmp_path: Path) -> Path:
     """P (2 tasks) writes part-I.txt and big-I.bin in its working folder (and a copy of big-I.bin where the test
-    reads it); C reads all four in its own and writes what it found where the test reads it."""
+    reads it); each of C's 2 tasks (at b together) reads all four in its own and writes what it found where the
+    test reads it."""
     seen = tmp_path / "seen"
     seen.mkdir()
     doc = {
@@ -69,9 +70,9 @@ def workflow(tmp_path: Path) -> Path:
              "command": f"printf 'hello {{index}}' > part-{{index}}.txt; head -c {BIG} /dev/urandom > big-{{index}}.bin"
                         f"; cp big-{{index}}.bin {seen}/sent-{{index}}.bin; pwd > {seen}/P-{{index}}.cwd",
              "outputs": {"part-{index}.txt": 7, "big-{index}.bin": BIG}},
-            {"name": "C", "cores": 2, "runtime": 0.1, "after": ["P"],
-             "command": f"cat part-0.txt part-1.txt > {seen}/got.txt; sha256sum big-0.bin big-1.bin > {seen}/sums"
-                        f"; pwd > {seen}/C.cwd"},
+            {"name": "C", "count": 2, "cores": 2, "runtime": 0.1, "after": ["P"],
+             "command": f"cat part-0.txt part-1.txt > {seen}/got-{{index}}.txt; sha256sum big-0.bin big-1.bin"
+                        f" > {seen}/sums-{{index}}; pwd > {seen}/C-{{index}}.cwd"},
         ],
     }  # fmt: skip
     path = tmp_path / "wf.yaml"
@@ -86,20 +87,21 @@ def test_a_consumer_at_another_site_reads_the_files_its_producer_wrote(
     r = CliRunner().invoke(main, [*args, "--token-file", str(endpoints["a"].token_file), "--json"])
     assert r.exit_code == 0, r.output
     (row,) = json.loads(r.output[r.output.index("[") :])
-    assert row["tasks"] == 3 and row["failed"] == 0
-    assert row["sites"]["a"]["tasks"] == 2 and row["sites"]["b"]["tasks"] == 1
+    assert row["tasks"] == 4 and row["failed"] == 0
+    assert row["sites"]["a"]["tasks"] == 2 and row["sites"]["b"]["tasks"] == 2
     seen = tmp_path / "seen"
-    assert (seen / "got.txt").read_text() == "hello 0hello 1"  # what P wrote at a, read by C at b
-    sums = dict(reversed(line.split()) for line in (seen / "sums").read_text().splitlines())
-    for i in (0, 1):
-        assert sums[f"big-{i}.bin"] == hashlib.sha256((seen / f"sent-{i}.bin").read_bytes()).hexdigest()
+    for c in (0, 1):
+        assert (seen / f"got-{c}.txt").read_text() == "hello 0hello 1"  # what P wrote at a, read by C at b
+        sums = dict(reversed(line.split()) for line in (seen / f"sums-{c}").read_text().splitlines())
+        for i in (0, 1):
+            assert sums[f"big-{i}.bin"] == hashlib.sha256((seen / f"sent-{i}.bin").read_bytes()).hexdigest()
     cwd = {p.stem: Path(p.read_text().strip()) for p in seen.glob("*.cwd")}
-    assert cwd["C"].parent == tmp_path / "b" / "ep.db.files" / "work"  # a working folder in b's store
+    assert all(cwd[f"C-{i}"].parent == tmp_path / "b" / "ep.db.files" / "work" for i in (0, 1))  # b's store
     assert all(cwd[f"P-{i}"].parent == tmp_path / "a" / "ep.db.files" / "work" for i in (0, 1))
-    assert not cwd["C"].exists()  # removed once the task ended
+    assert cwd["C-0"] != cwd["C-1"] and not cwd["C-0"].exists()  # a folder each, removed once the task ended
     moved = row["transfers"]
     assert {(t["from_set"], t["from_site"], t["to_set"], t["to_site"]) for t in moved} == {("P", "a", "C", "b")}
-    assert sorted(t["bytes"] for t in moved) == [7, 7, BIG, BIG]  # one move per file
+    assert sorted(t["bytes"] for t in moved) == [7, 7, BIG, BIG]  # one move per file, for both readers
     assert all(0 <= t["start"] <= t["end"] for t in moved)
     held = {sha.name for sha in (tmp_path / "b" / "ep.db.files" / "blobs").iterdir()}
     assert set(sums.values()) <= held  # b's store holds the files it received
@@ -117,9 +119,9 @@ def test_the_consumer_starts_no_earlier_than_the_link_brings_the_data(
 
     records = read_journal(journal).records
     p_end = max(x.end for x in records if x.set == "P")
-    (c,) = [x for x in records if x.set == "C"]
-    assert c.node == "b/n-0"
-    assert c.start >= p_end + LATENCY_S - 0.05  # the endpoints' clocks, moved onto ours, agree to a few ms
+    readers = [x for x in records if x.set == "C"]
+    assert len(readers) == 2 and {c.node for c in readers} == {"b/n-0"}
+    assert min(c.start for c in readers) >= p_end + LATENCY_S - 0.05  # the endpoints' clocks agree to a few ms
 
 
 def test_corrupted_oversized_and_unsized_uploads_are_refused(endpoints: dict[str, RunningEndpoint]) -> None:

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from hetflow.executors.api import TaskRun
@@ -38,6 +38,8 @@ class Stager:
     def __init__(self, clients: Callable[[str], Endpoint]) -> None:
         self._clients = clients
         self._where: dict[str, Located] = {}  # file name -> where its latest version is
+        self._at: set[tuple[str, str]] = set()  # (sha256, site): held there (written there, or moved there)
+        self._moving: dict[tuple[str, str], Future[None]] = {}  # (sha256, site) being moved: others wait for it
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self.transfers: list[Transfer] = []
@@ -49,6 +51,7 @@ class Stager:
                 if name in outputs:
                     sha, size = outputs[name]
                     self._where[name] = (site, str(sha), int(size), set_of(run.task_id))
+                    self._at.add((str(sha), site))
 
     def inputs(self, run: TaskRun) -> dict[str, str]:
         """The input files of run the run knows of: name -> sha256 (what the endpoint copies into its folder)."""
@@ -56,9 +59,9 @@ class Stager:
             return {name: self._where[name][1] for name in run.inputs if name in self._where}
 
     def needs(self, run: TaskRun, site: str) -> bool:
-        """Whether some input of run is at another site."""
+        """Whether some input of run is not at that site yet."""
         with self._lock:
-            return any(name in self._where and self._where[name][0] != site for name in run.inputs)
+            return any(name in self._where and (self._where[name][1], site) not in self._at for name in run.inputs)
 
     def stage(self, run: TaskRun, site: str, then: Callable[[str], None]) -> None:
         """Move run's inputs to site in a thread; then(error) after (error "" when every one is there)."""
@@ -80,17 +83,45 @@ class Stager:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _move_all(self, run: TaskRun, site: str) -> None:
+        """Each input file not at the site yet, moved there once: tasks that need the same file at the same site
+        at the same time wait for the one move (as the transfer model moves a set's inputs once per site)."""
         with self._lock:
-            moves = [(n, self._where[n]) for n in run.inputs if n in self._where and self._where[n][0] != site]
-        for _, (src, sha, size, src_set) in moves:
-            dst = self._clients(site)
-            if stored(dst, sha) == size:
+            files = [self._where[n] for n in run.inputs if n in self._where]
+        for src, sha, size, src_set in files:
+            key = (sha, site)
+            with self._lock:
+                if key in self._at:
+                    continue
+                moving = self._moving.get(key)
+                if moving is None:
+                    moving = self._moving[key] = Future()
+                    mine = True
+                else:
+                    mine = False
+            if not mine:
+                moving.result()  # its mover's error is this task's too
                 continue
+            try:
+                self._move(src, sha, size, src_set, run, site)
+            except BaseException as exc:
+                moving.set_exception(exc)
+                raise
+            else:
+                moving.set_result(None)
+            finally:
+                with self._lock:
+                    del self._moving[key]
+
+    def _move(self, src: str, sha: str, size: int, src_set: str, run: TaskRun, site: str) -> None:
+        dst = self._clients(site)
+        if stored(dst, sha) != size:  # else it is there already (an earlier run on the endpoint's store)
             start = time.time()
             copy(self._clients(src), dst, sha, size)
             end = time.time()
             with self._lock:
                 self.transfers.append(Transfer(src_set, src, set_of(run.task_id), site, size, start, end))
+        with self._lock:
+            self._at.add((sha, site))
 
 
 def connection(ep: Endpoint) -> http.client.HTTPConnection:
