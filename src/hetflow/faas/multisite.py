@@ -387,6 +387,7 @@ class MultiSiteExecutor:
             self._changes.extend(NodeChange(n.name, None if lost else n) for n in site.nodes)
             self._cond.notify()
         if lost:
+            self._stager.forget(site.name)
             log.warning("site %s (%s) does not answer: its nodes are lost", site.name, site.url)
         else:
             log.warning("site %s (%s) answers again: its nodes join", site.name, site.url)

@@ -63,6 +63,12 @@ class Stager:
         with self._lock:
             return any(name in self._where and (self._where[name][1], site) not in self._at for name in run.inputs)
 
+    def forget(self, site: str) -> None:
+        """A site was lost: what it held is asked for again (HEAD) before a move is skipped (it may come back
+        without its store)."""
+        with self._lock:
+            self._at = {(sha, at) for sha, at in self._at if at != site}
+
     def stage(self, run: TaskRun, site: str, then: Callable[[str], None]) -> None:
         """Move run's inputs to site in a thread; then(error) after (error "" when every one is there)."""
         if self._pool is None:
