@@ -48,7 +48,7 @@ class TaskRun:
     timeout: float | None = None
     attempt: int = 1
     inputs: tuple[str, ...] = ()  # files it reads in its working folder (a multi-site run stages them there)
-    outputs: tuple[str, ...] = ()  # files it writes there, collected after it ends (faas/staging.py)
+    outputs: tuple[str, ...] = ()  # files it writes there, collected after it ends (faas/stager.py)
 
 
 @dataclass(slots=True)
