@@ -42,10 +42,11 @@ def test_token_required_on_every_route(ep: RunningEndpoint) -> None:
     for path, methods in schema["paths"].items():
         concrete = path.replace("{fid}", "0" * 32).replace("{id}", "0" * 32)
         for method in methods:
+            bare = method == "head"  # a HEAD answer has no body
             status, body = api(ep, method.upper(), concrete, {}, token=None)
-            assert status == 401 and body == {"error": "no token given"}, (method, path)
+            assert status == 401 and body == (None if bare else {"error": "no token given"}), (method, path)
             status, body = api(ep, method.upper(), concrete, {}, token="not-the-token-at-all")
-            assert status == 403 and body == {"error": "wrong token"}, (method, path)
+            assert status == 403 and body == (None if bare else {"error": "wrong token"}), (method, path)
     with pytest.raises(AuthError):
         hf.Endpoint(ep.url, token="not-the-token-at-all")
     serves(ep)

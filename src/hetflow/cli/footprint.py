@@ -1,7 +1,7 @@
 """The --sites and --start options of the commands that account energy and carbon (simulate, run, report): load the
 sites, build each site's intensity from the run's start, and give results their footprints as JSON, lines for the
 terminal and the report's carbon plot. A real run starts when it really did (unless --start says otherwise) and is
-metered by RAPL where this machine offers it."""
+metered by RAPL (CPUs) and NVML (GPUs) where this machine offers them."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from hetflow.report.carbon import CarbonPanel
     from hetflow.sites.energy import Footprint
     from hetflow.sites.intensity import Intensity
+    from hetflow.sites.nvml import NvmlMeter
     from hetflow.sites.rapl import RaplMeter
     from hetflow.spec.site import Sites
 
@@ -48,6 +49,7 @@ class Accounting:
         self.sites: Sites = load_sites(sites_file)
         self.start = parse_start(start) if start is not None else None
         self.meter: RaplMeter | None = None
+        self.gpu_meter: NvmlMeter | None = None
 
     def start_of(self, result: RunResult) -> float:
         """--start, else a real run's own start (its origin is wall-clock time), else the first CSV's year."""
@@ -72,17 +74,29 @@ class Accounting:
             self.meter = meter
         else:
             note(f"energy: model (RAPL: {meter.why})")
+        if self.sites.platform().gpus:  # GPUs to meter
+            from hetflow.sites.nvml import NvmlMeter
+
+            gpus = NvmlMeter()
+            if gpus.available:
+                gpus.start()
+                self.gpu_meter = gpus
+            else:
+                note(f"energy: GPUs modelled (NVML: {gpus.why})")
 
     def footprint(self, result: RunResult) -> Footprint:
         """The run's footprint: the model's, or with a meter running, its CPU energy rescaled to what it read."""
         from hetflow.sites.energy import account, share_measured
 
         start = self.start_of(result)
-        measured = None
+        measured = measured_gpu = None
         if self.meter is not None:
             measured = share_measured(self.meter.stop(), "rapl", result.intervals, self.sites)
+        if self.gpu_meter is not None:
+            measured_gpu = share_measured(self.gpu_meter.stop(), "nvml", result.intervals, self.sites, gpus=True)
         series = self.series(start)
-        return account(result.intervals, self.sites, series, origin=result.origin, start=start, measured=measured)
+        return account(result.intervals, self.sites, series, origin=result.origin, start=start, measured=measured,
+                       measured_gpu=measured_gpu)  # fmt: skip
 
     def panel(self, result: RunResult, footprint: Footprint) -> CarbonPanel:
         """What the report's carbon plot draws of one run."""

@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -287,6 +288,8 @@ def run(
         backend = endpoints_backend(backend, address, platform)
         options["endpoints"] = endpoints_of_sites(accounting.sites, token_file)
         pf = None  # the endpoints' nodes, named as the sites' platform names them (SITE/TYPE-i)
+    if accounting is not None:  # the engine sees transfer times between the sites, as in simulation
+        options["links"] = accounting.sites
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run
@@ -318,6 +321,8 @@ def run(
     from hetflow.report import with_skipped  # the table and report tell skipped tasks from unended ones
 
     result = with_skipped(r.result(), r.skipped)
+    if session.transfers:  # the files moved between endpoints
+        result = replace(result, transfers=[*result.transfers, *session.transfers])
     footprint = accounting.footprint(result) if accounting is not None else None
     if report_path is not None:
         from hetflow.report import write_report

@@ -47,6 +47,8 @@ class TaskRun:
     index: int | None = None
     timeout: float | None = None
     attempt: int = 1
+    inputs: tuple[str, ...] = ()  # files it reads in its working folder (a multi-site run stages them there)
+    outputs: tuple[str, ...] = ()  # files it writes there, collected after it ends (faas/stager.py)
 
 
 @dataclass(slots=True)

@@ -29,6 +29,7 @@ make_executor when backend "faas" is asked for, and nothing below faas imports i
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import logging
 import os
@@ -43,10 +44,12 @@ from pathlib import Path
 from typing import Any
 
 from hetflow.errors import ExecutionError, SpecError
-from hetflow.executors.api import CANCELLED, DONE, LOST, NodeChange, Outcome, TaskRun
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, NodeChange, Outcome, TaskRun
 from hetflow.faas import remote
 from hetflow.faas.client import Endpoint
 from hetflow.faas.sitefile import SiteEndpoint, site_endpoints
+from hetflow.faas.stager import Stager
+from hetflow.spec.data import Transfer
 from hetflow.spec.platform import Node, Platform
 from hetflow.spec.resources import GPU_UNIT
 
@@ -140,6 +143,8 @@ class MultiSiteExecutor:
         self._woken = False
         self._closed = threading.Event()
         self._beat: threading.Thread | None = None
+        self._stager = Stager(self._client_of)  # declared files: where they are, moved where tasks read them
+        self._staged: deque[tuple[int, str]] = deque()  # (key, error): executions whose input files were moved
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def connect(self, shape: Platform) -> Platform:
@@ -180,6 +185,7 @@ class MultiSiteExecutor:
             self.cancel(key)
         if self._beat is not None:
             self._beat.join(timeout=5)
+        self._stager.close()
         for site in self._sites.values():
             site.probe.close()
             if site.client is not None:
@@ -196,6 +202,11 @@ class MultiSiteExecutor:
         """The sites lost now (for tools and tests)."""
         return [name for name, site in self._sites.items() if site.lost]
 
+    @property
+    def transfers(self) -> list[Transfer]:
+        """The files moved between sites so far (faas/stager.py), as RunResult.transfers lists them."""
+        return list(self._stager.transfers)
+
     # ---- the driver thread ----------------------------------------------------------------------------------------
     def submit(self, runs: Sequence[TaskRun]) -> None:
         for run in runs:
@@ -204,7 +215,11 @@ class MultiSiteExecutor:
                 raise ExecutionError(f"node {run.node} is not a node of any site")
             job = Job(run, site)
             self._jobs[run.key] = job
-            if not site.lost:  # else NodeLost is on its way: the engine re-queues it and cancels it here
+            if site.lost:  # NodeLost is on its way: the engine re-queues it and cancels it here
+                continue
+            if self._stager.needs(run, site.name):  # its input files go there first, then it does
+                self._stager.stage(run, site.name, functools.partial(self._moved, run.key))
+            else:
                 self._send(job)
 
     def cancel(self, key: int) -> None:
@@ -224,13 +239,15 @@ class MultiSiteExecutor:
         if self._parked:
             wait = min(self._heartbeat, self._heartbeat if wait is None else wait)
         with self._cond:
-            if not (self._ready or self._woken or self._changes) and (wait is None or wait > 0):
+            if not (self._ready or self._woken or self._changes or self._staged) and (wait is None or wait > 0):
                 self._cond.wait(wait)
             ready = list(self._ready)
             self._ready.clear()
             self._woken = False
+            staged, self._staged = self._staged, deque()
         for key, future in ready:
             self._collect(key, future, out)
+        self._after_staging(staged, out)
         self._resend(out)
         return out
 
@@ -251,7 +268,7 @@ class MultiSiteExecutor:
         future: Future[Any]
         try:
             assert job.site.client is not None
-            future = remote.send(job.site.client, run, gpus)
+            future = remote.send(job.site.client, run, gpus, self._stager.inputs(run))
         except Exception as exc:  # refused at once (the client knows the endpoint is down): as if it came back so
             future = Future()
             future.set_exception(exc)
@@ -290,6 +307,8 @@ class MultiSiteExecutor:
             self._parked.add(key)
             return
         assert isinstance(verdict, Outcome)
+        if job.run.outputs and verdict.status == DONE:  # where its files are now
+            self._stager.collected(job.site.name, job.run, future.result(timeout=0).get("outputs") or {})
         del self._jobs[key]
         if job.run.command is not None and verdict.status not in (DONE, CANCELLED):
             self._keep_logs = True
@@ -313,6 +332,31 @@ class MultiSiteExecutor:
                 del self._jobs[key]
                 t = time.time()
                 out.append(Outcome(key, LOST, t, t, error=f"site {job.site.name} dropped the call"))
+
+    def _client_of(self, site: str) -> Endpoint:
+        client = self._sites[site].client
+        if client is None:
+            raise ExecutionError(f"site {site} is not connected")
+        return client
+
+    def _moved(self, key: int, error: str) -> None:
+        """A staging thread is done with an execution's input files (error: why they could not all be moved)."""
+        with self._cond:
+            self._staged.append((key, error))
+            self._cond.notify()
+
+    def _after_staging(self, staged: deque[tuple[int, str]], out: list[Outcome]) -> None:
+        """Send what has its input files at its site now; fail what could not have them."""
+        for key, error in staged:
+            job = self._jobs.get(key)
+            if job is None or job.site.lost:
+                continue  # cancelled, or re-queued by the engine
+            if error:
+                del self._jobs[key]
+                t = time.time()
+                out.append(Outcome(key, FAILED, t, t, error=error))
+            else:
+                self._send(job)
 
     def _logs(self) -> Path:
         if self._log_dir is None:
@@ -343,6 +387,7 @@ class MultiSiteExecutor:
             self._changes.extend(NodeChange(n.name, None if lost else n) for n in site.nodes)
             self._cond.notify()
         if lost:
+            self._stager.forget(site.name)
             log.warning("site %s (%s) does not answer: its nodes are lost", site.name, site.url)
         else:
             log.warning("site %s (%s) answers again: its nodes join", site.name, site.url)

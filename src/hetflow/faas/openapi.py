@@ -206,6 +206,7 @@ def schema() -> dict[str, Any]:
         },
         "/v1/openapi.json": {"get": {"summary": "this description", "responses": {
             "200": answer("ok", {"type": "object"}), **errors()}}},
+        **file_paths(),
     }  # fmt: skip
     return {
         "openapi": "3.1.0",
@@ -214,3 +215,24 @@ def schema() -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": SCHEMAS, "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
     }
+
+
+def file_paths() -> dict[str, Any]:
+    """The file store's routes (faas/files.py): files a multi-site run moves between sites, named by sha256."""
+    sha = [{"name": "sha", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}]
+    octets = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    stored = {"type": "object", "required": ["sha256", "size"],
+              "properties": {"sha256": {"type": "string"}, "size": {"type": "integer", "minimum": 0}}}  # fmt: skip
+    fail = {str(c): answer(why, ERROR) for c, why in ((400, "a bad name, or bytes that do not hash to it"),
+                                                      (404, "no such file"), (411, "no Content-Length"))}  # fmt: skip
+    return {
+        "/v1/files/{sha}": {
+            "put": {"summary": "store a file under its sha256 (the bytes must hash to it)", "parameters": sha,
+                    "requestBody": {"required": True, "content": octets},
+                    "responses": {"201": answer("stored", stored), **errors(413), **fail}},
+            "get": {"summary": "a stored file", "parameters": sha,
+                    "responses": {"200": {"description": "the bytes", "content": octets}, **errors(), **fail}},
+            "head": {"summary": "whether a file is stored, and its size", "parameters": sha,
+                     "responses": {"200": answer("stored"), **errors(), **fail}},
+        }
+    }  # fmt: skip

@@ -15,6 +15,7 @@ import json
 import pickle
 import ssl
 import subprocess
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ UNREACHABLE: Final = "unreachable"  # no answer: the heartbeat decides whether t
 AGAIN = frozenset({429, 503})  # refusals worth a second try; any other status is the task's failure
 SUBMIT_OWN = frozenset({"cores", "gpus", "memory", "timeout"})
 SHELL = "hetflow.faas.builtins:shell"
+STAGED = "hetflow.faas.workdir:staged"  # a command in a working folder of declared files (faas/stager.py)
 CALL_REFERENCE = "hetflow.faas.tasks:call_reference"
 APPLY = "hetflow.faas.tasks:apply"
 STATUS = {"timeout": TIMEOUT, "lost": LOST, "cancelled": CANCELLED}
@@ -75,11 +77,14 @@ def node_types(site: str, described: dict[str, Any]) -> list[NodeType]:
     ]
 
 
-def send(ep: Endpoint, run: TaskRun, gpus: float) -> concurrent.futures.Future[Any]:
-    """Invoke one execution on the endpoint with the resources the session's engine gave it."""
+def send(ep: Endpoint, run: TaskRun, gpus: float, files: dict[str, str] | None = None) -> Future[Any]:
+    """Invoke one execution on the endpoint with the resources the session's engine gave it. files: for a command
+    that reads or writes declared files, its inputs (name -> sha256 at the endpoint): it runs in a working folder."""
     res: dict[str, Any] = {"cores": run.cores, "gpus": gpus}
     if run.command is not None:
         env = {"HETFLOW_TASK_ID": run.task_id}
+        if run.inputs or run.outputs:
+            return ep.submit(STAGED, run.command, files or {}, list(run.outputs), env, run.timeout, **res)
         return ep.submit(SHELL, run.command, None, env, run.timeout, **res)
     res["timeout"] = run.timeout
     if isinstance(run.fn, str):

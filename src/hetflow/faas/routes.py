@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hetflow.faas.files import FileStore, file_routes
 from hetflow.faas.model import Invocation, Refused, new_id
 from hetflow.faas.openapi import MAX_CORES, MAX_LEASE_SECONDS, MAX_SECONDS, MAX_WAIT_S, schema
 from hetflow.faas.security import Guard, RateLimit, TooLarge
@@ -263,6 +264,7 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         Route("/v1/leases", lease, methods=["POST"]),
         Route("/v1/leases/{id}", by_method(lease_info, release), methods=["GET", "DELETE"]),
         Route("/v1/openapi.json", openapi),
+        *file_routes(FileStore(service.store.path)),  # files a multi-site run stages (faas/files.py)
     ]
     handlers: dict[Any, Any] = {Refused: refused, TooLarge: refused, HTTPException: refused, Exception: refused}
     return Starlette(

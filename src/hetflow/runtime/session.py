@@ -46,6 +46,7 @@ from hetflow.runtime.runs import Group, Progress, WorkflowRun
 from hetflow.runtime.sets import SetInfo
 from hetflow.runtime.submitting import Pending, call, mapped, shell, watched, when_done
 from hetflow.runtime.task import TaskOptions
+from hetflow.spec.data import Transfer, staged_inputs
 from hetflow.spec.load import load_platform, load_workflow
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GPU_UNIT
@@ -335,7 +336,12 @@ class Session:
         # a resumed run's result spans every run of its journal: it starts when the first one did
         origin = self._resumed.origin if kept and self._resumed is not None else submitted
         group = Group([s.name for s in wf.sets])
-        infos = [SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name)) for s in wf.sets]
+        by_name = {s.name: s for s in wf.sets}
+        infos = [
+            SetInfo(s, fn=s.function, command=s.command, group=group, kept=kept.get(s.name),
+                    reads=staged_inputs(s, [by_name[p] for p in s.after if p in by_name]))
+            for s in wf.sets
+        ]  # fmt: skip
         self._admit.claim(wf)
         self._post(infos, "workflow", wf.name, submitted)
         return WorkflowRun(wf, group, origin, (self.platform, self.mode, self.policy), self._marks)
@@ -455,6 +461,11 @@ class Session:
             for i, n in enumerate(list(ledger.nodes))
             if ledger.alive[i]
         ]
+
+    @property
+    def transfers(self) -> list[Transfer]:
+        """The files its executor really moved between sites (a multi-site run's declared files, faas/stager.py)."""
+        return list(getattr(self._executor, "transfers", ()))
 
     def result(self) -> RunResult:
         """Everything this session ran so far, as one RunResult."""

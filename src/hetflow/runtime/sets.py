@@ -9,6 +9,7 @@ from typing import Any
 from hetflow.executors.api import Outcome, TaskRun
 from hetflow.runtime.futures import TaskFuture
 from hetflow.runtime.runs import Group
+from hetflow.spec.data import staged_outputs
 from hetflow.spec.resources import GpuGrant
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet
@@ -29,6 +30,7 @@ class SetInfo:
         "kwargs",
         "last",
         "losses",
+        "reads",
         "spec",
         "starts",
         "timeout",
@@ -48,6 +50,7 @@ class SetInfo:
         deps: bool = False,
         group: Group | None = None,
         kept: dict[int, Interval] | None = None,
+        reads: tuple[str, ...] = (),
     ) -> None:
         self.spec = spec
         self.fn = fn
@@ -60,6 +63,7 @@ class SetInfo:
         self.deps = deps  # the arguments hold futures, replaced by their results at launch
         self.group = group
         self.kept = kept  # resume: tasks done in an earlier run, not run again
+        self.reads = reads  # the files its tasks read (spec/data.py staged_inputs)
         self.starts: dict[int, int] = {}  # extra starts per index (retries, lost workers)
         self.losses: dict[int, int] = {}
         self.last: dict[int, tuple[Outcome, Running]] = {}  # the failure a Failed instruction reports, and its run
@@ -79,6 +83,8 @@ class SetInfo:
                 command=self.command.replace("{index}", str(index)),
                 timeout=self.timeout,
                 attempt=attempt,
+                inputs=self.reads,
+                outputs=staged_outputs(spec, index),
             )
         args = self.items[index] if self.items is not None else self.args
         kwargs = self.kwargs

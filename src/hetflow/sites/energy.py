@@ -109,11 +109,12 @@ def account(
     origin: float = 0.0,
     start: float = 0.0,
     measured: Mapping[str, tuple[float, str]] | None = None,
+    measured_gpu: Mapping[str, tuple[float, str]] | None = None,
 ) -> Footprint:
     """The footprint of a run on sites.platform(): intervals on the clock where the run began at `origin`, series
     by site name (intensities for the run's time). measured: per site, (joules, source) read by a meter over the
-    run (sites/rapl.py); the model's idle and core power of that site are scaled so that their energy equals it
-    (GPUs stay modelled: the meters read CPU packages)."""
+    run (sites/rapl.py); the model's idle and core power of that site are scaled so that their energy equals it.
+    measured_gpu: the same for its GPUs (sites/nvml.py), scaling the model's GPU power."""
     c = Columns(intervals, sites, origin)
     k = len(sites.sites)
     power, sources = [s.power for s in sites.sites], ["model"] * k
@@ -124,6 +125,13 @@ def account(
                 joules, sources[j] = measured[s.name]
                 scale = joules / cpu[j]
                 power[j] = replace(power[j], idle_w=power[j].idle_w * scale, core_w=power[j].core_w * scale)
+    if measured_gpu:
+        gpu = c.gpu_joules(power)
+        for j, s in enumerate(sites.sites):
+            if s.name in measured_gpu and gpu[j] > 0:
+                joules, source = measured_gpu[s.name]
+                power[j] = replace(power[j], gpu_w=power[j].gpu_w * joules / gpu[j])
+                sources[j] = source if sources[j] == "model" else f"{sources[j]}+{source}"
     idle_w = np.array([p.idle_w for p in power])
     pue = np.array([s.pue for s in sites.sites])
     weight, dynamic = c.shares(power)
@@ -228,13 +236,20 @@ class Columns:
         core = np.array([p.core_w for p in power])[self.site] * self.cores * self.n * (self.t1 - self.t0)
         return _by(self.node_site, idle, k) + _by(self.site, core, k)
 
+    def gpu_joules(self, power: Sequence[PowerModel]) -> Floats:
+        """Per site, the IT energy the model gives its busy GPUs: what a GPU meter's reading is set against."""
+        gpu_w = np.array([p.gpu_w for p in power])[self.site]
+        return _by(self.site, gpu_w * self.gpus * self.n * (self.t1 - self.t0), len(power))
+
 
 def share_measured(
-    joules: float, source: str, intervals: Sequence[Interval], sites: Sites
+    joules: float, source: str, intervals: Sequence[Interval], sites: Sites, *, gpus: bool = False
 ) -> dict[str, tuple[float, str]]:
     """One machine's measured energy (it ran every site of the run, as a local run does), split across the sites in
-    proportion to the CPU energy the model gives each: `account(measured=...)` then scales them all alike."""
-    cpu = Columns(intervals, sites).cpu_joules([s.power for s in sites.sites])
+    proportion to the CPU energy (gpus: the GPU energy) the model gives each: `account(measured=...)` (or
+    measured_gpu=) then scales them all alike."""
+    columns, power = Columns(intervals, sites), [s.power for s in sites.sites]
+    cpu = columns.gpu_joules(power) if gpus else columns.cpu_joules(power)
     total = float(cpu.sum())
     if total <= 0:
         return {}

@@ -17,7 +17,7 @@ from hetflow.spec.workflow import TaskSet
 
 def reads(child: TaskSet, parent: TaskSet) -> int:
     """Bytes the tasks of `child` read from `parent`'s output, in all (0: nothing to move)."""
-    if child.files and parent.files:
+    if any(f.link == "input" for f in child.files) and parent.files:
         made = {f.name: f.size for f in parent.files if f.link == "output"}
         wanted = {f.name for f in child.files if f.link == "input"}
         return sum(size for name, size in made.items() if name in wanted)
@@ -37,6 +37,26 @@ def external_reads(child: TaskSet, parents: Sequence[TaskSet]) -> int:
     made = {f.name for p in parents for f in p.files if f.link == "output"}
     sizes = {f.name: f.size for f in child.files if f.link == "input" and f.name not in made}
     return sum(sizes.values())
+
+
+def staged_inputs(child: TaskSet, parents: Sequence[TaskSet]) -> tuple[str, ...]:
+    """The files a task of `child` finds in its working folder in a multi-site run: its input files (WfFormat), else
+    every file its parents write (native `outputs: {name: size}`, {index} expanded over each parent's tasks)."""
+    named = tuple(f.name for f in child.files if f.link == "input")
+    if named:
+        return named
+    return tuple(
+        name
+        for p in parents
+        for f in p.files
+        if f.link == "output"
+        for name in dict.fromkeys(f.name.replace("{index}", str(i)) for i in range(p.count))
+    )
+
+
+def staged_outputs(spec: TaskSet, index: int) -> tuple[str, ...]:
+    """The files task `index` of the set writes, collected where it ran after it ends ({index} expanded)."""
+    return tuple(f.name.replace("{index}", str(index)) for f in spec.files if f.link == "output")
 
 
 @dataclass(frozen=True, slots=True)

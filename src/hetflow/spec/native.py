@@ -20,6 +20,7 @@ from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.records import NotPlain, plain_task_sets
 from hetflow.spec.resources import GPU_UNIT, Resources
 from hetflow.spec.schema import (
+    MEMORY_BYTES,
     Cores,
     Count,
     GpuUnits,
@@ -34,7 +35,7 @@ from hetflow.spec.schema import (
     parsed_by,
     to_spec_error,
 )
-from hetflow.spec.workflow import TaskSet, Variant, Workflow
+from hetflow.spec.workflow import FileRef, TaskSet, Variant, Workflow
 
 _LABELS = ("name", "type")
 _FIX = "see the format in DESIGN.md, section Formats"
@@ -104,6 +105,21 @@ class VariantDoc(Strict):
         return Variant(resources, runtime, self.node_type, requires, image=self.image or image, cold_start=cold)
 
 
+def parse_outputs(value: object) -> int | dict[str, int]:
+    """`outputs:` as bytes, or a mapping of file names (in the task's working folder: no folder) -> bytes."""
+    if not isinstance(value, dict):
+        return MEMORY_BYTES(value)
+    for name in value:
+        if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+            raise fail(f"{name!r} is not a file name", "name a file of the task's working folder, with no folder")
+    return {name: MEMORY_BYTES(size) for name, size in value.items()}
+
+
+Outputs = Annotated[
+    int | dict[str, int], PlainValidator(parse_outputs, json_schema_input_type=int | str | dict[str, int | str])
+]
+
+
 class TaskDoc(Strict):
     """One task set of a native workflow."""
 
@@ -127,7 +143,9 @@ class TaskDoc(Strict):
     gpu_saturation: Saturation | None = Field(None, description=SATURATION_IS)
     gpu_speed: SpeedCurve | None = Field(None, description=CURVE_IS)
     inputs: dict[Name, Memory] = Field({}, description="a mapping of parent task set -> bytes each task reads from it")
-    outputs: Memory = Field(0, description="a size each task writes, such as 2GiB")
+    outputs: Outputs = Field(
+        0, description="a size each task writes, such as 2GiB, or a mapping of the files it writes -> their sizes"
+    )
     image: Name | None = Field(None, description="an image name, such as gromacs")
     cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
     requires: Requires | None = Field(None, description=REQUIRES_IS)
@@ -170,11 +188,18 @@ class TaskDoc(Strict):
             partition=self.partition,
             gpu_speed=self.gpu_saturation or self.gpu_speed,
             inputs=tuple(self.inputs.items()),
-            outputs=self.outputs,
+            outputs=sum(self.outputs.values()) if isinstance(self.outputs, dict) else self.outputs,
+            files=output_files(self.outputs),
             image=self.image,
             cold_start=self.cold_start,
             requires=self.requires,
         )
+
+
+def output_files(outputs: int | dict[str, int]) -> tuple[FileRef, ...]:
+    """The files a task writes, as named in `outputs:` ({index} stands for the task's index): a multi-site run
+    collects them where it ran and moves them to where its dependents run (faas/staging.py)."""
+    return tuple(FileRef(name, size, "output") for name, size in outputs.items()) if isinstance(outputs, dict) else ()
 
 
 class WorkflowDoc(Strict):

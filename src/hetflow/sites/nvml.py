@@ -1,0 +1,61 @@
+"""GPU energy from NVIDIA's management library (NVML, through pynvml: `pip install "hetflow[gpu]"`), for real runs.
+
+A meter reads each GPU's cumulative energy counter (nvmlDeviceGetTotalEnergyConsumption: millijoules since the
+driver loaded; Volta and later) before and after a run; the difference, summed over the GPUs, is what the GPUs used
+over it, their idle draw included. sites/energy.py `account(measured_gpu=...)` then scales the model's GPU power
+(gpu_w) of the run's sites so that their GPU energy adds up to it, and results say "nvml". Where pynvml, the driver,
+a GPU or the counter is missing, `available` is False, `why` says why, and the GPUs stay modelled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NvmlMeter:
+    """Joules used by this machine's GPUs between start() and stop()."""
+
+    def __init__(self) -> None:
+        self.why = ""
+        self.handles: list[Any] = []
+        self._nvml: Any = None
+        self._before: list[int] = []
+        try:
+            import pynvml
+        except ImportError:
+            self.why = "no pynvml (pip install 'hetflow[gpu]')"
+            return
+        try:
+            pynvml.nvmlInit()
+        except pynvml.NVMLError as exc:
+            self.why = f"NVML does not start ({exc})"
+            return
+        try:
+            handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
+            for h in handles:
+                pynvml.nvmlDeviceGetTotalEnergyConsumption(h)
+        except pynvml.NVMLError as exc:
+            self.why = f"NVML cannot read the GPUs' energy ({exc})"
+            pynvml.nvmlShutdown()
+            return
+        if not handles:
+            self.why = "NVML sees no GPU"
+            pynvml.nvmlShutdown()
+            return
+        self._nvml, self.handles = pynvml, handles
+
+    @property
+    def available(self) -> bool:
+        return bool(self.handles)
+
+    def _read(self) -> list[int]:
+        return [int(self._nvml.nvmlDeviceGetTotalEnergyConsumption(h)) for h in self.handles]
+
+    def start(self) -> None:
+        self._before = self._read()
+
+    def stop(self) -> float:
+        """Joules since start() (the counters are 64-bit millijoules: they do not wrap); NVML shut down after."""
+        after = self._read()
+        self._nvml.nvmlShutdown()
+        return sum(max(0, a - b) for a, b in zip(after, self._before, strict=True)) / 1e3
