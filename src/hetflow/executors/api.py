@@ -47,6 +47,7 @@ class TaskRun:
     index: int | None = None
     timeout: float | None = None
     attempt: int = 1
+    memory: int = 0  # bytes the engine set aside for it (0: none asked); an endpoint accounts for them again
 
 
 @dataclass(slots=True)

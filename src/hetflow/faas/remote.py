@@ -77,7 +77,7 @@ def node_types(site: str, described: dict[str, Any]) -> list[NodeType]:
 
 def send(ep: Endpoint, run: TaskRun, gpus: float) -> concurrent.futures.Future[Any]:
     """Invoke one execution on the endpoint with the resources the session's engine gave it."""
-    res: dict[str, Any] = {"cores": run.cores, "gpus": gpus}
+    res: dict[str, Any] = {"cores": run.cores, "gpus": gpus, "memory": run.memory}
     if run.command is not None:
         env = {"HETFLOW_TASK_ID": run.task_id}
         return ep.submit(SHELL, run.command, None, env, run.timeout, **res)

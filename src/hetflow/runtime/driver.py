@@ -329,7 +329,9 @@ class Driver:
                 self._publish(ev.TaskKept(now, info, idx, info.kept[idx]))
                 continue
             attempt = 1 + info.starts.get(idx, 0) if info.starts else 1
-            run = info.task_run(self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt)
+            run = info.task_run(
+                self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt, ins.memory
+            )
             batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
         if batch:
             log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
