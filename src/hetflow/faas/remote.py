@@ -19,16 +19,26 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, Outcome, TaskRun, log_paths
+from hetflow.executors.api import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    LOST,
+    REFUSED,
+    TIMEOUT,
+    CommandResult,
+    Outcome,
+    TaskRun,
+    log_paths,
+)
 from hetflow.faas.client import Endpoint, dumps
 from hetflow.faas.failures import EndpointError, InvocationError
 from hetflow.spec.features import features_from_dict
 from hetflow.spec.platform import NodeType
 from hetflow.spec.resources import GPU_UNIT
 
-REFUSED: Final = "refused"  # the endpoint will not take it now (rate limit, draining): send it again later
 UNREACHABLE: Final = "unreachable"  # no answer: the heartbeat decides whether the site is lost
-AGAIN = frozenset({429, 503})  # refusals worth a second try; any other status is the task's failure
+AGAIN = frozenset({409, 429, 503})  # not taken now (no room, rate limit, busy or draining): the engine places it again
 SUBMIT_OWN = frozenset({"cores", "gpus", "memory", "timeout"})
 SHELL = "hetflow.faas.builtins:shell"
 CALL_REFERENCE = "hetflow.faas.tasks:call_reference"
@@ -92,7 +102,8 @@ def send(ep: Endpoint, run: TaskRun, gpus: float) -> concurrent.futures.Future[A
 
 
 def outcome(key: int, run: TaskRun, future: concurrent.futures.Future[Any], offset: float, logs: Path | None) -> Any:
-    """The Outcome of a finished invocation, or REFUSED / UNREACHABLE. offset: the endpoint's clock minus ours."""
+    """The Outcome of a finished invocation (REFUSED: the endpoint did not take it), or UNREACHABLE. offset: the
+    endpoint's clock minus ours."""
     info: dict[str, Any] = getattr(future, "info", {})
     timings = info.get("timings", {})
     start = float(timings.get("started") or timings.get("received") or timings.get("got") or 0.0) - offset
@@ -105,7 +116,7 @@ def outcome(key: int, run: TaskRun, future: concurrent.futures.Future[Any], offs
         if exc.status == 0:
             return UNREACHABLE
         if exc.status in AGAIN:
-            return REFUSED
+            return Outcome(key, REFUSED, start, end, error=f"the endpoint refused it ({exc.status}): {exc}")
         return Outcome(key, FAILED, start, end, error=f"the endpoint refused it: {exc}")
     except InvocationError as exc:
         return Outcome(key, STATUS.get(exc.status, FAILED), start, end, error=exc.error or str(exc))
