@@ -19,8 +19,8 @@ connection error waits for the heartbeat's verdict: the site lost (re-queued by 
 LOST, the driver's way of re-running without using a retry). An endpoint that refuses an execution (its own
 admission: busy, rate limited, no room) gives it back to the session's engine as REFUSED: not started, its
 resources released, no attempt spent, placeable again (on any site) after a pause that doubles with each refusal of
-that task; after MAX_REFUSALS in a row it fails. Cancelling an execution stops waiting for it; the endpoint finishes
-it (the client has no remote cancel).
+that task; after MAX_REFUSALS in a row it fails. Cancelling an execution (the engine's Cancel: Session.cancel, a lost
+site, preemption) cancels its invocation on the endpoint too: out of the queue there, or its worker killed.
 
 Where it lives: faas imports runtime and executors, so an executor in executors/ could not import the client
 without a cycle; executors.EXECUTORS names it by string ("hetflow.faas.multisite:MultiSiteExecutor"), resolved by
@@ -211,7 +211,7 @@ class MultiSiteExecutor:
         if job is None:
             return
         if job.future is not None:
-            job.future.cancel()  # not sent yet, or a result that no longer matters (the endpoint finishes it)
+            job.future.cancel()  # an InvocationFuture cancels it on the endpoint too (queued there, or running)
         t = time.time()
         self._done.append(Outcome(key, CANCELLED, t, t, error="cancelled"))
 
