@@ -71,10 +71,16 @@ def endpoint() -> None:
     metavar="S",
     help="Seconds a result not fetched is kept.",
 )
+@click.option(
+    "--max-pending",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Invocations accepted and not ended at most; more are refused (503 busy) (0: no bound).",
+)
 def start(
     platform_path: str | None, backend: str, host: str, port: int, channel_port: int, token_file: str,
     max_payload: str, keep_warm: float, journal: str | None, certfile: str | None, keyfile: str | None,
-    rate_limit: float, max_workers: int, result_ttl: float,
+    rate_limit: float, max_workers: int, result_ttl: float, max_pending: int,
 ) -> None:  # fmt: skip
     """Serve function invocations over HTTP (/v1, OpenAPI at /v1/openapi.json) and a fast channel for the Python
     client. Prints `endpoint: URL` on stdout once it serves; SIGTERM or Ctrl-C drains it and exits 0."""
@@ -102,7 +108,7 @@ def start(
         click.echo(f"warning: listening on {host}: anyone who can reach it and has the token can run code", err=True)
     settings = Settings(
         platform, host, port, channel_port, token, payload, keep_warm, Path(journal) if journal else None, certfile,
-        keyfile, rate_limit, 2 * rate_limit, max_workers, result_ttl,
+        keyfile, rate_limit, 2 * rate_limit, max_workers, result_ttl, max_pending=max_pending,
     )  # fmt: skip
     try:
         serve(settings, lambda url: click.echo(f"endpoint: {url}"))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from hetflow.core.backoff import Waiting, backoff_delay
 from hetflow.core.dispatch import Dispatcher
 from hetflow.core.estimate import Availability
-from hetflow.core.instructions import NODE_LOST, PREEMPTION, Cancel, Failed, Instruction, Retried
+from hetflow.core.instructions import NODE_LOST, PREEMPTION, REFUSAL, Cancel, Failed, Instruction, Retried
 from hetflow.core.launches import Launches, LaunchRecord, Memo
 from hetflow.core.ledger import Ledger
 from hetflow.core.modes import make_gate
@@ -30,6 +30,7 @@ from hetflow.core.stimuli import (
     Stimulus,
     TaskFailed,
     TaskFinished,
+    TaskRefused,
     TasksSubmitted,
 )
 from hetflow.core.view import Links
@@ -101,6 +102,8 @@ class Engine:
                 self._book.submit(s.sets, self.partitions, out)
             elif isinstance(s, TaskFailed):
                 self._failed(s, out)
+            elif isinstance(s, TaskRefused):
+                self._refused(s, out)
             elif isinstance(s, NodeJoined):
                 self._add_node(s.node)
             elif isinstance(s, NodeLost):
@@ -224,6 +227,19 @@ class Engine:
         self._book.move(st, RUNNING, FAILED, 1)
         out.append(Failed(st.name, s.index, s.error))
         self._book.maybe_end(st, out)
+
+    def _refused(self, s: TaskRefused, out: list[Instruction]) -> None:
+        """Back to the ready queue without spending an attempt; placeable (on any node) from not_before on."""
+        rec = self._launches.get(s.launch)
+        st = rec.set
+        self._launches.stop(rec, s.index)
+        if s.not_before > self.now:
+            self._waiting.defer(st, s.index, s.not_before)
+        else:
+            self._requeue(st, s.index)
+        out.append(
+            Retried(st.name, s.index, st.attempts.get(s.index, 0), s.reason, max(self.now, s.not_before), REFUSAL)
+        )
 
     def _lose_node(self, name: str, out: list[Instruction]) -> None:
         i = self.node_index.get(name)

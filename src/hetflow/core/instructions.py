@@ -67,14 +67,15 @@ class Cancel:
 
 
 FAILURE, NODE_LOST, PREEMPTION = "failure", "node-lost", "preemption"  # why a task was retried (Retried.cause)
+REFUSAL = "refusal"  # it never started: where it was sent refused it (TaskRefused)
 
 
 @dataclass(frozen=True, slots=True)
 class Retried:
     """A failed or lost task went back to the ready queue; attempt counts the failures so far. It may not start
     before not_before (the engine's time of the failure plus its retry backoff; that time itself when there is no
-    pause: a lost node or a preemption, or a retry_backoff of 0). cause says which: FAILURE, NODE_LOST or PREEMPTION
-    (reason is words for people: a task's own error text may say anything)."""
+    pause: a lost node or a preemption, or a retry_backoff of 0). cause says which: FAILURE, NODE_LOST, PREEMPTION or
+    REFUSAL (reason is words for people: a task's own error text may say anything)."""
 
     set: str
     index: int

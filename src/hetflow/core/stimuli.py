@@ -35,6 +35,17 @@ class TaskFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskRefused:
+    """Task `index` of a launch did not start: where it was sent refused it (a busy or rate-limited endpoint). It
+    goes back to the ready queue, holding nothing, placeable anywhere from not_before on; no attempt is spent."""
+
+    launch: int
+    index: int
+    reason: str
+    not_before: float
+
+
+@dataclass(frozen=True, slots=True)
 class NodeJoined:
     node: Node
 
@@ -64,4 +75,4 @@ class Resize:
     preempt: bool = False
 
 
-Stimulus = TasksSubmitted | TaskFinished | TaskFailed | NodeJoined | NodeLost | CancelRequested | Resize
+Stimulus = TasksSubmitted | TaskFinished | TaskFailed | TaskRefused | NodeJoined | NodeLost | CancelRequested | Resize

@@ -25,6 +25,7 @@ FAILED = "failed"  # the task's own failure: an exception, a non-zero exit statu
 TIMEOUT = "timeout"  # it ran past its time limit and was killed
 CANCELLED = "cancelled"  # the runtime asked for it to stop
 LOST = "lost"  # its worker died under it (kill -9, out of memory); not the task's fault
+REFUSED = "refused"  # it did not start: where it was sent would not take it now; placed again after retry_after s
 
 
 @dataclass(slots=True)
@@ -49,6 +50,7 @@ class TaskRun:
     attempt: int = 1
     inputs: tuple[str, ...] = ()  # files it reads in its working folder (a multi-site run stages them there)
     outputs: tuple[str, ...] = ()  # files it writes there, collected after it ends (faas/stager.py)
+    memory: int = 0  # bytes the engine set aside for it (0: none asked); an endpoint accounts for them again
 
 
 @dataclass(slots=True)
@@ -63,6 +65,7 @@ class Outcome:
     error: str = ""  # one line, for FAILED, TIMEOUT and LOST
     exception: bytes | None = None  # the pickled exception a Python task raised, when it pickles
     traceback: str = ""
+    retry_after: float = 0.0  # REFUSED: seconds before the engine may place it again (anywhere)
 
     def result(self) -> Any:
         """The unpickled result (None when there is none)."""

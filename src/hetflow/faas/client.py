@@ -40,12 +40,21 @@ from hetflow.faas.security import DEFAULT_TOKEN_FILE
 class InvocationFuture(concurrent.futures.Future[Any]):
     """A Future of one invocation, also awaitable. info: kind (cold, warm, hot), node, and timings (epoch seconds:
     sent and got on this client; received, queued, returned on the endpoint; started, ended on its worker).
-    cancel() only stops waiting here: the endpoint runs what it accepted."""
+    cancel() stops waiting here and tells the endpoint (DELETE /v1/invocations/ID, in the background): one that
+    waits there leaves its queue, one that runs loses its worker; a call on a lease runs on."""
 
-    def __init__(self, ident: str) -> None:
+    def __init__(self, ident: str, cancelled: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.id = ident
         self.info: dict[str, Any] = {}
+        self._cancelled = cancelled
+
+    def cancel(self) -> bool:
+        if not super().cancel():
+            return False
+        if self._cancelled is not None:
+            self._cancelled(self.id)
+        return True
 
     def __await__(self) -> Generator[Any, None, Any]:
         return asyncio.wrap_future(self).__await__()
@@ -199,7 +208,7 @@ class Endpoint:
         ident = os.urandom(16)
         head = INVOKE.pack(ident, bytes.fromhex(fid), b"p", cores, float(gpus), memory, float(timeout or 0), lease)
         data = frame(b"I", head, payload)
-        fut = InvocationFuture(ident.hex())
+        fut = InvocationFuture(ident.hex(), self.cancel_remote if lease == NO_LEASE else None)
         fut.info["timings"] = {"sent": time.time()}
         with self._lock:
             self._pending[ident] = (fut, data)
@@ -228,6 +237,22 @@ class Endpoint:
         _, out = self.request("POST", "/v1/leases", {"cores": cores, "gpus": gpus, "memory": memory,
                                                      "seconds": seconds})  # fmt: skip
         return Lease(self, out)
+
+    def cancel_remote(self, ident: str) -> None:
+        """Ask the endpoint to stop an invocation, from a thread of its own (cancel() does not wait); one that has
+        ended or is unknown there needs nothing."""
+
+        def ask() -> None:
+            for _ in range(3):  # 404: its frame may still be on its way (writes are coalesced)
+                try:
+                    self.request("DELETE", f"/v1/invocations/{ident}")
+                except EndpointError as exc:
+                    if exc.status == 404:
+                        time.sleep(0.05)
+                        continue
+                return
+
+        threading.Thread(target=ask, name="hetflow-cancel", daemon=True).start()
 
     # ---- results --------------------------------------------------------------------------------------------------
     def _on_frame(self, op: bytes, body: memoryview) -> None:

@@ -65,6 +65,7 @@ class Invocation:
     result: Result | None = None
     call: Call | None = None
     node: str = ""
+    task: tuple[str, int] | None = None  # its task (set, index) in the endpoint's Session, to cancel it
     waiters: list[Callable[[Invocation], None]] = field(default_factory=list)
 
     def row(self) -> tuple[Any, ...]:

@@ -17,9 +17,10 @@ tasks on other sites (results that come back from a lost site afterwards are dro
 lost site that answers again joins again (NodeJoined, same node names). An execution whose call fails with a
 connection error waits for the heartbeat's verdict: the site lost (re-queued by the engine) or back (run again,
 LOST, the driver's way of re-running without using a retry). An endpoint that refuses an execution (its own
-admission: busy, rate limited) gets it again after a backoff, while the session's ledger keeps its resources;
-after MAX_REFUSALS it is LOST (the driver sends it again a few times, then it fails). Cancelling an execution stops
-waiting for it; the endpoint finishes it (the client has no remote cancel).
+admission: busy, rate limited, no room) gives it back to the session's engine as REFUSED: not started, its
+resources released, no attempt spent, placeable again (on any site) after a pause that doubles with each refusal of
+that task; after MAX_REFUSALS in a row it fails. Cancelling an execution (the engine's Cancel: Session.cancel, a lost
+site, preemption) cancels its invocation on the endpoint too: out of the queue there, or its worker killed.
 
 Where it lives: faas imports runtime and executors, so an executor in executors/ could not import the client
 without a cycle; executors.EXECUTORS names it by string ("hetflow.faas.multisite:MultiSiteExecutor"), resolved by
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import heapq
 import logging
 import os
 import shutil
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from hetflow.errors import ExecutionError, SpecError
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, NodeChange, Outcome, TaskRun
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, REFUSED, NodeChange, Outcome, TaskRun
 from hetflow.faas import remote
 from hetflow.faas.client import Endpoint
 from hetflow.faas.sitefile import SiteEndpoint, site_endpoints
@@ -57,8 +57,8 @@ GRACE_S = 3.0  # a site silent this long is lost
 OFFSET_SAMPLES = 5  # round trips to estimate an endpoint's clock offset from
 HEARTBEAT_S = 0.25  # how often each site is asked for its health
 PATIENCE_S = 30.0  # how long a client keeps reconnecting before it fails what waits (the heartbeat decides first)
-REFUSAL_BACKOFF_S = (0.05, 2.0)  # first and longest pause before an execution an endpoint refused goes again
-MAX_REFUSALS = 30  # then it is LOST (about a minute): the driver sends it again a few times, then it fails
+REFUSAL_BACKOFF_S = (0.05, 2.0)  # first and longest pause before a task an endpoint refused may be placed again
+MAX_REFUSALS = 30  # refusals of one task in a row (about a minute): then it fails
 log = logging.getLogger("hetflow")
 
 
@@ -91,14 +91,13 @@ class Site:
 class Job:
     """An execution sent to a site, until its outcome is in."""
 
-    __slots__ = ("future", "parked", "refusals", "run", "site")
+    __slots__ = ("future", "parked", "run", "site")
 
     def __init__(self, run: TaskRun, site: Site) -> None:
         self.run = run
         self.site = site
         self.future: Future[Any] | None = None  # None: not sent (its site was lost, or it waits to go again)
         self.parked = 0.0  # when its call failed for want of a connection (0: it did not)
-        self.refusals = 0
 
 
 class MultiSiteExecutor:
@@ -134,7 +133,7 @@ class MultiSiteExecutor:
         self._site_of: dict[str, Site] = {}  # node name -> its site
         self._jobs: dict[int, Job] = {}
         self._ready: deque[tuple[int, Future[Any]]] = deque()
-        self._later: list[tuple[float, int]] = []  # (when, key): refused executions to send again
+        self._refusals: dict[str, int] = {}  # task id -> refusals in a row (its pause before it is placed again)
         self._parked: set[int] = set()  # keys whose call found no endpoint: the heartbeat decides
         self._keep_logs = False  # a command failed: its output stays in the temporary log folder
         self._done: list[Outcome] = []
@@ -227,15 +226,13 @@ class MultiSiteExecutor:
         if job is None:
             return
         if job.future is not None:
-            job.future.cancel()  # not sent yet, or a result that no longer matters (the endpoint finishes it)
+            job.future.cancel()  # an InvocationFuture cancels it on the endpoint too (queued there, or running)
         t = time.time()
         self._done.append(Outcome(key, CANCELLED, t, t, error="cancelled"))
 
     def poll(self, timeout: float | None) -> list[Outcome]:
         out, self._done = self._done, []
         wait = 0.0 if out else timeout
-        if self._later:
-            wait = max(0.0, min(self._heartbeat if wait is None else wait, self._later[0][0] - time.monotonic()))
         if self._parked:
             wait = min(self._heartbeat, self._heartbeat if wait is None else wait)
         with self._cond:
@@ -290,18 +287,6 @@ class MultiSiteExecutor:
             return  # the engine re-queues it (NodeLost) and cancels it here
         logs = self._logs() if job.run.command is not None else None
         verdict = remote.outcome(key, job.run, future, job.site.offset, logs)
-        if verdict is remote.REFUSED and job.refusals + 1 >= MAX_REFUSALS:
-            del self._jobs[key]
-            t = time.time()
-            out.append(Outcome(key, LOST, t, t, error=f"site {job.site.name} refused it {job.refusals + 1} times"))
-            return
-        if verdict is remote.REFUSED:
-            job.future = None
-            job.refusals += 1
-            first, longest = REFUSAL_BACKOFF_S
-            pause = min(longest, first * 2 ** (job.refusals - 1))
-            heapq.heappush(self._later, (time.monotonic() + pause, key))
-            return
         if verdict is remote.UNREACHABLE:
             job.parked = time.monotonic()
             self._parked.add(key)
@@ -310,19 +295,29 @@ class MultiSiteExecutor:
         if job.run.outputs and verdict.status == DONE:  # where its files are now
             self._stager.collected(job.site.name, job.run, future.result(timeout=0).get("outputs") or {})
         del self._jobs[key]
+        if verdict.status == REFUSED:
+            self._refused(job, verdict)
+        else:
+            self._refusals.pop(job.run.task_id, None)
         if job.run.command is not None and verdict.status not in (DONE, CANCELLED):
             self._keep_logs = True
         out.append(verdict)
 
+    def _refused(self, job: Job, verdict: Outcome) -> None:
+        """A refusal goes back to the engine with the pause before the task may be placed again (doubling with
+        each refusal of it in a row); the last one allowed fails it."""
+        n = self._refusals[job.run.task_id] = self._refusals.get(job.run.task_id, 0) + 1
+        verdict.error = f"site {job.site.name}: {verdict.error}"
+        if n >= MAX_REFUSALS:
+            del self._refusals[job.run.task_id]
+            verdict.status, verdict.error = FAILED, f"{verdict.error} ({n} refusals in a row)"
+            return
+        first, longest = REFUSAL_BACKOFF_S
+        verdict.retry_after = min(longest, first * 2 ** (n - 1))
+
     def _resend(self, out: list[Outcome]) -> None:
-        """Send again what an endpoint refused, once its pause is over; report what a site dropped while it stayed
-        up (its call failed, the heartbeat then heard the site) as LOST: the driver runs it again."""
-        now = time.monotonic()
-        while self._later and self._later[0][0] <= now:
-            _, key = heapq.heappop(self._later)
-            job = self._jobs.get(key)
-            if job is not None and job.future is None and not job.site.lost:
-                self._send(job)
+        """Report what a site dropped while it stayed up (its call failed, the heartbeat then heard the site) as
+        LOST: the driver runs it again."""
         for key in list(self._parked):
             job = self._jobs.get(key)
             if job is None or job.future is None:  # cancelled (its site lost, most likely)

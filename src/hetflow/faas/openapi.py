@@ -35,7 +35,7 @@ def errors(*codes: int) -> dict[str, Any]:
     words = {
         400: "malformed request", 401: "no token", 403: "wrong token", 404: "not found (a function, an invocation, a "
         "lease that is not held)", 405: "method not allowed", 409: "refused: it cannot be (now)",
-        413: "payload over the limit", 429: "over the rate limit", 503: "the endpoint is stopping",
+        413: "payload over the limit", 429: "over the rate limit", 503: "the endpoint is stopping or busy",
     }  # fmt: skip
     return {str(c): answer(words[c], ERROR) for c in (401, 403, 429, *codes)}
 
@@ -181,8 +181,13 @@ def schema() -> dict[str, Any]:
             "parameters": path_id("fid"),
             "responses": {"200": answer("ok", ref("Function")), **errors(404)}}},
         "/v1/invocations": {"post": {"summary": "invoke a function", "requestBody": json_body("InvocationIn"),
-            "responses": {"202": linked(answer("accepted", ref("Accepted")), {"result": ("getResult", "id", "id")}),
+            "responses": {"202": linked(answer("accepted", ref("Accepted")),
+                                        {"result": ("getResult", "id", "id"),
+                                         "cancel": ("cancelInvocation", "id", "id")}),
                           **errors(400, 404, 409, 413, 503)}}},
+        "/v1/invocations/{id}": {"delete": {"operationId": "cancelInvocation",
+            "summary": "cancel an invocation: out of the queue, or its worker killed; its result says cancelled",
+            "parameters": path_id("id"), "responses": {"200": answer("cancelled", ref("Result")), **errors(404, 409)}}},
         "/v1/invocations/batch": {"post": {"summary": "invoke many at once", "requestBody": json_body("Batch"),
             "responses": {"202": answer("accepted", ref("Accepted")), **errors(400, 404, 409, 413, 503)}}},
         "/v1/results/{id}": {

@@ -9,27 +9,36 @@ the client's estimate of the endpoint's clock offset (SeBS's minimum round trip)
 
 from __future__ import annotations
 
-import concurrent.futures
 import http.client
 import json
 import pickle
 import ssl
 import subprocess
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, TIMEOUT, CommandResult, Outcome, TaskRun, log_paths
+from hetflow.executors.api import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    LOST,
+    REFUSED,
+    TIMEOUT,
+    CommandResult,
+    Outcome,
+    TaskRun,
+    log_paths,
+)
 from hetflow.faas.client import Endpoint, dumps
 from hetflow.faas.failures import EndpointError, InvocationError
 from hetflow.spec.features import features_from_dict
 from hetflow.spec.platform import NodeType
 from hetflow.spec.resources import GPU_UNIT
 
-REFUSED: Final = "refused"  # the endpoint will not take it now (rate limit, draining): send it again later
 UNREACHABLE: Final = "unreachable"  # no answer: the heartbeat decides whether the site is lost
-AGAIN = frozenset({429, 503})  # refusals worth a second try; any other status is the task's failure
+AGAIN = frozenset({409, 429, 503})  # not taken now (no room, rate limit, busy or draining): the engine places it again
 SUBMIT_OWN = frozenset({"cores", "gpus", "memory", "timeout"})
 SHELL = "hetflow.faas.builtins:shell"
 STAGED = "hetflow.faas.workdir:staged"  # a command in a working folder of declared files (faas/stager.py)
@@ -80,7 +89,7 @@ def node_types(site: str, described: dict[str, Any]) -> list[NodeType]:
 def send(ep: Endpoint, run: TaskRun, gpus: float, files: dict[str, str] | None = None) -> Future[Any]:
     """Invoke one execution on the endpoint with the resources the session's engine gave it. files: for a command
     that reads or writes declared files, its inputs (name -> sha256 at the endpoint): it runs in a working folder."""
-    res: dict[str, Any] = {"cores": run.cores, "gpus": gpus}
+    res: dict[str, Any] = {"cores": run.cores, "gpus": gpus, "memory": run.memory}
     if run.command is not None:
         env = {"HETFLOW_TASK_ID": run.task_id}
         if run.inputs or run.outputs:
@@ -96,21 +105,22 @@ def send(ep: Endpoint, run: TaskRun, gpus: float, files: dict[str, str] | None =
     return ep.submit(run.fn, *run.args, **res, **kwargs)
 
 
-def outcome(key: int, run: TaskRun, future: concurrent.futures.Future[Any], offset: float, logs: Path | None) -> Any:
-    """The Outcome of a finished invocation, or REFUSED / UNREACHABLE. offset: the endpoint's clock minus ours."""
+def outcome(key: int, run: TaskRun, future: Future[Any], offset: float, logs: Path | None) -> Any:
+    """The Outcome of a finished invocation (REFUSED: the endpoint did not take it), or UNREACHABLE. offset: the
+    endpoint's clock minus ours."""
     info: dict[str, Any] = getattr(future, "info", {})
     timings = info.get("timings", {})
     start = float(timings.get("started") or timings.get("received") or timings.get("got") or 0.0) - offset
     end = max(start, float(timings.get("ended") or timings.get("returned") or 0.0) - offset)
     try:
         value = future.result(timeout=0)
-    except concurrent.futures.CancelledError:
+    except CancelledError:
         return Outcome(key, CANCELLED, start, end, error="cancelled")
     except EndpointError as exc:
         if exc.status == 0:
             return UNREACHABLE
         if exc.status in AGAIN:
-            return REFUSED
+            return Outcome(key, REFUSED, start, end, error=f"the endpoint refused it ({exc.status}): {exc}")
         return Outcome(key, FAILED, start, end, error=f"the endpoint refused it: {exc}")
     except InvocationError as exc:
         return Outcome(key, STATUS.get(exc.status, FAILED), start, end, error=exc.error or str(exc))

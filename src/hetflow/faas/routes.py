@@ -214,6 +214,19 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
             return JSONResponse({"id": ident, "status": "pending"}, status_code=202)
         return JSONResponse(result_json(done.result()))
 
+    async def cancel(request: Request) -> Response:
+        inv = service.cancel(request.path_params["id"])
+        done: asyncio.Future[Invocation] = asyncio.get_running_loop().create_future()
+
+        def ended(got: Invocation) -> None:
+            if not done.done():
+                done.set_result(got)
+
+        service.watch(inv.id, ended)
+        with contextlib.suppress(TimeoutError):  # a worker killed under it: its end comes in a moment
+            await asyncio.wait_for(asyncio.shield(done), MAX_WAIT_S)
+        return JSONResponse(result_json(inv) if inv.result is not None else {"id": inv.id, "status": "cancelling"})
+
     async def forget(request: Request) -> Response:
         ident = request.path_params["id"]
         inv = service.invocations.get(ident)
@@ -260,6 +273,7 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         Route("/v1/functions/{fid}", function),
         Route("/v1/invocations", invoke, methods=["POST"]),
         Route("/v1/invocations/batch", batch, methods=["POST"]),
+        Route("/v1/invocations/{id}", cancel, methods=["DELETE"]),
         Route("/v1/results/{id}", by_method(result, forget), methods=["GET", "DELETE"]),
         Route("/v1/leases", lease, methods=["POST"]),
         Route("/v1/leases/{id}", by_method(lease_info, release), methods=["GET", "DELETE"]),

@@ -38,6 +38,7 @@ class Settings:
     max_workers: int = 0  # 0: twice the platform's cores, at least 4
     ttl: float = 3600.0
     drain_s: float = 30.0
+    max_pending: int = 0  # invocations accepted and not ended at most (0: no bound); more are refused (503 busy)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -73,6 +74,7 @@ def serve(s: Settings, announce: Callable[[str], None]) -> None:
     chan_sock = bind(s.host, s.channel_port)
     workers = s.max_workers or max(4, 2 * sum(n.cores for n in s.platform.nodes()))
     service = Service(s.platform, store, s.keep_warm, workers, s.ttl)
+    service.max_pending = s.max_pending
     limit = RateLimit(s.rate, s.burst)
     extra = {"channel": {"port": chan_sock.getsockname()[1], "tls": tls}}
     app = create_app(service, s.token, limit, s.max_payload, extra)

@@ -51,6 +51,8 @@ class Service:
         self.leases = Leases(self)
         self.pool = WarmPool(keep_warm, max_workers, self._ended, self._failed, self.leases.unpinned)
         self.draining = False
+        self.max_pending = 0  # invocations accepted and not ended at most (0: no bound): more are refused, 503
+        self.pending = 0
         self.started_at = time.time()
         self._hot = HOT_KEYS
         self._tasks: dict[tuple[str, int, float, int, float | None], TaskFunction] = {}
@@ -87,6 +89,7 @@ class Service:
             inv = Invocation(ident, fid, fmt, bytes(payload or b""), cores, gpus, memory, timeout, None, received,
                              attempts=attempts)  # fmt: skip
             self.invocations[ident] = inv
+            self.pending += 1
             if lease is not None or attempts >= 2 or fid not in self.functions:
                 why = "its lease ended when the endpoint stopped" if lease else "the endpoint stopped while it ran"
                 self._finish(inv, Result(LOST, "", why.encode(), why, self._times(inv)))
@@ -139,6 +142,8 @@ class Service:
             return  # sent again after a reconnect (even while draining): not run again, its result comes
         if self.draining:
             raise Refused(503, "the endpoint is stopping")
+        if self.max_pending and self.pending >= self.max_pending:
+            raise Refused(503, f"busy: {self.pending} invocations wait or run here (--max-pending)")
         if inv.fid not in self.functions:
             raise Refused(404, f"unknown function {inv.fid[:40]!r}: register it first")
         if inv.fmt not in ("pickle", "json"):
@@ -177,6 +182,7 @@ class Service:
             new.append(inv)
         if not new:
             return
+        self.pending += len(new)
         self.store.accept(i.row() for i in new)
         self._submit(new)
 
@@ -194,9 +200,11 @@ class Service:
             try:
                 task = self._task(shape)
                 if len(members) == 1:
-                    self.session.submit(task, members[0].id)
+                    futures = [self.session.submit(task, members[0].id)]
                 else:
-                    self.session.map(task, [m.id for m in members])
+                    futures = self.session.map(task, [m.id for m in members])
+                for m, f in zip(members, futures, strict=True):
+                    m.task = (f.set, f.index)
             except HetflowError as exc:  # the session stopped, or a journal's invocation no longer fits
                 for m in members:
                     self._finish(m, Result(CANCELLED, "", str(exc).encode(), str(exc), self._times(m)))
@@ -210,6 +218,23 @@ class Service:
             opts = TaskOptions.of(cores, gpus, memory, timeout=timeout, name=name)
             task = self._tasks[shape] = TaskFunction(invoke, opts)
         return task
+
+    def cancel(self, ident: str) -> Invocation:
+        """Stop an invocation: one that waits leaves the engine's queue (its result: cancelled, now); one that runs
+        is cancelled through the engine, which stops its call: its worker is killed (a fresh one starts when one is
+        needed) and its result, cancelled, follows."""
+        inv = self.invocations.get(ident)
+        if inv is None:
+            raise Refused(404, "unknown invocation (never accepted, or its result was fetched or expired)")
+        if inv.result is not None:
+            raise Refused(409, f"the invocation has ended ({inv.result.status})")
+        if inv.lease is not None or inv.task is None:
+            raise Refused(409, "a call on a lease stops when the lease is released")
+        assert self.session is not None
+        self.session.cancel(*inv.task)
+        if inv.call is None:  # not placed yet: if the engine places it meanwhile, _placed ends it at once
+            self._finish(inv, Result(CANCELLED, "", b"cancelled", "cancelled", self._times(inv)))
+        return inv
 
     def _placed(self, run: TaskRun) -> None:
         """The engine placed an invocation (driver thread -> loop): run it on the warm pool."""
@@ -277,6 +302,8 @@ class Service:
         return {"received": inv.received, "queued": inv.queued, "started": started, "ended": ended}
 
     def _finish(self, inv: Invocation, result: Result) -> None:
+        if inv.result is None:
+            self.pending -= 1
         result.at = time.monotonic()
         inv.result = result
         inv.payload = b""

@@ -284,6 +284,10 @@ def _records(sets: list[TaskSet], events: list[tuple[Any, ...]], runs: list[RunI
             if r.status not in (J.DONE, J.FAILED):
                 r.status = J.CANCELLED
                 r.end = r.end if r.start is None else t
+        elif kind == J.REFUSED and r.tries:  # that start never happened: no attempt
+            r.attempts -= 1
+            r.tries.pop()
+            r.node, r.start = None, None
         elif kind == J.KEPT and run == last_run:
             kept += 1
     return [r for tasks in by_set.values() for r in tasks], kept

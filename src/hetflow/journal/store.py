@@ -53,6 +53,7 @@ RETRIED = "retried"  # task: back to the ready queue (detail: why)
 FAILED = "failed"  # task: gave up after its retries (detail: the error)
 LOST = "lost"  # task: its worker died under it; it runs again without using a retry
 PREEMPTED = "preempted"  # task: stopped because its partition shrank; it runs again without using a retry
+REFUSED = "refused"  # task: where it was sent refused it (detail: why); it never started, and is placed again
 SKIPPED = "skipped"  # set: its pending tasks are skipped (detail: count and why)
 CANCELLED = "cancelled"  # task, or set when idx is NULL
 KEPT = "kept"  # task: done in an earlier run of this journal, not run again

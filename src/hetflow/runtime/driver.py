@@ -19,12 +19,22 @@ from collections.abc import Callable, Sequence
 
 from hetflow.core import stimuli as st
 from hetflow.core.engine import Engine
-from hetflow.core.instructions import PREEMPTION, Cancel, Failed, Instruction, Launch, Released, Retried, Skipped
+from hetflow.core.instructions import (
+    PREEMPTION,
+    REFUSAL,
+    Cancel,
+    Failed,
+    Instruction,
+    Launch,
+    Released,
+    Retried,
+    Skipped,
+)
 from hetflow.core.partitions import describe
 from hetflow.core.states import TaskState
 from hetflow.core.triggers import Observed, Trigger, Triggers
 from hetflow.errors import ExecutionError
-from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, Executor, NodeChange, Outcome, TaskRun
+from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, REFUSED, Executor, NodeChange, Outcome, TaskRun
 from hetflow.runtime import events as ev
 from hetflow.runtime.clock import Clock
 from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, Message, ResizePartitions, SubmitSets
@@ -297,7 +307,8 @@ class Driver:
                     info = self.sets[name]
                     if cause == PREEMPTION:
                         self._requeued.add((name, index))
-                    info.starts[index] = info.starts.get(index, 0) + 1
+                    if cause != REFUSAL:  # a refused task never started: its next start is the same attempt
+                        info.starts[index] = info.starts.get(index, 0) + 1
                     log.info("%s: attempt %d ended (%s): it runs again", info.spec.task_id(index), attempt, reason)
                     self._publish(ev.TaskRetried(self.clock.time(), name, index, attempt, reason))
                 case Failed(name, index, error):
@@ -329,7 +340,9 @@ class Driver:
                 self._publish(ev.TaskKept(now, info, idx, info.kept[idx]))
                 continue
             attempt = 1 + info.starts.get(idx, 0) if info.starts else 1
-            run = info.task_run(self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt)
+            run = info.task_run(
+                self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt, ins.memory
+            )
             batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
         if batch:
             log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
@@ -374,6 +387,10 @@ class Driver:
                 continue  # cancelled: the engine knows already
             self._ended(r)
             status = o.status
+            if status == REFUSED:  # it never started: the engine places it again, holding nothing meanwhile
+                stimuli.append(st.TaskRefused(r.launch, r.index, o.error, self.elapsed() + o.retry_after))
+                self._publish(ev.TaskStopped(self.clock.time(), r, "refused", o.error))
+                continue
             value = None
             if status == DONE and o.value is not None:
                 try:

@@ -87,7 +87,8 @@ class TaskEnded:
 
 @dataclass(frozen=True, slots=True)
 class TaskStopped:
-    """An execution stopped by the runtime: why is cancelled, lost (its node or worker died) or preempted."""
+    """An execution stopped by the runtime: why is cancelled, lost (its node or worker died), preempted or refused
+    (where it was sent would not take it: it never started)."""
 
     t: float
     running: Running

@@ -26,7 +26,7 @@ from hetflow.runtime.events import (
 )
 from hetflow.spec.resources import GpuGrant
 
-_STOPPED = {"lost": J.LOST, "preempted": J.PREEMPTED, "cancelled": J.CANCELLED}
+_STOPPED = {"lost": J.LOST, "preempted": J.PREEMPTED, "cancelled": J.CANCELLED, "refused": J.REFUSED}
 
 
 class JournalObserver:

@@ -68,7 +68,9 @@ class SetInfo:
         self.losses: dict[int, int] = {}
         self.last: dict[int, tuple[Outcome, Running]] = {}  # the failure a Failed instruction reports, and its run
 
-    def task_run(self, key: int, index: int, node: str, cores: int, gpus: GpuGrant, attempt: int) -> TaskRun:
+    def task_run(
+        self, key: int, index: int, node: str, cores: int, gpus: GpuGrant, attempt: int, memory: int = 0
+    ) -> TaskRun:
         """The execution of task index: its command ({index} expanded), or its function with its arguments (the
         futures among them replaced by their results)."""
         spec = self.spec
@@ -85,6 +87,7 @@ class SetInfo:
                 attempt=attempt,
                 inputs=self.reads,
                 outputs=staged_outputs(spec, index),
+                memory=memory,
             )
         args = self.items[index] if self.items is not None else self.args
         kwargs = self.kwargs
@@ -102,6 +105,7 @@ class SetInfo:
             index=index if isinstance(self.fn, str) else None,
             timeout=self.timeout,
             attempt=attempt,
+            memory=memory,
         )
 
 
