@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable
 
+from hetflow.errors import HetflowError, SpecError
 from hetflow.executors import CANCELLED, DONE, LOST, TIMEOUT, Executor, Outcome, TaskRun, make_executor
 from hetflow.executors.api import NodeChange
 from hetflow.faas.pool import COLD, HOT, Call, WarmPool, WorkerProc
@@ -43,6 +45,7 @@ class ClusterSite:
 
     def __init__(self, backend: str, address: str | None) -> None:
         self.backend = backend
+        self.address = address
         self.executor: Executor = make_executor(backend, address=address)
         self.alive: set[str] = set()  # the site's nodes alive now
         self.lost: set[str] = set()  # nodes lost now (the thread adds, a join takes away)
@@ -55,8 +58,17 @@ class ClusterSite:
         self._closed = False
 
     def connect(self, shape: Platform) -> Platform:
-        """The cluster's nodes as a platform (started shaped like `shape` when there is no address)."""
-        platform = connected(self.executor, shape)
+        """The cluster's nodes as a platform (started shaped like `shape` when there is no address). A cluster that
+        cannot be reached is one line of bad input (not a wait of minutes)."""
+        if self.address is not None and self.backend == "dask":
+            reachable(self.address)
+        try:
+            platform = connected(self.executor, shape)
+        except (HetflowError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise SpecError(f"cannot use the {self.backend} cluster at {self.address}: {exc}", place="--address",
+                            fix="check the address, and that hetflow runs on its workers") from None  # fmt: skip
         self.alive = {n.name for n in platform.nodes()}
         return platform
 
@@ -314,3 +326,18 @@ class ClusterPool(WarmPool):
     def close(self) -> None:
         self.closed = True
         self.site.close()
+
+
+def reachable(address: str) -> None:
+    """Fail in one line, at once, when nothing listens at a Dask scheduler's address (tcp://HOST:PORT or HOST:PORT);
+    the client would try for 30 s."""
+    rest = address.split("://", 1)[-1]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise SpecError(f"{address!r} is not the address of a Dask scheduler", place="--address",
+                        fix="give tcp://HOST:PORT (the scheduler prints it; 8786 by default)")  # fmt: skip
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as exc:
+        raise SpecError(f"no Dask scheduler answers at {address} ({exc.strerror or exc})", place="--address",
+                        fix="start one, or check the address") from None  # fmt: skip
