@@ -24,6 +24,7 @@ import logging
 import pickle
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -31,6 +32,7 @@ from hetflow.errors import HetflowError, SpecError
 from hetflow.executors import CANCELLED, DONE, LOST, TIMEOUT, Executor, Outcome, TaskRun, make_executor
 from hetflow.executors.api import NodeChange
 from hetflow.faas.pool import COLD, HOT, Call, WarmPool, WorkerProc
+from hetflow.faas.worker import failure
 from hetflow.runtime.configure import connected
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GpuGrant
@@ -49,6 +51,7 @@ class ClusterSite:
         self.executor: Executor = make_executor(backend, address=address)
         self.alive: set[str] = set()  # the site's nodes alive now
         self.lost: set[str] = set()  # nodes lost now (the thread adds, a join takes away)
+        self.failure = ""  # why the executor broke (then nothing runs on the cluster any more)
         self._lock = threading.Lock()
         self._runs: list[TaskRun] = []
         self._cancels: list[int] = []
@@ -78,8 +81,8 @@ class ClusterSite:
         deliver: Callable[[list[Outcome], list[NodeChange]], None],
         wake: Callable[[], None],
     ) -> None:
-        """Drive the executor from now on: deliver(outcomes, node changes) runs in loop; wake() tells the endpoint's
-        driver that changes() has news."""
+        """Drive the executor from now on: deliver(outcomes, node changes) runs in loop (with no outcome and no
+        change once it broke: see failure); wake() tells the endpoint's driver that changes() has news."""
         self.executor.start([])  # the cluster executors check that they are connected
         self._thread = threading.Thread(
             target=self._main, args=(loop, deliver, wake), name="hetflow-cluster", daemon=True
@@ -148,8 +151,10 @@ class ClusterSite:
                     wake()
                 if outcomes or changes:
                     loop.call_soon_threadsafe(deliver, outcomes, changes)
-        except Exception:  # the cluster's client broke: what runs is lost with it
+        except Exception as exc:  # the cluster's client broke: what runs there is lost with it
             log.exception("the %s cluster's executor failed", self.backend)
+            self.failure = f"the {self.backend} cluster's executor failed: {type(exc).__name__}: {exc}"
+            loop.call_soon_threadsafe(deliver, [], [])
         finally:
             ex.close()
 
@@ -219,6 +224,9 @@ class ClusterPool(WarmPool):
             w.queue.append(call)
 
     def _send(self, call: Call, node: str, grant: GpuGrant, slot: ClusterSlot | None) -> None:
+        if self.site.failure:
+            self._cannot_run(call, self.site.failure)
+            return
         self.calls[call.key] = (call, slot)
         kind, data = call.definition
         args = (call.fid, kind, data, call.fmt, call.payload, self.keep_warm)
@@ -259,6 +267,11 @@ class ClusterPool(WarmPool):
 
     # ---- what the cluster said ------------------------------------------------------------------------------------
     def _deliver(self, outcomes: list[Outcome], changes: list[NodeChange]) -> None:
+        if self.site.failure:
+            for call, _ in list(self.calls.values()):
+                del self.calls[call.key]
+                self._cannot_run(call, self.site.failure)
+            return
         for c in changes:
             if c.node is None:
                 log.warning("node %s of the %s cluster lost", c.name, self.site.backend)
@@ -279,7 +292,7 @@ class ClusterPool(WarmPool):
                 try:
                     ok, kind, started, ended, body, pid = pickle.loads(o.value or b"")
                 except Exception as exc:
-                    self.on_failed(call, "failed", f"the cluster's answer could not be read: {exc}")
+                    self._cannot_run(call, f"the cluster's answer could not be read: {exc}")
                 else:
                     if slot is not None:
                         kind, slot.ran_in = HOT, pid
@@ -292,8 +305,14 @@ class ClusterPool(WarmPool):
             elif o.status == CANCELLED:
                 self.on_failed(call, "cancelled", o.error or "cancelled")
             else:
-                self.on_failed(call, "failed", f"it could not run on the cluster: {o.error}")
+                self._cannot_run(call, f"it could not run on the cluster: {o.error}")
             self._next(slot)
+
+    def _cannot_run(self, call: Call, why: str) -> None:
+        """A call the cluster could not run (hetflow missing on its workers, the executor broken): failed, with
+        RuntimeError(why) as its exception, as a function that raised."""
+        t = time.time()
+        self.on_ended(call, call.kind, False, t, t, failure(RuntimeError(why), call.fmt))
 
     def _suspect(self, call: Call, error: str) -> None:
         """A call lost while its node lived on: if no node loss took it meanwhile, its worker died (a fresh one on
