@@ -16,7 +16,7 @@ import pytest
 
 from hetflow.faas import InvocationError
 from tests.faas import functions
-from tests.faas.endpoints import CLI, RunningEndpoint, api, running_endpoint
+from tests.faas.endpoints import CLI, RunningEndpoint, api, running_endpoint, start_endpoint
 from tests.procs import alive, wait_for
 
 TWO_NODES: dict[str, Any] = {"platform": "pair", "nodes": [{"type": "cpu", "count": 2, "cores": 2, "memory": "2GiB"}]}
@@ -226,3 +226,22 @@ def test_ray_worker_killed_under_a_call_runs_it_again_once(tmp_path: Path) -> No
         assert info.value.status == "lost"
         time.sleep(0.5)
         assert len(functions.pids_in(twice)) == 2  # not a third time
+
+
+@pytest.mark.slow
+def test_dask_endpoint_kill_and_restart_on_its_journal_loses_nothing(tmp_path: Path) -> None:
+    journal = str(tmp_path / "endpoint.db")
+    with running_endpoint(tmp_path / "a", "--backend", "dask", "--journal", journal, platform=TWO_NODES) as ep:
+        client = ep.client(patience=120)
+        futures = [client.submit(functions.sleepy, 0.5 + i / 100) for i in range(3)]
+        wait_for(lambda: client.resources()["load"]["running"] >= 1, what="an invocation running")
+        below = descendants(ep.proc.pid)
+        ep.kill()
+        wait_for(lambda: not any(alive(p) for p in below), timeout=30, what="its Dask workers to go with it")
+        again = start_endpoint(tmp_path / "b", "--backend", "dask", "--journal", journal, platform=TWO_NODES,
+                               port=ep.port, token_file=ep.token_file)  # fmt: skip
+        try:
+            assert [f.result(timeout=120) for f in futures] == [0.5 + i / 100 for i in range(3)]
+            client.close()
+        finally:
+            again.kill()
