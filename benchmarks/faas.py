@@ -1,7 +1,7 @@
 """Function endpoint benchmark, SeBS-style: what an invocation costs on a hetflow endpoint on loopback, beside the
 round trip of one small task through plain Ray and plain Dask on the same machine. Prints JSON.
 
-    PYTHONPATH=src python benchmarks/faas.py [--samples 200] [--keep-warm 1.0] [--no-peer]
+    PYTHONPATH=src python benchmarks/faas.py [--samples 200] [--keep-warm 1.0] [--no-peer] [--endpoint-backend B]
 
 - latency: for payloads of 1 KB, 100 KB and 5.9 MB (bytes sent to `len`, so the answer is small), `--samples`
   invocations each of:
@@ -18,6 +18,8 @@ round trip of one small task through plain Ray and plain Dask on the same machin
 - eviction: with --keep-warm K, the probability that a call after an idle time t is cold, for t from 0.25 K to 2 K.
 - throughput: 8 clients (threads, each its own Endpoint) pipelining small invocations; invocations per second.
 - peers (unless --no-peer): ray.get(f.remote(x)) and client.submit(f, x).result() with the 1 KB payload, warm.
+- --endpoint-backend dask|ray: the endpoint runs its functions on a Dask or Ray cluster it starts (one worker or node
+  of 4 cores); cold is then a function's first call in a worker process, warm a call that finds it cached there.
 """
 
 from __future__ import annotations
@@ -47,13 +49,14 @@ CLIENTS = 8
 PLATFORM = {"platform": "bench", "nodes": [{"type": "cpu", "count": 1, "cores": 4}]}
 
 
-def start_endpoint(folder: Path, keep_warm: float) -> tuple[subprocess.Popen[str], str, str]:
+def start_endpoint(folder: Path, keep_warm: float, backend: str = "local") -> tuple[subprocess.Popen[str], str, str]:
     """`hetflow endpoint start` as a process; (process, URL, token) once it serves."""
     plat = folder / "platform.json"
     plat.write_text(json.dumps(PLATFORM))
     token_file = folder / "token"
     cmd = [sys.executable, "-c", "from hetflow.cli import main; main()", "endpoint", "start", "--platform", str(plat),
-           "--token-file", str(token_file), "--keep-warm", str(keep_warm), "--rate-limit", "0"]  # fmt: skip
+           "--token-file", str(token_file), "--keep-warm", str(keep_warm), "--rate-limit", "0",
+           "--backend", backend]  # fmt: skip
     err = open(folder / "endpoint.err", "w")  # noqa: SIM115 (the process keeps it)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
     assert proc.stdout is not None
@@ -203,14 +206,17 @@ def main() -> None:
     parser.add_argument("--eviction-repeats", type=int, default=5, help="calls per idle time of the eviction curve")
     parser.add_argument("--per-client", type=int, default=2000, help="invocations per client in the throughput run")
     parser.add_argument("--no-peer", action="store_true", help="skip the Ray and Dask round trips")
+    parser.add_argument("--endpoint-backend", choices=("local", "dask", "ray"), default="local",
+                        help="where the endpoint runs functions (default local)")  # fmt: skip
     args = parser.parse_args()
     out: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()},
         "samples": args.samples,
         "keep_warm_s": args.keep_warm,
+        "endpoint_backend": args.endpoint_backend,
     }
     with tempfile.TemporaryDirectory(prefix="hetflow-faas-bench-") as tmp:
-        proc, url, token = start_endpoint(Path(tmp), args.keep_warm)
+        proc, url, token = start_endpoint(Path(tmp), args.keep_warm, args.endpoint_backend)
         try:
             with hf.Endpoint(url, token=token) as client:
                 out["clock"] = offset = clock_offset(client)

@@ -23,8 +23,15 @@ def endpoint() -> None:
 @click.option(
     "--platform", "platform_path", metavar="P", help="The platform served (default: this machine, discovered)."
 )
-@click.option("--backend", type=click.Choice(["local"]), default="local", show_default=True,
-              help="Where invocations run (local: warm worker processes on this machine).")  # fmt: skip
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "dask", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where invocations run: warm worker processes on this machine (local), or the workers of a Dask "
+    "or Ray cluster (--address, else one started shaped like --platform and stopped with the endpoint).",
+)
+@click.option("--address", metavar="A", help="The Dask scheduler's or Ray head's address (dask and ray backends).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=PORT, default=0, show_default=True, help="The HTTP port (0: any free one).")
 @click.option("--channel-port", type=PORT, default=0, show_default=True, help="The fast channel's port (0: any).")
@@ -78,8 +85,8 @@ def endpoint() -> None:
     help="Invocations accepted and not ended at most; more are refused (503 busy) (0: no bound).",
 )
 def start(
-    platform_path: str | None, backend: str, host: str, port: int, channel_port: int, token_file: str,
-    max_payload: str, keep_warm: float, journal: str | None, certfile: str | None, keyfile: str | None,
+    platform_path: str | None, backend: str, address: str | None, host: str, port: int, channel_port: int,
+    token_file: str, max_payload: str, keep_warm: float, journal: str | None, certfile: str | None, keyfile: str | None,
     rate_limit: float, max_workers: int, result_ttl: float, max_pending: int,
 ) -> None:  # fmt: skip
     """Serve function invocations over HTTP (/v1, OpenAPI at /v1/openapi.json) and a fast channel for the Python
@@ -98,6 +105,8 @@ def start(
     ):
         where = "--keep-warm/--result-ttl/--rate-limit/--max-workers"
         raise SpecError("a negative or infinite duration or count", place=where, fix="give finite numbers >= 0")
+    if address is not None and backend == "local":
+        raise SpecError("--address is the address of a cluster", place="--address", fix="add --backend dask or ray")
     if (certfile is None) != (keyfile is None):
         raise SpecError("TLS needs both --certfile and --keyfile", place="--certfile", fix="give both, or neither")
     platform = load_platform(platform_path) if platform_path is not None else local_platform()
@@ -108,7 +117,8 @@ def start(
         click.echo(f"warning: listening on {host}: anyone who can reach it and has the token can run code", err=True)
     settings = Settings(
         platform, host, port, channel_port, token, payload, keep_warm, Path(journal) if journal else None, certfile,
-        keyfile, rate_limit, 2 * rate_limit, max_workers, result_ttl, max_pending=max_pending,
+        keyfile, rate_limit, 2 * rate_limit, max_workers, result_ttl, backend=backend, address=address,
+        max_pending=max_pending,
     )  # fmt: skip
     try:
         serve(settings, lambda url: click.echo(f"endpoint: {url}"))

@@ -7,9 +7,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from hetflow.executors.api import Outcome, TaskRun
+from hetflow.executors.api import NodeChange, Outcome, TaskRun
 from hetflow.spec.platform import Node
+
+
+class Members(Protocol):
+    """Where the site's nodes come from (the pool): a cluster's nodes join and leave, this machine's do not."""
+
+    def attach(self, wake: Callable[[], None]) -> None: ...
+
+    def changes(self) -> list[NodeChange]: ...
 
 
 def hold(lease: str) -> None:
@@ -28,8 +37,10 @@ class EndpointExecutor:
         placed: Callable[[TaskRun], None],
         leased: Callable[[TaskRun], None],
         cancelled: Callable[[int], None],
+        members: Members | None = None,
     ) -> None:
         self.loop = loop
+        self.members = members
         self.placed = placed
         self.leased = leased
         self.cancelled = cancelled
@@ -37,6 +48,12 @@ class EndpointExecutor:
         self._cond = threading.Condition()
         self._out: list[Outcome] = []
         self._woken = False
+        if members is not None:
+            members.attach(self.wake)
+
+    def changes(self) -> list[NodeChange]:
+        """Nodes of the site that joined or left (the driver makes them NodeJoined / NodeLost)."""
+        return self.members.changes() if self.members is not None else []
 
     def start(self, nodes: Sequence[Node]) -> None:
         self.nodes = {n.name: n for n in nodes}

@@ -22,6 +22,7 @@ from hetflow.faas.openapi import MAX_LEASE_SECONDS
 from hetflow.faas.pool import Call, WarmPool, WorkerProc
 from hetflow.runtime.session import Session
 from hetflow.runtime.task import TaskFunction, TaskOptions
+from hetflow.spec.resources import GpuGrant
 
 GRANT_WAIT_S = 5.0  # how long a lease that fitted may take to be placed before it is refused
 MIN_LEASE_S = 1.0
@@ -42,6 +43,7 @@ class Lease:
     timer: asyncio.TimerHandle | None = None
     granted: asyncio.Future[None] | None = None
     env: dict[str, str] = field(default_factory=dict)  # its GPUs, for each worker pinned to it
+    grant: GpuGrant = ()  # the same GPUs as the engine granted them (a cluster node maps them itself)
     backlog: list[Invocation] = field(default_factory=list)  # calls waiting while a fresh worker starts
 
     def describe(self) -> dict[str, Any]:
@@ -129,7 +131,7 @@ class Leases:
             assert svc.executor is not None
             svc.executor.report(Outcome(run.key, DONE, time.time(), time.time()))
             return
-        lease.key, lease.node = run.key, run.node
+        lease.key, lease.node, lease.grant = run.key, run.node, run.gpus
         node = svc.executor.nodes.get(run.node) if svc.executor is not None else None
         lease.env = gpu_env(run.gpus, node is not None and node.gpu_units > 0, visible_devices())
         asyncio.get_running_loop().create_task(self._pin(lease))
@@ -137,7 +139,7 @@ class Leases:
     async def _pin(self, lease: Lease) -> None:
         assert lease.granted is not None
         try:
-            lease.worker = await self.service.pool.pinned(lease.env)
+            lease.worker = await self.service.pool.pinned(lease.env, lease.node, lease.grant)
         except Exception as exc:
             self._free(lease)
             lease.granted.set_exception(exc)
@@ -165,7 +167,7 @@ class Leases:
 
     async def _repin(self, lease: Lease) -> None:
         try:
-            w = await self.service.pool.pinned(lease.env)
+            w = await self.service.pool.pinned(lease.env, lease.node, lease.grant)
         except Exception:
             self.end(lease.id, "ended: no fresh worker could start")
             return

@@ -22,7 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hetflow.executors.api import NodeChange
 from hetflow.faas.worker import CALL, HEAD, RESULT
+from hetflow.spec.resources import GpuGrant
 
 WORKER_FILE = str(Path(__file__).with_name("worker.py"))
 COLD, WARM, HOT = "cold", "warm", "hot"
@@ -43,6 +45,8 @@ class Call:
     timeout: float | None = None
     kind: str = COLD
     timer: asyncio.TimerHandle | None = None
+    node: str = ""  # where the engine placed it (a cluster's pool sends it there)
+    grant: GpuGrant = ()  # its GPUs on that node (a cluster's worker maps them onto its own devices)
 
 
 class WorkerProc(asyncio.Protocol):
@@ -174,8 +178,9 @@ class WarmPool:
                 return True
         return False
 
-    async def pinned(self, env: dict[str, str]) -> WorkerProc:
-        """A new worker for a lease (outside the per-function pools and their cap: the lease holds its resources)."""
+    async def pinned(self, env: dict[str, str], node: str = "", grant: GpuGrant = ()) -> WorkerProc:
+        """A new worker for a lease (outside the per-function pools and their cap: the lease holds its resources);
+        node and grant: where the engine placed the lease (one machine here: env says it all)."""
         return await self._spawn(env, None)
 
     def unpin(self, w: WorkerProc, why: str) -> None:
@@ -317,6 +322,14 @@ class WarmPool:
             self._evict(w)
         if self.workers:
             self._sweep_later()
+
+    def attach(self, wake: Callable[[], None]) -> None:
+        """The endpoint's executor is made: wake() makes its driver read changes(). Local workers never change the
+        site's nodes."""
+
+    def changes(self) -> list[NodeChange]:
+        """Nodes of the site that joined or left since the last call (driver thread); none on this machine."""
+        return []
 
     def counts(self) -> dict[str, int]:
         idle = sum(len(ws) for ws in self.idle.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import socket
 import ssl
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hetflow.faas.channel import Channel
+from hetflow.faas.pool import WarmPool
 from hetflow.faas.routes import create_app
 from hetflow.faas.security import RateLimit
 from hetflow.faas.service import Service
@@ -39,6 +41,8 @@ class Settings:
     ttl: float = 3600.0
     drain_s: float = 30.0
     max_pending: int = 0  # invocations accepted and not ended at most (0: no bound); more are refused (503 busy)
+    backend: str = "local"  # where invocations run: local worker processes, or a dask / ray cluster
+    address: str | None = None  # the dask / ray cluster's; None: a local one shaped like the platform
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -72,8 +76,16 @@ def serve(s: Settings, announce: Callable[[str], None]) -> None:
     store = Store(s.journal)  # a bad journal is one line before anything listens
     http_sock = bind(s.host, s.port)
     chan_sock = bind(s.host, s.channel_port)
-    workers = s.max_workers or max(4, 2 * sum(n.cores for n in s.platform.nodes()))
-    service = Service(s.platform, store, s.keep_warm, workers, s.ttl)
+    platform, site = s.platform, None
+    pools: Callable[..., WarmPool] = WarmPool
+    if s.backend != "local":  # the cluster's workers are the site's nodes
+        from hetflow.faas.cluster import ClusterPool, ClusterSite
+
+        site = ClusterSite(s.backend, s.address)
+        platform = site.connect(s.platform)
+        pools = functools.partial(ClusterPool, site)
+    workers = s.max_workers or max(4, 2 * sum(n.cores for n in platform.nodes()))
+    service = Service(platform, store, s.keep_warm, workers, s.ttl, pools)
     service.max_pending = s.max_pending
     limit = RateLimit(s.rate, s.burst)
     extra = {"channel": {"port": chan_sock.getsockname()[1], "tls": tls}}
@@ -108,6 +120,8 @@ def serve(s: Settings, announce: Callable[[str], None]) -> None:
     try:
         server.run(sockets=[http_sock])
     finally:
+        if site is not None:
+            site.close()  # done at the drain's end; here when the server stopped before it
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sys.stdout.flush()

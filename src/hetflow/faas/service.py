@@ -41,7 +41,10 @@ HOT_KEYS = 1 << 62  # keys of hot calls (outside the engine's, which count from 
 class Service:
     """One endpoint's state. Start it inside the running loop (start()); drain() ends it."""
 
-    def __init__(self, platform: Platform, store: Store, keep_warm: float, max_workers: int, ttl: float) -> None:
+    def __init__(
+        self, platform: Platform, store: Store, keep_warm: float, max_workers: int, ttl: float,
+        pools: Callable[..., WarmPool] = WarmPool,  # the pool's kind: ClusterPool for a Dask or Ray site
+    ) -> None:  # fmt: skip
         self.platform = platform
         self.store = store
         self.ttl = ttl
@@ -49,7 +52,7 @@ class Service:
         self.invocations: dict[str, Invocation] = {}
         self.running: dict[int, Invocation] = {}  # by call key
         self.leases = Leases(self)
-        self.pool = WarmPool(keep_warm, max_workers, self._ended, self._failed, self.leases.unpinned)
+        self.pool = pools(keep_warm, max_workers, self._ended, self._failed, self.leases.unpinned)
         self.draining = False
         self.max_pending = 0  # invocations accepted and not ended at most (0: no bound): more are refused, 503
         self.pending = 0
@@ -65,7 +68,7 @@ class Service:
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.executor = EndpointExecutor(self.loop, self._placed, self.leases.placed, self._cancelled)
+        self.executor = EndpointExecutor(self.loop, self._placed, self.leases.placed, self._cancelled, self.pool)
         from hetflow.discover.nodes import with_local_features  # this machine describes the nodes it serves
 
         self.session = Session(platform=with_local_features(self.platform), executor=self.executor).start()
@@ -250,7 +253,8 @@ class Service:
         env = gpu_env(run.gpus, node is not None and node.gpu_units > 0, self.physical)
         fn = self.functions[inv.fid]
         inv.node = run.node
-        inv.call = Call(run.key, inv.fid, fn.definition, inv.fmt[:1].encode(), inv.payload, env, inv.timeout)
+        inv.call = Call(run.key, inv.fid, fn.definition, inv.fmt[:1].encode(), inv.payload, env, inv.timeout,
+                        node=run.node, grant=run.gpus)  # fmt: skip
         self.running[run.key] = inv
         self.pool.run(inv.call)
 

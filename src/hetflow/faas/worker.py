@@ -120,21 +120,27 @@ class Worker:
 
     def call(self, key: int, fid: bytes, fmt: bytes, payload: memoryview) -> bytes:
         started = time.time()
-        try:
-            fn = self.funcs[fid]
-            if isinstance(fn, BaseException):
-                raise fn
-            if fmt == b"j":
-                given = json.loads(bytes(payload)) if len(payload) else {}
-                args, kwargs = given.get("args", []), given.get("kwargs", {})
-            else:
-                args, kwargs = pickle.loads(payload)
-            value = fn(*args, **kwargs)
-            body = json.dumps(value, default=repr).encode() if fmt == b"j" else dumps(value)
-            ok = 1
-        except BaseException as exc:
-            body, ok = failure(exc, fmt), 0
+        fn = self.funcs.get(fid)
+        ok, body = execute(KeyError(fid) if fn is None else fn, fmt, payload)
         return b"R" + RESULT.pack(key, ok, started, time.time()) + body
+
+
+def execute(fn: Callable[..., Any] | BaseException, fmt: bytes, payload: bytes | memoryview) -> tuple[int, bytes]:
+    """Call a function (an exception: its definition failed) on a payload: (1, the value) or (0, the failure
+    record), each as fmt wants it (p: pickle, j: JSON). A cluster's workers run invocations through it too
+    (faas/warmcache.py)."""
+    try:
+        if isinstance(fn, BaseException):
+            raise fn
+        if fmt == b"j":
+            given = json.loads(bytes(payload)) if len(payload) else {}
+            args, kwargs = given.get("args", []), given.get("kwargs", {})
+        else:
+            args, kwargs = pickle.loads(payload)
+        value = fn(*args, **kwargs)
+        return 1, json.dumps(value, default=repr).encode() if fmt == b"j" else dumps(value)
+    except BaseException as exc:
+        return 0, failure(exc, fmt)
 
 
 def main() -> None:
