@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -37,6 +38,7 @@ def test_a_token_is_made_private_and_its_path_printed(tmp_path: Path, monkeypatc
         (["--result-ttl", "inf"], "infinite"),
         (["--journal", "no-such-folder/j.db"], "--journal"),
         (["--platform", "no-such-platform.yaml"], "no-such-platform.yaml"),
+        (["--certfile", "pyproject.toml", "--keyfile", "pyproject.toml"], "--certfile/--keyfile: cannot load"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
@@ -48,3 +50,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], says:
     assert done.returncode == 2, done.stderr
     errors = [line for line in done.stderr.strip().splitlines() if not line.startswith("token: ")]
     assert len(errors) == 1 and errors[0].startswith("error:") and says in errors[0], done.stderr
+
+
+@pytest.mark.parametrize("option", ["--port", "--channel-port"])
+def test_a_busy_port_is_blamed_on_the_option_that_chose_it(tmp_path: Path, option: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [*CLI, "endpoint", "start", "--token-file", str(tmp_path / "t"), option, str(port)],
+            capture_output=True, text=True, timeout=120, cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.strip().splitlines() if not line.startswith("token: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {option}: cannot listen on 127.0.0.1:{port}"), errors

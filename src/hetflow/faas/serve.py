@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hetflow.errors import SpecError
 from hetflow.faas.channel import Channel
 from hetflow.faas.pool import WarmPool
 from hetflow.faas.routes import create_app
@@ -45,8 +46,9 @@ class Settings:
     address: str | None = None  # the dask / ray cluster's; None: a local one shaped like the platform
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on host:port (0: any free port)."""
+def bind(host: str, port: int, option: str = "--port") -> socket.socket:
+    """A listening socket on host:port (0: any free port); one that cannot be had is a SpecError naming the option
+    that chose it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then (else a kept-alive HTTP answer
     # waits ~40 ms for the client's delayed ACK: uvicorn writes head and body apart)
@@ -54,11 +56,29 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise SpecError(
+            f"cannot listen on {host}:{port} ({exc.strerror})", place=option, fix="choose another port (0: any)"
+        ) from None
     sock.listen(1024)
     return sock
+
+
+def tls_context(certfile: str | None, keyfile: str | None) -> ssl.SSLContext | None:
+    """The fast channel's TLS context (None: plain), loaded now so that an unreadable or wrong PEM is named."""
+    if certfile is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise SpecError(
+            f"cannot load the certificate {certfile} with key {keyfile} ({exc.strerror or exc})",
+            place="--certfile/--keyfile",
+            fix="give a PEM certificate and its private key",
+        ) from None
+    return ctx
 
 
 def url_of(sock: socket.socket, tls: bool) -> str:
@@ -74,8 +94,9 @@ def serve(s: Settings, announce: Callable[[str], None]) -> None:
 
     tls = s.certfile is not None
     store = Store(s.journal)  # a bad journal is one line before anything listens
+    ctx = tls_context(s.certfile, s.keyfile)  # a bad certificate is one line before anything listens
     http_sock = bind(s.host, s.port)
-    chan_sock = bind(s.host, s.channel_port)
+    chan_sock = bind(s.host, s.channel_port, "--channel-port")
     platform, site = s.platform, None
     pools: Callable[..., WarmPool] = WarmPool
     if s.backend != "local":  # the cluster's workers are the site's nodes
@@ -94,10 +115,6 @@ def serve(s: Settings, announce: Callable[[str], None]) -> None:
     @contextlib.asynccontextmanager
     async def lifespan(_: ASGIApp) -> AsyncIterator[None]:
         service.start()
-        ctx = None
-        if tls:
-            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ctx.load_cert_chain(s.certfile or "", s.keyfile)
         loop = asyncio.get_running_loop()
         channel = await loop.create_server(
             lambda: Channel(service, s.token, limit, s.max_payload), sock=chan_sock, ssl=ctx
