@@ -247,11 +247,11 @@ class Service:
         inv = self.running.pop(call.key, None)
         if inv is None:
             return
-        if call.key < HOT_KEYS and self.executor is not None:
-            self.executor.report(Outcome(call.key, DONE if ok else FAILED, started, ended))
         times = self._times(inv, started, ended)
         error = "" if ok else "the function raised an exception"
         self._finish(inv, Result(DONE if ok else "failed", kind, body, error, times, inv.node, 0))
+        if call.key < HOT_KEYS and self.executor is not None:  # after the answer left: the driver's step waits
+            self.executor.report(Outcome(call.key, DONE if ok else FAILED, started, ended))
 
     def _failed(self, call: Call, status: str, error: str) -> None:
         inv = self.running.pop(call.key, None)
