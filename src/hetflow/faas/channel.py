@@ -31,6 +31,7 @@ class Channel(asyncio.Protocol):
         self.buf = bytearray()
         self.skip = 0  # bytes of a refused frame still to come
         self.batch: list[Invocation] = []
+        self.watching: set[str] = set()  # invocations whose result this connection waits for
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -39,7 +40,11 @@ class Channel(asyncio.Protocol):
         self.client = str(peer[0]) if peer else "?"
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """The client went away: its waiters go (it fetches its results when it comes back)."""
         self.closed = True
+        watching, self.watching = self.watching, set()
+        for ident in watching:
+            self.service.unwatch(ident, self.deliver)
 
     def data_received(self, data: bytes) -> None:
         if self.skip:
@@ -76,6 +81,7 @@ class Channel(asyncio.Protocol):
             batch, self.batch = self.batch, []
             self.service.accept(batch)
             for inv in batch:
+                self.watching.add(inv.id)
                 self.service.watch(inv.id, self.deliver)
 
     def handle(self, body: memoryview) -> None:
@@ -117,6 +123,7 @@ class Channel(asyncio.Protocol):
 
     def deliver(self, inv: Invocation) -> None:
         r = inv.result
+        self.watching.discard(inv.id)
         if self.closed or r is None:
             return  # the client fetches it when it comes back
         t = r.timings
