@@ -2,7 +2,7 @@
 and leases to the event loop that runs them, and hears back when they ended (so that the engine frees their
 resources).
 
-In the loop's thread the engine steps right there (Driver.step, given by attach()): a submission posted from the loop
+In the loop's thread the engine steps right there (Driver.step, given by bind_step()): a submission posted from the loop
 (Session.submit -> wake()) is placed and its run handed to the pool within the same call, and an outcome reported
 from the loop (report()) frees its resources (and places what waited for them) at once; the driver's thread sleeps
 meanwhile and looks again only when the engine waits for a time or the run ends. From any other thread, submit() and
@@ -49,7 +49,7 @@ class EndpointExecutor:
         self._stepping = False
         self._again = False
 
-    def attach(self, step: Callable[[list[Outcome]], bool]) -> None:
+    def bind_step(self, step: Callable[[list[Outcome]], bool]) -> None:
         """The driver's step(outcomes) -> whether its thread must look again (Driver calls this when it is made)."""
         self._step = step
 

@@ -86,9 +86,9 @@ class Driver:
         self._turn = threading.Lock()  # held while the engine steps: by the driver's thread, or by step()'s caller
         self._stimuli: list[st.Stimulus] = []  # for the engine's next step
         self._failure: BaseException | None = None  # what a step in another thread raised
-        attach: Callable[[Callable[[list[Outcome]], bool]], None] | None = getattr(executor, "attach", None)
-        if attach is not None:  # an executor that steps the engine in its own thread (step())
-            attach(self.step)
+        bind: Callable[[Callable[[list[Outcome]], bool]], None] | None = getattr(executor, "bind_step", None)
+        if bind is not None:  # an executor that steps the engine in its own thread (step())
+            bind(self.step)
         self._thread = threading.Thread(target=self._main, name="hetflow-driver", daemon=True)
 
     # ---- any thread -----------------------------------------------------------------------------------------------
@@ -189,6 +189,8 @@ class Driver:
         with self._turn:
             try:
                 self._absorb(outcomes)
+                if self._changes is not None:
+                    self._membership(self._changes(), self._stimuli)
                 ended, timeout = self._advance()
             except BaseException as exc:
                 self._failure = exc
