@@ -184,7 +184,7 @@ class Driver:
         endpoint's event loop), which hands its outcomes over here and gets its launches back in the same call, with
         no hop to the driver's thread and back. One thread steps at a time. True when the driver's thread must look
         again (the engine waits for a time, or the run ended): the executor wakes its poll then."""
-        if self.finished.is_set():
+        if self.finished.is_set() or self._failure is not None:
             return False
         with self._turn:
             try:
