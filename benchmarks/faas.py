@@ -198,6 +198,14 @@ def throughput(url: str, token: str, per_client: int, setup_s: float = 300.0) ->
     return {"clients": CLIENTS, "invocations": total, "seconds": elapsed, "per_second": total / elapsed}
 
 
+def peer(measure: Callable[[bytes, int], dict[str, Any]], payload: bytes, samples: int) -> dict[str, Any]:
+    """A peer's round trip, or why it could not be measured (the endpoint's figures are kept either way)."""
+    try:
+        return measure(payload, samples)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def ratios(lat: dict[str, Any], peers: dict[str, Any]) -> dict[str, float]:
     out = {}
     for kind in ("warm", "hot"):
@@ -234,7 +242,8 @@ def main() -> None:
             proc.wait(timeout=60)
     if not args.no_peer:
         payload = os.urandom(PAYLOADS["1KB"])
-        out["peers"] = {"ray": ray_round_trip(payload, args.samples), "dask": dask_round_trip(payload, args.samples)}
+        out["peers"] = {"ray": peer(ray_round_trip, payload, args.samples),
+                        "dask": peer(dask_round_trip, payload, args.samples)}  # fmt: skip
         out["ratios"] = ratios(out["latency"], out["peers"])
     print(json.dumps(out, indent=2))
 
