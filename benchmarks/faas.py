@@ -158,8 +158,11 @@ def eviction(client: hf.Endpoint, keep_warm: float, repeats: int) -> list[dict[s
     return curve
 
 
-def throughput(url: str, token: str, per_client: int) -> dict[str, Any]:
-    """CLIENTS threads, each its own Endpoint, each pipelining per_client small invocations."""
+def throughput(url: str, token: str, per_client: int, setup_s: float = 300.0) -> dict[str, Any]:
+    """CLIENTS threads, each its own Endpoint, each pipelining per_client small invocations, started together once
+    every client is connected and warm. A client that fails (at its setup or later) makes the figure an error that
+    says why, never an exception: the start line is a Barrier, and one client failing before it aborted it, so the
+    main thread's wait raised BrokenBarrierError and hid that client's own error (and everything measured before)."""
     payload = b"x" * 64
     barrier = threading.Barrier(CLIENTS + 1)
     errors: list[BaseException] = []
@@ -167,26 +170,43 @@ def throughput(url: str, token: str, per_client: int) -> dict[str, Any]:
     def run() -> None:
         try:
             with hf.Endpoint(url, token=token) as client:
-                client.submit(len, payload).result(timeout=300)
-                barrier.wait()
+                client.submit(len, payload).result(timeout=setup_s)
+                barrier.wait(timeout=setup_s)
                 futures = [client.submit(len, payload) for _ in range(per_client)]
-                assert all(f.result(timeout=300) == len(payload) for f in futures)
+                got = [f.result(timeout=300) for f in futures]
+                if got != [len(payload)] * per_client:
+                    raise AssertionError(f"wrong results: {sorted(set(got))[:5]}")
+        except threading.BrokenBarrierError:
+            pass  # another client failed first: its error is the one reported
         except BaseException as exc:
             errors.append(exc)
             barrier.abort()
 
-    threads = [threading.Thread(target=run) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(CLIENTS)]
     for t in threads:
         t.start()
-    barrier.wait()
+    try:
+        barrier.wait(timeout=setup_s)
+        started = True
+    except threading.BrokenBarrierError:
+        started = False
     t0 = time.perf_counter()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
-    if errors:
-        return {"error": repr(errors[0])}
+    if errors or not started:
+        why = f"{type(errors[0]).__name__}: {errors[0]}" if errors else f"the clients were not ready in {setup_s:g} s"
+        return {"error": why, "failed_clients": len(errors)}
     total = CLIENTS * per_client
     return {"clients": CLIENTS, "invocations": total, "seconds": elapsed, "per_second": total / elapsed}
+
+
+def peer(measure: Callable[[bytes, int], dict[str, Any]], payload: bytes, samples: int) -> dict[str, Any]:
+    """A peer's round trip, or why it could not be measured (the endpoint's figures are kept either way)."""
+    try:
+        return measure(payload, samples)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def ratios(lat: dict[str, Any], peers: dict[str, Any]) -> dict[str, float]:
@@ -228,7 +248,8 @@ def main() -> None:
             proc.wait(timeout=60)
     if not args.no_peer:
         payload = os.urandom(PAYLOADS["1KB"])
-        out["peers"] = {"ray": ray_round_trip(payload, args.samples), "dask": dask_round_trip(payload, args.samples)}
+        out["peers"] = {"ray": peer(ray_round_trip, payload, args.samples),
+                        "dask": peer(dask_round_trip, payload, args.samples)}  # fmt: skip
         out["ratios"] = ratios(out["latency"], out["peers"])
     print(json.dumps(out, indent=2))
 

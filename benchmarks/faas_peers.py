@@ -53,7 +53,8 @@ def ray_round_trip(payload: bytes, samples: int) -> dict[str, Any]:
         import ray
     except ImportError as exc:
         return {"error": f"ray is not installed: {exc}"}
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    # address="local": a Ray of its own, even when another Ray runs on this machine (ray.init() would join it)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     try:
         f = ray.remote(local_echo())
         return percentiles(timed(lambda: ray.get(f.remote(payload)), samples))

@@ -1,6 +1,12 @@
 """The endpoint's executor: how the Session's driver, which decides placement with the engine, hands invocations
 and leases to the event loop that runs them, and hears back when they ended (so that the engine frees their
-resources). submit() and cancel() run in the driver thread and go over to the loop; report() comes from the loop."""
+resources).
+
+In the loop's thread the engine steps right there (Driver.step, given by bind_step()): a submission posted from the loop
+(Session.submit -> wake()) is placed and its run handed to the pool within the same call, and an outcome reported
+from the loop (report()) frees its resources (and places what waited for them) at once; the driver's thread sleeps
+meanwhile and looks again only when the engine waits for a time or the run ends. From any other thread, submit() and
+cancel() go over to the loop and report() to the driver's thread, as before."""
 
 from __future__ import annotations
 
@@ -48,6 +54,11 @@ class EndpointExecutor:
         self._cond = threading.Condition()
         self._out: list[Outcome] = []
         self._woken = False
+        self._thread = threading.get_ident()  # the loop's (made in it)
+        self._step: Callable[[list[Outcome]], bool] | None = None
+        self._local: list[Outcome] = []  # outcomes reported in the loop's thread, for its next step
+        self._stepping = False
+        self._again = False
         if members is not None:
             members.attach(self.wake)
 
@@ -55,18 +66,38 @@ class EndpointExecutor:
         """Nodes of the site that joined or left (the driver makes them NodeJoined / NodeLost)."""
         return self.members.changes() if self.members is not None else []
 
+    def bind_step(self, step: Callable[[list[Outcome]], bool]) -> None:
+        """The driver's step(outcomes) -> whether its thread must look again (Driver calls this when it is made)."""
+        self._step = step
+
+    def _here(self) -> bool:
+        return self._step is not None and threading.get_ident() == self._thread
+
     def start(self, nodes: Sequence[Node]) -> None:
         self.nodes = {n.name: n for n in nodes}
 
     def submit(self, runs: Sequence[TaskRun]) -> None:
+        here = self._here()
         for run in runs:
-            self.loop.call_soon_threadsafe(self.leased if run.fn is hold else self.placed, run)
+            to = self.leased if run.fn is hold else self.placed
+            if here:
+                to(run)
+            else:
+                self.loop.call_soon_threadsafe(to, run)
 
     def cancel(self, key: int) -> None:
-        self.loop.call_soon_threadsafe(self.cancelled, key)
+        if self._here():
+            self.loop.call_soon(self.cancelled, key)  # after the step that cancelled it
+        else:
+            self.loop.call_soon_threadsafe(self.cancelled, key)
 
     def report(self, outcome: Outcome) -> None:
-        """An execution ended (any thread): the driver hears of it at its next poll."""
+        """An execution ended (any thread): in the loop's thread the engine hears of it now, else at the driver's
+        next poll."""
+        if self._here():
+            self._local.append(outcome)
+            self._steps()
+            return
         with self._cond:
             self._out.append(outcome)
             self._cond.notify()
@@ -80,6 +111,32 @@ class EndpointExecutor:
         return out
 
     def wake(self) -> None:
+        """Something was posted to the driver: stepped now in the loop's thread, else the driver's thread wakes."""
+        if self._here():
+            self._steps()
+            return
+        self._wake_driver()
+
+    def _steps(self) -> None:
+        """Step the engine in the loop's thread until nothing posted or reported here waits (a report or a post
+        made during a step is taken by the next one, never by a step inside a step)."""
+        assert self._step is not None
+        if self._stepping:
+            self._again = True
+            return
+        self._stepping = True
+        try:
+            while True:
+                self._again = False
+                out, self._local = self._local, []
+                if self._step(out):
+                    self._wake_driver()
+                if not (self._again or self._local):
+                    return
+        finally:
+            self._stepping = False
+
+    def _wake_driver(self) -> None:
         with self._cond:
             self._woken = True
             self._cond.notify()

@@ -16,9 +16,10 @@ from hetflow.faas.security import RateLimit, check_token
 from hetflow.faas.service import Service
 
 IDS_MAX = 100_000  # ids in one A frame
+READ_SIZE = 256 * 1024  # read into one buffer kept per connection (a plain Protocol's recv allocates this each read)
 
 
-class Channel(asyncio.Protocol):
+class Channel(asyncio.BufferedProtocol):
     def __init__(self, service: Service, token: str, limit: RateLimit, max_payload: int) -> None:
         self.service = service
         self.token = token
@@ -29,8 +30,10 @@ class Channel(asyncio.Protocol):
         self.authed = False
         self.closed = False
         self.buf = bytearray()
+        self.inbox = memoryview(bytearray(READ_SIZE))
         self.skip = 0  # bytes of a refused frame still to come
         self.batch: list[Invocation] = []
+        self.watching: set[str] = set()  # invocations whose result this connection waits for
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -39,9 +42,19 @@ class Channel(asyncio.Protocol):
         self.client = str(peer[0]) if peer else "?"
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """The client went away: its waiters go (it fetches its results when it comes back)."""
         self.closed = True
+        watching, self.watching = self.watching, set()
+        for ident in watching:
+            self.service.unwatch(ident, self.deliver)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.inbox
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.received(self.inbox[:nbytes])
+
+    def received(self, data: bytes | memoryview) -> None:
         if self.skip:
             n = min(self.skip, len(data))
             self.skip -= n
@@ -76,6 +89,7 @@ class Channel(asyncio.Protocol):
             batch, self.batch = self.batch, []
             self.service.accept(batch)
             for inv in batch:
+                self.watching.add(inv.id)
                 self.service.watch(inv.id, self.deliver)
 
     def handle(self, body: memoryview) -> None:
@@ -117,6 +131,7 @@ class Channel(asyncio.Protocol):
 
     def deliver(self, inv: Invocation) -> None:
         r = inv.result
+        self.watching.discard(inv.id)
         if self.closed or r is None:
             return  # the client fetches it when it comes back
         t = r.timings

@@ -268,15 +268,14 @@ class Endpoint:
             acks = self._acks if len(self._acks) >= 64 or not self._pending else []
             if acks:
                 self._acks = []
-        if acks:
+        if got is not None and not got[0].done():  # (cancelled here meanwhile: the endpoint ran it anyway)
+            fut = got[0]
+            fut.info.update(kind=KINDS[kind], status=STATUSES[status])
+            fut.info["timings"].update(received=received, queued=queued, started=started, ended=ended,
+                                       returned=returned, got=time.time())  # fmt: skip
+            self._settle(fut, STATUSES[status], code, value)
+        if acks:  # after the result is in its future's hands: the ack is not on the call's path
             self._link.send(frame(b"A", *acks))
-        if got is None or got[0].done():  # cancelled here meanwhile: the endpoint ran it anyway
-            return
-        fut = got[0]
-        fut.info.update(kind=KINDS[kind], status=STATUSES[status])
-        fut.info["timings"].update(received=received, queued=queued, started=started, ended=ended, returned=returned,
-                                   got=time.time())  # fmt: skip
-        self._settle(fut, STATUSES[status], code, value)
 
     def _settle(self, fut: InvocationFuture, status: str, code: int, value: memoryview) -> None:
         try:

@@ -49,7 +49,7 @@ class Call:
     grant: GpuGrant = ()  # its GPUs on that node (a cluster's worker maps them onto its own devices)
 
 
-class WorkerProc(asyncio.Protocol):
+class WorkerProc(asyncio.BufferedProtocol):
     """One worker process and its socket."""
 
     def __init__(self, pool: WarmPool, proc: subprocess.Popen[bytes], home: tuple[str, ...] | None) -> None:
@@ -62,6 +62,7 @@ class WorkerProc(asyncio.Protocol):
         self.queue: deque[Call] = deque()  # a lease's calls waiting for its worker
         self.idle_since = time.monotonic()
         self.buf = bytearray()
+        self.inbox = memoryview(bytearray(1 << 16))  # read into (a plain Protocol's recv allocates 256 KiB each read)
         self.stopping = ""  # why the pool killed it (timeout, cancelled, evicted, the lease ended)
 
     @property
@@ -72,9 +73,12 @@ class WorkerProc(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.inbox
+
+    def buffer_updated(self, nbytes: int) -> None:
         buf = self.buf
-        buf += data
+        buf += self.inbox[:nbytes]
         while len(buf) >= 4:
             (size,) = HEAD.unpack_from(buf)
             if len(buf) < 4 + size:

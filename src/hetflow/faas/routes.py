@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -115,6 +114,12 @@ def needs(data: dict[str, Any]) -> tuple[int, float, int]:
     )
 
 
+async def disconnected(request: Request) -> None:
+    """Returns when the client of a request whose body was read (or that has none) goes away."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 def result_json(inv: Invocation) -> dict[str, Any]:
     r = inv.result
     assert r is not None
@@ -208,8 +213,12 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         if not service.watch(ident, ready):
             raise Refused(404, "unknown invocation (never accepted, or its result was fetched or expired)")
         if not done.done() and wait > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(done), wait)
+            gone = asyncio.ensure_future(disconnected(request))
+            try:
+                await asyncio.wait((done, gone), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # answered, timed out or the client left: the waiter goes now, not when the invocation ends
+                gone.cancel()
+                service.unwatch(ident, ready)
         if not done.done():
             return JSONResponse({"id": ident, "status": "pending"}, status_code=202)
         return JSONResponse(result_json(done.result()))

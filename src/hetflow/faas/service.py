@@ -276,11 +276,11 @@ class Service:
         inv = self.running.pop(call.key, None)
         if inv is None:
             return
-        if call.key < HOT_KEYS and self.executor is not None:
-            self.executor.report(Outcome(call.key, DONE if ok else FAILED, started, ended))
         times = self._times(inv, started, ended)
         error = "" if ok else "the function raised an exception"
         self._finish(inv, Result(DONE if ok else "failed", kind, body, error, times, inv.node, 0))
+        if call.key < HOT_KEYS and self.executor is not None:  # after the answer left: the driver's step waits
+            self.executor.report(Outcome(call.key, DONE if ok else FAILED, started, ended))
 
     def _failed(self, call: Call, status: str, error: str) -> None:
         inv = self.running.pop(call.key, None)
@@ -328,6 +328,16 @@ class Service:
             inv.waiters.append(waiter)
         return True
 
+    def unwatch(self, ident: str, waiter: Callable[[Invocation], None]) -> None:
+        """The one waiting went away (timed out, disconnected): it is not kept until the invocation ends."""
+        inv = self.invocations.get(ident)
+        if inv is not None and waiter in inv.waiters:
+            inv.waiters.remove(waiter)
+
+    def waiting(self) -> int:
+        """Waiters kept now (long polls and channel connections waiting for a result)."""
+        return sum(len(inv.waiters) for inv in self.invocations.values())
+
     def forget(self, ids: list[str]) -> None:
         """Results fetched: the endpoint drops them."""
         gone = [i for i in ids if (inv := self.invocations.get(i)) is not None and inv.result is not None]
@@ -350,7 +360,7 @@ class Service:
             "platform": self.platform.name,
             "nodes": self.session.capacity(),
             "load": {"invocations": pending, "running": len(self.running), "leases": len(self.leases.held),
-                     **self.pool.counts()},
+                     "waiters": self.waiting(), **self.pool.counts()},
         }  # fmt: skip
 
 

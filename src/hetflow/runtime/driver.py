@@ -93,6 +93,12 @@ class Driver:
         self._closing = False
         self._next_key = 0
         self._changes: Callable[[], list[NodeChange]] | None = getattr(executor, "changes", None)
+        self._turn = threading.Lock()  # held while the engine steps: by the driver's thread, or by step()'s caller
+        self._stimuli: list[st.Stimulus] = []  # for the engine's next step
+        self._failure: BaseException | None = None  # what a step in another thread raised
+        bind: Callable[[Callable[[list[Outcome]], bool]], None] | None = getattr(executor, "bind_step", None)
+        if bind is not None:  # an executor that steps the engine in its own thread (step())
+            bind(self.step)
         self._thread = threading.Thread(target=self._main, name="hetflow-driver", daemon=True)
 
     # ---- any thread -----------------------------------------------------------------------------------------------
@@ -170,8 +176,47 @@ class Driver:
         return self.clock.now() - self.t0
 
     def _loop(self) -> None:
-        engine, ex, buffer = self.engine, self.executor, self.buffer
-        stimuli: list[st.Stimulus] = []
+        while True:
+            with self._turn:
+                ended, timeout = self._advance()
+            if ended:
+                return
+            outcomes = self.executor.poll(timeout)
+            if self._failure is not None:
+                raise self._failure  # a step in the executor's thread failed: the run stops as if it were here
+            with self._turn:
+                self._absorb(outcomes)
+                if self._changes is not None:
+                    self._membership(self._changes(), self._stimuli)
+
+    def step(self, outcomes: list[Outcome]) -> bool:
+        """Advance the engine now, in the calling thread: for an executor whose work runs in a thread of its own (the
+        endpoint's event loop), which hands its outcomes over here and gets its launches back in the same call, with
+        no hop to the driver's thread and back. One thread steps at a time. True when the driver's thread must look
+        again (the engine waits for a time, or the run ended): the executor wakes its poll then."""
+        if self.finished.is_set() or self._failure is not None:
+            return False
+        with self._turn:
+            try:
+                self._absorb(outcomes)
+                if self._changes is not None:
+                    self._membership(self._changes(), self._stimuli)
+                ended, timeout = self._advance()
+            except BaseException as exc:
+                self._failure = exc
+                return True
+        return ended or timeout is not None
+
+    def _absorb(self, outcomes: list[Outcome]) -> None:
+        if outcomes:
+            self._outcomes(outcomes, self._stimuli)
+        if self.triggers.pending:
+            self._fire()
+
+    def _advance(self) -> tuple[bool, float | None]:
+        """Take what was posted, step the engine while it has something to handle; (the run ended, how long the
+        driver may wait for outcomes: None without limit)."""
+        engine, buffer, stimuli = self.engine, self.buffer, self._stimuli
         while True:
             if self._posted or self._inbox:
                 with self._lock:
@@ -186,8 +231,9 @@ class Driver:
             if stimuli or waking:
                 # a wake-up a rounding error short of wake_at counts as on time (a clock whose readings are large
                 # floats cannot always step onto wake_at exactly): the engine sees wake_at, never a moment before
-                out = engine.handle(max(now, wake) if waking and wake is not None else now, stimuli)
-                stimuli = []
+                handled, stimuli = stimuli, []
+                self._stimuli = stimuli
+                out = engine.handle(max(now, wake) if waking and wake is not None else now, handled)
                 self._apply(out, stimuli)
                 self._losing.clear()
                 self._requeued.clear()
@@ -204,7 +250,7 @@ class Driver:
                 with self._lock:
                     if not self._inbox:
                         self._accepting = False
-                        return
+                        return True, None
                 continue
             if self._inbox:
                 continue  # a trigger's action posted from this thread (no wake-up): take it now
@@ -215,13 +261,7 @@ class Driver:
                     buffer.flush()
                 elif due is not None:
                     timeout = due if timeout is None else min(timeout, due)
-            outcomes = ex.poll(timeout)
-            if outcomes:
-                self._outcomes(outcomes, stimuli)
-            if self.triggers.pending:
-                self._fire()
-            if self._changes is not None:
-                self._membership(self._changes(), stimuli)
+            return False, timeout
 
     # ---- inbox ----------------------------------------------------------------------------------------------------
     def _take(self, items: list[Message], stimuli: list[st.Stimulus]) -> None:
