@@ -32,11 +32,13 @@ class Origin:
 
 
 def workflow_inputs(wf: Workflow) -> dict[str, int]:
-    """The workflow's own input files, name -> declared bytes, over all its sets."""
+    """The workflow's own input files, name -> declared bytes, over its sets that run a command (only commands run
+    in a working folder of staged files; a function reads what it is given)."""
     by_name = {s.name: s for s in wf.sets}
     out: dict[str, int] = {}
     for s in wf.sets:
-        out.update(origin_files(s, [by_name[p] for p in s.after if p in by_name]))
+        if s.command is not None:
+            out.update(origin_files(s, [by_name[p] for p in s.after if p in by_name]))
     return out
 
 
