@@ -149,7 +149,6 @@ class MultiSiteExecutor:
         self._staged: deque[tuple[int, str]] = deque()  # (key, error): executions whose input files were moved
         if origin is not None:
             self._stager.start_at(origin)
-        self.not_brought_back: list[str] = []  # final outputs that could not be brought back to the origin, and why
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def connect(self, shape: Platform) -> Platform:
@@ -191,7 +190,7 @@ class MultiSiteExecutor:
         if self._beat is not None:
             self._beat.join(timeout=5)
         if self._sites:
-            self.not_brought_back = self._stager.bring_back()
+            self._stager.bring_back()
         self._stager.close()
         for site in self._sites.values():
             site.probe.close()

@@ -154,12 +154,13 @@ class Stager:
         with self._lock:
             self._at.add((sha, site))
 
-    def bring_back(self) -> list[str]:
+    def bring_back(self) -> None:
         """Each final output written so far, from where it was written into the origin's folder, recorded as a
-        transfer (to set ""); the names that could not be brought back, each with why (also logged)."""
-        origin, failed = self._origin, []
+        transfer (to set ""); one that cannot be brought back (its site gone) is logged as an error, and the others
+        still come."""
+        origin = self._origin
         if origin is None:
-            return []
+            return
         for name in origin.outputs:
             with self._lock:
                 where = self._where.get(name)
@@ -170,12 +171,10 @@ class Stager:
             try:
                 download(self._clients(site), sha, origin.into / name)
             except Exception as exc:
-                failed.append(f"{name}: {exc}")
                 log.error("final output %s not brought back from site %s: %s", name, site, exc)
                 continue
             with self._lock:
                 self.transfers.append(Transfer(src_set, site, "", origin.site, size, start, time.time()))
-        return failed
 
 
 def connection(ep: Endpoint) -> http.client.HTTPConnection:
