@@ -4,7 +4,9 @@ other, through this process; the receiver hashes it before keeping it). Two loca
     PYTHONPATH=src python benchmarks/staging.py [--sizes 1,16,64] [--repeats 5]
 
 Per size (MB): the median seconds of a site-to-site copy and its MB/s, beside a plain read of the same bytes from
-the first endpoint (GET alone) to show what the second leg (the PUT, hashed and written) adds.
+the first endpoint (GET alone) to show what the second leg (the PUT, hashed and written) adds; and the two moves
+at the origin: a workflow input file uploaded from this machine's disk to an endpoint (upload) and a final output
+brought back from an endpoint into a folder here (download), as `hetflow run --sites` makes them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from pathlib import Path
 
 import hetflow as hf
-from hetflow.faas.stager import auth, connection, copy, stored
+from hetflow.faas.stager import auth, connection, copy, download, stored, upload
 
 MB = 1024 * 1024
 PLATFORM = {"platform": "bench", "nodes": [{"type": "cpu", "count": 1, "cores": 2}]}
@@ -84,8 +86,18 @@ def main() -> None:
             for size in sizes:
                 data = os.urandom(size * MB)
                 sha = put(a, data)
-                copies, reads = [], []
+                copies, reads, ups, downs = [], [], [], []
+                here = Path(tmp) / f"input-{size}"
+                here.write_bytes(data)
                 for _ in range(args.repeats):
+                    (Path(tmp) / "b" / "ep.db.files" / "blobs" / sha).unlink(missing_ok=True)
+                    t = time.perf_counter()
+                    upload(here, b, sha, len(data))
+                    ups.append(time.perf_counter() - t)
+                    t = time.perf_counter()
+                    download(b, sha, Path(tmp) / "back")
+                    downs.append(time.perf_counter() - t)
+                    assert (Path(tmp) / "back").stat().st_size == len(data)
                     (Path(tmp) / "b" / "ep.db.files" / "blobs" / sha).unlink(missing_ok=True)
                     t = time.perf_counter()
                     copy(a, b, sha, len(data))
@@ -95,8 +107,11 @@ def main() -> None:
                     assert read(a, sha) == len(data)
                     reads.append(time.perf_counter() - t)
                 c, r = statistics.median(copies), statistics.median(reads)
+                u, d = statistics.median(ups), statistics.median(downs)
                 rows.append({"mb": size, "copy_s": round(c, 4), "copy_mb_s": round(size / c, 1),
-                             "get_s": round(r, 4), "get_mb_s": round(size / r, 1)})  # fmt: skip
+                             "get_s": round(r, 4), "get_mb_s": round(size / r, 1),
+                             "upload_s": round(u, 4), "upload_mb_s": round(size / u, 1),
+                             "download_s": round(d, 4), "download_mb_s": round(size / d, 1)})  # fmt: skip
         finally:
             for client in clients:
                 client.close()

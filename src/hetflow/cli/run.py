@@ -172,6 +172,13 @@ def check_site_nodes(platform: Platform, sites: Sites) -> None:
     help="The token of the endpoints of --sites whose sites have an `endpoint:` (one for them all).",
 )
 @click.option(
+    "--outputs",
+    "outputs_dir",
+    metavar="DIR",
+    help="A run across endpoints: where the workflow's final outputs (files no task reads) are brought back to "
+    "(default: the working directory, as a run on this machine leaves them).",
+)
+@click.option(
     "--mode", default=None, help="Asynchrony: sync, workload or task (default; with --resume: the journal's)."
 )
 @click.option("--policy", default=None, metavar="NAME", help="Placement policy (default fifo).")
@@ -210,6 +217,7 @@ def run(
     platform: str | None,
     endpoints: str | None,
     token_file: str | None,
+    outputs_dir: str | None,
     mode: str | None,
     policy: str | None,
     journal: str | None,
@@ -290,6 +298,13 @@ def run(
         pf = None  # the endpoints' nodes, named as the sites' platform names them (SITE/TYPE-i)
     if accounting is not None:  # the engine sees transfer times between the sites, as in simulation
         options["links"] = accounting.sites
+    if backend == "faas":  # inputs from here (all present, or exit 2 now), final outputs back here
+        from hetflow.faas.origin import origin_of
+
+        origin = accounting.sites.origin if accounting is not None else ""
+        options["origin"] = origin_of(wf, origin, into=output_dir(outputs_dir, "--outputs"))
+    elif outputs_dir is not None:
+        raise SpecError("--outputs is for runs across endpoints", place="--outputs", fix="leave it out")
     session = Session(backend, platform=pf, mode=mode, policy=policy, journal=journal, resume=resume, **options)
     try:
         session.check_workflow(wf)  # before the journal records a run
@@ -321,8 +336,12 @@ def run(
     from hetflow.report import with_skipped  # the table and report tell skipped tasks from unended ones
 
     result = with_skipped(r.result(), r.skipped)
-    if session.transfers:  # the files moved between endpoints
+    if session.transfers:  # the files moved between endpoints, in the journal too
         result = replace(result, transfers=[*result.transfers, *session.transfers])
+        if journal is not None:
+            from hetflow.journal import record_transfers
+
+            record_transfers(journal, session.transfers)
     footprint = accounting.footprint(result) if accounting is not None else None
     if report_path is not None:
         from hetflow.report import write_report

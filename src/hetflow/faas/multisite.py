@@ -47,6 +47,7 @@ from hetflow.errors import ExecutionError, SpecError
 from hetflow.executors.api import CANCELLED, DONE, FAILED, LOST, REFUSED, NodeChange, Outcome, TaskRun
 from hetflow.faas import remote
 from hetflow.faas.client import Endpoint
+from hetflow.faas.origin import Origin
 from hetflow.faas.sitefile import SiteEndpoint, site_endpoints
 from hetflow.faas.stager import Stager
 from hetflow.spec.data import Transfer
@@ -103,7 +104,8 @@ class Job:
 class MultiSiteExecutor:
     """Tasks on the nodes of several endpoints. endpoints: site name -> URL or {url, token}; token: one for every
     site or one per site; log_dir: where commands' output is written; grace: seconds of silence after which a site
-    is lost."""
+    is lost; origin: the workflow's input files, uploaded where they are read, and its final outputs, brought back
+    when the executor closes (faas/origin.py)."""
 
     name = "faas"
 
@@ -115,6 +117,7 @@ class MultiSiteExecutor:
         log_dir: str | os.PathLike[str] | None = None,
         grace: float = GRACE_S,
         heartbeat: float = HEARTBEAT_S,
+        origin: Origin | None = None,
     ) -> None:
         if endpoints is None:
             raise SpecError(
@@ -144,6 +147,8 @@ class MultiSiteExecutor:
         self._beat: threading.Thread | None = None
         self._stager = Stager(self._client_of)  # declared files: where they are, moved where tasks read them
         self._staged: deque[tuple[int, str]] = deque()  # (key, error): executions whose input files were moved
+        if origin is not None:
+            self._stager.start_at(origin)
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def connect(self, shape: Platform) -> Platform:
@@ -184,6 +189,8 @@ class MultiSiteExecutor:
             self.cancel(key)
         if self._beat is not None:
             self._beat.join(timeout=5)
+        if self._sites:
+            self._stager.bring_back()
         self._stager.close()
         for site in self._sites.values():
             site.probe.close()

@@ -6,25 +6,35 @@ file store and answers their hashes); a task that reads them (spec/data.py stage
 is at its site: a file held elsewhere goes site to site through the session (GET from one endpoint streamed into a
 PUT on the other; nothing is kept here), skipped when the destination holds those bytes already (HEAD). Each move
 is recorded as a Transfer (sets, sites, bytes, start and end on this machine's clock), as simulated ones are, so the
-run's results and Gantt chart show them. Moves run in threads of their own, never in the driver's."""
+run's results and Gantt chart show them. Moves run in threads of their own, never in the driver's.
+
+The workflow's own input files start here, at the origin (faas/origin.py): each is hashed once and uploaded (PUT)
+to the first site that needs it; the final outputs are brought back here (GET) when the run ends (bring_back)."""
 
 from __future__ import annotations
 
 import http.client
+import logging
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from hetflow.executors.api import TaskRun
 from hetflow.faas.client import Endpoint
+from hetflow.faas.origin import Origin
+from hetflow.faas.workdir import sha256_of
 from hetflow.spec.data import Transfer
 
 CHUNK = 1 << 20
 MOVERS = 4  # transfers at once
 Located = tuple[str, str, int, str]  # (site, sha256, size, the task set that wrote it)
+HERE = ""  # the site of a file that is at the origin, in the session's working directory
+log = logging.getLogger("hetflow")
 
 
 def set_of(task_id: str) -> str:
@@ -43,6 +53,16 @@ class Stager:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self.transfers: list[Transfer] = []
+        self._origin: Origin | None = None
+        self._local: dict[str, Path] = {}  # sha256 -> the origin's file with those bytes
+
+    def start_at(self, origin: Origin) -> None:
+        """The run's origin: its input files (hashed now) are here until moved where they are read."""
+        self._origin = origin
+        for name, path in origin.inputs.items():
+            sha = sha256_of(path)
+            self._local[sha] = path
+            self._where[name] = (HERE, sha, path.stat().st_size, "")
 
     def collected(self, site: str, run: TaskRun, outputs: dict[str, Any]) -> None:
         """What a task that ended at `site` wrote: {name: [sha256, size]} (its declared outputs)."""
@@ -122,12 +142,39 @@ class Stager:
         dst = self._clients(site)
         if stored(dst, sha) != size:  # else it is there already (an earlier run on the endpoint's store)
             start = time.time()
-            copy(self._clients(src), dst, sha, size)
+            if src == HERE:
+                assert self._origin is not None
+                upload(self._local[sha], dst, sha, size)
+                src = self._origin.site
+            else:
+                copy(self._clients(src), dst, sha, size)
             end = time.time()
             with self._lock:
                 self.transfers.append(Transfer(src_set, src, set_of(run.task_id), site, size, start, end))
         with self._lock:
             self._at.add((sha, site))
+
+    def bring_back(self) -> None:
+        """Each final output written so far, from where it was written into the origin's folder, recorded as a
+        transfer (to set ""); one that cannot be brought back (its site gone) is logged as an error, and the others
+        still come."""
+        origin = self._origin
+        if origin is None:
+            return
+        for name in origin.outputs:
+            with self._lock:
+                where = self._where.get(name)
+            if where is None or where[0] == HERE:
+                continue  # never written (its task failed, or did not run)
+            site, sha, size, src_set = where
+            start = time.time()
+            try:
+                download(self._clients(site), sha, origin.into / name)
+            except Exception as exc:
+                log.error("final output %s not brought back from site %s: %s", name, site, exc)
+                continue
+            with self._lock:
+                self.transfers.append(Transfer(src_set, site, "", origin.site, size, start, time.time()))
 
 
 def connection(ep: Endpoint) -> http.client.HTTPConnection:
@@ -176,3 +223,39 @@ def copy(src: Endpoint, dst: Endpoint, sha: str, size: int) -> None:
     finally:
         get.close()
         put.close()
+
+
+def upload(path: os.PathLike[str], dst: Endpoint, sha: str, size: int) -> None:
+    """A file of the origin into an endpoint's store, streamed (OSError with the endpoint's error)."""
+    put = connection(dst)
+    try:
+        with open(path, "rb") as f:
+            headers = {**auth(dst), "Content-Length": str(size), "Content-Type": "application/octet-stream"}
+            put.request("PUT", f"/v1/files/{sha}", body=iter(lambda: f.read(CHUNK), b""), headers=headers)
+            answer = put.getresponse()
+            body = answer.read()
+        if answer.status != 201:
+            raise OSError(f"{dst.url} refused the file {sha} ({answer.status}: {body[:200]!r})")
+    finally:
+        put.close()
+
+
+def download(src: Endpoint, sha: str, target: os.PathLike[str]) -> None:
+    """The file sha256 from an endpoint's store to target, written beside it first and then renamed (a reader never
+    sees half a file)."""
+    get = connection(src)
+    part = f"{os.fspath(target)}.part"
+    try:
+        get.request("GET", f"/v1/files/{sha}", headers=auth(src))
+        got = get.getresponse()
+        if got.status != 200:
+            raise OSError(f"{src.url} has no file {sha} ({got.status}: {got.read()[:200]!r})")
+        os.makedirs(os.path.dirname(part) or ".", exist_ok=True)
+        with open(part, "wb") as f:
+            while chunk := got.read(CHUNK):
+                f.write(chunk)
+        os.replace(part, target)
+    finally:
+        get.close()
+        if os.path.exists(part):
+            os.remove(part)

@@ -15,6 +15,7 @@ from typing import Any
 from hetflow.errors import SpecError
 from hetflow.journal import store as J
 from hetflow.journal.codec import platform_from_dict, set_from_dict
+from hetflow.spec.data import Transfer
 from hetflow.spec.logs import attempt_logs
 from hetflow.spec.platform import Platform
 from hetflow.spec.resources import GPU_UNIT
@@ -72,6 +73,7 @@ class JournalView:
     first_submit: float | None = None
     marks: list[Mark] = field(default_factory=list, repr=False)  # triggers fired, partitions resized
     log_dir: Path | None = None  # where commands wrote their output (recorded, else FILE.logs by default)
+    transfers: list[Transfer] = field(default_factory=list, repr=False)  # files moved between sites (multi-site)
 
     @property
     def origin(self) -> float:
@@ -228,9 +230,16 @@ def read_journal(path: str | os.PathLike[str]) -> JournalView:
     mode, policy = meta.get("mode", "task"), meta.get("policy", "fifo")
     marks = [Mark(e[1], _MARKS[e[2]], e[10] or "") for e in events if e[2] in _MARKS]
     logs = Path(meta[J.LOG_DIR_KEY]) if J.LOG_DIR_KEY in meta else Path(source + ".logs")
+    moved = [transfer_of(e) for e in events if e[2] == J.TRANSFER]
     return JournalView(
-        Path(source), workflow, platform, mode, policy, runs, records, kept, kinds, first, marks, log_dir=logs
+        Path(source), workflow, platform, mode, policy, runs, records, kept, kinds, first, marks, logs, moved
     )
+
+
+def transfer_of(event: tuple[Any, ...]) -> Transfer:
+    """A TRANSFER event as the Transfer it records."""
+    d = json.loads(event[10])
+    return Transfer(d["from_set"], d["from_site"], event[3] or "", d["to_site"], int(d["bytes"]), event[7], event[1])
 
 
 _MARKS = {J.TRIGGERED: "trigger", J.RESIZED: "resize"}

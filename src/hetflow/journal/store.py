@@ -17,12 +17,14 @@ Tables:
                                               cancelled, crashed (the runtime stopped on an error), interrupted (the
                                               process died: found so by the next run; ended stays NULL)
     sets(seq, name, run, kind, spec)          spec: JSON of the task set (codec.set_to_dict); kind: workflow, call, ...
-    events(seq, run, t, kind, set, idx, node, attempt, t0, cores, gpu_units, detail)
+    events(seq, run, t, kind, set, idx, node, attempt, t0, cores, gpu_units, detail)   (kinds below; a journal
+                                              older than a kind simply has no such rows)
     results(set, idx, run, size, data, digest)
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +36,7 @@ from typing import Any
 
 from hetflow.errors import ExecutionError, SpecError
 from hetflow.journal.codec import platform_to_dict, set_to_dict
+from hetflow.spec.data import Transfer
 from hetflow.spec.platform import Platform
 from hetflow.spec.workflow import TaskSet
 
@@ -61,6 +64,8 @@ NODE_JOINED = "node-joined"
 NODE_LOST = "node-lost"
 TRIGGERED = "triggered"  # run: a trigger fired (detail: its name and what it did)
 RESIZED = "resized"  # run: a partition got new shares (detail: which and how much)
+TRANSFER = "transfer"  # run: a file really moved between sites (set: the reader's set, "" for the origin's final
+#                        outputs; t0: start, t: end; detail: JSON {from_set, from_site, to_site, bytes})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -284,3 +289,27 @@ class Journal:
                     self.conn.executemany("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?)", results)
         except sqlite3.Error as exc:
             raise ExecutionError(f"{self.path}: cannot write the journal: {exc}") from exc
+
+
+def record_transfers(path: str | os.PathLike[str], transfers: Iterable[Transfer]) -> None:
+    """Add the files a multi-site run really moved (faas/stager.py) to its journal, as TRANSFER events of its latest
+    run: the runtime's journal is closed by then, as the last moves (final outputs back to the origin) happen when
+    the run's executor closes."""
+    rows = [
+        (t.end, TRANSFER, t.dst_set, t.start, json.dumps(transfer_detail(t), separators=(",", ":"))) for t in transfers
+    ]
+    if not rows:
+        return
+    try:
+        with contextlib.closing(connect(path)) as conn, conn:
+            run = conn.execute("SELECT max(run) FROM runs").fetchone()[0] or 0
+            conn.executemany(
+                'INSERT INTO events(run, t, kind, "set", t0, detail) VALUES (?, ?, ?, ?, ?, ?)',
+                [(run, *row) for row in rows],
+            )
+    except sqlite3.Error as exc:
+        raise ExecutionError(f"{path}: cannot write the journal: {exc}") from exc
+
+
+def transfer_detail(t: Transfer) -> dict[str, Any]:
+    return {"from_set": t.src_set, "from_site": t.src_site, "to_site": t.dst_site, "bytes": t.size}

@@ -62,4 +62,5 @@ def journal_result(view: JournalView, label: str = "") -> RunResult:
         label=label,
         outcomes=journal_outcomes(view),
         problems=journal_problems(view),
+        transfers=list(view.transfers),
     )

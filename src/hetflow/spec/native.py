@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PlainValidator, PrivateAttr, ValidationError, model_validator
 
 from hetflow.errors import SpecError
+from hetflow.spec.data import ORIGIN
 from hetflow.spec.distribution import RUNTIME_IS, Distribution, parse_runtime
 from hetflow.spec.features import Features, Requirement, features_from_dict, requirement_from_dict
 from hetflow.spec.gpu_speed import CURVE_IS, SATURATION_IS, GpuSpeed, curve, saturating
@@ -120,6 +121,18 @@ Outputs = Annotated[
 ]
 
 
+def parse_files(value: object) -> dict[str, int]:
+    """`input_files:`: a mapping of file names (no folder) -> bytes."""
+    if not isinstance(value, dict):
+        raise fail("input_files must map file names to sizes", "e.g. input_files: {data.csv: 1MB}")
+    files = parse_outputs(value)
+    assert isinstance(files, dict)
+    return files
+
+
+FileSizes = Annotated[dict[str, int], PlainValidator(parse_files, json_schema_input_type=dict[str, int | str])]
+
+
 class TaskDoc(Strict):
     """One task set of a native workflow."""
 
@@ -145,6 +158,9 @@ class TaskDoc(Strict):
     inputs: dict[Name, Memory] = Field({}, description="a mapping of parent task set -> bytes each task reads from it")
     outputs: Outputs = Field(
         0, description="a size each task writes, such as 2GiB, or a mapping of the files it writes -> their sizes"
+    )
+    input_files: FileSizes = Field(
+        {}, description="a mapping of the workflow's own files each task reads (at the origin) -> their sizes"
     )
     image: Name | None = Field(None, description="an image name, such as gromacs")
     cold_start: Seconds = Field(0.0, description="a number of seconds >= 0")
@@ -189,7 +205,7 @@ class TaskDoc(Strict):
             gpu_speed=self.gpu_saturation or self.gpu_speed,
             inputs=tuple(self.inputs.items()),
             outputs=sum(self.outputs.values()) if isinstance(self.outputs, dict) else self.outputs,
-            files=output_files(self.outputs),
+            files=output_files(self.outputs) + origin_files(self.input_files),
             image=self.image,
             cold_start=self.cold_start,
             requires=self.requires,
@@ -200,6 +216,12 @@ def output_files(outputs: int | dict[str, int]) -> tuple[FileRef, ...]:
     """The files a task writes, as named in `outputs:` ({index} stands for the task's index): a multi-site run
     collects them where it ran and moves them to where its dependents run (faas/staging.py)."""
     return tuple(FileRef(name, size, "output") for name, size in outputs.items()) if isinstance(outputs, dict) else ()
+
+
+def origin_files(files: dict[str, int]) -> tuple[FileRef, ...]:
+    """`input_files:`: files no task writes, taken from the origin (a multi-site run uploads them from the session's
+    working directory to each site that reads them)."""
+    return tuple(FileRef(name, size, ORIGIN) for name, size in files.items())
 
 
 class WorkflowDoc(Strict):
