@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 
 from hetflow.core.instructions import Instruction, Released, Skipped
-from hetflow.core.modes import Gate
+from hetflow.core.modes import Gate, TaskGate
 from hetflow.core.partitions import Partitions
 from hetflow.core.states import IS_TERMINAL, LEGAL, TaskState, check_transition
 from hetflow.errors import EngineError
@@ -133,14 +133,61 @@ class SetState:
         return bool(c[FAILED] or c[SKIPPED] or c[CANCELLED])
 
 
-class SetBook:
-    """The task sets of a run, by name and by id (declaration order), and the sets whose tasks are not terminal."""
+GONE = SetState(-1, TaskSet("(forgotten)", 1, Resources(), 0.0), "", (Variant(Resources(), 0.0),), (False, 0, 0))
+GONE.counts = [0] * len(TaskState)  # an ended set of no tasks: what a forgotten set id reads as
+GONE.ended = True
 
-    def __init__(self, gate: Gate) -> None:
+
+class SetIds:
+    """The sets a book holds, by set id: ids are handed out in declaration order (len: how many were), and a set
+    forgotten after it ended leaves no entry; a forgotten id reads as GONE (an ended set of no tasks)."""
+
+    __slots__ = ("_live", "_next")
+
+    def __init__(self) -> None:
+        self._live: dict[int, SetState] = {}
+        self._next = 0
+
+    def append(self, st: SetState) -> None:
+        self._live[self._next] = st
+        self._next += 1
+
+    def __getitem__(self, sid: int) -> SetState:
+        got = self._live.get(sid)
+        return GONE if got is None else got
+
+    def __len__(self) -> int:
+        return self._next
+
+    def __iter__(self) -> Iterator[SetState]:
+        return iter(self._live.values())
+
+    def live(self) -> int:
+        """How many sets are held (not forgotten)."""
+        return len(self._live)
+
+    def drop(self, sid: int) -> None:
+        del self._live[sid]
+
+
+class SetBook:
+    """The task sets of a run, by name and by id (declaration order), and the sets whose tasks are not terminal.
+
+    forget (a long-lived session's engine): sets that ended leave the book when `forget_ended` is called (a tombstone
+    only for those that ended with a task failed, skipped or cancelled), so memory and each step's work stay as they
+    were however many sets came before. A name the book does not know is then a set that ended and was forgotten
+    (the driver names only sets it submitted): a dependency on it is met, or tainted when it ended badly. Only the
+    task mode's gate may forget: the sync and workload gates place a new set by its parents' levels and workloads."""
+
+    def __init__(self, gate: Gate, forget: bool = False) -> None:
         self.gate = gate
         self.by_name: dict[str, SetState] = {}
-        self.by_sid: list[SetState] = []
+        self.by_sid = SetIds()
         self.unfinished = 0  # tasks not yet in a terminal state
+        self.forget = forget and not gate.workloads and isinstance(gate, TaskGate)
+        self.gone_counts = [0] * len(TaskState)  # tasks per TaskState of the sets forgotten
+        self.gone_bad: set[str] = set()  # forgotten sets that ended with a task failed, skipped or cancelled
+        self._ended: list[SetState] = []  # sets that ended since forget_ended was last called (when forgetting)
         self._waiting: list[SetState] = []  # dependencies met, held by the gate when last asked
         self._fresh: list[SetState] = []  # dependencies met since the last release
         self._moved = False  # the gate may have opened since the last release
@@ -180,6 +227,7 @@ class SetBook:
                 raise EngineError(f"task set {s.name!r} was submitted before")
             local[s.name] = base + len(local)
         deps: list[list[int]] = []  # per new set: the ids it depends on, once each, in the order `after` names them
+        tainted: set[int] = set()  # new sets with a parent that was forgotten after it ended badly
         ordered = True  # every set is declared after its parents
         for sid, s in enumerate(sets, base):
             ids: list[int] = []
@@ -188,7 +236,11 @@ class SetBook:
                 if d is None:
                     parent = known.get(p)
                     if parent is None:
-                        raise EngineError(f"{s.name} depends on unknown task set {p!r}")
+                        if not self.forget:
+                            raise EngineError(f"{s.name} depends on unknown task set {p!r}")
+                        if p in self.gone_bad:  # it ended and was forgotten: met, or tainted
+                            tainted.add(sid)
+                        continue
                     d = parent.sid
                 elif d >= sid:
                     ordered = False
@@ -255,6 +307,8 @@ class SetBook:
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]
             st.level = lv
+            if tainted and sid in tainted:
+                st.tainted = True
             known[s.name] = st
             by_sid.append(st)
             add(st)
@@ -298,6 +352,8 @@ class SetBook:
             cur = stack.pop()
             c = cur.counts
             cur.ended = True
+            if self.forget:
+                self._ended.append(cur)
             if gate_ended(cur):
                 self._moved = True
             bad = bool(c[AT_FAILED] or c[AT_SKIPPED] or c[AT_CANCELLED])
@@ -382,6 +438,21 @@ class SetBook:
                         still.append(w)
                 closed = []
         self._waiting = still + closed
+
+    def forget_ended(self) -> None:
+        """Forget the sets that ended since the last call (when the book forgets): their names and ids leave the
+        book, their counts join gone_counts, and a set that ended badly leaves its name in gone_bad."""
+        ended, self._ended = self._ended, []
+        by_name, by_sid, gone = self.by_name, self.by_sid, self.gone_counts
+        for st in ended:
+            if by_name.get(st.name) is not st:
+                continue
+            del by_name[st.name]
+            by_sid.drop(st.sid)
+            for i, n in enumerate(st.counts):
+                gone[i] += n
+            if st.bad:
+                self.gone_bad.add(st.name)
 
     def cancel_pending(self, st: SetState, wanted: range) -> None:
         """Cancel tasks of a set not yet released: remember their indices, so that release leaves them out."""

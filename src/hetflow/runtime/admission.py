@@ -3,6 +3,7 @@ partitions it has, futures of its own, workflows that can run here. Any thread m
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from collections.abc import Iterable
@@ -25,9 +26,12 @@ class Admission:
         self.shares = shares  # the partitions' shares, as last set (read and changed under lock)
         self.owner = owner
         self.lock = threading.Lock()
-        self.specs: list[TaskSet] = []  # every set handed to the driver, in order
+        # every set handed to the driver, in order; a name alone stands for a call like the last call kept whole, in
+        # a 1-tuple (a long-lived session makes many: a name costs a list slot, a TaskSet 184 bytes)
+        self._specs: list[TaskSet | tuple[TaskSet] | str] = []
+        self._like: TaskSet | None = None  # the last call without dependencies kept whole
         self._names: set[str] = set()
-        self._posted: set[str] = set()  # task sets handed to the driver
+        self._unposted: set[str] = set()  # task sets named here and not yet handed to the driver
         self._counter = itertools.count()
         self._fits: dict[tuple[Resources, Requirement | None], bool] = {}
 
@@ -40,6 +44,7 @@ class Admission:
                 name = f"{prefix}-{next(self._counter)}"
                 if name not in self._names:
                     self._names.add(name)
+                    self._unposted.add(name)
                     return name
 
     def claim(self, wf: Workflow) -> None:
@@ -53,18 +58,51 @@ class Admission:
                     fix="rename the task set, or run the workflow in a new Session",
                 )
             self._names.update(s.name for s in wf.sets)
+            self._unposted.update(s.name for s in wf.sets)
 
-    def posted(self, infos: Iterable[SetInfo]) -> None:
-        """These task sets go to the driver now."""
+    def posted(self, infos: Iterable[SetInfo], kind: str) -> None:
+        """These task sets go to the driver now (kind: "call" for calls, which may be kept as a name alone)."""
         with self.lock:
+            specs, like = self._specs, self._like
             for info in infos:
-                self.specs.append(info.spec)
-                self._posted.add(info.spec.name)
+                spec = info.spec
+                self._unposted.discard(spec.name)
+                if kind != "call" or spec.after:
+                    specs.append(spec)
+                elif (
+                    like is not None
+                    and spec.resources is like.resources
+                    and spec.runtime == like.runtime
+                    and spec.retries == like.retries
+                    and spec.partition == like.partition
+                ):
+                    specs.append(spec.name)  # a call() makes nothing else differ (runtime/submitting.py)
+                else:
+                    specs.append((spec,))
+                    like = self._like = spec
+
+    @property
+    def specs(self) -> list[TaskSet]:
+        """Every set handed to the driver, in order."""
+        with self.lock:
+            kept = list(self._specs)
+        out: list[TaskSet] = []
+        like = None
+        for s in kept:
+            if isinstance(s, str):
+                assert like is not None
+                out.append(dataclasses.replace(like, name=s))
+            elif isinstance(s, tuple):
+                like = s[0]
+                out.append(like)
+            else:
+                out.append(s)
+        return out
 
     def submitted(self, f: TaskFuture) -> bool:
         """The future's task set went to the driver (a dependency the engine can see)."""
         with self.lock:
-            return f.set in self._posted
+            return f.set in self._names and f.set not in self._unposted
 
     def unknown(self, names: Iterable[str]) -> list[str]:
         with self.lock:

@@ -418,6 +418,7 @@ class Driver:
             info = self.sets.pop(name, None)
             if info is not None:
                 self._publish(ev.SetEnded(info, self.engine.count(name, TaskState.CANCELLED)))
+        self.engine.forget_ended()  # what ended was read: a forgetting engine drops it (core/sets.py)
 
     def _unstick(self, stimuli: list[st.Stimulus]) -> None:
         """Nothing runs, nothing will: cancel what is left (a safety net; submissions check that tasks fit)."""

@@ -199,6 +199,7 @@ class Session:
             partitions=self._shares or None,
             retry_backoff=self._backoff,
             links=self._links,
+            forget=True,  # a long-lived session keeps what it held at its start, however many sets ended
         )
         observers: list[Observer] = [self._recorder]
         buffer = None
@@ -482,7 +483,7 @@ class Session:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
-        self._admit.posted(infos)
+        self._admit.posted(infos, kind)
         d.post(SubmitSets(infos, kind, workflow, [self._clock.time() if at is None else at] * len(infos)))
 
     def _cancel_future(self, fut: TaskFuture) -> None:
