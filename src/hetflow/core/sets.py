@@ -27,6 +27,7 @@ NONE_CANCELLED: AbstractSet[int] = frozenset()
 # The ready ranges of every set that has none (most sets, most of the time: an empty deque takes 600 bytes). Nothing
 # is ever appended to it: a set gets a deque of its own when it gets ranges, and gives it back when they are placed.
 NO_RANGES: deque[list[int]] = deque()
+MAX_TRAITS = 4096  # distinct needs whose traits a book remembers (a long-lived session may bring new ones forever)
 NO_SETS: list[SetState] = []  # the parents, or children, of every set that has none (never appended to either)
 
 
@@ -299,6 +300,8 @@ class SetBook:
                 variants = s.all_variants
                 got = traits.get((id(res), s.requires, s.variants))
                 if got is None or got[0] is not res:
+                    if len(traits) >= MAX_TRAITS:  # resources made anew for each set (a shell call each): start over
+                        traits.clear()
                     got = traits[id(res), s.requires, s.variants] = (res, traits_of(variants, self._shape(variants)))
                 alike = got[1]
                 self._last = (res, s.runtime, s.requires, s.image, s.cold_start, s.variants)

@@ -91,9 +91,12 @@ class IntervalRecorder:
         self._text.extend((r.set, run.node, status))
         self._ints.extend((r.index, r.index + 1, run.cores, r.gpu_units, run.attempt))
         self._times.extend((start, end))
-        if r.info.group is not None:
-            iv = Interval(r.set, r.index, r.index + 1, run.node, start, end, run.cores, r.gpu_units, status, run.attempt)
-            r.info.group.intervals.append(iv)
+        group = r.info.group
+        if group is not None:
+            cores, gpus = run.cores, r.gpu_units
+            group.intervals.append(
+                Interval(r.set, r.index, r.index + 1, run.node, start, end, cores, gpus, status, run.attempt)
+            )
 
 
 class FuturesObserver:
