@@ -31,6 +31,10 @@ MAX_TRAITS = 4096  # distinct needs whose traits a book remembers (a long-lived 
 NO_SETS: list[SetState] = []  # the parents, or children, of every set that has none (never appended to either)
 
 
+def by_id(st: SetState) -> int:
+    return st.sid
+
+
 def traits_of(variants: tuple[Variant, ...], shape: int) -> Traits:
     """Whether a way takes no core and no GPU, the fewest cores of a way, and the shape (given by the SetBook)."""
     return (
@@ -139,36 +143,26 @@ GONE.counts = [0] * len(TaskState)  # an ended set of no tasks: what a forgotten
 GONE.ended = True
 
 
-class SetIds:
-    """The sets a book holds, by set id: ids are handed out in declaration order (len: how many were), and a set
-    forgotten after it ended leaves no entry; a forgotten id reads as GONE (an ended set of no tasks)."""
+class SetIds(dict[int, SetState]):
+    """The sets a book holds, by set id (a dict: a lookup costs no Python call). Ids are handed out in declaration
+    order (`next`: how many were); a set forgotten after it ended leaves no entry, and its id reads as GONE (an ended
+    set of no tasks). Iterating gives the sets held."""
 
-    __slots__ = ("_live", "_next")
+    __slots__ = ("next",)
 
     def __init__(self) -> None:
-        self._live: dict[int, SetState] = {}
-        self._next = 0
+        super().__init__()
+        self.next = 0
+
+    def __missing__(self, sid: int) -> SetState:
+        return GONE
+
+    def __iter__(self) -> Iterator[SetState]:  # type: ignore[override]
+        return iter(self.values())
 
     def append(self, st: SetState) -> None:
-        self._live[self._next] = st
-        self._next += 1
-
-    def __getitem__(self, sid: int) -> SetState:
-        got = self._live.get(sid)
-        return GONE if got is None else got
-
-    def __len__(self) -> int:
-        return self._next
-
-    def __iter__(self) -> Iterator[SetState]:
-        return iter(self._live.values())
-
-    def live(self) -> int:
-        """How many sets are held (not forgotten)."""
-        return len(self._live)
-
-    def drop(self, sid: int) -> None:
-        del self._live[sid]
+        self[self.next] = st
+        self.next += 1
 
 
 class SetBook:
@@ -185,7 +179,8 @@ class SetBook:
         self.by_name: dict[str, SetState] = {}
         self.by_sid = SetIds()
         self.unfinished = 0  # tasks not yet in a terminal state
-        self.forget = forget and not gate.workloads and isinstance(gate, TaskGate)
+        self.always_open = isinstance(gate, TaskGate)  # the task mode's: it never holds a set
+        self.forget = forget and self.always_open
         self.gone_counts = [0] * len(TaskState)  # tasks per TaskState of the sets forgotten
         self.gone_bad: set[str] = set()  # forgotten sets that ended with a task failed, skipped or cancelled
         self._ended: list[SetState] = []  # sets that ended since forget_ended was last called (when forgetting)
@@ -221,7 +216,7 @@ class SetBook:
 
         The DAG is worked on as set ids (declaration order, counting the sets submitted before): a batch declared
         parents first needs no sorting, and workloads are derived only for the gate that uses them."""
-        known, base = self.by_name, len(self.by_sid)
+        known, base = self.by_name, self.by_sid.next
         local: dict[str, int] = {}
         for s in sets:
             if s.name in known or s.name in local:
@@ -400,6 +395,12 @@ class SetBook:
         else:
             todo, closed = self._fresh, self._waiting
         self._fresh, self._moved = [], False
+        if self.always_open:  # the task mode's gate holds nothing: release in id order, with no heap
+            if len(todo) > 1:
+                todo.sort(key=by_id)
+            for st in todo:
+                self._release(st, out, ready)
+            return
         heap = [(st.sid, st) for st in todo]
         if len(heap) > 1:
             heapq.heapify(heap)
@@ -410,29 +411,8 @@ class SetBook:
             if not gate_open(st):
                 still.append(st)
                 continue
-            st.released = True
-            st.seq = self._next_seq
-            self._next_seq += 1
-            counts = st.counts
-            n = counts[AT_PENDING]
-            counts[AT_PENDING] = 0  # PENDING -> READY, always a legal transition
-            counts[AT_READY] += n
-            ranges: list[list[int]] = []
-            start = 0
-            if st.cancelled:
-                for idx in sorted(st.cancelled):
-                    if start < idx:
-                        ranges.append([start, idx])
-                    start = idx + 1
-            if start < st.count:
-                ranges.append([start, st.count])
-            if ranges:
-                st.ready = deque(ranges)
-            out.append(Released(st.name))
-            if n:
-                ready(st)
+            if self._release(st, out, ready):
                 continue
-            self.maybe_end(st, out)
             if self._moved and closed:  # its end opened the gate: the sets held after it are asked in this pass too
                 for w in closed:
                     if w.sid > sid:
@@ -441,6 +421,36 @@ class SetBook:
                         still.append(w)
                 closed = []
         self._waiting = still + closed
+
+    def _release(self, st: SetState, out: list[Instruction], ready: Callable[[SetState], None]) -> int:
+        """Release one set: its tasks become READY (but those cancelled before) and it is queued, or it ends now
+        (nothing of it was left); returns how many tasks became READY."""
+        st.released = True
+        st.seq = self._next_seq
+        self._next_seq += 1
+        counts = st.counts
+        n = counts[AT_PENDING]
+        counts[AT_PENDING] = 0  # PENDING -> READY, always a legal transition
+        counts[AT_READY] += n
+        if st.cancelled:
+            ranges: list[list[int]] = []
+            start = 0
+            for idx in sorted(st.cancelled):
+                if start < idx:
+                    ranges.append([start, idx])
+                start = idx + 1
+            if start < st.count:
+                ranges.append([start, st.count])
+            if ranges:
+                st.ready = deque(ranges)
+        elif st.count:
+            st.ready = deque(([0, st.count],))
+        out.append(Released(st.name))
+        if n:
+            ready(st)
+        else:
+            self.maybe_end(st, out)
+        return n
 
     def forget_ended(self) -> None:
         """Forget the sets that ended since the last call (when the book forgets): their names and ids leave the
@@ -451,10 +461,13 @@ class SetBook:
             if by_name.get(st.name) is not st:
                 continue
             del by_name[st.name]
-            by_sid.drop(st.sid)
-            for i, n in enumerate(st.counts):
-                gone[i] += n
-            if st.bad:
+            del by_sid[st.sid]
+            c = st.counts  # all terminal
+            gone[AT_DONE] += c[AT_DONE]
+            if c[AT_FAILED] or c[AT_SKIPPED] or c[AT_CANCELLED]:
+                gone[AT_FAILED] += c[AT_FAILED]
+                gone[AT_SKIPPED] += c[AT_SKIPPED]
+                gone[AT_CANCELLED] += c[AT_CANCELLED]
                 self.gone_bad.add(st.name)
 
     def cancel_pending(self, st: SetState, wanted: range) -> None:

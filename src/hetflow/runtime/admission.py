@@ -34,6 +34,7 @@ class Admission:
         self._unposted: set[str] = set()  # task sets named here and not yet handed to the driver
         self._counter = itertools.count()
         self._fits: dict[tuple[Resources, Requirement | None], bool] = {}
+        self._fit: Resources | None = None  # the resources of the last set that fits (a call's come again and again)
 
     def new_name(self, prefix: str) -> str:
         """A fresh task set name: prefix-N."""
@@ -116,11 +117,16 @@ class Admission:
         return tuple(dict.fromkeys(f.set for f in futures))
 
     def check_fits(self, spec: TaskSet) -> None:
-        self.check_partition(spec)
+        if spec.partition is not None:
+            self.check_partition(spec)
+        if spec.resources is self._fit and spec.requires is None:
+            return  # the resources of the last call that fits, again
         key = (spec.resources, spec.requires)
         fits = self._fits.get(key)
         if fits is None:  # the same resources come again and again: ask the platform once
             fits = self._fits[key] = self.platform.can_run(spec)
+        if fits and spec.requires is None:
+            self._fit = spec.resources
         if not fits:
             raise FitError(
                 f"a task of {spec.name} needs {spec.resources}, more than any node of platform "

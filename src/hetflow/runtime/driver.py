@@ -292,7 +292,8 @@ class Driver:
                 case Launch():
                     self._launch(ins, stimuli)
                 case Released(name):
-                    self._publish(ev.SetReleased(self.clock.time(), name))
+                    if ev.SetReleased in self._routes:  # the journal's
+                        self._publish(ev.SetReleased(self.clock.time(), name))
                 case Retried(name, index, attempt, reason, _, cause):
                     info = self.sets[name]
                     if cause == PREEMPTION:

@@ -143,7 +143,7 @@ class FuturesObserver:
                     if not f.done():
                         abandon(f)
             case SetEnded(info, cancelled):
-                for f in info.futures or ():
+                for f in (info.futures or ()) if cancelled else ():  # else every future has its result or error
                     if not f.done():  # ended without a result: cancelled before it ran
                         abandon(f)
                 g = info.group
