@@ -216,6 +216,12 @@ class SetBook:
 
         The DAG is worked on as set ids (declaration order, counting the sets submitted before): a batch declared
         parents first needs no sorting, and workloads are derived only for the gate that uses them."""
+        if (
+            self.always_open
+            and all(not s.after and s.partition is None for s in sets)
+            and self._submit_independent(sets)
+        ):
+            return
         known, base = self.by_name, self.by_sid.next
         local: dict[str, int] = {}
         for s in sets:
@@ -269,7 +275,7 @@ class SetBook:
                     if up > top:
                         top = up
                 level[sid - base] = top + 1
-        add, traits, unfinished = gate.add, self._traits, 0
+        add, unfinished = gate.add, 0
         for sid, s in enumerate(sets, base):  # set ids follow declaration order: it breaks ties in release order
             if in_order:  # its parents are in by_sid already, with their levels
                 top = -1
@@ -280,27 +286,7 @@ class SetBook:
                 lv = top + 1
             else:
                 lv = level[sid - base]
-            res = s.resources
-            ways = self._last  # the last set's ways to run: a program calling one task again and again repeats them
-            if (
-                ways[0] is res
-                and ways[1] == s.runtime
-                and ways[2] == s.requires
-                and ways[3] == s.image
-                and ways[4] == s.cold_start
-                and ways[5] == s.variants
-            ):
-                variants, alike = self._ways
-            else:
-                variants = s.all_variants
-                got = traits.get((id(res), s.requires, s.variants))
-                if got is None or got[0] is not res:
-                    if len(traits) >= MAX_TRAITS:  # resources made anew for each set (a shell call each): start over
-                        traits.clear()
-                    got = traits[id(res), s.requires, s.variants] = (res, traits_of(variants, self._shape(variants)))
-                alike = got[1]
-                self._last = (res, s.runtime, s.requires, s.image, s.cold_start, s.variants)
-                self._ways = (variants, alike)
+            variants, alike = self._ways_of(s)
             st = SetState(sid, s, s.workload or label.get(s.name, ""), variants, alike)
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]
@@ -333,6 +319,49 @@ class SetBook:
                 self._deps_met(st, out)
         _rank([by_sid[sid] for sid in order], below)
 
+    def _ways_of(self, s: TaskSet) -> tuple[tuple[Variant, ...], Traits]:
+        """A set's ways to run and their traits: a set like the last submitted shares the last one's."""
+        res = s.resources
+        ways = self._last  # the last set's ways to run: a program calling one task again and again repeats them
+        if (
+            ways[0] is res
+            and ways[1] == s.runtime
+            and ways[2] == s.requires
+            and ways[3] == s.image
+            and ways[4] == s.cold_start
+            and ways[5] == s.variants
+        ):
+            return self._ways
+        traits = self._traits
+        variants = s.all_variants
+        got = traits.get((id(res), s.requires, s.variants))
+        if got is None or got[0] is not res:
+            if len(traits) >= MAX_TRAITS:  # resources made anew for each set (a shell call each): start over
+                traits.clear()
+            got = traits[id(res), s.requires, s.variants] = (res, traits_of(variants, self._shape(variants)))
+        self._last = (res, s.runtime, s.requires, s.image, s.cold_start, s.variants)
+        self._ways = (variants, got[1])
+        return self._ways
+
+    def _submit_independent(self, sets: Sequence[TaskSet]) -> bool:
+        """Add sets that depend on nothing and target no partition, in the task mode (each program call of a task
+        without futures in its arguments): each is released at the next release, with level 0 and its own run time
+        as its rank, as submit would make it. False (nothing done) for a name seen before: submit says so."""
+        known = self.by_name
+        if len({s.name for s in sets}) != len(sets) or any(s.name in known for s in sets):
+            return False
+        by_sid, fresh, unfinished = self.by_sid, self._fresh, 0
+        for s in sets:
+            variants, alike = self._ways_of(s)
+            st = SetState(by_sid.next, s, s.workload or "", variants, alike)
+            st.rank = st.own
+            known[s.name] = st
+            by_sid.append(st)
+            fresh.append(st)
+            unfinished += st.count
+        self.unfinished += unfinished
+        return True
+
     def _shape(self, variants: tuple[Variant, ...]) -> int:
         """The number of a set's ways to run (resources, node types and requirements): sets alike share one."""
         shapes = self._shapes
@@ -344,6 +373,13 @@ class SetBook:
         c = st.counts
         if st.ended or c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] != st.count:
             return  # the common case: tasks of it are not done yet
+        if st.children is NO_SETS:  # nothing waits for it (a program's call, mostly): it ends alone
+            st.ended = True
+            if self.forget:
+                self._ended.append(st)
+            if self.gate.ended(st):
+                self._moved = True
+            return
         stack = [st]  # sets that end now: each is pushed once, when all its tasks are terminal
         gate_ended = self.gate.ended
         while stack:

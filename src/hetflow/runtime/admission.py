@@ -29,7 +29,7 @@ class Admission:
         # every set handed to the driver, in order; a name alone stands for a call like the last call kept whole, in
         # a 1-tuple (a long-lived session makes many: a name costs a list slot, a TaskSet 184 bytes)
         self._specs: list[TaskSet | tuple[TaskSet] | str] = []
-        self._like: TaskSet | None = None  # the last call without dependencies kept whole
+        self._like: object = None  # the options of the last call without dependencies kept whole
         self._names: set[str] = set()
         self._unposted: set[str] = set()  # task sets named here and not yet handed to the driver
         self._counter = itertools.count()
@@ -61,26 +61,21 @@ class Admission:
             self._names.update(s.name for s in wf.sets)
             self._unposted.update(s.name for s in wf.sets)
 
-    def posted(self, infos: Iterable[SetInfo], kind: str) -> None:
-        """These task sets go to the driver now (kind: "call" for calls, which may be kept as a name alone)."""
+    def posted(self, infos: Iterable[SetInfo], options: object = None) -> None:
+        """These task sets go to the driver now. options: the TaskOptions a call's set was made from (None: not a
+        call); a call without dependencies made from the options of the last one kept whole is kept as its name."""
         with self.lock:
-            specs, like = self._specs, self._like
+            specs = self._specs
             for info in infos:
                 spec = info.spec
                 self._unposted.discard(spec.name)
-                if kind != "call" or spec.after:
+                if options is None or spec.after:
                     specs.append(spec)
-                elif (
-                    like is not None
-                    and spec.resources is like.resources
-                    and spec.runtime == like.runtime
-                    and spec.retries == like.retries
-                    and spec.partition == like.partition
-                ):
-                    specs.append(spec.name)  # a call() makes nothing else differ (runtime/submitting.py)
+                elif options is self._like:  # call() makes nothing but the name differ (runtime/submitting.py)
+                    specs.append(spec.name)
                 else:
                     specs.append((spec,))
-                    like = self._like = spec
+                    self._like = options
 
     @property
     def specs(self) -> list[TaskSet]:

@@ -120,6 +120,8 @@ class FuturesObserver:
                 else:  # it holds nothing until it is retried, or fails for good
                     requeued(r.info.futures[r.index])
             return
+        if type(event) is SetEnded and not event.cancelled and event.info.group is None:
+            return  # every future of it has its result or error (a program's call, mostly): nothing to do
         match event:
             case TaskStopped(_, r, why) if r.info.futures:  # cancelled for good, or lost or preempted: queued again
                 (abandon if why == "cancelled" else requeued)(r.info.futures[r.index])
