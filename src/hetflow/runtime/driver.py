@@ -218,7 +218,7 @@ class Driver:
         new: list[SetInfo] = []
         for item in items:
             if not isinstance(item, SubmitSets) and new:
-                stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
+                stimuli.append(st.TasksSubmitted(tuple([i.spec for i in new])))
                 new = []
             match item:
                 case SubmitSets(infos, kind, workflow, times):
@@ -228,7 +228,7 @@ class Driver:
                         sets[spec.name] = info
                         counts[spec.name] = spec.count
                     new.extend(infos)
-                    self._publish(ev.SetsSubmitted(tuple(times), tuple(i.spec for i in infos), kind, workflow))
+                    self._publish(ev.SetsSubmitted(tuple(times), tuple([i.spec for i in infos]), kind, workflow))
                 case CancelTasks(name, index):
                     cancelled = self.sets.get(name)
                     if cancelled is not None:
@@ -245,7 +245,7 @@ class Driver:
                     if cancel:
                         self._cancel_everything(stimuli)
         if new:
-            stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
+            stimuli.append(st.TasksSubmitted(tuple([i.spec for i in new])))
 
     def _cancel_everything(self, stimuli: list[st.Stimulus]) -> None:
         now = self.clock.time()
