@@ -17,6 +17,8 @@ from hetflow.spec.platform import Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Workflow
 
+CHUNK = 4096  # entries of a session's record moved at a time into a tuple
+
 
 class Admission:
     """The names, partitions and submitted sets of one session. owner: the session (whose futures it accepts)."""
@@ -29,8 +31,11 @@ class Admission:
         # every set handed to the driver, in order; a name alone stands for a call like the last call kept whole, in
         # a 1-tuple (a long-lived session makes many: a name costs a list slot, a TaskSet 184 bytes)
         self._specs: list[TaskSet | tuple[TaskSet] | str] = []
+        # earlier entries of _specs, CHUNK at a time: tuples of names only, which the collector does not walk (a list
+        # or set of a million names is walked whole at every full collection)
+        self._older: list[tuple[TaskSet | tuple[TaskSet] | str, ...]] = []
         self._like: object = None  # the options of the last call without dependencies kept whole
-        self._names: set[str] = set()
+        self._names: dict[str, None] = {}  # a dict of names only is not walked by the collector (a set would be)
         self._unposted: set[str] = set()  # task sets named here and not yet handed to the driver
         self._counter = itertools.count()
         self._fits: dict[tuple[Resources, Requirement | None], bool] = {}
@@ -44,7 +49,7 @@ class Admission:
             while True:
                 name = f"{prefix}-{next(self._counter)}"
                 if name not in self._names:
-                    self._names.add(name)
+                    self._names[name] = None
                     self._unposted.add(name)
                     return name
 
@@ -58,7 +63,7 @@ class Admission:
                     source=wf.source,
                     fix="rename the task set, or run the workflow in a new Session",
                 )
-            self._names.update(s.name for s in wf.sets)
+            self._names.update(dict.fromkeys(s.name for s in wf.sets))
             self._unposted.update(s.name for s in wf.sets)
 
     def posted(self, infos: Iterable[SetInfo], options: object = None) -> None:
@@ -76,12 +81,15 @@ class Admission:
                 else:
                     specs.append((spec,))
                     self._like = options
+            if len(specs) >= CHUNK:
+                self._older.append(tuple(specs))
+                specs.clear()
 
     @property
     def specs(self) -> list[TaskSet]:
         """Every set handed to the driver, in order."""
         with self.lock:
-            kept = list(self._specs)
+            kept = [s for chunk in self._older for s in chunk] + self._specs
         out: list[TaskSet] = []
         like = None
         for s in kept:

@@ -4,6 +4,7 @@ marks a RunResult is made of."""
 from __future__ import annotations
 
 import pickle
+import threading
 from array import array
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,8 @@ from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import Workflow
 
+CHUNK = 4096  # intervals whose text moves at a time into a tuple
+
 if TYPE_CHECKING:
     from hetflow.metrics.result import RunResult
 
@@ -42,7 +45,9 @@ class IntervalRecorder:
     wants: frozenset[type[Event]] = frozenset({TaskEnded, TaskStopped, TaskKept, Marked})
 
     def __init__(self) -> None:
-        self._text: list[str] = []  # per interval: set, node, status
+        self._text: list[str] = []  # per interval: set, node, status (the latest, up to CHUNK intervals)
+        self._older: list[tuple[str, ...]] = []  # earlier _text, CHUNK intervals a tuple: not walked by the collector
+        self._moving = threading.Lock()  # held while a chunk moves, and while a reader copies the text
         self._ints = array("q")  # per interval: first, last, cores, gpu_units, attempts
         self._times = array("d")  # per interval: start, end
         self.marks: list[Mark] = []  # triggers fired, partitions resized (wall clock)
@@ -50,17 +55,28 @@ class IntervalRecorder:
     @property
     def intervals(self) -> list[Interval]:
         """What was recorded so far, as Intervals, in the order they came."""
-        text, ints, times = self._text, self._ints, self._times
+        ints, times = self._ints, self._times
+        n = len(times) // 2  # written last: the text and numbers of n intervals are there
+        with self._moving:
+            text = [t for chunk in self._older for t in chunk] + self._text
         return [
             Interval(text[3 * k], ints[5 * k], ints[5 * k + 1], text[3 * k + 1], times[2 * k], times[2 * k + 1],
                      ints[5 * k + 2], ints[5 * k + 3], text[3 * k + 2], ints[5 * k + 4])
-            for k in range(len(times) // 2)
+            for k in range(n)
         ]  # fmt: skip
 
     def _keep(self, iv: Interval) -> None:
         self._text.extend((iv.set, iv.node, iv.status))
         self._ints.extend((iv.first, iv.last, iv.cores, iv.gpu_units, iv.attempts))
         self._times.extend((iv.start, iv.end))
+        self._chunk()
+
+    def _chunk(self) -> None:
+        """Move the latest text into a tuple once it holds CHUNK intervals."""
+        if len(self._text) >= 3 * CHUNK:
+            with self._moving:
+                self._older.append(tuple(self._text))
+                self._text.clear()
 
     def notify(self, event: Event) -> None:
         if type(event) is TaskEnded:  # every task's event, so no pattern matching; every failed attempt held its
@@ -91,6 +107,8 @@ class IntervalRecorder:
         self._text.extend((r.set, run.node, status))
         self._ints.extend((r.index, r.index + 1, run.cores, r.gpu_units, run.attempt))
         self._times.extend((start, end))
+        if len(self._text) >= 3 * CHUNK:
+            self._chunk()
         group = r.info.group
         if group is not None:
             cores, gpus = run.cores, r.gpu_units
