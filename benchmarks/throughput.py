@@ -14,7 +14,9 @@ hetflow's dask backend (--dask-tasks N): the engine places, a local Dask cluster
 hetflow's ray backend (--ray-tasks N): the engine places, a local Ray cluster shaped like the platform runs (a head
 that runs nothing and one Ray node of W CPUs), beside plain Ray on the same N tasks: ray.init(num_cpus=W), a
 `@ray.remote` no-op, `ray.get([f.remote(i) for i in range(N)])`.
-Every side is warmed up first (workers started, the function shipped); each figure is the best of --repeat.
+Every side is warmed up first (workers started, the function shipped); each figure is the best of --repeat, and
+rounds_tasks_per_s gives hetflow's map and one-call-each rates round by round (rounds_cpu_us_per_task: the session
+process's CPU per task, the program's thread and the driver's).
 
     python benchmarks/throughput.py [--tasks 20000] [--workers 2] [--calls 20000] [--dask-tasks 2000]
                                     [--ray-tasks 2000] [--repeat 3] [--no-peer]
@@ -51,14 +53,16 @@ def best_of(repeat: int, run: Callable[[], float]) -> float:
 
 def hetflow_rate(n: int, workers: int, repeat: int, journal: bool = False, backend: str = "local") -> float:
     """Seconds for one map of n no-op tasks (best of repeat), in one warm Session."""
-    return hetflow_rates(n, 0, workers, repeat, journal, backend)[0]
+    return min(hetflow_rates(n, 0, workers, repeat, journal, backend)[0])[0]
 
 
 def hetflow_rates(
     n: int, calls: int, workers: int, repeat: int, journal: bool = False, backend: str = "local"
-) -> tuple[float, float]:
-    """Seconds for one map of n no-op tasks and for `calls` separate decorated calls (best of repeat each, taken
-    in turns in one warm Session, so that both see the same machine); 0.0 for a figure not asked for."""
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """(seconds, CPU seconds of this process) for one map of n no-op tasks and for `calls` separate decorated calls,
+    per round (repeat rounds, the two taken in turns in one warm Session, so that both see the same machine, and a
+    session that grows shows it in its later rounds); empty for a figure not asked for. The CPU seconds are the
+    session's own (the program's thread and the driver's), not the workers'."""
     plat = {"platform": f"local-{workers}", "nodes": [{"type": "local", "cores": workers}]}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "run.db" if journal else None
@@ -66,20 +70,21 @@ def hetflow_rates(
             for f in noop.map(range(workers * 50)):  # warm up: workers up, the function shipped to each
                 f.result()
 
-            def once(tasks: int, one_call_each: bool) -> float:
-                t0 = time.perf_counter()
+            def once(tasks: int, one_call_each: bool) -> tuple[float, float]:
+                t0, c0 = time.perf_counter(), time.process_time()
                 futures = [noop(i) for i in range(tasks)] if one_call_each else noop.map(range(tasks))
                 for f in futures:
                     f.result()
-                return time.perf_counter() - t0
+                return time.perf_counter() - t0, time.process_time() - c0
 
-            best_map = best_calls = float("inf")
+            maps: list[tuple[float, float]] = []
+            each: list[tuple[float, float]] = []
             for _ in range(repeat):
                 if n:
-                    best_map = min(best_map, once(n, False))
+                    maps.append(once(n, False))
                 if calls:
-                    best_calls = min(best_calls, once(calls, True))
-            return (best_map if n else 0.0), (best_calls if calls else 0.0)
+                    each.append(once(calls, True))
+            return maps, each
 
 
 def dask_rate(n: int, workers: int, repeat: int) -> tuple[float, str]:
@@ -152,13 +157,23 @@ def main() -> None:
         "workers": w,
     }
     mapped, called = hetflow_rates(n, args.calls, w, args.repeat)
-    out["hetflow"] = figure(mapped, n)
+    out["hetflow"] = figure(min(mapped)[0], n)
     if args.calls:
         # the same tasks written naturally, one decorated call each (one task set each), in the same Session
-        out["hetflow_one_call_each"] = figure(called, args.calls)
+        out["hetflow_one_call_each"] = figure(min(called)[0], args.calls)
         out["hetflow_one_call_each_vs_map"] = round(
             out["hetflow_one_call_each"]["tasks_per_s"] / out["hetflow"]["tasks_per_s"], 2
         )
+        # per round, in the order they ran (best-of hides a session that slows as it grows), and the session's CPU
+        # per task (less noisy than rates on a busy machine: the workers' share and waiting are left out)
+        out["rounds_tasks_per_s"] = {
+            "map": [round(n / t) for t, _ in mapped],
+            "one_call_each": [round(args.calls / t) for t, _ in called],
+        }
+        out["rounds_cpu_us_per_task"] = {
+            "map": [round(c / n * 1e6, 1) for _, c in mapped],
+            "one_call_each": [round(c / args.calls * 1e6, 1) for _, c in called],
+        }
     out["hetflow_with_journal"] = figure(hetflow_rate(n, w, args.repeat, journal=True), n)
     if args.dask_tasks:
         # hetflow's engine placing, Dask running: a local Dask cluster of one worker of W threads (the platform's

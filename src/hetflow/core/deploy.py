@@ -34,6 +34,7 @@ class Deployments:
     def __init__(self, nodes: list[Node]) -> None:
         self.nodes = nodes  # the ledger's, by index
         self.declared = False
+        self._noted: tuple[Variant, ...] = ()  # the ways to run noted last
         self.on_node: list[dict[str, tuple[float, float]]] = []
 
     def add_node(self, node: Node) -> None:
@@ -41,8 +42,10 @@ class Deployments:
         self.declared = self.declared or node.cold_start > 0
 
     def note(self, variants: tuple[Variant, ...]) -> None:
-        """A set with these ways to run was released."""
-        self.declared = self.declared or any(v.cold_start > 0 for v in variants)
+        """A set with these ways to run was released (sets alike share theirs: a repeat is known at once)."""
+        if not self.declared and variants is not self._noted:
+            self._noted = variants
+            self.declared = any(v.cold_start > 0 for v in variants)
 
     def delay(self, set_name: str, v: Variant, node: int, now: float) -> float:
         """The expected wait, from now, before a task run this way on the node may start."""

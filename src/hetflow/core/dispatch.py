@@ -1,12 +1,13 @@
 """Dispatch: the queue of sets with ready tasks, in priority order, and the scheduling pass that asks the policy
 where they go and turns its placements into allocations and launches.
 
-The queue is split into lanes, one per shape (the set's ways to run and its partition), each a heap by the policy's
-key; a pass merges the lanes in key order. With a greedy policy (one that places every ready task that fits now, and
-only those: fifo, critical-path, best-fit) a set that keeps ready tasks after its turn proves that nothing of its
-shape fits until the pass ends (the ledger only shrinks within one), so its lane is done for the pass, and a lane
-whose sets need more cores than any node has free is not visited at all: a pass costs the sets it places plus a turn
-per lane that may fit, not the whole queue, which matters when thousands of one-task sets wait.
+The queue is split into lanes, one per shape (the set's ways to run and its partition), each a heap by the policy's key
+(a deque while sets come in key order, as fifo's do); a pass merges the lanes in key order. With a greedy policy (one
+that places every ready task that fits now, and only those: fifo, critical-path, best-fit) a set that keeps ready tasks
+after its turn proves that nothing of its shape fits until the pass ends (the ledger only shrinks within one), so its
+lane is done for the pass, and a lane whose sets need more cores than any node has free is not visited at all: a pass
+costs the sets it places plus a turn per lane that may fit, not the whole queue, which matters when thousands of
+one-task sets wait.
 Any other policy (heft reserves nodes even for sets it cannot place now) gets one lane, visited in full.
 
 A default engine announces one Launch per node and ready range; a grouped one (the simulator's) one LaunchGroup per
@@ -16,6 +17,7 @@ set, pass, variant and node speed, whose tasks all end at the same instant.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable
 
 from hetflow.core.estimate import Availability
@@ -32,7 +34,14 @@ from hetflow.errors import EngineError
 from hetflow.spec.resources import GpuGrant
 
 Entry = tuple[tuple[float, ...], int, SetState]  # (key, tick, set): ties in key go in the order the sets were queued
-Lane = list[Entry]  # a heap
+# A lane: a deque while its sets came in key order (fifo's release order: a burst of one-task calls queues thousands,
+# and a heap would cost log n comparisons of keys per set), else a heap. Either way lane[0] is its first set.
+Lane = list[Entry] | deque[Entry]
+
+
+def first(item: tuple[Lane, object]) -> Entry:
+    """The first set of a (lane, key) pair, by which lanes compare."""
+    return item[0][0]
 
 
 READY_AT, RUNNING_AT = (
@@ -116,10 +125,18 @@ class Dispatcher:
         self.queued += 1
         shape = (st.shape, st.scope) if self._greedy else None
         lane = self._lanes.get(shape)
-        if lane is None:
-            lane = self._lanes[shape] = []
         self._tick += 1
-        heapq.heappush(lane, (st.key, self._tick, st))
+        entry = (st.key, self._tick, st)
+        if lane is None:
+            self._lanes[shape] = deque((entry,))
+        elif isinstance(lane, deque):
+            if lane[-1] < entry:  # in order: it goes last
+                lane.append(entry)
+            else:  # out of order: the lane becomes a heap (a sorted list is one)
+                heap = self._lanes[shape] = list(lane)
+                heapq.heappush(heap, entry)
+        else:
+            heapq.heappush(lane, entry)
 
     def schedule(self, out: list[Instruction]) -> None:
         """One scheduling pass over the queue, in priority order: again and again the lane whose first set has the
@@ -137,13 +154,13 @@ class Dispatcher:
         bound = greedy and len(lanes) > 1
         free = led.free_cores
         most, roomiest = self._most_free() if bound else (MANY, -1)
-        # the lanes still visited, with their keys: (lane, key) pairs compare by the lane, so by its first set
+        # the lanes still visited, with their keys: the one whose first set comes first takes its turn
         live = [(lane, key) for key, lane in lanes.items() if lane[0][2].least_cores <= most]
         kept: list[Entry] = []  # sets of a non-greedy lane that keep ready tasks, visited already
         while live:
             if not (led.total_free_cores or led.total_free_gpu or self._needing_nothing):
                 break  # nothing is free and every waiting set needs something: stop the pass
-            item = min(live) if len(live) > 1 else live[0]
+            item = min(live, key=first) if len(live) > 1 else live[0]
             lane = item[0]
             entry = lane[0]
             st = entry[2]
@@ -162,7 +179,10 @@ class Dispatcher:
                 st.in_ready = False
                 self._needing_nothing -= st.needs_nothing
                 self.queued -= 1
-            heappop(lane)
+            if isinstance(lane, deque):
+                lane.popleft()
+            else:
+                heappop(lane)
             if not lane:
                 live.remove(item)
                 del lanes[item[1]]
@@ -170,9 +190,8 @@ class Dispatcher:
                 most, roomiest = self._most_free()
                 live = [item for item in live if item[0][0][2].least_cores <= most]
         if kept:
-            lane = lanes.setdefault(None, [])
-            lane.extend(kept)
-            heapq.heapify(lane)
+            heap = lanes[None] = [*lanes.get(None, ()), *kept]
+            heapq.heapify(heap)
 
     def _most_free(self) -> tuple[int, int]:
         """The most free cores of a node, and the first node with that many (-1: no node has a free core). Gone nodes

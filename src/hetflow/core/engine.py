@@ -54,6 +54,8 @@ class Engine:
     links: the network between the sites of the nodes (spec.site.Sites): a set's tasks are placed at a site only
     once its inputs are there (core/staging.py), and `transfers` records what moved. A policy may hold a released
     set until a time (its `not_before`, core/policy.py); like a retried task, it holds nothing meanwhile.
+    forget (a long-lived session's choice, in task mode without links): `forget_ended()` drops the sets that ended,
+    so that a run of a million one-task calls keeps what it held at the start (core/sets.py SetBook).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class Engine:
         partitions: Mapping[str, Share] | None = None,
         retry_backoff: float = 0.0,
         links: Links | None = None,
+        forget: bool = False,
     ) -> None:
         self.mode = mode
         self.grouped = grouped
@@ -74,7 +77,7 @@ class Engine:
         self.ledger = Ledger()
         self.node_index: dict[str, int] = {}
         self.now = 0.0
-        self._book = SetBook(make_gate(mode))
+        self._book = SetBook(make_gate(mode), forget and links is None)
         self.sets: Mapping[str, SetState] = self._book.by_name
         memo: Memo = []
         self._launches = Launches(self.ledger, memo)
@@ -171,16 +174,22 @@ class Engine:
         return self._estimate.available_at(node, need, k)
 
     def ended(self, name: str) -> bool:
-        """Whether every task of the set is in a terminal state (False for a set the engine has not been given)."""
+        """Whether every task of the set is in a terminal state (False for a set the engine has not been given; True
+        for one it forgot)."""
         st = self.sets.get(name)
-        return st is not None and st.ended
+        return st.ended if st is not None else self._book.forget
+
+    def forget_ended(self) -> None:
+        """Forget the sets that ended so far, when the engine forgets (else nothing): a driver calls it once it has
+        read their counts. Later, their names are unknown here and count() raises for them."""
+        self._book.forget_ended()
 
     def count(self, name: str, state: TaskState) -> int:
         """How many tasks of the set are in that state now."""
         return self.sets[name].counts[state]
 
     def state_counts(self) -> dict[TaskState, int]:
-        tot = [0] * len(TaskState)
+        tot = list(self._book.gone_counts)
         for st in self._book.by_sid:
             for i, n in enumerate(st.counts):
                 tot[i] += n
@@ -268,6 +277,8 @@ class Engine:
 
     def _cancel(self, s: CancelRequested, out: list[Instruction]) -> None:
         st = self.sets.get(s.set)
+        if st is None and self._book.forget:
+            return  # it ended, and was forgotten
         if st is None:
             raise EngineError(f"cannot cancel unknown task set {s.set!r}")
         if st.ended:

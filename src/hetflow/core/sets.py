@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 
 from hetflow.core.instructions import Instruction, Released, Skipped
-from hetflow.core.modes import Gate
+from hetflow.core.modes import Gate, TaskGate
 from hetflow.core.partitions import Partitions
 from hetflow.core.states import IS_TERMINAL, LEGAL, TaskState, check_transition
 from hetflow.errors import EngineError
@@ -27,7 +27,12 @@ NONE_CANCELLED: AbstractSet[int] = frozenset()
 # The ready ranges of every set that has none (most sets, most of the time: an empty deque takes 600 bytes). Nothing
 # is ever appended to it: a set gets a deque of its own when it gets ranges, and gives it back when they are placed.
 NO_RANGES: deque[list[int]] = deque()
+MAX_TRAITS = 4096  # distinct needs whose traits a book remembers (a long-lived session may bring new ones forever)
 NO_SETS: list[SetState] = []  # the parents, or children, of every set that has none (never appended to either)
+
+
+def by_id(st: SetState) -> int:
+    return st.sid
 
 
 def traits_of(variants: tuple[Variant, ...], shape: int) -> Traits:
@@ -133,14 +138,52 @@ class SetState:
         return bool(c[FAILED] or c[SKIPPED] or c[CANCELLED])
 
 
-class SetBook:
-    """The task sets of a run, by name and by id (declaration order), and the sets whose tasks are not terminal."""
+GONE = SetState(-1, TaskSet("(forgotten)", 1, Resources(), 0.0), "", (Variant(Resources(), 0.0),), (False, 0, 0))
+GONE.counts = [0] * len(TaskState)  # an ended set of no tasks: what a forgotten set id reads as
+GONE.ended = True
 
-    def __init__(self, gate: Gate) -> None:
+
+class SetIds(dict[int, SetState]):
+    """The sets a book holds, by set id (a dict: a lookup costs no Python call). Ids are handed out in declaration
+    order (`next`: how many were); a set forgotten after it ended leaves no entry, and its id reads as GONE (an ended
+    set of no tasks). Iterating gives the sets held."""
+
+    __slots__ = ("next",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next = 0
+
+    def __missing__(self, sid: int) -> SetState:
+        return GONE
+
+    def __iter__(self) -> Iterator[SetState]:  # type: ignore[override]
+        return iter(self.values())
+
+    def append(self, st: SetState) -> None:
+        self[self.next] = st
+        self.next += 1
+
+
+class SetBook:
+    """The task sets of a run, by name and by id (declaration order), and the sets whose tasks are not terminal.
+
+    forget (a long-lived session's engine): sets that ended leave the book when `forget_ended` is called (a tombstone
+    only for those that ended with a task failed, skipped or cancelled), so memory and each step's work stay as they
+    were however many sets came before. A name the book does not know is then a set that ended and was forgotten
+    (the driver names only sets it submitted): a dependency on it is met, or tainted when it ended badly. Only the
+    task mode's gate may forget: the sync and workload gates place a new set by its parents' levels and workloads."""
+
+    def __init__(self, gate: Gate, forget: bool = False) -> None:
         self.gate = gate
         self.by_name: dict[str, SetState] = {}
-        self.by_sid: list[SetState] = []
+        self.by_sid = SetIds()
         self.unfinished = 0  # tasks not yet in a terminal state
+        self.always_open = isinstance(gate, TaskGate)  # the task mode's: it never holds a set
+        self.forget = forget and self.always_open
+        self.gone_counts = [0] * len(TaskState)  # tasks per TaskState of the sets forgotten
+        self.gone_bad: set[str] = set()  # forgotten sets that ended with a task failed, skipped or cancelled
+        self._ended: list[SetState] = []  # sets that ended since forget_ended was last called (when forgetting)
         self._waiting: list[SetState] = []  # dependencies met, held by the gate when last asked
         self._fresh: list[SetState] = []  # dependencies met since the last release
         self._moved = False  # the gate may have opened since the last release
@@ -173,13 +216,20 @@ class SetBook:
 
         The DAG is worked on as set ids (declaration order, counting the sets submitted before): a batch declared
         parents first needs no sorting, and workloads are derived only for the gate that uses them."""
-        known, base = self.by_name, len(self.by_sid)
+        if (
+            self.always_open
+            and all(not s.after and s.partition is None for s in sets)
+            and self._submit_independent(sets)
+        ):
+            return
+        known, base = self.by_name, self.by_sid.next
         local: dict[str, int] = {}
         for s in sets:
             if s.name in known or s.name in local:
                 raise EngineError(f"task set {s.name!r} was submitted before")
             local[s.name] = base + len(local)
         deps: list[list[int]] = []  # per new set: the ids it depends on, once each, in the order `after` names them
+        tainted: set[int] = set()  # new sets with a parent that was forgotten after it ended badly
         ordered = True  # every set is declared after its parents
         for sid, s in enumerate(sets, base):
             ids: list[int] = []
@@ -188,7 +238,11 @@ class SetBook:
                 if d is None:
                     parent = known.get(p)
                     if parent is None:
-                        raise EngineError(f"{s.name} depends on unknown task set {p!r}")
+                        if not self.forget:
+                            raise EngineError(f"{s.name} depends on unknown task set {p!r}")
+                        if p in self.gone_bad:  # it ended and was forgotten: met, or tainted
+                            tainted.add(sid)
+                        continue
                     d = parent.sid
                 elif d >= sid:
                     ordered = False
@@ -221,7 +275,7 @@ class SetBook:
                     if up > top:
                         top = up
                 level[sid - base] = top + 1
-        add, traits, unfinished = gate.add, self._traits, 0
+        add, unfinished = gate.add, 0
         for sid, s in enumerate(sets, base):  # set ids follow declaration order: it breaks ties in release order
             if in_order:  # its parents are in by_sid already, with their levels
                 top = -1
@@ -232,29 +286,13 @@ class SetBook:
                 lv = top + 1
             else:
                 lv = level[sid - base]
-            res = s.resources
-            ways = self._last  # the last set's ways to run: a program calling one task again and again repeats them
-            if (
-                ways[0] is res
-                and ways[1] == s.runtime
-                and ways[2] == s.requires
-                and ways[3] == s.image
-                and ways[4] == s.cold_start
-                and ways[5] == s.variants
-            ):
-                variants, alike = self._ways
-            else:
-                variants = s.all_variants
-                got = traits.get((id(res), s.requires, s.variants))
-                if got is None or got[0] is not res:
-                    got = traits[id(res), s.requires, s.variants] = (res, traits_of(variants, self._shape(variants)))
-                alike = got[1]
-                self._last = (res, s.runtime, s.requires, s.image, s.cold_start, s.variants)
-                self._ways = (variants, alike)
+            variants, alike = self._ways_of(s)
             st = SetState(sid, s, s.workload or label.get(s.name, ""), variants, alike)
             if s.partition is not None and partitions is not None:
                 st.scope = partitions.index[s.partition]
             st.level = lv
+            if tainted and sid in tainted:
+                st.tainted = True
             known[s.name] = st
             by_sid.append(st)
             add(st)
@@ -281,6 +319,49 @@ class SetBook:
                 self._deps_met(st, out)
         _rank([by_sid[sid] for sid in order], below)
 
+    def _ways_of(self, s: TaskSet) -> tuple[tuple[Variant, ...], Traits]:
+        """A set's ways to run and their traits: a set like the last submitted shares the last one's."""
+        res = s.resources
+        ways = self._last  # the last set's ways to run: a program calling one task again and again repeats them
+        if (
+            ways[0] is res
+            and ways[1] == s.runtime
+            and ways[2] == s.requires
+            and ways[3] == s.image
+            and ways[4] == s.cold_start
+            and ways[5] == s.variants
+        ):
+            return self._ways
+        traits = self._traits
+        variants = s.all_variants
+        got = traits.get((id(res), s.requires, s.variants))
+        if got is None or got[0] is not res:
+            if len(traits) >= MAX_TRAITS:  # resources made anew for each set (a shell call each): start over
+                traits.clear()
+            got = traits[id(res), s.requires, s.variants] = (res, traits_of(variants, self._shape(variants)))
+        self._last = (res, s.runtime, s.requires, s.image, s.cold_start, s.variants)
+        self._ways = (variants, got[1])
+        return self._ways
+
+    def _submit_independent(self, sets: Sequence[TaskSet]) -> bool:
+        """Add sets that depend on nothing and target no partition, in the task mode (each program call of a task
+        without futures in its arguments): each is released at the next release, with level 0 and its own run time
+        as its rank, as submit would make it. False (nothing done) for a name seen before: submit says so."""
+        known = self.by_name
+        if len({s.name for s in sets}) != len(sets) or any(s.name in known for s in sets):
+            return False
+        by_sid, fresh, unfinished = self.by_sid, self._fresh, 0
+        for s in sets:
+            variants, alike = self._ways_of(s)
+            st = SetState(by_sid.next, s, s.workload or "", variants, alike)
+            st.rank = st.own
+            known[s.name] = st
+            by_sid.append(st)
+            fresh.append(st)
+            unfinished += st.count
+        self.unfinished += unfinished
+        return True
+
     def _shape(self, variants: tuple[Variant, ...]) -> int:
         """The number of a set's ways to run (resources, node types and requirements): sets alike share one."""
         shapes = self._shapes
@@ -292,12 +373,21 @@ class SetBook:
         c = st.counts
         if st.ended or c[AT_DONE] + c[AT_FAILED] + c[AT_SKIPPED] + c[AT_CANCELLED] != st.count:
             return  # the common case: tasks of it are not done yet
+        if st.children is NO_SETS:  # nothing waits for it (a program's call, mostly): it ends alone
+            st.ended = True
+            if self.forget:
+                self._ended.append(st)
+            if self.gate.ended(st):
+                self._moved = True
+            return
         stack = [st]  # sets that end now: each is pushed once, when all its tasks are terminal
         gate_ended = self.gate.ended
         while stack:
             cur = stack.pop()
             c = cur.counts
             cur.ended = True
+            if self.forget:
+                self._ended.append(cur)
             if gate_ended(cur):
                 self._moved = True
             bad = bool(c[AT_FAILED] or c[AT_SKIPPED] or c[AT_CANCELLED])
@@ -341,6 +431,12 @@ class SetBook:
         else:
             todo, closed = self._fresh, self._waiting
         self._fresh, self._moved = [], False
+        if self.always_open:  # the task mode's gate holds nothing: release in id order, with no heap
+            if len(todo) > 1:
+                todo.sort(key=by_id)
+            for st in todo:
+                self._release(st, out, ready)
+            return
         heap = [(st.sid, st) for st in todo]
         if len(heap) > 1:
             heapq.heapify(heap)
@@ -351,29 +447,8 @@ class SetBook:
             if not gate_open(st):
                 still.append(st)
                 continue
-            st.released = True
-            st.seq = self._next_seq
-            self._next_seq += 1
-            counts = st.counts
-            n = counts[AT_PENDING]
-            counts[AT_PENDING] = 0  # PENDING -> READY, always a legal transition
-            counts[AT_READY] += n
-            ranges: list[list[int]] = []
-            start = 0
-            if st.cancelled:
-                for idx in sorted(st.cancelled):
-                    if start < idx:
-                        ranges.append([start, idx])
-                    start = idx + 1
-            if start < st.count:
-                ranges.append([start, st.count])
-            if ranges:
-                st.ready = deque(ranges)
-            out.append(Released(st.name))
-            if n:
-                ready(st)
+            if self._release(st, out, ready):
                 continue
-            self.maybe_end(st, out)
             if self._moved and closed:  # its end opened the gate: the sets held after it are asked in this pass too
                 for w in closed:
                     if w.sid > sid:
@@ -382,6 +457,54 @@ class SetBook:
                         still.append(w)
                 closed = []
         self._waiting = still + closed
+
+    def _release(self, st: SetState, out: list[Instruction], ready: Callable[[SetState], None]) -> int:
+        """Release one set: its tasks become READY (but those cancelled before) and it is queued, or it ends now
+        (nothing of it was left); returns how many tasks became READY."""
+        st.released = True
+        st.seq = self._next_seq
+        self._next_seq += 1
+        counts = st.counts
+        n = counts[AT_PENDING]
+        counts[AT_PENDING] = 0  # PENDING -> READY, always a legal transition
+        counts[AT_READY] += n
+        if st.cancelled:
+            ranges: list[list[int]] = []
+            start = 0
+            for idx in sorted(st.cancelled):
+                if start < idx:
+                    ranges.append([start, idx])
+                start = idx + 1
+            if start < st.count:
+                ranges.append([start, st.count])
+            if ranges:
+                st.ready = deque(ranges)
+        elif st.count:
+            st.ready = deque(([0, st.count],))
+        out.append(Released(st.name))
+        if n:
+            ready(st)
+        else:
+            self.maybe_end(st, out)
+        return n
+
+    def forget_ended(self) -> None:
+        """Forget the sets that ended since the last call (when the book forgets): their names and ids leave the
+        book, their counts join gone_counts, and a set that ended badly leaves its name in gone_bad."""
+        ended, self._ended = self._ended, []
+        by_name, by_sid, gone = self.by_name, self.by_sid, self.gone_counts
+        for st in ended:
+            if by_name.get(st.name) is not st:
+                continue
+            del by_name[st.name]
+            del by_sid[st.sid]
+            c = st.counts  # all terminal
+            gone[AT_DONE] += c[AT_DONE]
+            if c[AT_FAILED] or c[AT_SKIPPED] or c[AT_CANCELLED]:
+                gone[AT_FAILED] += c[AT_FAILED]
+                gone[AT_SKIPPED] += c[AT_SKIPPED]
+                gone[AT_CANCELLED] += c[AT_CANCELLED]
+                self.gone_bad.add(st.name)
 
     def cancel_pending(self, st: SetState, wanted: range) -> None:
         """Cancel tasks of a set not yet released: remember their indices, so that release leaves them out."""

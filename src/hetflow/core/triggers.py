@@ -163,9 +163,10 @@ class Triggers:
         self._armed: list[tuple[Trigger, Observed]] = []
         self._by_set: dict[str, list[Observed]] = {}
         self._dirty: set[int] = set()  # ids of the Observed that changed since due() was last asked
-        # set -> (tasks done, tasks failed), of every set reported: tuples of ints, which the collector stops
-        # tracking (a list per set, kept for the whole run, made every collection walk them all)
-        self._tally: dict[str, tuple[int, int]] = {}
+        # set -> tasks done, and -> tasks failed, of every set reported: plain ints (one task done: the shared 1), so
+        # a long-lived run keeps a dict entry per set and no object (a tuple each would be 56 bytes more)
+        self._done: dict[str, int] = {}
+        self._failed: dict[str, int] = {}
 
     @property
     def watched(self) -> Mapping[str, list[Observed]]:
@@ -184,9 +185,8 @@ class Triggers:
             )
         seen = Observed(sum(counts[s] for s in trigger.watch))
         for name in dict.fromkeys(trigger.watch):
-            done, failed = self._tally.get(name, (0, 0))
-            seen.done += done
-            seen.failed += failed
+            seen.done += self._done.get(name, 0)
+            seen.failed += self._failed.get(name, 0)
         self._armed.append((trigger, seen))
         for s in trigger.watch:
             self._by_set.setdefault(s, []).append(seen)
@@ -194,8 +194,7 @@ class Triggers:
 
     def done(self, set_name: str, value: Any = None, n: int = 1) -> None:
         """n tasks of set_name ended well, each with this result. Report every set (watched or not yet)."""
-        done, failed = self._tally.get(set_name, (0, 0))
-        self._tally[set_name] = (done + n, failed)
+        self._done[set_name] = self._done.get(set_name, 0) + n
         for seen in self._by_set.get(set_name, ()):
             seen.done += n
             seen.results.extend([value] * n)
@@ -203,8 +202,7 @@ class Triggers:
 
     def failed(self, set_name: str, n: int = 1) -> None:
         """n tasks of set_name ended without a result (failed or skipped)."""
-        done, failed = self._tally.get(set_name, (0, 0))
-        self._tally[set_name] = (done, failed + n)
+        self._failed[set_name] = self._failed.get(set_name, 0) + n
         for seen in self._by_set.get(set_name, ()):
             seen.failed += n
             self._dirty.add(id(seen))

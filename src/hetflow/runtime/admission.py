@@ -3,6 +3,7 @@ partitions it has, futures of its own, workflows that can run here. Any thread m
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from collections.abc import Iterable
@@ -16,6 +17,8 @@ from hetflow.spec.platform import Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Workflow
 
+CHUNK = 4096  # entries of a session's record moved at a time into a tuple
+
 
 class Admission:
     """The names, partitions and submitted sets of one session. owner: the session (whose futures it accepts)."""
@@ -25,11 +28,18 @@ class Admission:
         self.shares = shares  # the partitions' shares, as last set (read and changed under lock)
         self.owner = owner
         self.lock = threading.Lock()
-        self.specs: list[TaskSet] = []  # every set handed to the driver, in order
-        self._names: set[str] = set()
-        self._posted: set[str] = set()  # task sets handed to the driver
+        # every set handed to the driver, in order; a name alone stands for a call like the last call kept whole, in
+        # a 1-tuple (a long-lived session makes many: a name costs a list slot, a TaskSet 184 bytes)
+        self._specs: list[TaskSet | tuple[TaskSet] | str] = []
+        # earlier entries of _specs, CHUNK at a time: tuples of names only, which the collector does not walk (a list
+        # or set of a million names is walked whole at every full collection)
+        self._older: list[tuple[TaskSet | tuple[TaskSet] | str, ...]] = []
+        self._like: object = None  # the options of the last call without dependencies kept whole
+        self._names: dict[str, None] = {}  # a dict of names only is not walked by the collector (a set would be)
+        self._unposted: set[str] = set()  # task sets named here and not yet handed to the driver
         self._counter = itertools.count()
         self._fits: dict[tuple[Resources, Requirement | None], bool] = {}
+        self._fit: Resources | None = None  # the resources of the last set that fits (a call's come again and again)
 
     def new_name(self, prefix: str) -> str:
         """A fresh task set name: prefix-N."""
@@ -39,7 +49,8 @@ class Admission:
             while True:
                 name = f"{prefix}-{next(self._counter)}"
                 if name not in self._names:
-                    self._names.add(name)
+                    self._names[name] = None
+                    self._unposted.add(name)
                     return name
 
     def claim(self, wf: Workflow) -> None:
@@ -52,19 +63,50 @@ class Admission:
                     source=wf.source,
                     fix="rename the task set, or run the workflow in a new Session",
                 )
-            self._names.update(s.name for s in wf.sets)
+            self._names.update(dict.fromkeys(s.name for s in wf.sets))
+            self._unposted.update(s.name for s in wf.sets)
 
-    def posted(self, infos: Iterable[SetInfo]) -> None:
-        """These task sets go to the driver now."""
+    def posted(self, infos: Iterable[SetInfo], options: object = None) -> None:
+        """These task sets go to the driver now. options: the TaskOptions a call's set was made from (None: not a
+        call); a call without dependencies made from the options of the last one kept whole is kept as its name."""
         with self.lock:
+            specs = self._specs
             for info in infos:
-                self.specs.append(info.spec)
-                self._posted.add(info.spec.name)
+                spec = info.spec
+                self._unposted.discard(spec.name)
+                if options is None or spec.after:
+                    specs.append(spec)
+                elif options is self._like:  # call() makes nothing but the name differ (runtime/submitting.py)
+                    specs.append(spec.name)
+                else:
+                    specs.append((spec,))
+                    self._like = options
+            if len(specs) >= CHUNK:
+                self._older.append(tuple(specs))
+                specs.clear()
+
+    @property
+    def specs(self) -> list[TaskSet]:
+        """Every set handed to the driver, in order."""
+        with self.lock:
+            kept = [s for chunk in self._older for s in chunk] + self._specs
+        out: list[TaskSet] = []
+        like = None
+        for s in kept:
+            if isinstance(s, str):
+                assert like is not None
+                out.append(dataclasses.replace(like, name=s))
+            elif isinstance(s, tuple):
+                like = s[0]
+                out.append(like)
+            else:
+                out.append(s)
+        return out
 
     def submitted(self, f: TaskFuture) -> bool:
         """The future's task set went to the driver (a dependency the engine can see)."""
         with self.lock:
-            return f.set in self._posted
+            return f.set in self._names and f.set not in self._unposted
 
     def unknown(self, names: Iterable[str]) -> list[str]:
         with self.lock:
@@ -78,11 +120,16 @@ class Admission:
         return tuple(dict.fromkeys(f.set for f in futures))
 
     def check_fits(self, spec: TaskSet) -> None:
-        self.check_partition(spec)
+        if spec.partition is not None:
+            self.check_partition(spec)
+        if spec.resources is self._fit and spec.requires is None:
+            return  # the resources of the last call that fits, again
         key = (spec.resources, spec.requires)
         fits = self._fits.get(key)
         if fits is None:  # the same resources come again and again: ask the platform once
             fits = self._fits[key] = self.platform.can_run(spec)
+        if fits and spec.requires is None:
+            self._fit = spec.resources
         if not fits:
             raise FitError(
                 f"a task of {spec.name} needs {spec.resources}, more than any node of platform "

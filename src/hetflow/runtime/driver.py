@@ -268,7 +268,7 @@ class Driver:
         new: list[SetInfo] = []
         for item in items:
             if not isinstance(item, SubmitSets) and new:
-                stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
+                stimuli.append(st.TasksSubmitted(tuple([i.spec for i in new])))
                 new = []
             match item:
                 case SubmitSets(infos, kind, workflow, times):
@@ -278,7 +278,7 @@ class Driver:
                         sets[spec.name] = info
                         counts[spec.name] = spec.count
                     new.extend(infos)
-                    self._publish(ev.SetsSubmitted(tuple(times), tuple(i.spec for i in infos), kind, workflow))
+                    self._publish(ev.SetsSubmitted(tuple(times), tuple([i.spec for i in infos]), kind, workflow))
                 case CancelTasks(name, index):
                     cancelled = self.sets.get(name)
                     if cancelled is not None:
@@ -295,7 +295,7 @@ class Driver:
                     if cancel:
                         self._cancel_everything(stimuli)
         if new:
-            stimuli.append(st.TasksSubmitted(tuple(i.spec for i in new)))
+            stimuli.append(st.TasksSubmitted(tuple([i.spec for i in new])))
 
     def _cancel_everything(self, stimuli: list[st.Stimulus]) -> None:
         now = self.clock.time()
@@ -342,7 +342,8 @@ class Driver:
                 case Launch():
                     self._launch(ins, stimuli)
                 case Released(name):
-                    self._publish(ev.SetReleased(self.clock.time(), name))
+                    if ev.SetReleased in self._routes:  # the journal's
+                        self._publish(ev.SetReleased(self.clock.time(), name))
                 case Retried(name, index, attempt, reason, _, cause):
                     info = self.sets[name]
                     if cause == PREEMPTION:
@@ -475,6 +476,7 @@ class Driver:
             info = self.sets.pop(name, None)
             if info is not None:
                 self._publish(ev.SetEnded(info, self.engine.count(name, TaskState.CANCELLED)))
+        self.engine.forget_ended()  # what ended was read: a forgetting engine drops it (core/sets.py)
 
     def _unstick(self, stimuli: list[st.Stimulus]) -> None:
         """Nothing runs, nothing will: cancel what is left (a safety net; submissions check that tasks fit)."""

@@ -4,6 +4,8 @@ marks a RunResult is made of."""
 from __future__ import annotations
 
 import pickle
+import threading
+from array import array
 from typing import TYPE_CHECKING
 
 from hetflow.errors import TaskFailedError, TaskSkippedError
@@ -28,19 +30,53 @@ from hetflow.spec.platform import Platform
 from hetflow.spec.trace import Interval, Mark
 from hetflow.spec.workflow import Workflow
 
+CHUNK = 4096  # intervals whose text moves at a time into a tuple
+
 if TYPE_CHECKING:
     from hetflow.metrics.result import RunResult
 
 
 class IntervalRecorder:
     """The intervals tasks ran over (done, failed, preempted, kept) and the run's marks, for the run's result and
-    each group's."""
+    each group's. A long-lived session runs many tasks: the session's intervals are kept in columns (the strings
+    shared with the run, numbers in arrays: about 70 bytes a task, not an object of 170), made Intervals again when a
+    result is asked for."""
 
     wants: frozenset[type[Event]] = frozenset({TaskEnded, TaskStopped, TaskKept, Marked})
 
     def __init__(self) -> None:
-        self.intervals: list[Interval] = []
+        self._text: list[str] = []  # per interval: set, node, status (the latest, up to CHUNK intervals)
+        self._older: list[tuple[str, ...]] = []  # earlier _text, CHUNK intervals a tuple: not walked by the collector
+        self._moving = threading.Lock()  # held while a chunk moves, and while a reader copies the text
+        self._ints = array("q")  # per interval: first, last, cores, gpu_units, attempts
+        self._times = array("d")  # per interval: start, end
         self.marks: list[Mark] = []  # triggers fired, partitions resized (wall clock)
+
+    @property
+    def intervals(self) -> list[Interval]:
+        """What was recorded so far, as Intervals, in the order they came."""
+        ints, times = self._ints, self._times
+        n = len(times) // 2  # written last: the text and numbers of n intervals are there
+        with self._moving:
+            text = [t for chunk in self._older for t in chunk] + self._text
+        return [
+            Interval(text[3 * k], ints[5 * k], ints[5 * k + 1], text[3 * k + 1], times[2 * k], times[2 * k + 1],
+                     ints[5 * k + 2], ints[5 * k + 3], text[3 * k + 2], ints[5 * k + 4])
+            for k in range(n)
+        ]  # fmt: skip
+
+    def _keep(self, iv: Interval) -> None:
+        self._text.extend((iv.set, iv.node, iv.status))
+        self._ints.extend((iv.first, iv.last, iv.cores, iv.gpu_units, iv.attempts))
+        self._times.extend((iv.start, iv.end))
+        self._chunk()
+
+    def _chunk(self) -> None:
+        """Move the latest text into a tuple once it holds CHUNK intervals."""
+        if len(self._text) >= 3 * CHUNK:
+            with self._moving:
+                self._older.append(tuple(self._text))
+                self._text.clear()
 
     def notify(self, event: Event) -> None:
         if type(event) is TaskEnded:  # every task's event, so no pattern matching; every failed attempt held its
@@ -51,7 +87,7 @@ class IntervalRecorder:
             case TaskStopped(t, r, "preempted"):  # it held its resources from when it was sent until now
                 self._record(r, r.sent, t, "preempted")
             case TaskKept(_, info, _, iv):
-                self.intervals.append(iv)
+                self._keep(iv)
                 if info.group is not None:
                     info.group.intervals.append(iv)
             case Marked(m):
@@ -63,15 +99,22 @@ class IntervalRecorder:
         """What was recorded so far, as a RunResult (source "real")."""
         from hetflow.metrics.result import RunResult  # numpy: imported when a result is asked for
 
-        intervals, marks = list(self.intervals), list(self.marks)
+        intervals, marks = self.intervals, list(self.marks)
         return RunResult(workflow, platform, mode, policy, intervals, "real", origin, marks)
 
     def _record(self, r: Running, start: float, end: float, status: str) -> None:
         run = r.run
-        iv = Interval(r.set, r.index, r.index + 1, run.node, start, end, run.cores, r.gpu_units, status, run.attempt)
-        self.intervals.append(iv)
-        if r.info.group is not None:
-            r.info.group.intervals.append(iv)
+        self._text.extend((r.set, run.node, status))
+        self._ints.extend((r.index, r.index + 1, run.cores, r.gpu_units, run.attempt))
+        self._times.extend((start, end))
+        if len(self._text) >= 3 * CHUNK:
+            self._chunk()
+        group = r.info.group
+        if group is not None:
+            cores, gpus = run.cores, r.gpu_units
+            group.intervals.append(
+                Interval(r.set, r.index, r.index + 1, run.node, start, end, cores, gpus, status, run.attempt)
+            )
 
 
 class FuturesObserver:
@@ -95,6 +138,8 @@ class FuturesObserver:
                 else:  # it holds nothing until it is retried, or fails for good
                     requeued(r.info.futures[r.index])
             return
+        if type(event) is SetEnded and not event.cancelled and event.info.group is None:
+            return  # every future of it has its result or error (a program's call, mostly): nothing to do
         match event:
             case TaskStopped(_, r, why) if r.info.futures:  # cancelled for good, or lost or preempted: queued again
                 (abandon if why == "cancelled" else requeued)(r.info.futures[r.index])
@@ -118,7 +163,7 @@ class FuturesObserver:
                     if not f.done():
                         abandon(f)
             case SetEnded(info, cancelled):
-                for f in info.futures or ():
+                for f in (info.futures or ()) if cancelled else ():  # else every future has its result or error
                     if not f.done():  # ended without a result: cancelled before it ran
                         abandon(f)
                 g = info.group

@@ -200,6 +200,7 @@ class Session:
             partitions=self._shares or None,
             retry_backoff=self._backoff,
             links=self._links,
+            forget=True,  # a long-lived session keeps what it held at its start, however many sets ended
         )
         observers: list[Observer] = [self._recorder]
         buffer = None
@@ -282,7 +283,12 @@ class Session:
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Run fn(*args, **kwargs) as a task (with the options of @hetflow.task when fn has them)."""
-        return self._enqueue(call(self._admit, fn, args, kwargs, self._on_cancel), "call")[0]
+        pending = call(self._admit, fn, args, kwargs, self._on_cancel)
+        if pending.wait:
+            return self._enqueue(pending, "call")[0]
+        # the hot path of a program calling a task once per item: straight to the driver
+        self._post([pending.info], "call", options=pending.options)
+        return pending.info.futures[0]  # type: ignore[index]
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
@@ -312,9 +318,9 @@ class Session:
         info = pending.info
         futures = info.futures or []
         if pending.wait:
-            when_done(pending.wait, futures, lambda: self._post([info], kind))
+            when_done(pending.wait, futures, lambda: self._post([info], kind, options=pending.options))
         else:
-            self._post([info], kind)
+            self._post([info], kind, options=pending.options)
         return futures
 
     def check_workflow(self, workflow: WorkflowLike) -> Workflow:
@@ -489,11 +495,18 @@ class Session:
             raise ExecutionError("the session has not started: use `with Session() as s:` or s.start()")
         return self._driver
 
-    def _post(self, infos: list[SetInfo], kind: str, workflow: str | None = None, at: float | None = None) -> None:
+    def _post(
+        self,
+        infos: list[SetInfo],
+        kind: str,
+        workflow: str | None = None,
+        at: float | None = None,
+        options: object = None,
+    ) -> None:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
-        self._admit.posted(infos)
+        self._admit.posted(infos, options)
         d.post(SubmitSets(infos, kind, workflow, [self._clock.time() if at is None else at] * len(infos)))
 
     def _cancel_future(self, fut: TaskFuture) -> None:

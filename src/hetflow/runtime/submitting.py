@@ -27,6 +27,7 @@ class Pending:
 
     info: SetInfo  # with its TaskSet, info.spec
     wait: list[TaskFuture]
+    options: TaskOptions | None = None  # a call's: what its TaskSet was made from (Admission.posted)
 
 
 def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -55,7 +56,7 @@ def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs
     info = SetInfo(
         spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
     )
-    return Pending(info, items)
+    return Pending(info, items, opts)
 
 
 def mapped(admit: Admission, fn: Callable[..., Any], items: list[tuple[Any, ...]], on_cancel: OnCancel) -> Pending:
