@@ -20,8 +20,9 @@ LOST, the driver's way of re-running without using a retry). An endpoint that re
 admission: busy, rate limited, no room) gives it back to the session's engine as REFUSED: not started, its
 resources released, no attempt spent, placeable again at once on another site: the refusing site's nodes take no
 new work for a pause that doubles with each refusal of that site (or of that task) in a row, which the engine keeps
-(Ledger.pause); after MAX_REFUSALS of one task in a row it fails. Cancelling an execution (the engine's Cancel: Session.cancel, a lost
-site, preemption) cancels its invocation on the endpoint too: out of the queue there, or its worker killed.
+(Ledger.pause); after MAX_REFUSALS of one task in a row it fails. Cancelling an execution (the engine's Cancel:
+Session.cancel, a lost site, preemption) cancels its invocation on the endpoint too: out of the queue there, or its
+worker killed.
 
 Where it lives: faas imports runtime and executors, so an executor in executors/ could not import the client
 without a cycle; executors.EXECUTORS names it by string ("hetflow.faas.multisite:MultiSiteExecutor"), resolved by
