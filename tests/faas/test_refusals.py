@@ -101,3 +101,35 @@ def test_a_rate_limited_site_refuses_with_429_and_nothing_runs_twice(free: Runni
     finally:
         stop.set()
         kill_tree(limited)
+
+
+def test_a_busy_site_first_in_node_order_is_paused_not_asked_again_and_again(
+    free: RunningEndpoint, tmp_path: Path
+) -> None:
+    """fifo fills the busy site's node first: each refusal pauses that site (its pause doubling with each refusal of
+    it in a row), so the tasks run on the free site meanwhile, once each, and the busy site is asked a few times, not
+    once per task per pause."""
+    one_core = {"platform": "site", "nodes": [{"type": "cpu", "count": 1, "cores": 1}]}  # one refusal per pause
+    busy = start_endpoint(tmp_path / "busy", "--max-pending", "1", platform=one_core)
+    try:
+        with busy.client() as client:
+            hold = client.submit(functions.sleepy, 60)  # the one invocation it takes: busy from now on
+            folder, journal = tmp_path / "starts", tmp_path / "run.db"
+            folder.mkdir()
+            endpoints, tokens = {"busy": busy.url, "free": free.url}, {"busy": busy.token, "free": free.token}
+            with hf.Session(backend="faas", endpoints=endpoints, token=tokens, journal=journal) as s:
+                assert [n.site for n in s.platform.nodes()] == ["busy", "free"]
+                futures = s.map(tasks.slow_square, range(12), [str(folder)] * 12, [0.2] * 12)
+                assert [f.result(timeout=120) for f in futures] == [i * i for i in range(12)]
+            assert started_on(folder, free) == set(range(12)) and started_on(folder, busy) == set()
+            assert len(list(folder.iterdir())) == 12  # each ran once
+            refused = refusals(journal)
+            assert refused and all("site busy: the endpoint refused it (503): busy" in d for d in refused)
+            # paused 0.05, 0.1, 0.2, ... 2 s after each: about 6 refusals in the first 3 s, then one per 2 s (before
+            # the pause, the first task alone was refused 30 times in a row and failed)
+            assert len(refused) <= 12
+            view = read_journal(journal)  # attempts unchanged: a refused start is no attempt
+            assert [(r.index, r.status, r.tries) for r in view.records] == [(i, "done", [1]) for i in range(12)]
+            assert not hold.done()
+    finally:
+        kill_tree(busy)

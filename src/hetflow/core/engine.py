@@ -97,6 +97,8 @@ class Engine:
         """Apply stimuli at time now, release what may start, place what fits; return the instructions."""
         self.now = now
         self._dispatch.set_now(now)
+        if self.ledger.paused:
+            self.ledger.resume(now)
         out: list[Instruction] = []
         for s in stimuli:
             if isinstance(s, TaskFinished):
@@ -148,10 +150,14 @@ class Engine:
 
     @property
     def wake_at(self) -> float | None:
-        """The earliest not-before time of a task waiting for its retry backoff, of a set held by its policy or of
-        a set's inputs reaching a site (None: none waits). A driver must call handle(t, []) at some t >= wake_at;
-        handle then makes what is due placeable."""
-        return self._waiting.next_at
+        """The earliest not-before time of a task waiting for its retry backoff, of a set held by its policy, of
+        a set's inputs reaching a site or of a paused node's pause ending (None: none waits). A driver must call
+        handle(t, []) at some t >= wake_at; handle then makes what is due placeable."""
+        t, paused = self._waiting.next_at, self.ledger.paused
+        if not paused:
+            return t
+        end = min(paused.values())
+        return end if t is None else min(t, end)
 
     @property
     def transfers(self) -> list[Transfer]:
@@ -238,17 +244,20 @@ class Engine:
         self._book.maybe_end(st, out)
 
     def _refused(self, s: TaskRefused, out: list[Instruction]) -> None:
-        """Back to the ready queue without spending an attempt; placeable (on any node) from not_before on."""
+        """Back to the ready queue at once without spending an attempt; the node that refused it, with every node of
+        its site (one endpoint answers for them all), takes no new work before not_before: the task goes elsewhere
+        now if it fits there, and may come back only after the pause."""
         rec = self._launches.get(s.launch)
         st = rec.set
+        node = rec.part_of(s.index)[0]
         self._launches.stop(rec, s.index)
+        led, site = self.ledger, self.ledger.nodes[node].site
         if s.not_before > self.now:
-            self._waiting.defer(st, s.index, s.not_before)
-        else:
-            self._requeue(st, s.index)
-        out.append(
-            Retried(st.name, s.index, st.attempts.get(s.index, 0), s.reason, max(self.now, s.not_before), REFUSAL)
-        )
+            for i in range(len(led.nodes)) if site is not None else (node,):
+                if i == node or led.nodes[i].site == site:
+                    led.pause(i, s.not_before)
+        self._requeue(st, s.index)
+        out.append(Retried(st.name, s.index, st.attempts.get(s.index, 0), s.reason, self.now, REFUSAL))
 
     def _lose_node(self, name: str, out: list[Instruction]) -> None:
         i = self.node_index.get(name)

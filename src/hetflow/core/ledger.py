@@ -11,6 +11,7 @@ every mode.
 from __future__ import annotations
 
 import bisect
+import math
 
 from hetflow.core.mig import FULL, WHOLE, MigTable, mig_table
 from hetflow.errors import LedgerError
@@ -28,6 +29,8 @@ class Ledger:
     def __init__(self) -> None:
         self.nodes: list[Node] = []
         self.alive: list[bool] = []
+        self.taking: list[bool] = []  # per node: alive and not paused, so it may take new work
+        self.paused: dict[int, float] = {}  # node -> the time before which it takes no new work (pause())
         self.cap_cores: list[int] = []
         self.cap_memory: list[int] = []
         self.free_cores: list[int] = []
@@ -51,7 +54,7 @@ class Ledger:
         self.mig_excess: list[int] = []  # per node: GPU units MIG instances hold beyond what their tasks asked
         self.counters_unsure = False  # some node is MIG or knows its GPU memory: ask fit_count, not the counters
         self._shape_ok: dict[tuple[str | None, str, Resources], bool] = {}  # (model, mode, need) -> gpu_shape_fits
-        self.epoch = 0  # bumped when a node joins or leaves
+        self.epoch = 0  # bumped when a node joins or leaves, or its pause begins or ends
 
     def add(self, node: Node) -> int:
         """Add a node; returns its index."""
@@ -60,6 +63,7 @@ class Ledger:
         mem = node.memory or UNTRACKED
         self.nodes.append(node)
         self.alive.append(True)
+        self.taking.append(True)
         self.cap_cores.append(node.cores)
         self.cap_memory.append(mem)
         self.free_cores.append(node.cores)
@@ -92,6 +96,8 @@ class Ledger:
         if self.used_cores[i] or self.used_memory[i] or any(self.used_gpu[i]):
             raise LedgerError(f"node {self.nodes[i].name} still has allocations")
         self.alive[i] = False
+        self.taking[i] = False
+        self.paused.pop(i, None)
         self.n_alive -= 1
         self.epoch += 1
         self.total_free_cores -= self.free_cores[i]
@@ -103,6 +109,23 @@ class Ledger:
         self.whole_free[i] = 0
         if i in self.open_nodes:
             self.open_nodes.remove(i)
+
+    def pause(self, i: int, until: float) -> None:
+        """Node i takes no new work before `until` (where it sends work refused some): fit_count says 0 and allocate
+        refuses until resume() is told a time past it. What runs there runs on and gives back as usual."""
+        if not self.alive[i] or until <= self.paused.get(i, -math.inf):
+            return  # gone, or already paused at least that long
+        if i not in self.paused:
+            self.taking[i] = False
+            self.epoch += 1
+        self.paused[i] = until
+
+    def resume(self, now: float) -> None:
+        """The nodes whose pause is over by now take new work again."""
+        for i in [i for i, t in self.paused.items() if t <= now]:
+            del self.paused[i]
+            self.taking[i] = True
+            self.epoch += 1
 
     def could_ever_fit(self, i: int, need: Resources) -> bool:
         """Whether an empty node i could hold one such task (its GPU model and sharing mode included)."""
@@ -127,8 +150,8 @@ class Ledger:
 
     def fit_count(self, i: int, need: Resources, limit: int = MANY) -> int:
         """How many tasks needing `need` fit on node i now (at most limit). Partitions bound this further
-        (core/placement.py: a policy sees its set's partition's share)."""
-        if not self.alive[i]:
+        (core/placement.py: a policy sees its set's partition's share). None fit on a paused node."""
+        if not self.taking[i]:
             return 0
         g = need.gpu_units
         if need.gpu_models or (g and (self.shaped[i] or need.gpu_memory)):
@@ -217,7 +240,7 @@ class Ledger:
             gpus_fit = self.fit_count(i, need, n) >= n
         free_cores = self.free_cores
         fc = free_cores[i]
-        if n <= 0 or not self.alive[i] or c > fc or m > self.free_memory[i] or not gpus_fit:
+        if n <= 0 or not self.taking[i] or c > fc or m > self.free_memory[i] or not gpus_fit:
             raise LedgerError(f"{n} x ({need}) do not fit on node {self.nodes[i].name}")
         if c:
             free_cores[i] = fc - c
@@ -423,11 +446,15 @@ class Ledger:
                 or self.whole_free[i] != self.free_gpu[i].count(GPU_UNIT)
             ):
                 raise LedgerError(f"GPUs of {node.name} out of balance")
+            if self.taking[i] != (i not in self.paused):
+                raise LedgerError(f"pause of {node.name} out of step")
             if (self.free_cores[i] > 0) != (i in self.open_nodes):
                 raise LedgerError(f"open-node list wrong about {node.name}")
             self._validate_shapes(i)
             tot_c += self.free_cores[i]
             tot_g += sum(self.free_gpu[i])
+        if any(not self.alive[i] for i in self.paused) or sum(self.taking) != self.n_alive - len(self.paused):
+            raise LedgerError("a gone node is paused, or taking new work")
         if tot_c != self.total_free_cores or tot_g != self.total_free_gpu:
             raise LedgerError("ledger totals out of balance")
 

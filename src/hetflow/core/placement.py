@@ -20,12 +20,13 @@ from hetflow.spec.resources import Resources
 
 
 class NodeFilter:
-    """Per way to run (node type, resources and required features), the live nodes it may ever use; worked out once
-    per shape, not per set (a run of a million one-task sets has a handful of shapes), and again when nodes join or
-    leave. The resources carry the GPU models a set allows and its GPU memory, so a set keeps to those models' nodes
-    and to the sharing modes that can hold it (Ledger.could_ever_fit). A variant that requires features
-    (spec/features.py) keeps to the nodes whose features satisfy it; the answer is cached with the rest, so variants
-    requiring nothing cost nothing more."""
+    """Per way to run (node type, resources and required features), the live nodes it may ever use, less those paused
+    (Ledger.pause: they take no new work for now); worked out once per shape, not per set (a run of a million
+    one-task sets has a handful of shapes), and again when nodes join, leave, or are paused or resumed. The resources
+    carry the GPU models a set allows and its GPU memory, so a set keeps to those models' nodes and to the sharing
+    modes that can hold it (Ledger.could_ever_fit). A variant that requires features (spec/features.py) keeps to the
+    nodes whose features satisfy it; the answer is cached with the rest, so variants requiring nothing cost nothing
+    more."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
@@ -46,7 +47,7 @@ class NodeFilter:
         shapes: dict[tuple[str, int, int, int, str | None, str, Features | None], bool] = {}
         usable = []
         for i, n in enumerate(led.nodes):
-            if led.alive[i]:
+            if led.taking[i]:
                 features = n.features if req is not None else None
                 shape = (n.type, n.cores, n.gpu_units, n.memory, n.gpu_model, n.gpu_sharing, features)
                 ok = shapes.get(shape)

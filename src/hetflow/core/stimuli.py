@@ -37,7 +37,8 @@ class TaskFailed:
 @dataclass(frozen=True, slots=True)
 class TaskRefused:
     """Task `index` of a launch did not start: where it was sent refused it (a busy or rate-limited endpoint). It
-    goes back to the ready queue, holding nothing, placeable anywhere from not_before on; no attempt is spent."""
+    goes back to the ready queue at once, holding nothing, and no attempt is spent; its node and every node of that
+    node's site (Node.site) take no new work before not_before (Ledger.pause), so it goes elsewhere meanwhile."""
 
     launch: int
     index: int

@@ -18,9 +18,11 @@ lost site that answers again joins again (NodeJoined, same node names). An execu
 connection error waits for the heartbeat's verdict: the site lost (re-queued by the engine) or back (run again,
 LOST, the driver's way of re-running without using a retry). An endpoint that refuses an execution (its own
 admission: busy, rate limited, no room) gives it back to the session's engine as REFUSED: not started, its
-resources released, no attempt spent, placeable again (on any site) after a pause that doubles with each refusal of
-that task; after MAX_REFUSALS in a row it fails. Cancelling an execution (the engine's Cancel: Session.cancel, a lost
-site, preemption) cancels its invocation on the endpoint too: out of the queue there, or its worker killed.
+resources released, no attempt spent, placeable again at once on another site: the refusing site's nodes take no
+new work for a pause that doubles with each refusal of that site (or of that task) in a row, which the engine keeps
+(Ledger.pause); after MAX_REFUSALS of one task in a row it fails. Cancelling an execution (the engine's Cancel:
+Session.cancel, a lost site, preemption) cancels its invocation on the endpoint too: out of the queue there, or its
+worker killed.
 
 Where it lives: faas imports runtime and executors, so an executor in executors/ could not import the client
 without a cycle; executors.EXECUTORS names it by string ("hetflow.faas.multisite:MultiSiteExecutor"), resolved by
@@ -58,7 +60,7 @@ GRACE_S = 3.0  # a site silent this long is lost
 OFFSET_SAMPLES = 5  # round trips to estimate an endpoint's clock offset from
 HEARTBEAT_S = 0.25  # how often each site is asked for its health
 PATIENCE_S = 30.0  # how long a client keeps reconnecting before it fails what waits (the heartbeat decides first)
-REFUSAL_BACKOFF_S = (0.05, 2.0)  # first and longest pause before a task an endpoint refused may be placed again
+REFUSAL_BACKOFF_S = (0.05, 2.0)  # first and longest pause of a refusing site (no new work there meanwhile)
 MAX_REFUSALS = 30  # refusals of one task in a row (about a minute): then it fails
 log = logging.getLogger("hetflow")
 
@@ -75,6 +77,7 @@ class Site:
         self.probe = remote.Probe(endpoint.url, endpoint.token, timeout=max(0.2, grace / 3))
         self.nodes: list[Node] = []
         self.lost = False  # the heartbeat's verdict
+        self.refusals = 0  # in a row: the pause of its nodes after a refusal doubles with each
         self.last_ok = time.monotonic()
 
     def connect(self, patience: float) -> Endpoint:
@@ -306,21 +309,24 @@ class MultiSiteExecutor:
             self._refused(job, verdict)
         else:
             self._refusals.pop(job.run.task_id, None)
+            job.site.refusals = 0
         if job.run.command is not None and verdict.status not in (DONE, CANCELLED):
             self._keep_logs = True
         out.append(verdict)
 
     def _refused(self, job: Job, verdict: Outcome) -> None:
-        """A refusal goes back to the engine with the pause before the task may be placed again (doubling with
-        each refusal of it in a row); the last one allowed fails it."""
+        """A refusal goes back to the engine with the pause of the refusing site's nodes (the engine places the task
+        elsewhere meanwhile): doubling with each refusal of that site in a row, or of that task in a row when it
+        has more (a site that refuses only it); the task's last refusal allowed fails it."""
         n = self._refusals[job.run.task_id] = self._refusals.get(job.run.task_id, 0) + 1
+        job.site.refusals += 1
         verdict.error = f"site {job.site.name}: {verdict.error}"
         if n >= MAX_REFUSALS:
             del self._refusals[job.run.task_id]
             verdict.status, verdict.error = FAILED, f"{verdict.error} ({n} refusals in a row)"
             return
         first, longest = REFUSAL_BACKOFF_S
-        verdict.retry_after = min(longest, first * 2 ** (n - 1))
+        verdict.retry_after = min(longest, first * 2 ** (max(n, job.site.refusals) - 1))
 
     def _resend(self, out: list[Outcome]) -> None:
         """Report what a site dropped while it stayed up (its call failed, the heartbeat then heard the site) as
