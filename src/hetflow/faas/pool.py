@@ -85,8 +85,8 @@ class WorkerProc(asyncio.BufferedProtocol):
         if self.big is not None:
             self.filled += nbytes
             if self.filled == len(self.big):
-                body, self.big = self.big, None
-                self.result(body, 0, len(body))
+                body, self.big = self.big, None  # (the transport still holds a view of it: never resized)
+                self.result(*self.parse(body, 0, len(body)))
             return
         buf = self.buf
         buf += self.inbox[:nbytes]
@@ -99,14 +99,19 @@ class WorkerProc(asyncio.BufferedProtocol):
                     self.big[: self.filled] = memoryview(buf)[4:]
                     buf.clear()
                 return
-            self.result(buf, 4, 4 + size)
+            got = self.parse(buf, 4, 4 + size)
+            del buf[: 4 + size]
+            self.result(*got)
 
-    def result(self, buf: bytearray, start: int, end: int) -> None:
-        """A result frame, buf[start:end]: its call ends (dropped from buf first)."""
+    @staticmethod
+    def parse(buf: bytearray, start: int, end: int) -> tuple[int, int, float, float, bytes]:
+        """The result frame buf[start:end]: key, ok, started, ended, value."""
         key, ok, started, ended = RESULT.unpack_from(buf, start + 1)
         with memoryview(buf) as view:
-            value = bytes(view[start + 1 + RESULT.size : end])
-        del buf[:end]
+            return key, ok, started, ended, bytes(view[start + 1 + RESULT.size : end])
+
+    def result(self, key: int, ok: int, started: float, ended: float, value: bytes) -> None:
+        """A result frame came: its call ends."""
         call = self.call
         if call is None or call.key != key:
             return
