@@ -82,17 +82,22 @@ class Blob:
 
 def blobs(value: object, depth: int) -> object:
     """value with its large bytes and bytearrays (itself, and the items of plain tuples, lists and dicts to depth)
-    wrapped as Blob."""
+    wrapped as Blob; value itself when there are none (the common small call pays a few checks)."""
     kind = type(value)
     if kind is bytes or kind is bytearray:
         return Blob(value) if len(value) >= BLOB_MIN else value  # type: ignore[arg-type]
-    if depth <= 0:
+    if depth <= 0 or not (kind is tuple or kind is list or kind is dict) or not value:
         return value
-    if kind is tuple or kind is list:
-        return kind(blobs(v, depth - 1) for v in value)  # type: ignore[attr-defined]
-    if kind is dict:
-        return {k: blobs(v, depth - 1) for k, v in value.items()}  # type: ignore[attr-defined]
-    return value
+    items = list(value.values() if kind is dict else value)  # type: ignore[attr-defined,arg-type]
+    changed = False
+    for i, item in enumerate(items):
+        wrapped = blobs(item, depth - 1)
+        if wrapped is not item:
+            items[i] = wrapped
+            changed = True
+    if not changed:
+        return value
+    return dict(zip(value, items, strict=True)) if kind is dict else kind(items)  # type: ignore[call-overload]
 
 
 def pack(value: object, depth: int = 1, snapshot: bool = False) -> list[Part]:
@@ -116,6 +121,8 @@ def pack(value: object, depth: int = 1, snapshot: bool = False) -> list[Part]:
 
         views.clear()
         stream = cloudpickle.dumps(wrapped, protocol=5, buffer_callback=keep)
+    if not views:
+        return [BUFFERS.pack(0, len(stream)), stream]
     sizes = [len(v) if not isinstance(v, memoryview) else v.nbytes for v in views]
     head = BUFFERS.pack(len(views), len(stream)) + struct.pack(f"!{len(sizes)}Q", *sizes)
     return [head, stream, *views]
@@ -127,6 +134,8 @@ def unpack(data: bytes | bytearray | memoryview) -> Any:
     if len(view) < BUFFERS.size:
         raise ValueError("short out-of-band payload")
     count, length = BUFFERS.unpack_from(view)
+    if not count and BUFFERS.size + length == len(view):
+        return pickle.loads(view[BUFFERS.size :])
     at = BUFFERS.size + 8 * count
     if count > len(view) or at + length > len(view):
         raise ValueError("malformed out-of-band payload")
