@@ -132,7 +132,10 @@ class WorkerProc(asyncio.BufferedProtocol):
             self.defined.add(call.fid)
         head = b"C" + CALL.pack(call.key, call.fid.encode(), call.fmt)
         out.append(HEAD.pack(len(head) + len(call.payload)) + head)
-        self.transport.write(b"".join(out))  # writelines joins too: the payload goes on its own, uncopied
+        if len(call.payload) < len(self.inbox):  # small: one write, one wake-up of the worker
+            self.transport.write(b"".join((*out, call.payload)))
+            return
+        self.transport.write(b"".join(out))  # writelines joins too: a large payload goes on its own, uncopied
         self.transport.write(memoryview(call.payload))
 
     def kill(self, why: str) -> None:

@@ -153,10 +153,10 @@ def unpack(data: bytes | bytearray | memoryview) -> Any:
 
 def send_parts(sock: socket.socket, parts: list[Part]) -> None:
     """sendall of parts one after the other, with no copy of them (sendmsg; a TLS socket cannot: joined)."""
-    if type(sock) is not socket.socket:
-        sock.sendall(b"".join(parts))
-        return
     views = [memoryview(p).cast("B") for p in parts if len(p)]
+    if type(sock) is not socket.socket or sum(v.nbytes for v in views) < BLOB_MIN:  # small: joined, one send
+        sock.sendall(b"".join(views))
+        return
     i = 0
     while i < len(views):
         sent = sock.sendmsg(views[i : i + IOV_MAX])
