@@ -29,6 +29,7 @@ from hetflow.spec.resources import GpuGrant
 WORKER_FILE = str(Path(__file__).with_name("worker.py"))
 COLD, WARM, HOT = "cold", "warm", "hot"
 PIPE_BUFFER = 8 << 20  # socket buffers between the endpoint and a worker
+JOIN_MAX = 256 << 10  # a payload smaller than this is joined to its frame's head (larger: written on its own)
 log = logging.getLogger("hetflow")
 
 
@@ -132,7 +133,7 @@ class WorkerProc(asyncio.BufferedProtocol):
             self.defined.add(call.fid)
         head = b"C" + CALL.pack(call.key, call.fid.encode(), call.fmt)
         out.append(HEAD.pack(len(head) + len(call.payload)) + head)
-        if len(call.payload) < len(self.inbox):  # small: one write, one wake-up of the worker
+        if len(call.payload) < JOIN_MAX:  # one write, one wake-up of the worker: cheaper than a copy up to here
             self.transport.write(b"".join((*out, call.payload)))
             return
         self.transport.write(b"".join(out))  # writelines joins too: a large payload goes on its own, uncopied
