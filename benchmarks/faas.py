@@ -7,7 +7,9 @@ round trip of one small task through plain Ray and plain Dask on the same machin
   invocations each of:
     cold  a function the endpoint has never seen (a fresh closure, registered by value): a new worker process;
     warm  the same function again: an idle worker of that function;
-    hot   Lease.submit: the lease's pinned worker.
+    hot   Lease.submit: the lease's pinned worker;
+    warm_echo, hot_echo  `bytes` on the payload, warm and hot: a result as large as the payload comes back.
+  --sizes picks the payloads, --cold-samples the cold calls' count, --latency-only skips the eviction and throughput.
   Each is reported client-side (perf_counter around submit().result()) and server-side from the result's timings:
   endpoint (returned - received) and its parts accept (queued - received), placement (started - queued: the
   endpoint's engine and the hand-over to a worker), execution (ended - started) and return (returned - ended), and
@@ -121,23 +123,28 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def latency(client: hf.Endpoint, samples: int, offset: float) -> dict[str, Any]:
+def latency(client: hf.Endpoint, samples: int, offset: float, sizes: list[str], cold_samples: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     k = 0
-    for name, size in PAYLOADS.items():
-        payload = os.urandom(size)
+    for name in sizes:
+        payload = os.urandom(PAYLOADS[name])
         cold = []
-        for _ in range(samples):
+        for _ in range(cold_samples):
             k += 1
             fn = fresh_function(k)
             client.register(fn)  # registration is not the invocation's cost
             cold.append(one(lambda fn=fn, p=payload: client.submit(fn, p), offset))
         client.submit(len, payload).result(timeout=300)  # its first call is cold
         warm = [one(lambda p=payload: client.submit(len, p), offset) for _ in range(samples)]
+        client.submit(bytes, payload).result(timeout=300)
+        echo = [one(lambda p=payload: client.submit(bytes, p), offset) for _ in range(samples)]
         with client.lease(cores=1, seconds=3600) as lease:
             lease.submit(len, payload).result(timeout=300)  # the lease's worker takes the function
             hot = [one(lambda lease=lease, p=payload: lease.submit(len, p), offset) for _ in range(samples)]
-        out[name] = {"cold": summarize(cold), "warm": summarize(warm), "hot": summarize(hot)}
+            lease.submit(bytes, payload).result(timeout=300)
+            hot_echo = [one(lambda lease=lease, p=payload: lease.submit(bytes, p), offset) for _ in range(samples)]
+        out[name] = {"cold": summarize(cold), "warm": summarize(warm), "hot": summarize(hot),
+                     "warm_echo": summarize(echo), "hot_echo": summarize(hot_echo)}  # fmt: skip
     return out
 
 
@@ -228,7 +235,14 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip the Ray and Dask round trips")
     parser.add_argument("--endpoint-backend", choices=("local", "dask", "ray"), default="local",
                         help="where the endpoint runs functions (default local)")  # fmt: skip
+    parser.add_argument("--sizes", default=",".join(PAYLOADS), help="payloads measured (default 1KB,100KB,5.9MB)")
+    parser.add_argument("--cold-samples", type=int, default=None, help="cold invocations per payload (--samples)")
+    parser.add_argument("--latency-only", action="store_true", help="skip the eviction curve and the throughput")
     args = parser.parse_args()
+    sizes = [s for s in args.sizes.split(",") if s]
+    if any(s not in PAYLOADS for s in sizes):
+        parser.error(f"--sizes: choose among {', '.join(PAYLOADS)}")
+    cold_samples = args.samples if args.cold_samples is None else args.cold_samples
     out: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()},
         "samples": args.samples,
@@ -240,13 +254,15 @@ def main() -> None:
         try:
             with hf.Endpoint(url, token=token) as client:
                 out["clock"] = offset = clock_offset(client)
-                out["latency"] = latency(client, args.samples, offset["offset_s"])
-                out["eviction"] = eviction(client, args.keep_warm, args.eviction_repeats)
-            out["throughput"] = throughput(url, token, args.per_client)
+                out["latency"] = latency(client, args.samples, offset["offset_s"], sizes, cold_samples)
+                if not args.latency_only:
+                    out["eviction"] = eviction(client, args.keep_warm, args.eviction_repeats)
+            if not args.latency_only:
+                out["throughput"] = throughput(url, token, args.per_client)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-    if not args.no_peer:
+    if not args.no_peer and "1KB" in sizes:
         payload = os.urandom(PAYLOADS["1KB"])
         out["peers"] = {"ray": peer(ray_round_trip, payload, args.samples),
                         "dask": peer(dask_round_trip, payload, args.samples)}  # fmt: skip

@@ -16,6 +16,7 @@ from hetflow.faas.security import RateLimit, check_token
 from hetflow.faas.service import Service
 
 IDS_MAX = 100_000  # ids in one A frame
+FORMATS = {b"p": "pickle", b"j": "json", b"b": "buffers"}  # a payload's fmt byte (the endpoint never reads one)
 READ_SIZE = 256 * 1024  # read into one buffer kept per connection (a plain Protocol's recv allocates this each read)
 
 
@@ -31,6 +32,8 @@ class Channel(asyncio.BufferedProtocol):
         self.closed = False
         self.buf = bytearray()
         self.inbox = memoryview(bytearray(READ_SIZE))
+        self.big: bytearray | None = None  # a frame larger than inbox (size checked), read in place
+        self.filled = 0
         self.skip = 0  # bytes of a refused frame still to come
         self.batch: list[Invocation] = []
         self.watching: set[str] = set()  # invocations whose result this connection waits for
@@ -49,10 +52,20 @@ class Channel(asyncio.BufferedProtocol):
             self.service.unwatch(ident, self.deliver)
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        if self.big is not None:  # the rest of a large frame, straight into its own buffer
+            return memoryview(self.big)[self.filled :]
         return self.inbox
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.received(self.inbox[:nbytes])
+        if self.big is None:
+            self.received(self.inbox[:nbytes])
+            return
+        self.filled += nbytes
+        if self.filled == len(self.big):
+            body, self.big = self.big, None
+            with memoryview(body) as view:
+                self.handle(view)
+            self.flush()
 
     def received(self, data: bytes | memoryview) -> None:
         if self.skip:
@@ -81,10 +94,19 @@ class Channel(asyncio.BufferedProtocol):
                 self.skip = size - drop
                 continue
             if len(buf) < 4 + size:
+                if size > len(self.inbox) and self.authed:  # checked above: the kernel writes the rest in place
+                    self.big = bytearray(size)
+                    self.filled = len(buf) - 4
+                    self.big[: self.filled] = memoryview(buf)[4:]
+                    buf.clear()
                 break
             with memoryview(buf) as view:  # read in place: only a payload is copied, once
                 self.handle(view[4 : 4 + size])
             del buf[: 4 + size]
+        self.flush()
+
+    def flush(self) -> None:
+        """Accept the invocations read so far together."""
         if self.batch:
             batch, self.batch = self.batch, []
             self.service.accept(batch)
@@ -119,7 +141,7 @@ class Channel(asyncio.BufferedProtocol):
             self.refuse(ident, 429, "too many requests: slow down")
             return
         inv = Invocation(
-            ident.hex(), fid.hex(), "json" if fmt == b"j" else "pickle", bytes(body[1 + INVOKE.size :]), cores, gpus,
+            ident.hex(), fid.hex(), FORMATS.get(fmt, "pickle"), bytes(body[1 + INVOKE.size :]), cores, gpus,
             memory, timeout if timeout > 0 else None, None if lease == NO_LEASE else lease.hex(),
         )  # fmt: skip
         try:
@@ -137,7 +159,12 @@ class Channel(asyncio.BufferedProtocol):
         t = r.timings
         head = RESULT.pack(bytes.fromhex(inv.id), STATUSES.index(r.status), KINDS.index(r.kind), 200,
                            t["received"], t["queued"], t["started"], t["ended"])  # fmt: skip
-        self.write(frame(b"R", head, RETURNED.pack(time.time()), r.value))
+        size = 1 + len(head) + RETURNED.size + len(r.value)
+        if size < len(self.inbox):
+            self.write(frame(b"R", head, RETURNED.pack(time.time()), r.value))
+            return
+        self.write(HEAD.pack(size) + b"R" + head + RETURNED.pack(time.time()))
+        self.write(memoryview(r.value))  # a large value on its own, uncopied
 
     def refuse(self, ident: bytes, status: int, message: str) -> None:
         head = RESULT.pack(ident, STATUSES.index("refused"), 0, status, time.time(), 0.0, 0.0, 0.0)
@@ -149,6 +176,6 @@ class Channel(asyncio.BufferedProtocol):
         if self.transport is not None:
             self.transport.close()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)

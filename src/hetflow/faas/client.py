@@ -32,9 +32,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hetflow.faas.failures import EndpointError, InvocationError, RemoteError, error_for
-from hetflow.faas.frames import INVOKE, KINDS, NO_LEASE, RESULT, RETURNED, STATUSES, frame
+from hetflow.faas.frames import INVOKE, KINDS, NO_LEASE, RESULT, RETURNED, STATUSES, frame, frame_parts
 from hetflow.faas.link import ChannelError, Link
 from hetflow.faas.security import DEFAULT_TOKEN_FILE
+from hetflow.faas.worker import Part, pack, unpack
 
 
 class InvocationFuture(concurrent.futures.Future[Any]):
@@ -101,7 +102,7 @@ class Endpoint:
         self._http: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
         self._functions: dict[int, tuple[Callable[..., Any], str, dict[str, str]]] = {}
-        self._pending: dict[bytes, tuple[InvocationFuture, bytes]] = {}
+        self._pending: dict[bytes, tuple[InvocationFuture, list[Part]]] = {}
         self._acks: list[bytes] = []
         self._down = ""
         self.offset = 0.0
@@ -204,10 +205,10 @@ class Endpoint:
         if self._down:
             raise EndpointError(0, self._down)
         fid = self.register(fn)
-        payload = dumps((args, kwargs))
+        payload = pack((args, kwargs), depth=2, snapshot=True)  # large buffers out of band, sent from where they lie
         ident = os.urandom(16)
-        head = INVOKE.pack(ident, bytes.fromhex(fid), b"p", cores, float(gpus), memory, float(timeout or 0), lease)
-        data = frame(b"I", head, payload)
+        head = INVOKE.pack(ident, bytes.fromhex(fid), b"b", cores, float(gpus), memory, float(timeout or 0), lease)
+        data = frame_parts(b"I", head, *payload)
         fut = InvocationFuture(ident.hex(), self.cancel_remote if lease == NO_LEASE else None)
         fut.info["timings"] = {"sent": time.time()}
         with self._lock:
@@ -275,14 +276,14 @@ class Endpoint:
                                        returned=returned, got=time.time())  # fmt: skip
             self._settle(fut, STATUSES[status], code, value)
         if acks:  # after the result is in its future's hands: the ack is not on the call's path
-            self._link.send(frame(b"A", *acks))
+            self._link.send([frame(b"A", *acks)])
 
     def _settle(self, fut: InvocationFuture, status: str, code: int, value: memoryview) -> None:
         try:
             if status == "done":
-                fut.set_result(pickle.loads(value))
+                fut.set_result(unpack(value))  # (a numpy array: a view of the frame it came in)
             elif status == "failed":
-                exc, text, tb = pickle.loads(value)
+                exc, text, tb = unpack(value)
                 err = exc if isinstance(exc, BaseException) else RemoteError(text)
                 err.remote_traceback = tb  # type: ignore[attr-defined]
                 err.__cause__ = RemoteError(f"on the endpoint's worker:\n{tb}")  # printed with it, as a Session does
@@ -295,7 +296,7 @@ class Endpoint:
             if not fut.done():
                 fut.set_exception(RemoteError(f"the result could not be read here: {type(exc).__name__}: {exc}"))
 
-    def _on_connect(self) -> list[bytes]:
+    def _on_connect(self) -> list[list[Part]]:
         """After a reconnection: register the functions again (an endpoint restarted without a journal forgot
         them), then send again every invocation without a result."""
         with self._lock:
@@ -321,7 +322,7 @@ class Endpoint:
             acks, self._acks = self._acks, []
         if acks:
             with contextlib.suppress(Exception):
-                self._link.send(frame(b"A", *acks))
+                self._link.send([frame(b"A", *acks)])
         self._link.close()
         with self._http_lock:
             if self._http is not None:

@@ -2,7 +2,8 @@
 a 4-byte big-endian length, then a body whose first byte says what it is. Standard library only.
 
     client -> endpoint   H token                       hello: the first frame, at most HELLO_MAX bytes
-                         I INVOKE payload              an invocation (payload: pickle of (args, kwargs))
+                         I INVOKE payload              an invocation (payload: pickle of (args, kwargs), fmt p,
+                                                       or the same with out-of-band buffers, fmt b: worker.py)
                          A id id ...                   results received: the endpoint may drop them
     endpoint -> client   W json                        welcome: {"time", "max_payload"}
                          E json                        {"error", "status"}, then the endpoint closes
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import struct
 
+from hetflow.faas.worker import Part
+
 HEAD = struct.Struct("!I")
 INVOKE = struct.Struct("!16s16scHdQd16s")  # id, function, fmt (p|j), cores, gpus, memory, timeout (0: none), lease
 RESULT = struct.Struct("!16sBBH4d")  # id, status, kind, HTTP-like code, received, queued, started, ended
@@ -26,5 +29,10 @@ KINDS = ("", "cold", "warm", "hot")
 
 
 def frame(*parts: bytes) -> bytes:
-    size = sum(len(p) for p in parts)
-    return HEAD.pack(size) + b"".join(parts)
+    """One frame, joined in one copy."""
+    return b"".join((HEAD.pack(sum(len(p) for p in parts)), *parts))
+
+
+def frame_parts(*parts: Part) -> list[Part]:
+    """One frame as parts (the large ones not copied: sent with sendmsg)."""
+    return [HEAD.pack(sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)), *parts]

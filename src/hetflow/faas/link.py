@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from hetflow.faas.frames import HEAD, frame
+from hetflow.faas.worker import Part, send_parts
 
 log = logging.getLogger("hetflow")
 
@@ -44,7 +45,7 @@ class Link:
         tls: ssl.SSLContext | None,
         server_hostname: str | None,
         on_frame: Callable[[bytes, memoryview], None],
-        on_connect: Callable[[], list[bytes]],
+        on_connect: Callable[[], list[list[Part]]],
         on_down: Callable[[str], None],
         patience: float = 60.0,
     ) -> None:
@@ -63,7 +64,7 @@ class Link:
         self.up = threading.Event()
         self._olock = threading.Lock()
         self._wlock = threading.Lock()
-        self._outbox: list[bytes] = []
+        self._outbox: list[Part] = []  # the parts of the frames to send, one after the other
         self._flushing = False
         self._holding = 0  # batch() nesting: frames wait until it ends
         self._thread: threading.Thread | None = None
@@ -110,10 +111,11 @@ class Link:
             sock.close()
 
     # ---- sending --------------------------------------------------------------------------------------------------
-    def send(self, data: bytes) -> None:
-        """Send a frame (any thread): now, or with the frames of the thread sending already, or once reconnected."""
+    def send(self, parts: list[Part]) -> None:
+        """Send a frame's parts (any thread): now, or with the frames of the thread sending already, or once
+        reconnected."""
         with self._olock:
-            self._outbox.append(data)
+            self._outbox += parts
             if self._flushing or self._holding or not self.up.is_set():
                 return
             self._flushing = True
@@ -130,7 +132,7 @@ class Link:
             try:
                 with self._wlock:
                     assert self.sock is not None
-                    self.sock.sendall(chunk[0] if len(chunk) == 1 else b"".join(chunk))
+                    send_parts(self.sock, chunk)
             except (OSError, AssertionError):
                 with self._olock:  # not sent: they go again after the reconnect
                     self._outbox = chunk + self._outbox
@@ -181,7 +183,7 @@ class Link:
                 self._connect()
                 again = self.on_connect()
                 with self._olock:
-                    self._outbox = again
+                    self._outbox = [part for parts in again for part in parts]
                 self.release_outbox()
                 log.warning("endpoint channel %s:%d back", *self.address)
                 return True
@@ -209,13 +211,33 @@ RECV_SIZE = 1 << 16  # recv(n) allocates n bytes first: at 128 KiB and more, tha
 
 
 def read_frame(sock: socket.socket, buf: bytearray) -> tuple[bytes, memoryview]:
-    """The next frame's op and body; buf keeps what was read beyond it."""
-    while len(buf) < 4 or len(buf) < 4 + HEAD.unpack_from(buf)[0]:
-        data = sock.recv(RECV_SIZE)
-        if not data:
-            raise EOFError("the endpoint closed the channel")
-        buf += data
+    """The next frame's op and body; buf keeps what was read beyond it. A frame larger than RECV_SIZE is read
+    straight into its own buffer (the body is a view of it: unpickled values may keep it)."""
+    while len(buf) < 4:
+        recv_more(sock, buf)
     (size,) = HEAD.unpack_from(buf)
-    body = memoryview(bytes(buf[4 : 4 + size]))
-    del buf[: 4 + size]
-    return bytes(body[:1]), body[1:]
+    if size > RECV_SIZE and len(buf) < 4 + size:
+        body = bytearray(size)
+        have = len(buf) - 4
+        body[:have] = memoryview(buf)[4:]
+        buf.clear()
+        view = memoryview(body)
+        while have < size:
+            got = sock.recv_into(view[have:], size - have)
+            if not got:
+                raise EOFError("the endpoint closed the channel")
+            have += got
+    else:
+        while len(buf) < 4 + size:
+            recv_more(sock, buf)
+        with memoryview(buf) as whole:
+            view = memoryview(bytes(whole[4 : 4 + size]))
+        del buf[: 4 + size]
+    return bytes(view[:1]), view[1:]
+
+
+def recv_more(sock: socket.socket, buf: bytearray) -> None:
+    data = sock.recv(RECV_SIZE)
+    if not data:
+        raise EOFError("the endpoint closed the channel")
+    buf += data

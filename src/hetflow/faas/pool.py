@@ -28,6 +28,8 @@ from hetflow.spec.resources import GpuGrant
 
 WORKER_FILE = str(Path(__file__).with_name("worker.py"))
 COLD, WARM, HOT = "cold", "warm", "hot"
+PIPE_BUFFER = 8 << 20  # socket buffers between the endpoint and a worker
+JOIN_MAX = 256 << 10  # a payload smaller than this is joined to its frame's head (larger: written on its own)
 log = logging.getLogger("hetflow")
 
 
@@ -63,6 +65,8 @@ class WorkerProc(asyncio.BufferedProtocol):
         self.idle_since = time.monotonic()
         self.buf = bytearray()
         self.inbox = memoryview(bytearray(1 << 16))  # read into (a plain Protocol's recv allocates 256 KiB each read)
+        self.big: bytearray | None = None  # a result larger than inbox, read in place
+        self.filled = 0
         self.stopping = ""  # why the pool killed it (timeout, cancelled, evicted, the lease ended)
 
     @property
@@ -74,24 +78,46 @@ class WorkerProc(asyncio.BufferedProtocol):
         self.transport = transport
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        if self.big is not None:  # the rest of a large result, straight into its own buffer
+            return memoryview(self.big)[self.filled :]
         return self.inbox
 
     def buffer_updated(self, nbytes: int) -> None:
+        if self.big is not None:
+            self.filled += nbytes
+            if self.filled == len(self.big):
+                body, self.big = self.big, None  # (the transport still holds a view of it: never resized)
+                self.result(*self.parse(body, 0, len(body)))
+            return
         buf = self.buf
         buf += self.inbox[:nbytes]
         while len(buf) >= 4:
             (size,) = HEAD.unpack_from(buf)
             if len(buf) < 4 + size:
+                if size > len(self.inbox):  # a large result: the kernel writes the rest of it in place
+                    self.big = bytearray(size)
+                    self.filled = len(buf) - 4
+                    self.big[: self.filled] = memoryview(buf)[4:]
+                    buf.clear()
                 return
-            key, ok, started, ended = RESULT.unpack_from(buf, 5)
-            with memoryview(buf) as view:
-                value = bytes(view[5 + RESULT.size : 4 + size])
+            got = self.parse(buf, 4, 4 + size)
             del buf[: 4 + size]
-            call = self.call
-            if call is None or call.key != key:
-                continue
-            self.call = None
-            self.pool.ended(self, call, bool(ok), started, ended, value)
+            self.result(*got)
+
+    @staticmethod
+    def parse(buf: bytearray, start: int, end: int) -> tuple[int, int, float, float, bytes]:
+        """The result frame buf[start:end]: key, ok, started, ended, value."""
+        key, ok, started, ended = RESULT.unpack_from(buf, start + 1)
+        with memoryview(buf) as view:
+            return key, ok, started, ended, bytes(view[start + 1 + RESULT.size : end])
+
+    def result(self, key: int, ok: int, started: float, ended: float, value: bytes) -> None:
+        """A result frame came: its call ends."""
+        call = self.call
+        if call is None or call.key != key:
+            return
+        self.call = None
+        self.pool.ended(self, call, bool(ok), started, ended, value)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.pool.died(self)
@@ -107,8 +133,11 @@ class WorkerProc(asyncio.BufferedProtocol):
             self.defined.add(call.fid)
         head = b"C" + CALL.pack(call.key, call.fid.encode(), call.fmt)
         out.append(HEAD.pack(len(head) + len(call.payload)) + head)
-        out.append(call.payload)
-        self.transport.writelines(out)
+        if len(call.payload) < JOIN_MAX:  # one write, one wake-up of the worker: cheaper than a copy up to here
+            self.transport.write(b"".join((*out, call.payload)))
+            return
+        self.transport.write(b"".join(out))  # writelines joins too: a large payload goes on its own, uncopied
+        self.transport.write(memoryview(call.payload))
 
     def kill(self, why: str) -> None:
         self.stopping = self.stopping or why
@@ -208,6 +237,9 @@ class WarmPool:
 
     async def _spawn(self, env: dict[str, str], home: tuple[str, ...] | None) -> WorkerProc:
         parent, child = socket.socketpair()
+        for end in (parent, child):  # a large payload or result in one send (the system caps it: rmem/wmem_max)
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PIPE_BUFFER)
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, PIPE_BUFFER)
         full = dict(os.environ)
         full["HETFLOW_WORKER_PATH"] = os.pathsep.join(sys.path)
         full.update(env)

@@ -149,8 +149,8 @@ class Service:
             raise Refused(503, f"busy: {self.pending} invocations wait or run here (--max-pending)")
         if inv.fid not in self.functions:
             raise Refused(404, f"unknown function {inv.fid[:40]!r}: register it first")
-        if inv.fmt not in ("pickle", "json"):
-            raise Refused(400, "payload format is 'pickle' or 'json'")
+        if inv.fmt not in ("pickle", "json", "buffers"):  # buffers: pickle with out-of-band buffers (worker.py)
+            raise Refused(400, "payload format is 'pickle', 'json' or 'buffers'")
         if inv.lease is not None:
             if self.leases.get(inv.lease) is None:
                 raise Refused(404, f"lease {inv.lease[:40]!r} is not held (released, expired or unknown)")

@@ -5,11 +5,16 @@ client sent is unpickled: the endpoint's server passes functions, arguments and 
 Frames on its socket are a 4-byte big-endian length and a body:
 
     endpoint -> worker   b"D" fid(32) kind(1: r reference "module:name" | p pickle) data     define a function
-                         b"C" key(u64) fid(32) fmt(1: p pickle (args, kwargs) | j JSON {"args", "kwargs"}) payload
+                         b"C" key(u64) fid(32) fmt(1) payload, fmt: p pickle of (args, kwargs) | j JSON {"args",
+                             "kwargs"} | b the same pickle with its buffers out of band (pack() below)
                          b"X"                                                                   exit
     worker -> endpoint   b"R" key(u64) ok(u8) started(f64) ended(f64) body
-                         body: the value (pickled, or JSON for fmt j); when the call raised, (exception or None,
-                         "Type: message", traceback) pickled, or {"error", "traceback"} in JSON
+                         body: the value (pickled as the call's fmt, or JSON for fmt j); when the call raised,
+                         (exception or None, "Type: message", traceback) pickled, or {"error", "traceback"} in JSON
+
+Large values travel as pickle protocol 5 with out-of-band buffers (fmt b): bytes, bytearrays and numpy arrays are
+not copied into the pickle stream but sent after it from where they lie (sendmsg of the parts), and the receiver
+unpickles with buffers that are views of the frame it read (a numpy array is then a view of that frame, uncopied).
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ from typing import Any
 HEAD = struct.Struct("!I")
 RESULT = struct.Struct("!QBdd")
 CALL = struct.Struct("!Q32sc")
+BUFFERS = struct.Struct("!IQ")  # fmt b: buffer count, pickle stream length; then each buffer's length (!Q)
+BLOB_MIN = 1 << 16  # bytes and bytearrays this large (arguments, values, their items) go out of band
+IOV_MAX = 512  # parts per sendmsg (the system allows 1024)
+Part = bytes | bytearray | memoryview
 _PR_SET_PDEATHSIG = 1
 
 
@@ -58,6 +67,109 @@ def dumps(value: object) -> bytes:
         return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[no-any-return]
 
 
+class Blob:
+    """A large bytes or bytearray, pickled out of band (pickle pickles bytes in band, and lets no reducer say
+    otherwise): it loads as the same type, copied once from the frame it arrived in."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self.data = data
+
+    def __reduce_ex__(self, protocol: object) -> tuple[type, tuple[pickle.PickleBuffer]]:
+        return type(self.data), (pickle.PickleBuffer(self.data),)
+
+
+def blobs(value: object, depth: int) -> object:
+    """value with its large bytes and bytearrays (itself, and the items of plain tuples, lists and dicts to depth)
+    wrapped as Blob; value itself when there are none (the common small call pays a few checks)."""
+    kind = type(value)
+    if kind is bytes or kind is bytearray:
+        return Blob(value) if len(value) >= BLOB_MIN else value  # type: ignore[arg-type]
+    if depth <= 0 or not (kind is tuple or kind is list or kind is dict) or not value:
+        return value
+    items = list(value.values() if kind is dict else value)  # type: ignore[attr-defined,arg-type]
+    changed = False
+    for i, item in enumerate(items):
+        wrapped = blobs(item, depth - 1)
+        if wrapped is not item:
+            items[i] = wrapped
+            changed = True
+    if not changed:
+        return value
+    return dict(zip(value, items, strict=True)) if kind is dict else kind(items)  # type: ignore[call-overload]
+
+
+def pack(value: object, depth: int = 1, snapshot: bool = False) -> list[Part]:
+    """value as fmt b: the header, the pickle stream, then its out-of-band buffers as they lie in memory (none
+    copied; with snapshot, those of mutable objects are copied, so that changing them later changes nothing sent)."""
+    views: list[Part] = []
+
+    def keep(buf: pickle.PickleBuffer) -> bool:
+        try:
+            raw = buf.raw()
+        except BufferError:  # not contiguous: in band
+            return True
+        views.append(raw if not snapshot or type(raw.obj) is bytes else raw.tobytes())
+        return False
+
+    wrapped = blobs(value, depth)
+    try:
+        stream = pickle.dumps(wrapped, protocol=5, buffer_callback=keep)
+    except Exception:
+        import cloudpickle  # lambdas, local classes
+
+        views.clear()
+        stream = cloudpickle.dumps(wrapped, protocol=5, buffer_callback=keep)
+    if not views:
+        return [BUFFERS.pack(0, len(stream)), stream]
+    sizes = [len(v) if not isinstance(v, memoryview) else v.nbytes for v in views]
+    head = BUFFERS.pack(len(views), len(stream)) + struct.pack(f"!{len(sizes)}Q", *sizes)
+    return [head, stream, *views]
+
+
+def unpack(data: bytes | bytearray | memoryview) -> Any:
+    """A value packed as fmt b; its buffers are views of data (ValueError when the layout does not add up)."""
+    view = memoryview(data).cast("B") if not isinstance(data, memoryview) or data.format != "B" else data
+    if len(view) < BUFFERS.size:
+        raise ValueError("short out-of-band payload")
+    count, length = BUFFERS.unpack_from(view)
+    if not count and BUFFERS.size + length == len(view):
+        return pickle.loads(view[BUFFERS.size :])
+    at = BUFFERS.size + 8 * count
+    if count > len(view) or at + length > len(view):
+        raise ValueError("malformed out-of-band payload")
+    sizes = struct.unpack_from(f"!{count}Q", view, BUFFERS.size)
+    stream = view[at : at + length]
+    at += length
+    buffers = []
+    for n in sizes:
+        buffers.append(view[at : at + n])
+        at += n
+    if at != len(view):
+        raise ValueError("malformed out-of-band payload")
+    return pickle.loads(stream, buffers=buffers)
+
+
+def send_parts(sock: socket.socket, parts: list[Part]) -> None:
+    """sendall of parts one after the other, with no copy of them (sendmsg; a TLS socket cannot: joined)."""
+    views = [memoryview(p).cast("B") for p in parts if len(p)]
+    if type(sock) is not socket.socket or sum(v.nbytes for v in views) < BLOB_MIN:  # small: joined, one send
+        sock.sendall(b"".join(views))
+        return
+    i = 0
+    while i < len(views):
+        sent = sock.sendmsg(views[i : i + IOV_MAX])
+        while sent:
+            n = len(views[i])
+            if sent >= n:
+                sent -= n
+                i += 1
+            else:
+                views[i] = views[i][sent:]
+                sent = 0
+
+
 def failure(exc: BaseException, fmt: bytes) -> bytes:
     """What a call that raised sends back: the exception itself when it pickles and loads again, its text and its
     traceback."""
@@ -72,7 +184,7 @@ def failure(exc: BaseException, fmt: bytes) -> bytes:
         sent: object = exc
     except Exception:
         sent = None
-    return dumps((sent, text, tb))
+    return b"".join(pack((sent, text, tb))) if fmt == b"b" else dumps((sent, text, tb))
 
 
 class Worker:
@@ -95,7 +207,6 @@ class Worker:
         return buf
 
     def serve(self) -> None:
-        send = self.sock.sendall
         while True:
             try:
                 (size,) = HEAD.unpack(self.read(4))
@@ -105,8 +216,7 @@ class Worker:
             op = bytes(body[:1])
             if op == b"C":
                 key, fid, fmt = CALL.unpack_from(body, 1)
-                out = self.call(key, fid, fmt, memoryview(body)[1 + CALL.size :])
-                send(HEAD.pack(len(out)) + out)
+                send_parts(self.sock, self.call(key, fid, fmt, memoryview(body)[1 + CALL.size :]))
             elif op == b"D":
                 self.define(bytes(body[1:33]), bytes(body[33:34]), bytes(body[34:]))
             elif op == b"X":
@@ -118,17 +228,19 @@ class Worker:
         except BaseException as exc:  # reported by each call of it
             self.funcs[fid] = exc
 
-    def call(self, key: int, fid: bytes, fmt: bytes, payload: memoryview) -> bytes:
+    def call(self, key: int, fid: bytes, fmt: bytes, payload: memoryview) -> list[Part]:
+        """The result frame's parts (the value's buffers where they lie)."""
         started = time.time()
         fn = self.funcs.get(fid)
-        ok, body = execute(KeyError(fid) if fn is None else fn, fmt, payload)
-        return b"R" + RESULT.pack(key, ok, started, time.time()) + body
+        ok, body = run(KeyError(fid) if fn is None else fn, fmt, payload)
+        head = b"R" + RESULT.pack(key, ok, started, time.time())
+        return [HEAD.pack(len(head) + sum(len(p) if not isinstance(p, memoryview) else p.nbytes for p in body)), head,
+                *body]  # fmt: skip
 
 
-def execute(fn: Callable[..., Any] | BaseException, fmt: bytes, payload: bytes | memoryview) -> tuple[int, bytes]:
+def run(fn: Callable[..., Any] | BaseException, fmt: bytes, payload: bytes | memoryview) -> tuple[int, list[Part]]:
     """Call a function (an exception: its definition failed) on a payload: (1, the value) or (0, the failure
-    record), each as fmt wants it (p: pickle, j: JSON). A cluster's workers run invocations through it too
-    (faas/warmcache.py)."""
+    record), each as fmt wants it (p: pickle, b: pickle with out-of-band buffers, j: JSON), as parts."""
     try:
         if isinstance(fn, BaseException):
             raise fn
@@ -136,11 +248,19 @@ def execute(fn: Callable[..., Any] | BaseException, fmt: bytes, payload: bytes |
             given = json.loads(bytes(payload)) if len(payload) else {}
             args, kwargs = given.get("args", []), given.get("kwargs", {})
         else:
-            args, kwargs = pickle.loads(payload)
+            args, kwargs = unpack(payload) if fmt == b"b" else pickle.loads(payload)
         value = fn(*args, **kwargs)
-        return 1, json.dumps(value, default=repr).encode() if fmt == b"j" else dumps(value)
+        if fmt == b"b":
+            return 1, pack(value)
+        return 1, [json.dumps(value, default=repr).encode() if fmt == b"j" else dumps(value)]
     except BaseException as exc:
-        return 0, failure(exc, fmt)
+        return 0, [failure(exc, fmt)]
+
+
+def execute(fn: Callable[..., Any] | BaseException, fmt: bytes, payload: bytes | memoryview) -> tuple[int, bytes]:
+    """run() with the parts joined: a cluster's workers run invocations through it (faas/warmcache.py)."""
+    ok, parts = run(fn, fmt, payload)
+    return ok, parts[0] if len(parts) == 1 and isinstance(parts[0], bytes) else b"".join(parts)
 
 
 def main() -> None:
