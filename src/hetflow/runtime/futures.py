@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import logging
+import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
-PENDING, RUNNING, CANCELLED = "PENDING", "RUNNING", "CANCELLED"  # concurrent.futures' states
+PENDING, RUNNING, CANCELLED, NOTIFIED, FINISHED = (  # concurrent.futures' states
+    "PENDING",
+    "RUNNING",
+    "CANCELLED",
+    "CANCELLED_AND_NOTIFIED",
+    "FINISHED",
+)
+DONE = (CANCELLED, NOTIFIED, FINISHED)
+# One lock guards the state of every TaskFuture, and each gets its own Condition on it only once a thread waits on it
+# (concurrent.futures.Future builds a Condition per future: ~8 objects the collector walks, for each of a million
+# tasks, where few are ever waited on while pending). Their own Condition each keeps a notification to its waiters.
+STATE = threading.RLock()
+LOGGER = logging.getLogger("concurrent.futures")  # where concurrent.futures reports a failing callback
 
 
 class RemoteTraceback(Exception):
@@ -38,11 +52,85 @@ class TaskFuture(concurrent.futures.Future[Any]):
     """
 
     def __init__(self, task_id: str, set_name: str, index: int, on_cancel: Callable[[TaskFuture], None]) -> None:
-        super().__init__()
+        # Future.__init__'s fields, but its Condition: __getattr__ makes one on STATE the first time code asks for it
+        self._state = PENDING
+        self._result: Any = None
+        self._exception: BaseException | None = None
+        self._waiters: list[Any] = []
+        self._done_callbacks: list[Callable[[concurrent.futures.Future[Any]], object]] = []
         self.task_id = task_id
         self.set = set_name
         self.index = index
         self.on_cancel = on_cancel  # tells the session that made it (which also tells whose future it is)
+
+    def __getattr__(self, name: str) -> Any:
+        """The Condition of concurrent.futures' own methods (waiting, wait(), as_completed()), made when first used."""
+        if name != "_condition":
+            raise AttributeError(name)
+        with STATE:
+            made = self.__dict__.get("_condition")
+            if made is None:
+                made = self.__dict__["_condition"] = threading.Condition(STATE)
+            return made
+
+    def _notify(self) -> None:
+        """Wake the threads waiting on this future (those that made its Condition); with STATE held."""
+        made = self.__dict__.get("_condition")
+        if made is not None:
+            made.notify_all()
+
+    # concurrent.futures' methods that run for every task, without the Condition where nobody waits
+    def done(self) -> bool:
+        return self._state in DONE
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._state == FINISHED and self._exception is None:
+            return self._result
+        return super().result(timeout)
+
+    def add_done_callback(self, fn: Callable[[concurrent.futures.Future[Any]], object]) -> None:
+        with STATE:
+            if self._state not in DONE:
+                self._done_callbacks.append(fn)
+                return
+        try:
+            fn(self)
+        except Exception:
+            LOGGER.exception("exception calling callback for %r", self)
+
+    def set_running_or_notify_cancel(self) -> bool:
+        with STATE:
+            if self._state == CANCELLED:
+                self._state = NOTIFIED
+                for waiter in self._waiters:
+                    waiter.add_cancelled(self)
+                return False
+            if self._state == PENDING:
+                self._state = RUNNING
+                return True
+            raise RuntimeError(f"Future in unexpected state: {self._state}")
+
+    def set_result(self, result: Any) -> None:
+        with STATE:
+            if self._state in DONE:
+                raise concurrent.futures.InvalidStateError(f"{self._state}: {self!r}")
+            self._result = result
+            self._state = FINISHED
+            for waiter in self._waiters:
+                waiter.add_result(self)
+            self._notify()
+        self._invoke_callbacks()
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        with STATE:
+            if self._state in DONE:
+                raise concurrent.futures.InvalidStateError(f"{self._state}: {self!r}")
+            self._exception = exception
+            self._state = FINISHED
+            for waiter in self._waiters:
+                waiter.add_exception(self)
+            self._notify()
+        self._invoke_callbacks()
 
     def cancel(self) -> bool:
         """Cancel the task if it is pending: True then (or when it was cancelled already); False when it runs or is
@@ -67,14 +155,14 @@ class TaskFuture(concurrent.futures.Future[Any]):
 def started(future: TaskFuture) -> None:
     """Its task was launched: pending -> running. One cancelled meanwhile is only notified (the cancel it posted
     stops the task), as set_running_or_notify_cancel does."""
-    with future._condition:
+    with STATE:
         if future._state in (PENDING, CANCELLED):
             future.set_running_or_notify_cancel()
 
 
 def requeued(future: TaskFuture) -> None:
     """Its task stopped and holds nothing until it runs again or fails for good: running -> pending."""
-    with future._condition:
+    with STATE:
         if future._state == RUNNING:
             future._state = PENDING
 
@@ -92,6 +180,6 @@ def reject(future: TaskFuture, exc: BaseException) -> None:
 def abandon(future: TaskFuture) -> None:
     """End the future cancelled without a request (its task was cancelled while it ran, ended without a result, or
     the session is closing), running or not."""
-    with future._condition:
+    with STATE:
         requeued(future)
         concurrent.futures.Future.cancel(future)
