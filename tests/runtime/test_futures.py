@@ -136,7 +136,7 @@ def test_a_condition_only_once_a_thread_waits_and_every_waiter_woken() -> None:
     started(quiet)
     quiet.set_result(7)
     quiet.add_done_callback(lambda f: seen.append(f.done()))
-    assert quiet.result() == 7 and seen == [7, True] and "_condition" not in vars(quiet)
+    assert quiet.result() == 7 and seen == [7, True] and quiet._cond is None and quiet._installed is None
 
     f, other = TaskFuture("f", "f", 0, asked.append), TaskFuture("o", "o", 0, asked.append)
     got: list[Any] = []
@@ -151,8 +151,8 @@ def test_a_condition_only_once_a_thread_waits_and_every_waiter_woken() -> None:
         w.start()
 
     def blocked() -> bool:  # two waiters (wait, as_completed) and a thread in the Condition's wait (result)
-        made = vars(f).get("_condition")
-        return len(f._waiters) == 2 and made is not None and len(made._waiters) == 1
+        made = f._cond
+        return len(f._installed or ()) == 2 and made is not None and len(made._waiters) == 1
 
     wait_for(blocked, what="the waiters to block")
     try:
