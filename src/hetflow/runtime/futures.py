@@ -17,9 +17,10 @@ PENDING, RUNNING, CANCELLED, NOTIFIED, FINISHED = (  # concurrent.futures' state
     "FINISHED",
 )
 DONE = (CANCELLED, NOTIFIED, FINISHED)
-# One lock guards the state of every TaskFuture, and each gets its own Condition on it only once a thread waits on it
-# (concurrent.futures.Future builds a Condition per future: ~8 objects the collector walks, for each of a million
-# tasks, where few are ever waited on while pending). Their own Condition each keeps a notification to its waiters.
+# One lock guards the state of every TaskFuture. concurrent.futures.Future makes a Condition and two lists per future
+# (~10 objects the collector walks, again and again while the task is in flight, for each of a million calls); a
+# TaskFuture makes each only when it is used: its own Condition on this lock once a thread waits on it (so a
+# notification still wakes only its waiters), the lists once wait()/as_completed() or a callback asks for them.
 STATE = threading.RLock()
 LOGGER = logging.getLogger("concurrent.futures")  # where concurrent.futures reports a failing callback
 
