@@ -121,3 +121,49 @@ def test_awaiting_a_future_gives_its_result() -> None:
 
     with hf.Session(platform=ONE_CORE) as s:
         assert asyncio.run(main(s.submit(t.inc, 4))) == 5
+
+
+def test_a_condition_only_once_a_thread_waits_and_every_waiter_woken() -> None:
+    """A future makes no Condition while nobody waits (a call's future is resolved, polled, called back without one);
+    a thread blocked in result(), one in concurrent.futures.wait() and one in as_completed() are each woken by the
+    result set from another thread, and a result(timeout) on another future still times out."""
+    import concurrent.futures as cf
+
+    asked: list[TaskFuture] = []
+    quiet = TaskFuture("q", "q", 0, asked.append)
+    seen: list[Any] = []
+    quiet.add_done_callback(lambda f: seen.append(f.result()))
+    started(quiet)
+    quiet.set_result(7)
+    quiet.add_done_callback(lambda f: seen.append(f.done()))
+    assert quiet.result() == 7 and seen == [7, True] and quiet._cond is None and quiet._installed is None
+
+    f, other = TaskFuture("f", "f", 0, asked.append), TaskFuture("o", "o", 0, asked.append)
+    got: list[Any] = []
+    waiting = [
+        threading.Thread(target=lambda: got.append(f.result(timeout=30))),
+        threading.Thread(
+            target=lambda: got.append(len(cf.wait([f, other], timeout=30, return_when="FIRST_COMPLETED").done))
+        ),
+        threading.Thread(target=lambda: got.append(next(cf.as_completed([f, other], timeout=30)) is f)),
+    ]
+    for w in waiting:
+        w.start()
+
+    def blocked() -> bool:  # two waiters (wait, as_completed) and a thread in the Condition's wait (result)
+        made = f._cond
+        return len(f._installed or ()) == 2 and made is not None and len(made._waiters) == 1
+
+    wait_for(blocked, what="the waiters to block")
+    try:
+        other.result(timeout=0.05)
+        raise AssertionError("result() returned before its future was done")
+    except cf.TimeoutError:
+        pass
+    f.set_result("r")
+    for w in waiting:
+        w.join(30)
+    assert sorted(map(str, got)) == ["1", "True", "r"] and not other.done()
+    f2 = TaskFuture("e", "e", 0, asked.append)
+    f2.set_exception(ValueError("bad"))
+    assert isinstance(f2.exception(), ValueError) and f2.done() and asked == []

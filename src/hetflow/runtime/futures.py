@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import logging
+import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
-PENDING, RUNNING, CANCELLED = "PENDING", "RUNNING", "CANCELLED"  # concurrent.futures' states
+PENDING, RUNNING, CANCELLED, NOTIFIED, FINISHED = (  # concurrent.futures' states
+    "PENDING",
+    "RUNNING",
+    "CANCELLED",
+    "CANCELLED_AND_NOTIFIED",
+    "FINISHED",
+)
+DONE = (CANCELLED, NOTIFIED, FINISHED)
+# One lock guards the state of every TaskFuture. concurrent.futures.Future makes a Condition and two lists per future
+# (~10 objects the collector walks, again and again while the task is in flight, for each of a million calls); a
+# TaskFuture makes each only when it is used: its own Condition on this lock once a thread waits on it (so a
+# notification still wakes only its waiters), the lists once wait()/as_completed() or a callback asks for them.
+STATE = threading.RLock()
+LOGGER = logging.getLogger("concurrent.futures")  # where concurrent.futures reports a failing callback
 
 
 class RemoteTraceback(Exception):
@@ -38,11 +53,109 @@ class TaskFuture(concurrent.futures.Future[Any]):
     """
 
     def __init__(self, task_id: str, set_name: str, index: int, on_cancel: Callable[[TaskFuture], None]) -> None:
-        super().__init__()
+        # Future.__init__'s fields but three, made when first used (the properties below): the Condition, the waiters
+        # of wait() and as_completed(), the callbacks; most futures never need one (~10 objects fewer to collect)
+        self._state = PENDING
+        self._result: Any = None
+        self._exception: BaseException | None = None
+        self._cond: threading.Condition | None = None
+        self._installed: list[Any] | None = None
+        self._callbacks: list[Callable[[concurrent.futures.Future[Any]], object]] | None = None
         self.task_id = task_id
         self.set = set_name
         self.index = index
         self.on_cancel = on_cancel  # tells the session that made it (which also tells whose future it is)
+
+    # concurrent.futures.Future's own methods (waiting, wait(), as_completed(), cancel()) use these as they would
+    # its fields: each is made, under STATE, the first time it is asked for
+    @property
+    def _condition(self) -> threading.Condition:  # type: ignore[override]
+        with STATE:
+            if self._cond is None:
+                self._cond = threading.Condition(STATE)
+            return self._cond
+
+    @property
+    def _waiters(self) -> list[Any]:  # type: ignore[override]
+        with STATE:
+            if self._installed is None:
+                self._installed = []
+            return self._installed
+
+    @property
+    def _done_callbacks(self) -> list[Callable[[concurrent.futures.Future[Any]], object]]:
+        with STATE:
+            if self._callbacks is None:
+                self._callbacks = []
+            return self._callbacks
+
+    def _notify(self) -> None:
+        """Wake the threads waiting on this future (those that made its Condition); with STATE held."""
+        if self._cond is not None:
+            self._cond.notify_all()
+
+    def _invoke_callbacks(self) -> None:
+        for callback in self._callbacks or ():
+            try:
+                callback(self)
+            except Exception:
+                LOGGER.exception("exception calling callback for %r", self)
+
+    # concurrent.futures' methods that run for every task, without the Condition where nobody waits
+    def done(self) -> bool:
+        return self._state in DONE
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._state == FINISHED and self._exception is None:
+            return self._result
+        return super().result(timeout)
+
+    def add_done_callback(self, fn: Callable[[concurrent.futures.Future[Any]], object]) -> None:
+        with STATE:
+            if self._state not in DONE:
+                if self._callbacks is None:
+                    self._callbacks = [fn]
+                else:
+                    self._callbacks.append(fn)
+                return
+        try:
+            fn(self)
+        except Exception:
+            LOGGER.exception("exception calling callback for %r", self)
+
+    def set_running_or_notify_cancel(self) -> bool:
+        with STATE:
+            if self._state == CANCELLED:
+                self._state = NOTIFIED
+                for waiter in self._installed or ():
+                    waiter.add_cancelled(self)
+                return False
+            if self._state == PENDING:
+                self._state = RUNNING
+                return True
+            raise RuntimeError(f"Future in unexpected state: {self._state}")
+
+    def set_result(self, result: Any) -> None:
+        with STATE:
+            if self._state in DONE:
+                raise concurrent.futures.InvalidStateError(f"{self._state}: {self!r}")
+            self._result = result
+            self._state = FINISHED
+            for waiter in self._installed or ():
+                waiter.add_result(self)
+            self._notify()
+        self._invoke_callbacks()
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        with STATE:
+            if self._state in DONE:
+                raise concurrent.futures.InvalidStateError(f"{self._state}: {self!r}")
+            self._exception = exception
+            self._state = FINISHED
+            for waiter in self._installed or ():
+                waiter.add_exception(self)
+            self._notify()
+        self._invoke_callbacks()
 
     def cancel(self) -> bool:
         """Cancel the task if it is pending: True then (or when it was cancelled already); False when it runs or is
@@ -67,14 +180,14 @@ class TaskFuture(concurrent.futures.Future[Any]):
 def started(future: TaskFuture) -> None:
     """Its task was launched: pending -> running. One cancelled meanwhile is only notified (the cancel it posted
     stops the task), as set_running_or_notify_cancel does."""
-    with future._condition:
+    with STATE:
         if future._state in (PENDING, CANCELLED):
             future.set_running_or_notify_cancel()
 
 
 def requeued(future: TaskFuture) -> None:
     """Its task stopped and holds nothing until it runs again or fails for good: running -> pending."""
-    with future._condition:
+    with STATE:
         if future._state == RUNNING:
             future._state = PENDING
 
@@ -92,6 +205,6 @@ def reject(future: TaskFuture, exc: BaseException) -> None:
 def abandon(future: TaskFuture) -> None:
     """End the future cancelled without a request (its task was cancelled while it ran, ended without a result, or
     the session is closing), running or not."""
-    with future._condition:
+    with STATE:
         requeued(future)
         concurrent.futures.Future.cancel(future)
