@@ -61,7 +61,10 @@ def test_fuzzed_requests_never_crash_it_and_need_the_token(ep: RunningEndpoint, 
 
     check()
     assert len({label.split(" ", 1)[0] for label, *_ in seen}) >= 3  # GET, POST and DELETE were all tried
-    assert any(200 <= ok < 300 for _, ok, _, _ in seen)  # and some requests were really served
+    # and requests were really served: in positive mode some succeed; negative ones are invalid by design, so the
+    # routes' own answers (past the token check) show that they reached them
+    served = [ok for _, ok, _, _ in seen if (200 <= ok < 300 if mode == "positive" else ok not in (401, 403))]
+    assert served, seen
     with ep.client() as client:  # still serving
         assert client.health()["status"] == "ok"
         assert client.submit(pow, 2, 10).result(timeout=60) == 1024
