@@ -284,6 +284,7 @@ def test_word_size_counts_where_the_points_say_it() -> None:
     b = build_for(arm64_only, "pi", armv7)
     assert not b.supported and b.notes == ("the application builds for aarch64, not armv7l",)
     assert build_for(loose, "pi", armv7).supported  # "ARM" is the whole family
+    assert not build_for(arm64_only, "pi", Features(arch="armv8l")).supported  # 32-bit user space on an ARMv8 core
     assert build_for(arm64_only, "grace", features_of("grace")).supported
     assert not build_for(points_from_dict({"architectures": ["x86_64"]}), "old32", Features(arch="i686")).supported
     assert build_for(points_from_dict({"architectures": ["x86"]}), "old32", Features(arch="i686")).supported

@@ -91,6 +91,22 @@ def test_the_meter_sums_what_each_gpu_used_between_start_and_stop(use: Install) 
     assert calls == ["init", "shutdown"]
 
 
+def test_a_gpu_gone_mid_run_leaves_the_gpus_modelled_and_says_why(use: Install) -> None:
+    calls = use([[5_000, 5_000, 12_000]])
+    meter = NvmlMeter()
+    meter.start()
+    nvml = sys.modules["pynvml"]
+
+    def gone(h: int) -> int:
+        raise NVMLError("GPU is lost")
+
+    nvml.nvmlDeviceGetTotalEnergyConsumption = gone  # type: ignore[attr-defined]
+    assert meter.stop() is None
+    assert meter.why == "NVML could not read the GPUs' energy at the end (GPU is lost)"
+    assert calls == ["init", "shutdown"]  # shut down all the same
+    assert NvmlMeter().stop() is None  # never started: nothing to say, no exception
+
+
 @pytest.mark.parametrize(
     ("faults", "why"),
     [({"init": False}, "NVML does not start (Driver Not Loaded)"),

@@ -4,14 +4,18 @@ with a folder, "." or ".." is one line and exit status 2."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from hetflow.cli import main
+from hetflow.errors import SpecError
 from hetflow.spec import load_workflow
 from hetflow.spec.data import reads, staged_inputs, staged_outputs
+from hetflow.spec.native import workflow_from_dict
 
 DOC = {
     "workflow": "w",
@@ -43,3 +47,15 @@ def test_a_file_name_with_a_folder_is_one_line_and_exit_2(tmp_path: Path) -> Non
         assert got.exit_code == 2, got.output
         assert f"tasks[0] (P).outputs: '{bad}' is not a file name" in got.output
         assert len(got.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("task", "says"),
+    [
+        ({"outputs": {"a.txt": -1}}, "outputs: a.txt: memory -1 is negative"),
+        ({"input_files": {"d_{index}.csv": "1KB"}}, "input_files: input file 'd_{index}.csv' names {index}"),
+    ],
+)
+def test_file_sizes_and_names_are_checked_with_the_file_named(task: dict[str, object], says: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(says)):
+        workflow_from_dict({"workflow": "w", "tasks": [{"name": "a", "command": "true", **task}]})

@@ -93,7 +93,11 @@ class Accounting:
         if self.meter is not None:
             measured = share_measured(self.meter.stop(), "rapl", result.intervals, self.sites)
         if self.gpu_meter is not None:
-            measured_gpu = share_measured(self.gpu_meter.stop(), "nvml", result.intervals, self.sites, gpus=True)
+            joules = self.gpu_meter.stop()
+            if joules is None:
+                note(f"energy: GPUs modelled (NVML: {self.gpu_meter.why})")
+            else:
+                measured_gpu = share_measured(joules, "nvml", result.intervals, self.sites, gpus=True)
         series = self.series(start)
         return account(result.intervals, self.sites, series, origin=result.origin, start=start, measured=measured,
                        measured_gpu=measured_gpu)  # fmt: skip

@@ -58,8 +58,8 @@ _FAMILIES = (  # (family, word size: None when the name is loose, prefixes), mos
     ("x86", 64, ("x86_64", "x86-64", "amd64", "x64", "em64t")),
     ("x86", 32, ("i386", "i486", "i586", "i686", "x86_32")),
     ("x86", None, ("x86", "intel")),
+    ("arm", 32, ("armv8l", "armv5", "armv6", "armv7", "armhf", "armel", "arm32")),  # armv8l: 32-bit user space
     ("arm", 64, ("aarch64", "arm64", "armv8", "armv9")),
-    ("arm", 32, ("armv5", "armv6", "armv7", "armhf", "armel", "arm32")),
     ("arm", None, ("arm",)),
     ("power", 64, ("ppc64", "power8", "power9", "power10", "power11")),
     ("power", 32, ("ppc",)),

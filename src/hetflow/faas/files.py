@@ -48,7 +48,7 @@ class FileStore:
         os.environ[FILES_ENV] = str(self.root)  # the workers, started by this process, inherit it
 
     def blob(self, sha: str) -> Path:
-        if not SHA256.match(sha):
+        if not SHA256.fullmatch(sha):
             raise Refused(400, "a file is named by its sha256: 64 lowercase hex digits")
         return self.blobs / sha
 

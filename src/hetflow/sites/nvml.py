@@ -9,6 +9,7 @@ a GPU or the counter is missing, `available` is False, `why` says why, and the G
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -54,8 +55,19 @@ class NvmlMeter:
     def start(self) -> None:
         self._before = self._read()
 
-    def stop(self) -> float:
-        """Joules since start() (the counters are 64-bit millijoules: they do not wrap); NVML shut down after."""
-        after = self._read()
-        self._nvml.nvmlShutdown()
+    def stop(self) -> float | None:
+        """Joules since start() (the counters are 64-bit millijoules: they do not wrap), or None when they cannot be
+        read now (a GPU gone mid-run; never started): then `why` says why and the GPUs stay modelled. NVML is shut down
+        after either way."""
+        if not self.handles or len(self._before) != len(self.handles):
+            self.why = self.why or "the meter was not started"
+            return None
+        try:
+            after = self._read()
+        except self._nvml.NVMLError as exc:
+            self.why = f"NVML could not read the GPUs' energy at the end ({exc})"
+            return None
+        finally:
+            with contextlib.suppress(self._nvml.NVMLError):  # nothing more to read from it
+                self._nvml.nvmlShutdown()
         return sum(max(0, a - b) for a, b in zip(after, self._before, strict=True)) / 1e3

@@ -19,7 +19,7 @@ from hetflow.spec.gpu_speed import CURVE_IS, SATURATION_IS, GpuSpeed, curve, sat
 from hetflow.spec.gpus import gpu_memory_of, mig_models, model_of
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.records import NotPlain, plain_task_sets
-from hetflow.spec.resources import GPU_UNIT, Resources
+from hetflow.spec.resources import GPU_UNIT, Resources, parse_memory
 from hetflow.spec.schema import (
     MEMORY_BYTES,
     Cores,
@@ -110,10 +110,15 @@ def parse_outputs(value: object) -> int | dict[str, int]:
     """`outputs:` as bytes, or a mapping of file names (in the task's working folder: no folder) -> bytes."""
     if not isinstance(value, dict):
         return MEMORY_BYTES(value)
-    for name in value:
+    files = {}
+    for name, size in value.items():
         if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
             raise fail(f"{name!r} is not a file name", "name a file of the task's working folder, with no folder")
-    return {name: MEMORY_BYTES(size) for name, size in value.items()}
+        try:
+            files[name] = parse_memory(size)
+        except SpecError as exc:
+            raise fail(f"{name}: {exc.problem}", exc.fix or 'write bytes or a size like "2GiB"') from None
+    return files
 
 
 Outputs = Annotated[
@@ -127,6 +132,9 @@ def parse_files(value: object) -> dict[str, int]:
         raise fail("input_files must map file names to sizes", "e.g. input_files: {data.csv: 1MB}")
     files = parse_outputs(value)
     assert isinstance(files, dict)
+    for name in files:
+        if "{index}" in name:  # one file for the whole set: it is read from the origin as it is named
+            raise fail(f"input file {name!r} names {{index}}", "name each input file as it is in the folder")
     return files
 
 
