@@ -4,13 +4,14 @@ queued under concurrent.futures.wait, and done-callbacks run outside the lock ev
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 
 import hetflow as hf
 from hetflow.executors.api import TaskRun
 from hetflow.executors.fake import FakeExecutor, FakeResult
 from hetflow.runtime.clock import FakeClock
-from hetflow.runtime.futures import TaskFuture
+from hetflow.runtime.futures import TaskFuture, abandon
 from hetflow.runtime.messages import Message, SubmitSets
 
 ONE_CORE = {"platform": "one", "nodes": [{"type": "n", "cores": 1}]}
@@ -81,3 +82,48 @@ def test_a_child_posted_by_another_thread_never_reaches_the_driver_before_its_pa
         ta.join(10)
         assert b.result(timeout=10) == 2
         assert order.index(parent[0].set) < order.index(b.set)
+
+
+@hf.task
+def queued() -> int:
+    return 2
+
+
+def test_a_future_cancelled_while_queued_counts_as_done_for_wait_and_as_completed() -> None:
+    """On one core `a` runs 0..5 while `b` waits for the core; b is cancelled there. wait() and as_completed()
+    must count b done at once (concurrent.futures counts only CANCELLED_AND_NOTIFIED and FINISHED)."""
+    clock = FakeClock()
+    go = threading.Event()
+
+    def handler(run: TaskRun) -> FakeResult:
+        go.wait(10)  # a runs until b was cancelled and waited for
+        return FakeResult(5.0, value=1)
+
+    with hf.Session(executor=FakeExecutor(handler, clock), clock=clock, platform=ONE_CORE) as s:
+        a, b = s.submit(slow), s.submit(queued)
+        assert b.cancel()  # pending: a holds the only core (and the handler holds a)
+        done, not_done = concurrent.futures.wait([a, b], timeout=5, return_when=concurrent.futures.FIRST_COMPLETED)
+        assert (done, not_done) == ({b}, {a})
+        assert next(concurrent.futures.as_completed([a, b], timeout=5)) is b  # type: ignore[arg-type]
+        go.set()
+        done, not_done = concurrent.futures.wait([a, b], timeout=10)
+        assert (done, not_done) == ({a, b}, set())
+        assert a.result() == 1 and b.cancelled()
+
+
+def test_a_waiter_installed_before_the_cancel_is_told() -> None:
+    """A thread already in wait() when the future is cancelled (or abandoned) wakes with it done."""
+    for end in (TaskFuture.cancel, abandon):
+        f = TaskFuture("x", "x", 0, lambda _: None)
+        got: list[object] = []
+        t = threading.Thread(target=waits, args=(f, got))
+        t.start()
+        while not f._installed:  # white box: its waiter is installed
+            threading.Event().wait(0.001)
+        end(f)
+        t.join(5)
+        assert got == [{f}] and f.cancelled()
+
+
+def waits(f: TaskFuture, got: list[object]) -> None:
+    got.append(concurrent.futures.wait([f], timeout=5).done)
