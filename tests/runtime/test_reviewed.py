@@ -11,7 +11,7 @@ import hetflow as hf
 from hetflow.executors.api import TaskRun
 from hetflow.executors.fake import FakeExecutor, FakeResult
 from hetflow.runtime.clock import FakeClock
-from hetflow.runtime.futures import TaskFuture, abandon
+from hetflow.runtime.futures import TaskFuture, abandon, resolve
 from hetflow.runtime.messages import Message, SubmitSets
 
 ONE_CORE = {"platform": "one", "nodes": [{"type": "n", "cores": 1}]}
@@ -127,3 +127,27 @@ def test_a_waiter_installed_before_the_cancel_is_told() -> None:
 
 def waits(f: TaskFuture, got: list[object]) -> None:
     got.append(concurrent.futures.wait([f], timeout=5).done)
+
+
+def test_a_callback_of_an_abandoned_future_may_use_another_future_from_another_thread() -> None:
+    """abandon() runs the callbacks once the lock every future shares is released: a callback that has another
+    thread add a callback to another future, resolve it and read its result does not wait for itself."""
+    f = TaskFuture("x", "x", 0, lambda _: None)
+    g = TaskFuture("y", "y", 0, lambda _: None)
+    seen: list[object] = []
+
+    def other() -> None:
+        g.add_done_callback(lambda h: seen.append(("callback", h.result())))
+        resolve(g, 3)
+        seen.append(("result", g.result(timeout=5)))
+
+    def callback(_: object) -> None:
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(2)  # under the shared lock, the other thread could not even add its callback
+        seen.append(("joined", not t.is_alive()))
+
+    f.add_done_callback(callback)
+    abandon(f)
+    assert seen == [("callback", 3), ("result", 3), ("joined", True)]
+    assert f.cancelled() and g.result() == 3
