@@ -298,9 +298,12 @@ class Driver:
             stimuli.append(st.TasksSubmitted(tuple([i.spec for i in new])))
 
     def _cancel_everything(self, stimuli: list[st.Stimulus]) -> None:
-        now = self.clock.time()
+        # a set the engine does not know came in this batch (one the driver still holds has not ended, so it was
+        # not forgotten): engine.ended() would count it as forgotten, and it would run
+        now, known = self.clock.time(), self.engine.sets
         for name, info in self.sets.items():
-            if not self.engine.ended(name):
+            state = known.get(name)
+            if state is None or not state.ended:
                 stimuli.append(st.CancelRequested(name))
                 self._touched.add(name)
                 self._publish(ev.SetCancelled(now, name, None, info, closing=True))

@@ -160,10 +160,11 @@ class TaskFuture(concurrent.futures.Future[Any]):
     def cancel(self) -> bool:
         """Cancel the task if it is pending: True then (or when it was cancelled already); False when it runs or is
         done, as concurrent.futures.Future.cancel."""
-        if self.done():
-            return self.cancelled()
-        if not super().cancel():  # running
-            return False
+        with STATE:
+            if self._state != PENDING:
+                return self._state in (CANCELLED, NOTIFIED)
+            _cancelled_now(self)
+        self._invoke_callbacks()
         self.on_cancel(self)
         return True
 
@@ -204,7 +205,20 @@ def reject(future: TaskFuture, exc: BaseException) -> None:
 
 def abandon(future: TaskFuture) -> None:
     """End the future cancelled without a request (its task was cancelled while it ran, ended without a result, or
-    the session is closing), running or not."""
+    the session is closing), running or not. Its callbacks run once STATE is released: one may wait on or add a
+    callback to another future from another thread."""
     with STATE:
         requeued(future)
-        concurrent.futures.Future.cancel(future)
+        if future._state != PENDING:
+            return
+        _cancelled_now(future)
+    future._invoke_callbacks()
+
+
+def _cancelled_now(future: TaskFuture) -> None:
+    """Pending -> cancelled and notified, with STATE held: no executor calls set_running_or_notify_cancel for a
+    task that never starts, and wait() and as_completed() count only a notified cancel as done."""
+    future._state = NOTIFIED
+    for waiter in future._installed or ():
+        waiter.add_cancelled(future)
+    future._notify()

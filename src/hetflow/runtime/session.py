@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -173,6 +174,9 @@ class Session:
         self._recorder = IntervalRecorder()
         self._driver: Driver | None = None
         self._admit = Admission(self.platform, self._shares, self)
+        # a set marked posted reaches the driver before any other: a child another thread submits once it sees the
+        # parent posted must not reach the (forgetting) engine first, where an unknown parent counts as met
+        self._posting = threading.Lock()
         self._on_cancel = self._cancel_future  # one bound method for every future (Admission.after tells whose)
         self._closed = False
         self._origin = self._clock.time()
@@ -506,8 +510,10 @@ class Session:
         d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
-        self._admit.posted(infos, options)
-        d.post(SubmitSets(infos, kind, workflow, [self._clock.time() if at is None else at] * len(infos)))
+        times = [self._clock.time() if at is None else at] * len(infos)
+        with self._posting:
+            self._admit.posted(infos, options)
+            d.post(SubmitSets(infos, kind, workflow, times))
 
     def _cancel_future(self, fut: TaskFuture) -> None:
         d = self._driver
