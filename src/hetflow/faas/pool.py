@@ -276,8 +276,8 @@ class WarmPool:
     def ended(self, w: WorkerProc, call: Call, ok: bool, started: float, ended: float, body: bytes) -> None:
         if call.timer is not None:
             call.timer.cancel()
+        self._free(w)  # idle before the report: the engine's step it causes may place a waiting call here (warm)
         self.on_ended(call, call.kind, ok, started, ended, body)
-        self._free(w)
 
     def _free(self, w: WorkerProc) -> None:
         """A worker that finished a call: its lease's next call, else the pool's waiting ones, else idle."""
