@@ -27,6 +27,7 @@ from hetflow.faas.model import Function, Invocation, Refused, Result
 from hetflow.faas.openapi import MAX_SECONDS
 from hetflow.faas.pool import Call, WarmPool
 from hetflow.faas.store import Store
+from hetflow.faas.worker import failure
 from hetflow.runtime.session import Session
 from hetflow.runtime.task import TaskFunction, TaskOptions
 from hetflow.spec.platform import Platform
@@ -68,7 +69,8 @@ class Service:
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.executor = EndpointExecutor(self.loop, self._placed, self.leases.placed, self._cancelled, self.pool)
+        self.executor = EndpointExecutor(self.loop, self._placed, self.leases.placed, self._cancelled, self.pool,
+                                         self._unhanded)  # fmt: skip
         from hetflow.discover.nodes import with_local_features  # this machine describes the nodes it serves
 
         self.session = Session(platform=with_local_features(self.platform), executor=self.executor).start()
@@ -257,6 +259,15 @@ class Service:
                         node=run.node, grant=run.gpus)  # fmt: skip
         self.running[run.key] = inv
         self.pool.run(inv.call)
+
+    def _unhanded(self, run: TaskRun, error: str) -> None:
+        """The placed invocation could not be handed to the pool (the executor reported it failed): it ends so."""
+        inv = self.running.pop(run.key, None)
+        if inv is None and run.args:
+            inv = self.invocations.get(str(run.args[0]))
+        if inv is not None and inv.result is None:
+            record = failure(RuntimeError(error), inv.fmt[:1].encode())  # as a worker's: the client raises it
+            self._finish(inv, Result("failed", "", record, error, self._times(inv), run.node))
 
     def hot_call(self, inv: Invocation) -> Call:
         """A call for a lease's worker (its key outside the engine's)."""
