@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from hetflow.faas.model import Invocation, new_id
 from hetflow.faas.pool import Call, WarmPool
@@ -28,9 +29,13 @@ class FlakyPool(WarmPool):
         super().run(call)
 
 
+def call(svc: Service, ref: str, *args: object) -> Invocation:
+    fn = svc.register("ref", ref.encode())
+    return Invocation(new_id(), fn.fid, "json", json.dumps({"args": list(args), "kwargs": {}}).encode())
+
+
 def square(svc: Service, x: int) -> Invocation:
-    fn = svc.register("ref", b"tests.faas.functions:square")
-    return Invocation(new_id(), fn.fid, "json", json.dumps({"args": [x], "kwargs": {}}).encode())
+    return call(svc, "tests.faas.functions:square", x)
 
 
 async def ended(svc: Service, inv: Invocation) -> Invocation:
@@ -39,9 +44,9 @@ async def ended(svc: Service, inv: Invocation) -> Invocation:
     return await asyncio.wait_for(done, 30)
 
 
-def in_a_loop(body: Callable[[Service], Awaitable[None]], pools: type[WarmPool] = WarmPool) -> None:
+def in_a_loop(body: Callable[[Service], Awaitable[None]], pools: type[WarmPool] = WarmPool, workers: int = 2) -> None:
     async def main() -> None:
-        svc = Service(load_platform(PLATFORM), Store(None), 5.0, 2, 60.0, pools)
+        svc = Service(load_platform(PLATFORM), Store(None), 5.0, workers, 60.0, pools)
         svc.start()
         try:
             await body(svc)
@@ -66,3 +71,20 @@ def test_a_run_the_pool_cannot_take_fails_alone() -> None:
 
     FlakyPool.broken = 1
     in_a_loop(body, FlakyPool)
+
+
+def test_a_call_cancelled_while_its_worker_starts_is_never_sent(tmp_path: Path) -> None:
+    async def body(svc: Service) -> None:
+        first = call(svc, "tests.faas.multisite_tasks:slow_square", 7, str(tmp_path), 0.0)
+        svc.accept([first])  # its cold worker starts in a task of the loop, after this turn
+        svc.cancel(first.id)
+        got = await ended(svc, first)
+        assert got.result is not None and got.result.status == "cancelled"
+        after = call(svc, "tests.faas.multisite_tasks:slow_square", 8, str(tmp_path), 0.0)
+        svc.accept([after])  # one worker at most: it runs after anything sent to that worker
+        got = await ended(svc, after)
+        assert got.result is not None and (got.result.status, got.result.kind) == ("done", "warm")
+        assert [f.name.split(".")[0] for f in tmp_path.iterdir()] == ["8"]  # the cancelled call never ran
+        assert svc.pool.cold_starts == 1 and svc.pending == 0
+
+    in_a_loop(body, workers=1)
