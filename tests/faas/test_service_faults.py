@@ -44,9 +44,12 @@ async def ended(svc: Service, inv: Invocation) -> Invocation:
     return await asyncio.wait_for(done, 30)
 
 
-def in_a_loop(body: Callable[[Service], Awaitable[None]], pools: type[WarmPool] = WarmPool, workers: int = 2) -> None:
+def in_a_loop(
+    body: Callable[[Service], Awaitable[None]], pools: type[WarmPool] = WarmPool, workers: int = 2, cores: int = 2
+) -> None:
     async def main() -> None:
-        svc = Service(load_platform(PLATFORM), Store(None), 5.0, workers, 60.0, pools)
+        shape = {**PLATFORM, "nodes": [{"type": "cpu", "count": 1, "cores": cores, "memory": "2GiB"}]}
+        svc = Service(load_platform(shape), Store(None), 5.0, workers, 60.0, pools)
         svc.start()
         try:
             await body(svc)

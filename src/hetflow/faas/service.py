@@ -304,6 +304,7 @@ class Service:
                 self.leases.run(inv)  # on the lease's fresh pinned worker
                 return
             if self.executor is not None:
+                inv.call, inv.node = None, ""  # queued again until placed: a cancel meanwhile ends it at once
                 self.executor.report(Outcome(call.key, LOST, time.time(), time.time(), error=error))
                 return  # the driver places it again
         if not hot and self.executor is not None:
