@@ -190,7 +190,7 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         for i, item in enumerate(items):
             try:
                 inv = invocation(item)
-                service.check(inv)
+                service.check(inv, len(invs))
             except Refused as exc:
                 raise Refused(exc.status, f"invocations[{i}]: {exc.message}") from None
             invs.append(inv)

@@ -139,16 +139,17 @@ class Service:
         return fn
 
     # ---- invocations ----------------------------------------------------------------------------------------------
-    def check(self, inv: Invocation) -> None:
-        """Refused unless the invocation can be taken: a known function, resources that fit a node, a live lease."""
+    def check(self, inv: Invocation, ahead: int = 0) -> None:
+        """Refused unless the invocation can be taken: a known function, resources that fit a node, a live lease;
+        ahead: invocations of its batch checked before it and not accepted yet (they count for --max-pending)."""
         if not IDENT.fullmatch(inv.id):
             raise Refused(400, "an invocation id is 32 hexadecimal digits")
         if inv.id in self.invocations:
             return  # sent again after a reconnect (even while draining): not run again, its result comes
         if self.draining:
             raise Refused(503, "the endpoint is stopping")
-        if self.max_pending and self.pending >= self.max_pending:
-            raise Refused(503, f"busy: {self.pending} invocations wait or run here (--max-pending)")
+        if self.max_pending and self.pending + ahead >= self.max_pending:
+            raise Refused(503, f"busy: {self.pending + ahead} invocations wait or run here (--max-pending)")
         if inv.fid not in self.functions:
             raise Refused(404, f"unknown function {inv.fid[:40]!r}: register it first")
         if inv.fmt not in ("pickle", "json", "buffers"):  # buffers: pickle with out-of-band buffers (worker.py)
