@@ -186,7 +186,7 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         items = field(only(await body(request), ("invocations",)), "invocations", list)
         if not 0 < len(items) <= MAX_BATCH:
             raise Refused(400, f"a batch has 1 to {MAX_BATCH} invocations")
-        invs = []
+        invs: list[Invocation] = []
         for i, item in enumerate(items):
             try:
                 inv = invocation(item)
