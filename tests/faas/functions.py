@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 
 def square(x: int) -> int:
@@ -47,3 +48,8 @@ def pids_in(marker: str) -> list[int]:
     except OSError:
         return []
     return [int(line) for line in text.splitlines() if line.strip().isdigit()]
+
+
+def writable(arr: Any) -> bool:
+    """Whether the array the call was given can be written to (as it could be in the caller's process)."""
+    return bool(arr.flags.writeable)

@@ -46,3 +46,9 @@ def test_a_missing_input_or_output_fails_the_task(store: Path) -> None:
     assert done["stdout"] == "made\n" and done["outputs"] == {}
     assert staged("exit 3", {}, ["out.txt"])["returncode"] == 3  # its own failure first
     assert list((store / "work").iterdir()) == []
+
+
+def test_without_the_endpoints_file_store_it_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(FILES_ENV, raising=False)  # as on a Dask or Ray worker
+    with pytest.raises(RuntimeError, match="staged files need the local backend"):
+        staged("true", {}, [])

@@ -11,12 +11,16 @@ cancel() go over to the loop and report() to the driver's thread, as before."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from hetflow.executors.api import NodeChange, Outcome, TaskRun
+from hetflow.executors.api import FAILED, NodeChange, Outcome, TaskRun
 from hetflow.spec.platform import Node
+
+log = logging.getLogger("hetflow")
 
 
 class Members(Protocol):
@@ -44,8 +48,10 @@ class EndpointExecutor:
         leased: Callable[[TaskRun], None],
         cancelled: Callable[[int], None],
         members: Members | None = None,
+        unhanded: Callable[[TaskRun, str], None] | None = None,
     ) -> None:
         self.loop = loop
+        self.unhanded = unhanded  # a run that could not be handed over: its invocation fails
         self.members = members
         self.placed = placed
         self.leased = leased
@@ -81,9 +87,22 @@ class EndpointExecutor:
         for run in runs:
             to = self.leased if run.fn is hold else self.placed
             if here:
-                to(run)
+                self._hand(to, run)
             else:
-                self.loop.call_soon_threadsafe(to, run)
+                self.loop.call_soon_threadsafe(self._hand, to, run)
+
+    def _hand(self, to: Callable[[TaskRun], None], run: TaskRun) -> None:
+        """Hand one run to the loop's side; should that raise (no file descriptors left, a journal error), only
+        this run fails: the engine frees its resources and the endpoint goes on (in Driver.step it would end the
+        whole run)."""
+        try:
+            to(run)
+        except Exception as exc:
+            error = f"cannot start it: {type(exc).__name__}: {exc}"
+            log.error("run %d: %s", run.key, error)
+            self.report(Outcome(run.key, FAILED, time.time(), time.time(), error=error))
+            if self.unhanded is not None:
+                self.unhanded(run, error)
 
     def cancel(self, key: int) -> None:
         if self._here():

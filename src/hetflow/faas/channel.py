@@ -145,7 +145,7 @@ class Channel(asyncio.BufferedProtocol):
             memory, timeout if timeout > 0 else None, None if lease == NO_LEASE else lease.hex(),
         )  # fmt: skip
         try:
-            self.service.check(inv)
+            self.service.check(inv, len(self.batch))
         except Refused as exc:
             self.refuse(ident, exc.status, exc.message)
             return

@@ -301,6 +301,8 @@ class Endpoint:
         them), then send again every invocation without a result."""
         with self._lock:
             functions = list(self._functions.values())
+            for ident in [i for i, (fut, _) in self._pending.items() if fut.cancelled()]:
+                del self._pending[ident]  # cancelled here: not sent again (its result, if one comes, is dropped)
             again = [data for _, data in self._pending.values()]
         for _, _, body in functions:
             with contextlib.suppress(EndpointError):

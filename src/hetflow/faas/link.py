@@ -231,7 +231,7 @@ def read_frame(sock: socket.socket, buf: bytearray) -> tuple[bytes, memoryview]:
         while len(buf) < 4 + size:
             recv_more(sock, buf)
         with memoryview(buf) as whole:
-            view = memoryview(bytes(whole[4 : 4 + size]))
+            view = memoryview(bytearray(whole[4 : 4 + size]))  # writable, as a large frame's: arrays in it too
         del buf[: 4 + size]
     return bytes(view[:1]), view[1:]
 

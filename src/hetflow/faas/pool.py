@@ -33,7 +33,7 @@ JOIN_MAX = 256 << 10  # a payload smaller than this is joined to its frame's hea
 log = logging.getLogger("hetflow")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # one execution: compared and hashed by identity
 class Call:
     """One execution of an invocation on a worker. done(call, kind, ok, started, ended, body) or failed(call, status,
     error) is called exactly once."""
@@ -167,6 +167,7 @@ class WarmPool:
         self.workers: set[WorkerProc] = set()
         self.waiting: deque[Call] = deque()  # calls for which no worker may start now
         self.starting = 0
+        self.spawning: set[Call] = set()  # calls whose (cold) worker starts now: cancel() takes them out
         self.closed = False
         self.cold_starts = 0
         self._sweeper: asyncio.TimerHandle | None = None
@@ -185,6 +186,7 @@ class WarmPool:
             self.waiting.append(call)
             return
         call.kind = COLD
+        self.spawning.add(call)
         asyncio.get_running_loop().create_task(self._cold(call, home))
 
     def run_on(self, w: WorkerProc, call: Call) -> None:
@@ -197,8 +199,10 @@ class WarmPool:
 
     def cancel(self, call: Call, why: str) -> bool:
         """Stop a call that runs or waits; False when the pool does not have it."""
-        if call in self.waiting:
-            self.waiting.remove(call)
+        if call in self.waiting or call in self.spawning:
+            with contextlib.suppress(ValueError):
+                self.waiting.remove(call)
+            self.spawning.discard(call)  # its worker, once started, goes idle without it
             self.on_failed(call, why, why)
             return True
         for w in self.workers:
@@ -228,11 +232,17 @@ class WarmPool:
         try:
             w = await self._spawn(call.env, home)
         except Exception as exc:
-            self.on_failed(call, "failed", f"cannot start a worker: {exc}")
+            if call in self.spawning:
+                self.spawning.discard(call)
+                self.on_failed(call, "failed", f"cannot start a worker: {exc}")
             return
         finally:
             self.starting -= 1
         self.cold_starts += 1
+        if call not in self.spawning:  # cancelled while its worker started: the call is not sent
+            self._free(w)
+            return
+        self.spawning.discard(call)
         self._start(w, call)
 
     async def _spawn(self, env: dict[str, str], home: tuple[str, ...] | None) -> WorkerProc:
@@ -276,8 +286,8 @@ class WarmPool:
     def ended(self, w: WorkerProc, call: Call, ok: bool, started: float, ended: float, body: bytes) -> None:
         if call.timer is not None:
             call.timer.cancel()
+        self._free(w)  # idle before the report: the engine's step it causes may place a waiting call here (warm)
         self.on_ended(call, call.kind, ok, started, ended, body)
-        self._free(w)
 
     def _free(self, w: WorkerProc) -> None:
         """A worker that finished a call: its lease's next call, else the pool's waiting ones, else idle."""

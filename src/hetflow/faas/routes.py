@@ -186,11 +186,11 @@ def create_app(service: Service, token: str, limit: RateLimit, max_payload: int,
         items = field(only(await body(request), ("invocations",)), "invocations", list)
         if not 0 < len(items) <= MAX_BATCH:
             raise Refused(400, f"a batch has 1 to {MAX_BATCH} invocations")
-        invs = []
+        invs: list[Invocation] = []
         for i, item in enumerate(items):
             try:
                 inv = invocation(item)
-                service.check(inv)
+                service.check(inv, len(invs))
             except Refused as exc:
                 raise Refused(exc.status, f"invocations[{i}]: {exc.message}") from None
             invs.append(inv)

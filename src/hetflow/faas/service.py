@@ -27,6 +27,7 @@ from hetflow.faas.model import Function, Invocation, Refused, Result
 from hetflow.faas.openapi import MAX_SECONDS
 from hetflow.faas.pool import Call, WarmPool
 from hetflow.faas.store import Store
+from hetflow.faas.worker import failure
 from hetflow.runtime.session import Session
 from hetflow.runtime.task import TaskFunction, TaskOptions
 from hetflow.spec.platform import Platform
@@ -68,7 +69,8 @@ class Service:
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.executor = EndpointExecutor(self.loop, self._placed, self.leases.placed, self._cancelled, self.pool)
+        self.executor = EndpointExecutor(self.loop, self._placed, self.leases.placed, self._cancelled, self.pool,
+                                         self._unhanded)  # fmt: skip
         from hetflow.discover.nodes import with_local_features  # this machine describes the nodes it serves
 
         self.session = Session(platform=with_local_features(self.platform), executor=self.executor).start()
@@ -137,16 +139,17 @@ class Service:
         return fn
 
     # ---- invocations ----------------------------------------------------------------------------------------------
-    def check(self, inv: Invocation) -> None:
-        """Refused unless the invocation can be taken: a known function, resources that fit a node, a live lease."""
+    def check(self, inv: Invocation, ahead: int = 0) -> None:
+        """Refused unless the invocation can be taken: a known function, resources that fit a node, a live lease;
+        ahead: invocations of its batch checked before it and not accepted yet (they count for --max-pending)."""
         if not IDENT.fullmatch(inv.id):
             raise Refused(400, "an invocation id is 32 hexadecimal digits")
         if inv.id in self.invocations:
             return  # sent again after a reconnect (even while draining): not run again, its result comes
         if self.draining:
             raise Refused(503, "the endpoint is stopping")
-        if self.max_pending and self.pending >= self.max_pending:
-            raise Refused(503, f"busy: {self.pending} invocations wait or run here (--max-pending)")
+        if self.max_pending and self.pending + ahead >= self.max_pending:
+            raise Refused(503, f"busy: {self.pending + ahead} invocations wait or run here (--max-pending)")
         if inv.fid not in self.functions:
             raise Refused(404, f"unknown function {inv.fid[:40]!r}: register it first")
         if inv.fmt not in ("pickle", "json", "buffers"):  # buffers: pickle with out-of-band buffers (worker.py)
@@ -258,6 +261,15 @@ class Service:
         self.running[run.key] = inv
         self.pool.run(inv.call)
 
+    def _unhanded(self, run: TaskRun, error: str) -> None:
+        """The placed invocation could not be handed to the pool (the executor reported it failed): it ends so."""
+        inv = self.running.pop(run.key, None)
+        if inv is None and run.args:
+            inv = self.invocations.get(str(run.args[0]))
+        if inv is not None and inv.result is None:
+            record = failure(RuntimeError(error), inv.fmt[:1].encode())  # as a worker's: the client raises it
+            self._finish(inv, Result("failed", "", record, error, self._times(inv), run.node))
+
     def hot_call(self, inv: Invocation) -> Call:
         """A call for a lease's worker (its key outside the engine's)."""
         self._hot += 1
@@ -293,6 +305,7 @@ class Service:
                 self.leases.run(inv)  # on the lease's fresh pinned worker
                 return
             if self.executor is not None:
+                inv.call, inv.node = None, ""  # queued again until placed: a cancel meanwhile ends it at once
                 self.executor.report(Outcome(call.key, LOST, time.time(), time.time(), error=error))
                 return  # the driver places it again
         if not hot and self.executor is not None:

@@ -44,7 +44,7 @@ def invoke(
     with _lock:
         _cache[fid] = (fn, now)
     started = time.time()
-    ok, body = execute(fn, fmt, payload)
+    ok, body = execute(fn, fmt, memoryview(bytearray(payload)) if fmt == b"b" else payload)  # arrays: writable
     ended = time.time()
     with _lock:
         _cache[fid] = (fn, time.monotonic())  # idle from the end of its last call

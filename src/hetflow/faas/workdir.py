@@ -41,6 +41,8 @@ def staged(command: str, inputs: dict[str, str], outputs: list[str], env: dict[s
     """Run the command in a new working folder holding `inputs` (file name -> sha256 in the store); then keep each
     of `outputs` in the store. The shell's answer, with outputs {name: [sha256, size]}; a missing input or output
     is the task's failure (exit status 1, the reason in stderr)."""
+    if FILES_ENV not in os.environ:  # a Dask or Ray worker: the endpoint's file store is not on its machine
+        raise RuntimeError("staged files need the local backend (this endpoint runs on --backend dask or ray)")
     root = Path(os.environ[FILES_ENV])
     blobs = blobs_of(root)
     work = Path(tempfile.mkdtemp(prefix="task-", dir=root / "work"))
