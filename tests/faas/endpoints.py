@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import hetflow as hf
+from tests.procs import descendants
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from hetflow.cli import main; main()"]
@@ -131,3 +132,35 @@ def running_endpoint(folder: Path, *args: str, **options: Any) -> Iterator[Runni
             ep.kill()
         if ep.proc.stdout is not None:
             ep.proc.stdout.close()
+
+
+@contextlib.contextmanager
+def endpoints_for(
+    tmp_path: Path, nodes: dict[str, list[dict[str, Any]]], *args: str
+) -> Iterator[dict[str, RunningEndpoint]]:
+    """One endpoint per site of nodes (site name -> its node types), each with a journal and the same token file,
+    started with args; every process of theirs killed after the block."""
+    token = tmp_path / "token"
+    started: dict[str, RunningEndpoint] = {}
+    try:
+        for name, types in nodes.items():
+            started[name] = start_endpoint(
+                tmp_path / name, *args, "--journal", str(tmp_path / name / "ep.db"),
+                platform={"platform": name, "nodes": types}, token_file=token,
+            )  # fmt: skip
+        yield started
+    finally:
+        for ep in started.values():
+            kill_tree(ep)
+
+
+def kill_tree(ep: RunningEndpoint) -> None:
+    """kill -9 the endpoint and every process below it (its workers die with it; this makes sure)."""
+    below = descendants(ep.proc.pid)
+    if ep.proc.poll() is None:
+        ep.kill()
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if ep.proc.stdout is not None:
+        ep.proc.stdout.close()

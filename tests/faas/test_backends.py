@@ -17,29 +17,9 @@ import pytest
 from hetflow.faas import InvocationError
 from tests.faas import functions
 from tests.faas.endpoints import CLI, RunningEndpoint, api, running_endpoint, start_endpoint
-from tests.procs import alive, wait_for
+from tests.procs import alive, descendants, wait_for
 
 TWO_NODES: dict[str, Any] = {"platform": "pair", "nodes": [{"type": "cpu", "count": 2, "cores": 2, "memory": "2GiB"}]}
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below pid (from /proc), now."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            if c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
 
 
 def warm_where_seen(ep: RunningEndpoint, n: int = 4) -> list[tuple[str, int]]:

@@ -4,11 +4,8 @@ every result comes back once."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import platform
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from hetflow.errors import SpecError
 from hetflow.faas.sitefile import load_endpoints, site_endpoints
 from hetflow.journal.read import read_journal
 from tests.faas import multisite_tasks as tasks
-from tests.faas.endpoints import RunningEndpoint, start_endpoint
+from tests.faas.endpoints import RunningEndpoint, kill_tree, start_endpoint
 from tests.procs import descendants, wait_for
 
 SITE = {"platform": "site", "nodes": [{"type": "cpu", "count": 1, "cores": 2}]}
@@ -38,18 +35,6 @@ def sites(tmp_path: Path) -> Iterator[dict[str, RunningEndpoint]]:
     finally:
         for ep in started.values():
             kill_tree(ep)
-
-
-def kill_tree(ep: RunningEndpoint) -> None:
-    """kill -9 the endpoint and every process below it (its workers die with it; this makes sure)."""
-    below = descendants(ep.proc.pid)
-    if ep.proc.poll() is None:
-        ep.kill()
-    for pid in below:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    if ep.proc.stdout is not None:
-        ep.proc.stdout.close()
 
 
 def session(sites: dict[str, RunningEndpoint], **options: Any) -> hf.Session:

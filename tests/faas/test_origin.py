@@ -16,8 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from hetflow.cli import main
-from tests.faas.endpoints import RunningEndpoint, start_endpoint
-from tests.faas.test_multisite import kill_tree
+from tests.faas.endpoints import RunningEndpoint, endpoints_for
 
 # a (the origin): one core, lots of memory; b: four cores. R needs two cores, so it runs at b, far from its input
 # file; S needs the memory, so it runs at a.
@@ -28,18 +27,8 @@ DATA = b"line one\nline two\nline three\n" * 1000
 
 @pytest.fixture
 def two_sites(tmp_path: Path) -> Iterator[dict[str, RunningEndpoint]]:
-    token = tmp_path / "token"
-    started: dict[str, RunningEndpoint] = {}
-    try:
-        for name in ("a", "b"):
-            platform = {"platform": name, "nodes": NODES[name]}
-            started[name] = start_endpoint(
-                tmp_path / name, "--journal", str(tmp_path / name / "ep.db"), platform=platform, token_file=token
-            )
+    with endpoints_for(tmp_path, NODES) as started:
         yield started
-    finally:
-        for ep in started.values():
-            kill_tree(ep)
 
 
 def sites_file(tmp_path: Path, urls: dict[str, str]) -> Path:

@@ -15,8 +15,8 @@ import hetflow as hf
 from hetflow.journal.read import read_journal
 from tests.faas import functions
 from tests.faas import multisite_tasks as tasks
-from tests.faas.endpoints import RunningEndpoint, api, start_endpoint
-from tests.faas.test_multisite import kill_tree, started_on
+from tests.faas.endpoints import RunningEndpoint, api, kill_tree, start_endpoint
+from tests.faas.test_multisite import started_on
 
 SITE = {"platform": "site", "nodes": [{"type": "cpu", "count": 1, "cores": 2}]}
 

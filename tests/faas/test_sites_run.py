@@ -14,8 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from hetflow.cli import main
-from tests.faas.endpoints import RunningEndpoint, start_endpoint
-from tests.faas.test_multisite import kill_tree
+from tests.faas.endpoints import RunningEndpoint, kill_tree, start_endpoint
 from tests.procs import descendants
 
 POWER = {"idle_w": 50, "core_w": 10, "gpu_w": 0}

@@ -17,8 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from hetflow.cli import main
-from tests.faas.endpoints import RunningEndpoint, api, start_endpoint
-from tests.faas.test_multisite import kill_tree
+from tests.faas.endpoints import RunningEndpoint, api, endpoints_for
 
 LATENCY_S = 1.0
 BIG = 300_000  # bytes of each producer task's second file
@@ -29,19 +28,8 @@ NODES = {"a": [{"type": "n", "count": 1, "cores": 1, "memory": "8GiB"}],
 
 @pytest.fixture
 def endpoints(tmp_path: Path) -> Iterator[dict[str, RunningEndpoint]]:
-    token = tmp_path / "token"
-    started: dict[str, RunningEndpoint] = {}
-    try:
-        for name in ("a", "b"):
-            platform = {"platform": name, "nodes": NODES[name]}
-            started[name] = start_endpoint(
-                tmp_path / name, "--max-payload", "1MB", "--journal", str(tmp_path / name / "ep.db"),
-                platform=platform, token_file=token,
-            )  # fmt: skip
+    with endpoints_for(tmp_path, NODES, "--max-payload", "1MB") as started:
         yield started
-    finally:
-        for ep in started.values():
-            kill_tree(ep)
 
 
 def sites_file(tmp_path: Path, endpoints: dict[str, RunningEndpoint]) -> Path:
