@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -214,12 +214,7 @@ def copy(src: Endpoint, dst: Endpoint, sha: str, size: int) -> None:
         got = get.getresponse()
         if got.status != 200:
             raise OSError(f"{src.url} has no file {sha} ({got.status}: {got.read()[:200]!r})")
-        headers = {**auth(dst), "Content-Length": str(size), "Content-Type": "application/octet-stream"}
-        put.request("PUT", f"/v1/files/{sha}", body=iter(lambda: got.read(CHUNK), b""), headers=headers)
-        answer = put.getresponse()
-        body = answer.read()
-        if answer.status != 201:
-            raise OSError(f"{dst.url} refused the file {sha} ({answer.status}: {body[:200]!r})")
+        put_stream(put, dst, sha, size, iter(lambda: got.read(CHUNK), b""))
     finally:
         get.close()
         put.close()
@@ -230,14 +225,19 @@ def upload(path: os.PathLike[str], dst: Endpoint, sha: str, size: int) -> None:
     put = connection(dst)
     try:
         with open(path, "rb") as f:
-            headers = {**auth(dst), "Content-Length": str(size), "Content-Type": "application/octet-stream"}
-            put.request("PUT", f"/v1/files/{sha}", body=iter(lambda: f.read(CHUNK), b""), headers=headers)
-            answer = put.getresponse()
-            body = answer.read()
-        if answer.status != 201:
-            raise OSError(f"{dst.url} refused the file {sha} ({answer.status}: {body[:200]!r})")
+            put_stream(put, dst, sha, size, iter(lambda: f.read(CHUNK), b""))
     finally:
         put.close()
+
+
+def put_stream(put: http.client.HTTPConnection, dst: Endpoint, sha: str, size: int, chunks: Iterator[bytes]) -> None:
+    """PUT size bytes of chunks as the file sha256 into dst's store, over the connection put (OSError when refused)."""
+    headers = {**auth(dst), "Content-Length": str(size), "Content-Type": "application/octet-stream"}
+    put.request("PUT", f"/v1/files/{sha}", body=chunks, headers=headers)
+    answer = put.getresponse()
+    body = answer.read()
+    if answer.status != 201:
+        raise OSError(f"{dst.url} refused the file {sha} ({answer.status}: {body[:200]!r})")
 
 
 def download(src: Endpoint, sha: str, target: os.PathLike[str]) -> None:
