@@ -21,6 +21,11 @@ def sleepy(seconds: float) -> float:
     return seconds
 
 
+def text(n: int) -> str:
+    """n characters: a result as large as asked."""
+    return "x" * n
+
+
 def boom(text: str) -> None:
     raise ValueError(text)
 

@@ -44,6 +44,12 @@ def endpoint() -> None:
 )
 @click.option("--max-payload", default="10MB", show_default=True, help="The largest request or invocation accepted.")
 @click.option(
+    "--max-result",
+    default="256MiB",
+    show_default=True,
+    help="The largest result a function may return; a larger one fails its invocation (never held in memory).",
+)
+@click.option(
     "--keep-warm",
     type=float,
     default=600.0,
@@ -86,8 +92,8 @@ def endpoint() -> None:
 )
 def start(
     platform_path: str | None, backend: str, address: str | None, host: str, port: int, channel_port: int,
-    token_file: str, max_payload: str, keep_warm: float, journal: str | None, certfile: str | None, keyfile: str | None,
-    rate_limit: float, max_workers: int, result_ttl: float, max_pending: int,
+    token_file: str, max_payload: str, max_result: str, keep_warm: float, journal: str | None, certfile: str | None,
+    keyfile: str | None, rate_limit: float, max_workers: int, result_ttl: float, max_pending: int,
 ) -> None:  # fmt: skip
     """Serve function invocations over HTTP (/v1, OpenAPI at /v1/openapi.json) and a fast channel for the Python
     client. Prints `endpoint: URL` on stdout once it serves; SIGTERM or Ctrl-C drains it and exits 0."""
@@ -100,6 +106,9 @@ def start(
     payload = parse_memory(max_payload, "--max-payload")
     if payload <= 0:
         raise SpecError("the payload limit must be > 0", place="--max-payload", fix="e.g. 10MB")
+    result_limit = parse_memory(max_result, "--max-result")
+    if result_limit <= 0:
+        raise SpecError("the result limit must be > 0", place="--max-result", fix="e.g. 256MiB")
     if not all(math.isfinite(x) for x in (keep_warm, result_ttl, rate_limit)) or (
         keep_warm < 0 or result_ttl <= 0 or rate_limit < 0 or max_workers < 0
     ):
@@ -118,6 +127,6 @@ def start(
     settings = Settings(
         platform, host, port, channel_port, token, payload, keep_warm, Path(journal) if journal else None, certfile,
         keyfile, rate_limit, 2 * rate_limit, max_workers, result_ttl, backend=backend, address=address,
-        max_pending=max_pending,
+        max_pending=max_pending, max_result=result_limit,
     )  # fmt: skip
     serve(settings, lambda url: click.echo(f"endpoint: {url}"))  # a busy port or a bad PEM: a SpecError naming it

@@ -274,15 +274,15 @@ class Endpoint:
             fut.info.update(kind=KINDS[kind], status=STATUSES[status])
             fut.info["timings"].update(received=received, queued=queued, started=started, ended=ended,
                                        returned=returned, got=time.time())  # fmt: skip
-            self._settle(fut, STATUSES[status], code, value)
+            self._settle(fut, STATUSES[status], KINDS[kind], code, value)
         if acks:  # after the result is in its future's hands: the ack is not on the call's path
             self._link.send([frame(b"A", *acks)])
 
-    def _settle(self, fut: InvocationFuture, status: str, code: int, value: memoryview) -> None:
+    def _settle(self, fut: InvocationFuture, status: str, kind: str, code: int, value: memoryview) -> None:
         try:
             if status == "done":
                 fut.set_result(unpack(value))  # (a numpy array: a view of the frame it came in)
-            elif status == "failed":
+            elif status == "failed" and kind:  # the function raised (without a kind: it failed at the endpoint)
                 exc, text, tb = unpack(value)
                 err = exc if isinstance(exc, BaseException) else RemoteError(text)
                 err.remote_traceback = tb  # type: ignore[attr-defined]

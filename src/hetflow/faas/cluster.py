@@ -31,7 +31,7 @@ from collections.abc import Callable
 from hetflow.errors import HetflowError, SpecError
 from hetflow.executors import CANCELLED, DONE, LOST, TIMEOUT, Executor, Outcome, TaskRun, make_executor
 from hetflow.executors.api import NodeChange
-from hetflow.faas.pool import COLD, HOT, Call, WarmPool, WorkerProc
+from hetflow.faas.pool import COLD, HOT, MAX_RESULT, Call, WarmPool, WorkerProc
 from hetflow.faas.worker import failure
 from hetflow.runtime.configure import connected
 from hetflow.spec.platform import Platform
@@ -193,8 +193,9 @@ class ClusterPool(WarmPool):
         ended: Callable[[Call, str, bool, float, float, bytes], None],
         failed: Callable[[Call, str, str], None],
         unpinned: Callable[[WorkerProc], None],
+        max_result: int = MAX_RESULT,
     ) -> None:
-        super().__init__(keep_warm, max_workers, ended, failed, unpinned)
+        super().__init__(keep_warm, max_workers, ended, failed, unpinned, max_result)
         self.site = site
         self.calls: dict[int, tuple[Call, ClusterSlot | None]] = {}  # in flight on the cluster, by key
         self.slots: set[ClusterSlot] = set()
@@ -299,7 +300,11 @@ class ClusterPool(WarmPool):
                     elif kind == COLD:
                         self.cold_starts += 1
                     call.kind = kind
-                    self.on_ended(call, kind, bool(ok), started, ended, body)
+                    if len(body) > self.max_result:  # already here (the cluster carried it): not kept
+                        self.on_failed(call, "failed", f"its result of {len(body)} bytes is over the endpoint's "
+                                       f"limit of {self.max_result} (--max-result)")  # fmt: skip
+                    else:
+                        self.on_ended(call, kind, bool(ok), started, ended, body)
             elif o.status == TIMEOUT:
                 self.on_failed(call, "timeout", f"timed out after {call.timeout:g} s")
             elif o.status == CANCELLED:

@@ -30,6 +30,7 @@ WORKER_FILE = str(Path(__file__).with_name("worker.py"))
 COLD, WARM, HOT = "cold", "warm", "hot"
 PIPE_BUFFER = 8 << 20  # socket buffers between the endpoint and a worker
 JOIN_MAX = 256 << 10  # a payload smaller than this is joined to its frame's head (larger: written on its own)
+MAX_RESULT = 256 << 20  # the largest result a worker may send back (--max-result)
 log = logging.getLogger("hetflow")
 
 
@@ -68,6 +69,7 @@ class WorkerProc(asyncio.BufferedProtocol):
         self.big: bytearray | None = None  # a result larger than inbox, read in place
         self.filled = 0
         self.stopping = ""  # why the pool killed it (timeout, cancelled, evicted, the lease ended)
+        self.dropping = False  # killed for a result over the limit: what it still sends is not kept
 
     @property
     def pid(self) -> int:
@@ -89,10 +91,17 @@ class WorkerProc(asyncio.BufferedProtocol):
                 body, self.big = self.big, None  # (the transport still holds a view of it: never resized)
                 self.result(*self.parse(body, 0, len(body)))
             return
+        if self.dropping:
+            return
         buf = self.buf
         buf += self.inbox[:nbytes]
         while len(buf) >= 4:
             (size,) = HEAD.unpack_from(buf)
+            if size > self.pool.max_result + 1 + RESULT.size:  # never allocated: the call fails, the worker goes
+                self.dropping = True
+                buf.clear()
+                self.pool.oversized(self, size - 1 - RESULT.size)
+                return
             if len(buf) < 4 + size:
                 if size > len(self.inbox):  # a large result: the kernel writes the rest of it in place
                     self.big = bytearray(size)
@@ -157,8 +166,10 @@ class WarmPool:
         ended: Callable[[Call, str, bool, float, float, bytes], None],
         failed: Callable[[Call, str, str], None],
         unpinned: Callable[[WorkerProc], None],
+        max_result: int = MAX_RESULT,
     ) -> None:
         self.keep_warm = keep_warm
+        self.max_result = max_result
         self.max_workers = max(1, max_workers)
         self.on_ended = ended
         self.on_failed = failed
@@ -299,6 +310,18 @@ class WarmPool:
         self.idle.setdefault(w.home, []).append(w)
         while self.waiting and (self._pooled() + self.starting < self.max_workers or self._evict_one()):
             self.run(self.waiting.popleft())
+
+    def oversized(self, w: WorkerProc, size: int) -> None:
+        """A worker began to send a result over max_result: its call fails at once and the worker is killed (not
+        marked stopping: for the pool it died, so a lease pins a fresh one)."""
+        call, w.call = w.call, None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(w.proc.pid, signal.SIGKILL)
+        if call is not None:
+            if call.timer is not None:
+                call.timer.cancel()
+            self.on_failed(call, "failed", f"its result of {size} bytes is over the endpoint's limit of "
+                           f"{self.max_result} (--max-result)")  # fmt: skip
 
     def died(self, w: WorkerProc) -> None:
         """A worker's socket closed: killed by the pool, or it died under a call (kill -9, out of memory)."""

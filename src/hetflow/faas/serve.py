@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hetflow.errors import SpecError
 from hetflow.faas.channel import Channel
-from hetflow.faas.pool import WarmPool
+from hetflow.faas.pool import MAX_RESULT, WarmPool
 from hetflow.faas.routes import create_app
 from hetflow.faas.security import RateLimit
 from hetflow.faas.service import Service
@@ -44,6 +44,7 @@ class Settings:
     max_pending: int = 0  # invocations accepted and not ended at most (0: no bound); more are refused (503 busy)
     backend: str = "local"  # where invocations run: local worker processes, or a dask / ray cluster
     address: str | None = None  # the dask / ray cluster's; None: a local one shaped like the platform
+    max_result: int = MAX_RESULT  # the largest result a worker may send back (a larger one fails its call)
 
 
 def bind(host: str, port: int, option: str = "--port") -> socket.socket:
@@ -106,7 +107,7 @@ def serve(s: Settings, announce: Callable[[str], None]) -> None:
         platform = site.connect(s.platform)
         pools = functools.partial(ClusterPool, site)
     workers = s.max_workers or max(4, 2 * sum(n.cores for n in platform.nodes()))
-    service = Service(platform, store, s.keep_warm, workers, s.ttl, pools)
+    service = Service(platform, store, s.keep_warm, workers, s.ttl, pools, s.max_result)
     service.max_pending = s.max_pending
     limit = RateLimit(s.rate, s.burst)
     extra = {"channel": {"port": chan_sock.getsockname()[1], "tls": tls}}

@@ -25,9 +25,8 @@ from hetflow.faas.bridge import EndpointExecutor
 from hetflow.faas.leases import Leases
 from hetflow.faas.model import Function, Invocation, Refused, Result
 from hetflow.faas.openapi import MAX_SECONDS
-from hetflow.faas.pool import Call, WarmPool
+from hetflow.faas.pool import MAX_RESULT, Call, WarmPool
 from hetflow.faas.store import Store
-from hetflow.faas.worker import failure
 from hetflow.runtime.session import Session
 from hetflow.runtime.task import TaskFunction, TaskOptions
 from hetflow.spec.platform import Platform
@@ -45,6 +44,7 @@ class Service:
     def __init__(
         self, platform: Platform, store: Store, keep_warm: float, max_workers: int, ttl: float,
         pools: Callable[..., WarmPool] = WarmPool,  # the pool's kind: ClusterPool for a Dask or Ray site
+        max_result: int = MAX_RESULT,
     ) -> None:  # fmt: skip
         self.platform = platform
         self.store = store
@@ -53,7 +53,7 @@ class Service:
         self.invocations: dict[str, Invocation] = {}
         self.running: dict[int, Invocation] = {}  # by call key
         self.leases = Leases(self)
-        self.pool = pools(keep_warm, max_workers, self._ended, self._failed, self.leases.unpinned)
+        self.pool = pools(keep_warm, max_workers, self._ended, self._failed, self.leases.unpinned, max_result)
         self.draining = False
         self.max_pending = 0  # invocations accepted and not ended at most (0: no bound): more are refused, 503
         self.pending = 0
@@ -267,8 +267,7 @@ class Service:
         if inv is None and run.args:
             inv = self.invocations.get(str(run.args[0]))
         if inv is not None and inv.result is None:
-            record = failure(RuntimeError(error), inv.fmt[:1].encode())  # as a worker's: the client raises it
-            self._finish(inv, Result("failed", "", record, error, self._times(inv), run.node))
+            self._finish(inv, Result("failed", "", error.encode(), error, self._times(inv), run.node))
 
     def hot_call(self, inv: Invocation) -> Call:
         """A call for a lease's worker (its key outside the engine's)."""
@@ -313,7 +312,8 @@ class Service:
                                          error=error))  # fmt: skip
         if status == "lost" and inv.attempts >= 2:
             error = f"{error} (twice: not run again)"
-        self._finish(inv, Result(status, call.kind, error.encode(), error, self._times(inv), inv.node))
+        kind = "" if status == "failed" else call.kind  # failed here, not raised by the function: the value is text
+        self._finish(inv, Result(status, kind, error.encode(), error, self._times(inv), inv.node))
 
     def _times(self, inv: Invocation, started: float = 0.0, ended: float = 0.0) -> dict[str, float]:
         return {"received": inv.received, "queued": inv.queued, "started": started, "ended": ended}
