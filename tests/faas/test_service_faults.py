@@ -1,5 +1,6 @@
 """The endpoint's service in a loop, with real worker processes: a run the pool cannot take fails alone (the
-endpoint goes on), and a batch cannot go past --max-pending."""
+endpoint goes on), a lease whose hold cannot be handed over is refused at once, and a batch cannot go past
+--max-pending."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from hetflow.faas.model import Invocation, new_id
+import pytest
+
+from hetflow.executors.api import TaskRun
+from hetflow.faas.leases import Leases
+from hetflow.faas.model import Invocation, Refused, new_id
 from hetflow.faas.pool import Call, WarmPool
 from hetflow.faas.service import Service
 from hetflow.faas.store import Store
@@ -91,3 +96,27 @@ def test_a_call_cancelled_while_its_worker_starts_is_never_sent(tmp_path: Path) 
         assert svc.pool.cold_starts == 1 and svc.pending == 0
 
     in_a_loop(body, workers=1)
+
+
+def test_a_lease_whose_hold_cannot_be_handed_over_is_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = Leases.placed
+    broken = [1]
+
+    def flaky(self: Leases, run: TaskRun) -> None:
+        if broken[0]:
+            broken[0] -= 1
+            raise OSError(24, "Too many open files")
+        placed(self, run)
+
+    monkeypatch.setattr(Leases, "placed", flaky)
+
+    async def body(svc: Service) -> None:
+        with pytest.raises(Refused) as info:
+            await svc.leases.create(1, 0.0, 0, 30.0)
+        assert info.value.status == 503 and "Too many open files" in str(info.value)  # not "taken meanwhile"
+        assert not svc.leases.pending and svc.session is not None
+        lease = await svc.leases.create(2, 0.0, 0, 30.0)  # the failed hold gave its core back
+        assert lease.id in svc.leases.held
+        svc.leases.end(lease.id, "test over")
+
+    in_a_loop(body)

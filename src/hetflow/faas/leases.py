@@ -136,6 +136,16 @@ class Leases:
         lease.env = gpu_env(run.gpus, node is not None and node.gpu_units > 0, visible_devices())
         asyncio.get_running_loop().create_task(self._pin(lease))
 
+    def unhanded(self, run: TaskRun, error: str) -> bool:
+        """A lease's hold that could not be handed over (its run failed in the engine): the lease is refused now
+        with that reason, not after GRANT_WAIT_S as if taken meanwhile. False when run is not a pending lease's."""
+        lease = self.pending.pop(str(run.args[0]), None) if run.args else None
+        if lease is None:
+            return False
+        if lease.granted is not None and not lease.granted.done():
+            lease.granted.set_exception(RuntimeError(error))
+        return True
+
     async def _pin(self, lease: Lease) -> None:
         assert lease.granted is not None
         try:

@@ -263,6 +263,8 @@ class Service:
 
     def _unhanded(self, run: TaskRun, error: str) -> None:
         """The placed invocation could not be handed to the pool (the executor reported it failed): it ends so."""
+        if self.leases.unhanded(run, error):
+            return
         inv = self.running.pop(run.key, None)
         if inv is None and run.args:
             inv = self.invocations.get(str(run.args[0]))
