@@ -37,6 +37,8 @@ from hetflow.faas.link import ChannelError, Link
 from hetflow.faas.security import DEFAULT_TOKEN_FILE
 from hetflow.faas.worker import Part, pack, unpack
 
+CANCEL_WAIT_S = 5.0  # close() waits this long at most for cancels still being sent
+
 
 class InvocationFuture(concurrent.futures.Future[Any]):
     """A Future of one invocation, also awaitable. info: kind (cold, warm, hot), node, and timings (epoch seconds:
@@ -101,6 +103,7 @@ class Endpoint:
         self._http_lock = threading.Lock()
         self._http: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
+        self._asking: set[threading.Thread] = set()  # cancels on their way: close() waits for them
         self._functions: dict[int, tuple[Callable[..., Any], str, dict[str, str]]] = {}
         self._pending: dict[bytes, tuple[InvocationFuture, list[Part]]] = {}
         self._acks: list[bytes] = []
@@ -253,7 +256,17 @@ class Endpoint:
                         continue
                 return
 
-        threading.Thread(target=ask, name="hetflow-cancel", daemon=True).start()
+        def asked() -> None:
+            try:
+                ask()
+            finally:
+                with self._lock:
+                    self._asking.discard(thread)
+
+        thread = threading.Thread(target=asked, name="hetflow-cancel", daemon=True)
+        with self._lock:
+            self._asking.add(thread)
+        thread.start()
 
     # ---- results --------------------------------------------------------------------------------------------------
     def _on_frame(self, op: bytes, body: memoryview) -> None:
@@ -319,7 +332,13 @@ class Endpoint:
 
     # ---- leases and the end ---------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the channel (invocations still running go on at the endpoint; their results wait there)."""
+        """Stop the channel (invocations still running go on at the endpoint; their results wait there), once the
+        cancels asked for are sent (at most CANCEL_WAIT_S: a program that cancels and exits has them reach it)."""
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        with self._lock:
+            asking = list(self._asking)
+        for thread in asking:
+            thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             acks, self._acks = self._acks, []
         if acks:
