@@ -33,7 +33,8 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class FileStore:
-    """The endpoint's files: blobs/SHA256, incoming/ (uploads until checked), work/ (tasks' working folders)."""
+    """The endpoint's files: blobs/SHA256, incoming/ (uploads until checked), work/ (tasks' working folders). The
+    blobs outlive a restart on the same journal; what a crash left in incoming/ and work/ is removed at start."""
 
     def __init__(self, journal: Path | None) -> None:
         if journal is not None:
@@ -43,6 +44,8 @@ class FileStore:
             weakref.finalize(self, shutil.rmtree, self.root, True)
         self.blobs = blobs_of(self.root)
         self.incoming = self.root / "incoming"
+        for left in (self.incoming, self.root / "work"):  # a crash's leftovers: no upload or task runs at start
+            shutil.rmtree(left, ignore_errors=True)
         for folder in (self.blobs, self.incoming, self.root / "work"):
             folder.mkdir(parents=True, exist_ok=True)
         os.environ[FILES_ENV] = str(self.root)  # the workers, started by this process, inherit it
