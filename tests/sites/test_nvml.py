@@ -57,6 +57,7 @@ def fake_nvml(
     nvml.nvmlShutdown = lambda: calls.append("shutdown")  # type: ignore[attr-defined]
     nvml.nvmlDeviceGetCount = lambda: len(steps_mj)  # type: ignore[attr-defined]
     nvml.nvmlDeviceGetHandleByIndex = lambda i: i  # type: ignore[attr-defined]
+    nvml.nvmlDeviceGetHandleByUUID = lambda u: int(u.removeprefix("GPU-uuid-"))  # type: ignore[attr-defined]
     nvml.nvmlDeviceGetTotalEnergyConsumption = total  # type: ignore[attr-defined]
 
     def unsupported(name: str) -> Callable[..., object]:  # what else NVML offers (discovery asks): not here
@@ -89,6 +90,20 @@ def test_the_meter_sums_what_each_gpu_used_between_start_and_stop(use: Install) 
     meter.start()
     assert meter.stop() == pytest.approx((12_000 - 5_000 + 1_500 - 1_000) / 1e3)  # 7.5 J
     assert calls == ["init", "shutdown"]
+
+
+@pytest.mark.parametrize(("visible", "joules"), [("1", 0.5), ("GPU-uuid-0", 7.0), ("1,0", 7.5), ("", None)])
+def test_only_the_gpus_this_process_was_given_are_metered(
+    use: Install, monkeypatch: pytest.MonkeyPatch, visible: str, joules: float | None
+) -> None:
+    use([[5_000, 5_000, 12_000], [1_000, 1_000, 1_500]])  # GPU 0 uses 7 J, GPU 1 0.5 J
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    meter = NvmlMeter()
+    if joules is None:
+        assert not meter.available and meter.why == "CUDA_VISIBLE_DEVICES gives no GPU"
+        return
+    meter.start()
+    assert meter.stop() == pytest.approx(joules)
 
 
 def test_a_gpu_gone_mid_run_leaves_the_gpus_modelled_and_says_why(use: Install) -> None:

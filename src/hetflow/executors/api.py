@@ -8,13 +8,13 @@ sees the engine: it knows nodes, resources and what to execute.
 from __future__ import annotations
 
 import math
-import os
 import pickle
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hetflow.spec.local import visible_devices as visible_devices  # where GPU grants are mapped (re-exported)
 from hetflow.spec.logs import attempt_logs
 from hetflow.spec.platform import Node, Platform
 from hetflow.spec.resources import GPU_UNIT, GpuGrant
@@ -180,14 +180,6 @@ def gpu_env(grant: GpuGrant, node_has_gpus: bool, physical: Sequence[str] | None
     if parts:
         env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = str(max(1, math.ceil(min(parts) * 100 / GPU_UNIT)))
     return env
-
-
-def visible_devices(environ: Mapping[str, str] | None = None) -> list[str] | None:
-    """The device ids of CUDA_VISIBLE_DEVICES as this process was given it (None when unset)."""
-    value = (os.environ if environ is None else environ).get("CUDA_VISIBLE_DEVICES")
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def log_paths(folder: Path, run: TaskRun) -> tuple[str, str]:

@@ -4,13 +4,17 @@ A meter reads each GPU's cumulative energy counter (nvmlDeviceGetTotalEnergyCons
 driver loaded; Volta and later) before and after a run; the difference, summed over the GPUs, is what the GPUs used
 over it, their idle draw included. sites/energy.py `account(measured_gpu=...)` then scales the model's GPU power
 (gpu_w) of the run's sites so that their GPU energy adds up to it, and results say "nvml". Where pynvml, the driver,
-a GPU or the counter is missing, `available` is False, `why` says why, and the GPUs stay modelled.
+a GPU or the counter is missing, `available` is False, `why` says why, and the GPUs stay modelled. Only the GPUs this
+process was given are metered: CUDA_VISIBLE_DEVICES, by index or by UUID, when it is set (another job's GPUs on the
+same machine are not this run's energy).
 """
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any
+
+from hetflow.spec.local import visible_devices
 
 
 class NvmlMeter:
@@ -32,7 +36,7 @@ class NvmlMeter:
             self.why = f"NVML does not start ({exc})"
             return
         try:
-            handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
+            handles = given(pynvml)
             for h in handles:
                 pynvml.nvmlDeviceGetTotalEnergyConsumption(h)
         except pynvml.NVMLError as exc:
@@ -40,7 +44,7 @@ class NvmlMeter:
             pynvml.nvmlShutdown()
             return
         if not handles:
-            self.why = "NVML sees no GPU"
+            self.why = "NVML sees no GPU" if visible_devices() is None else "CUDA_VISIBLE_DEVICES gives no GPU"
             pynvml.nvmlShutdown()
             return
         self._nvml, self.handles = pynvml, handles
@@ -71,3 +75,13 @@ class NvmlMeter:
             with contextlib.suppress(self._nvml.NVMLError):  # nothing more to read from it
                 self._nvml.nvmlShutdown()
         return sum(max(0, a - b) for a, b in zip(after, self._before, strict=True)) / 1e3
+
+
+def given(pynvml: Any) -> list[Any]:
+    """NVML's handles of the GPUs this process may use: those CUDA_VISIBLE_DEVICES names (an index, or a GPU-/MIG-
+    UUID), else every GPU NVML sees."""
+    ids = visible_devices()
+    if ids is None:
+        return [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
+    return [pynvml.nvmlDeviceGetHandleByIndex(int(d)) if d.isdigit() else pynvml.nvmlDeviceGetHandleByUUID(d)
+            for d in ids]  # fmt: skip
