@@ -1,12 +1,18 @@
 """What moving a file between two endpoints costs (faas/stager.py: GET from one endpoint streamed into a PUT on the
 other, through this process; the receiver hashes it before keeping it). Two local endpoints on loopback; prints JSON.
 
-    PYTHONPATH=src python benchmarks/staging.py [--sizes 1,16,64] [--repeats 5]
+    PYTHONPATH=src python benchmarks/staging.py [--sizes 1,16,64] [--repeats 5] [--peers dask,ray,ray-1node,http]
 
 Per size (MB): the median seconds of a site-to-site copy and its MB/s, beside a plain read of the same bytes from
 the first endpoint (GET alone) to show what the second leg (the PUT, hashed and written) adds; and the two moves
 at the origin: a workflow input file uploaded from this machine's disk to an endpoint (upload) and a final output
 brought back from an endpoint into a folder here (download), as `hetflow run --sites` makes them.
+
+In the same run, for the same sizes and repeats (after the endpoints stop; --no-peer or --peers to choose): what
+peer systems do for the same job (benchmarks/staging_peers.py says how each is measured): Dask moving the bytes from
+one worker process to another, Ray between two nodes' object stores (ray) and within one node (ray-1node: shared
+memory, no transfer), and a GET from Python's http.server; per size, `vs_peers` gives hetflow / peer (copy against
+the moves, GET against http.server's GET).
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from pathlib import Path
 
 import hetflow as hf
 from hetflow.faas.stager import auth, connection, copy, download, stored, upload
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from staging_peers import PEERS, ratios, run_peers
 
 MB = 1024 * 1024
 PLATFORM = {"platform": "bench", "nodes": [{"type": "cpu", "count": 1, "cores": 2}]}
@@ -70,8 +79,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1,16,64", help="file sizes in MB")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--peers", default=",".join(PEERS), help=f"peers to run, of {','.join(PEERS)}")
+    ap.add_argument("--no-peer", action="store_true", help="run no peer")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    peers = [] if args.no_peer else [p for p in args.peers.split(",") if p]
+    if unknown := set(peers) - set(PEERS):
+        ap.error(f"unknown peers {sorted(unknown)}: choose among {','.join(PEERS)}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         procs, clients = [], []
@@ -118,8 +132,12 @@ def main() -> None:
             for proc in procs:
                 proc.kill()
                 proc.wait()
+        found = run_peers(peers, Path(tmp), sizes, args.repeats)
+    for row in rows:
+        if found:
+            row["vs_peers"] = ratios(row, found)
     print(json.dumps({"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                      "repeats": args.repeats, "sizes": rows}, indent=2))  # fmt: skip
+                      "repeats": args.repeats, "sizes": rows, "peers": found}, indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":
