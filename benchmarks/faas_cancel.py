@@ -2,7 +2,11 @@
 says cancelled, for an invocation that waits in the endpoint's queue and for one that runs (its worker is killed),
 and what the next call then costs (a cold start: the pool starts a fresh worker). Prints JSON.
 
-    PYTHONPATH=src python benchmarks/faas_cancel.py [--samples 30]
+    PYTHONPATH=src python benchmarks/faas_cancel.py [--samples 30] [--peers dask,ray] [--dask-hold 0.5]
+
+In the same run, with the same number of samples (after the endpoint stops; --no-peer or --peers to choose): Dask's
+future.cancel() and Ray's ray.cancel() of a queued and of a running task (benchmarks/cancel_peers.py says how each is
+measured and what it means), and `ratios`: hetflow p50 / peer p50.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -18,16 +21,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cancel_peers import PEERS, ms, ratios, run_peers
 from faas import start_endpoint  # the endpoint process as benchmarks/faas.py starts it
-
-
-def ms(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1e3, 3),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1e3, 3),
-        "n": len(ordered),
-    }
 
 
 class Api:
@@ -48,7 +43,13 @@ class Api:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--peers", default=",".join(PEERS), help=f"peers to run, of {','.join(PEERS)}")
+    parser.add_argument("--no-peer", action="store_true", help="run no peer")
+    parser.add_argument("--dask-hold", type=float, default=0.5, help="seconds Dask's running task holds its thread")
     args = parser.parse_args()
+    peers = [] if args.no_peer else [p for p in args.peers.split(",") if p]
+    if unknown := set(peers) - set(PEERS):
+        parser.error(f"unknown peers {sorted(unknown)}: choose among {','.join(PEERS)}")
     with tempfile.TemporaryDirectory() as tmp:
         proc, url, token = start_endpoint(Path(tmp), keep_warm=600.0)
         try:
@@ -77,14 +78,17 @@ def main() -> None:
                 after.append(time.perf_counter() - t0)
                 for done in (blocker, waiting, ident):
                     api("DELETE", f"/v1/results/{done}")
-            print(json.dumps({
+            mine = {
                 "cancel_queued": ms(queued),
                 "cancel_running": ms(running),
                 "next_call_after_a_kill": ms(after),
-            }, indent=2))  # fmt: skip
+            }
         finally:
             proc.kill()
             proc.wait()
+        found = run_peers(peers, Path(tmp), args.samples, args.dask_hold)
+    extra = {"peers": found, "ratios": ratios(mine, found)} if found else {}
+    print(json.dumps({**mine, **extra}, indent=2))
 
 
 if __name__ == "__main__":
