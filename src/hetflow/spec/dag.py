@@ -9,6 +9,7 @@ derivation, which recomputes connected components only at fork points. `workload
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import compress
 
 from hetflow.errors import CycleError
 
@@ -91,6 +92,13 @@ def kid_ids(parents: Sequence[Sequence[int]]) -> list[list[int]]:
     return kids
 
 
+def declared_in_order(parents: Sequence[tuple[int, ...]]) -> bool:
+    """True when every node comes after all its parents: the ids are then a topological order (so no cycle), and
+    what needs only some topological order (levels, path weights) walks them without Kahn's algorithm."""
+    ids = range(len(parents))
+    return all(map(int.__gt__, compress(ids, parents), map(max, compress(parents, parents))))  # type: ignore[arg-type]
+
+
 def order_ids(parents: Sequence[Sequence[int]], kids: Sequence[Sequence[int]]) -> list[int]:
     """Kahn's order, stable in id order; shorter than the graph when some nodes are on or after a cycle."""
     indegree = [len(ps) for ps in parents]
@@ -120,19 +128,44 @@ def heaviest_ids(
     """The heaviest path (node weights) and its nodes; ties go to the parent listed first, the end first in order."""
     if not order:
         return 0.0, []
+    best, via = path_weights(order, parents, weight)
+    return path_to(max(order, key=best.__getitem__), best, via)
+
+
+def path_weights(
+    order: Iterable[int], parents: Sequence[Sequence[int]], weight: Sequence[float]
+) -> tuple[list[float], list[int]]:
+    """Per node (by id), in any topological order: the weight of the heaviest path ending there, its own included,
+    and the node before it on that path (the first of the heaviest parents; -1 for a root)."""
     best = [0.0] * len(parents)
     via = [-1] * len(parents)
     at = best.__getitem__
     for n in order:
         ps = parents[n]
-        if ps:
-            p = via[n] = max(ps, key=at)  # the first of the heaviest parents
+        if not ps:
+            best[n] = 0.0 + weight[n]
+        elif len(ps) == 1:
+            p = via[n] = ps[0]
             best[n] = best[p] + weight[n]
         else:
-            best[n] = 0.0 + weight[n]
-    cur = max(order, key=at)  # the first heaviest end in order
-    high = best[cur]
+            p = via[n] = max(ps, key=at)
+            best[n] = best[p] + weight[n]
+    return best, via
+
+
+def heaviest_ends(best: list[float]) -> list[int]:
+    """The nodes where a heaviest path ends (those of the highest weight), in id order."""
+    total = sum(best)
+    if total != total:  # a NaN among them: no order of comparisons is safe to assume, so none is found
+        return []
+    return list(compress(range(len(best)), map(max(best, default=0.0).__eq__, best)))
+
+
+def path_to(end: int, best: Sequence[float], via: Sequence[int]) -> tuple[float, list[int]]:
+    """The weight of the heaviest path that ends at end, and its nodes from its root, by path_weights' links."""
+    high = best[end]
     path: list[int] = []
+    cur = end
     while cur >= 0:
         path.append(cur)
         cur = via[cur]
