@@ -52,7 +52,11 @@ class _Loader(_SafeLoader):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    """The object of pairs; SpecError for the first key given twice (made in C, looked into only when it is short)."""
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    out = {}
     for k, v in pairs:
         if k in out:
             raise SpecError(f"key {k!r} appears twice in one object", fix="keep one of them")
