@@ -8,8 +8,9 @@ derivation, which recomputes connected components only at fork points. `workload
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import compress
+from itertools import chain, compress, repeat
 
 from hetflow.errors import CycleError
 
@@ -86,9 +87,8 @@ def longest_path(
 def kid_ids(parents: Sequence[Sequence[int]]) -> list[list[int]]:
     """The children of each node, in id order."""
     kids: list[list[int]] = [[] for _ in parents]
-    for n, ps in enumerate(parents):
-        for p in ps:
-            kids[p].append(n)
+    each = chain.from_iterable(map(repeat, range(len(parents)), map(len, parents)))  # a node once per parent
+    deque(map(list.append, map(kids.__getitem__, chain.from_iterable(parents)), each), 0)  # (the loop, in C)
     return kids
 
 
@@ -96,7 +96,7 @@ def declared_in_order(parents: Sequence[tuple[int, ...]]) -> bool:
     """True when every node comes after all its parents: the ids are then a topological order (so no cycle), and
     what needs only some topological order (levels, path weights) walks them without Kahn's algorithm."""
     ids = range(len(parents))
-    return all(map(int.__gt__, compress(ids, parents), map(max, compress(parents, parents))))  # type: ignore[arg-type]
+    return all(map(int.__gt__, compress(ids, parents), map(max, compress(parents, parents))))
 
 
 def order_ids(parents: Sequence[Sequence[int]], kids: Sequence[Sequence[int]]) -> list[int]:
@@ -287,11 +287,8 @@ def workload_labels(branches: Sequence[Sequence[str]], shared: Iterable[str], pr
     AB, ... in order, and a shared ancestor is a workload of its own, named after itself (never prefixed)."""
     label: dict[str, str] = {}
     for i, members in enumerate(branches):
-        name = prefix + _letters(i)
-        for m in members:
-            label[m] = name
-    for m in shared:
-        label[m] = m
+        label.update(dict.fromkeys(members, prefix + _letters(i)))
+    label.update({m: m for m in shared})
     return label
 
 

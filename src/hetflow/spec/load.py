@@ -7,17 +7,16 @@ are imported only when a document is one, so loading a native file does not buil
 
 from __future__ import annotations
 
-import gc
 import json
 import os
-from collections.abc import Hashable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from hetflow.errors import SpecError
+from hetflow.spec.gcpause import gc_paused as gc_paused  # where the loaders' callers have always found it
 from hetflow.spec.native import platform_from_dict, workflow_from_dict
 from hetflow.spec.platform import Platform
 from hetflow.spec.workflow import Workflow
@@ -136,24 +135,6 @@ def is_wfformat(data: object) -> bool:
 def is_sebsflow(data: object) -> bool:
     """True when a parsed document has the shape of a SeBS-Flow definition: a root and a mapping of states."""
     return isinstance(data, dict) and "root" in data and isinstance(data.get("states"), dict)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cycle collector: loading makes millions of acyclic objects, whose only effect on it is slow passes.
-
-    At the end they move to the oldest generation unscanned (freeze, then unfreeze), so the first young collection
-    afterwards does not walk them all (a quarter of a second per million); full collections still see them.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
 
 
 def load_workflow(source: PathLike | Mapping[str, Any] | Workflow) -> Workflow:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, fields
 from itertools import chain, repeat
 from operator import itemgetter
@@ -130,13 +130,13 @@ def task_sets(n: int, columns: dict[str, list[Any]]) -> list[TaskSet]:
     """n task sets, field by field from columns (a field not in them takes its default): what TaskSet(...) makes,
     in half the time of n calls, as each field is stored in C for all sets at once (a frozen dataclass's __init__
     stores each through a Python-level object.__setattr__)."""
-    sets: list[TaskSet] = list(map(object.__new__, repeat(TaskSet, n)))  # type: ignore[call-overload]
+    sets: list[TaskSet] = list(map(object.__new__, repeat(TaskSet, n)))
     for f in fields(TaskSet):
-        values = columns.get(f.name)
+        values: Iterable[Any] | None = columns.get(f.name)
         if values is None:
             if f.default is MISSING:
                 raise TypeError(f"task_sets needs a column for {f.name}")
-            values = repeat(f.default, n)  # type: ignore[assignment]
+            values = repeat(f.default, n)
         deque(map(getattr(TaskSet, f.name).__set__, sets, values), 0)
     return sets
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from itertools import chain, count, repeat
-from operator import attrgetter
+from itertools import chain, compress, count, repeat
+from operator import attrgetter, is_not, not_
 
 from hetflow.errors import SpecError
 from hetflow.spec import dag
 from hetflow.spec.distribution import Distribution
 from hetflow.spec.features import Requirement
+from hetflow.spec.gcpause import gc_paused
 from hetflow.spec.gpu_speed import GpuSpeed
 from hetflow.spec.resources import GPU_UNIT, Resources
 
@@ -92,6 +94,7 @@ class TaskSet:
 _NAME = attrgetter("name")
 _AFTER = attrgetter("after")
 _RUNTIME = attrgetter("runtime")
+_WORKLOAD = attrgetter("workload")
 
 
 @dataclass(frozen=True)
@@ -166,10 +169,10 @@ class Workflow:
         """Each set's parents as ids (each once; sets outside left out), after checking every dependency."""
         get, outside, sets = index.get, self.outside, self.sets
         if not outside:  # all sets at once: each set's parents, once each, looked up in C
-            pids = list(map(tuple, map(map, repeat(get), map(dict.fromkeys, map(_AFTER, sets)))))
-            if None not in chain.from_iterable(pids) and not any(map(tuple.__contains__, pids, count())):
-                return pids  # type: ignore[return-value]  # no None in it
-        pids = []
+            found_all = list(map(tuple, map(map, repeat(get), map(dict.fromkeys, map(_AFTER, sets)))))
+            if None not in chain.from_iterable(found_all) and not any(map(tuple.__contains__, found_all, count())):
+                return found_all  # type: ignore[return-value]  # no None in it
+        pids: list[tuple[int, ...]] = []
         for i, s in enumerate(sets):  # one set at a time: the first wrong dependency raises
             after = s.after
             if not after:
@@ -180,7 +183,7 @@ class Workflow:
                 self._check_after(i, s, index)
                 pids.append(tuple(index[p] for p in dict.fromkeys(after) if p not in outside))
             else:
-                pids.append(found)
+                pids.append(found)  # type: ignore[arg-type]  # no None in it
         return pids
 
     def _check_after(self, i: int, s: TaskSet, index: dict[str, int]) -> None:
@@ -222,8 +225,7 @@ class Workflow:
     @cached_property
     def order(self) -> tuple[str, ...]:
         """The sets' names in Kahn's order, stable in declaration order."""
-        sets = self.sets
-        return tuple([sets[i].name for i in self._order_ids])
+        return tuple(map(_NAME, map(self.sets.__getitem__, self._order_ids)))
 
     @property
     def n_tasks(self) -> int:
@@ -237,18 +239,22 @@ class Workflow:
 
     @cached_property
     def analysis(self) -> Analysis:
+        with gc_paused():  # it makes a list or two per set, which would set off collections of the whole workflow
+            return self._analysed()
+
+    def _analysed(self) -> Analysis:
         pids, kids, ids = self._pids, self._kid_ids, self._order_ids  # type: ignore[attr-defined]
-        names = list(map(_NAME, self.sets))
+        sets = self.sets
+        names = list(map(_NAME, sets))
         level = dag.level_ids(range(len(names)) if self._in_order else ids, pids)  # type: ignore[attr-defined]
         branch_ids, shared_ids = dag.workload_ids(ids, pids, kids)
-        shared = [names[i] for i in shared_ids]
-        workload_of = dag.workload_labels([[names[i] for i in b] for b in branch_ids], shared)
-        for s in self.sets:
-            if s.workload is not None:
-                workload_of[s.name] = s.workload
-        groups: dict[str, list[str]] = {}
-        for s in self.sets:
-            groups.setdefault(workload_of[s.name], []).append(s.name)
+        shared = list(map(names.__getitem__, shared_ids))
+        workload_of = dag.workload_labels([list(map(names.__getitem__, b)) for b in branch_ids], shared)
+        for s in compress(sets, map(is_not, map(_WORKLOAD, sets), repeat(None))):
+            workload_of[s.name] = s.workload  # type: ignore[assignment]  # not None
+        labels = list(map(workload_of.__getitem__, names))
+        groups: dict[str, list[str]] = {k: [] for k in dict.fromkeys(labels)}  # in order of first appearance
+        deque(map(list.append, map(groups.__getitem__, labels), names), 0)
         cp_s, cp = self.critical_path
         return Analysis(
             order=self.order,
@@ -256,8 +262,8 @@ class Workflow:
             workloads={k: tuple(v) for k, v in groups.items()},
             workload_of=workload_of,
             shared=tuple(m for m in shared if self[m].workload is None),
-            roots=tuple(n for n, ps in zip(names, pids, strict=True) if not ps),
-            leaves=tuple(n for n, ks in zip(names, kids, strict=True) if not ks),
+            roots=tuple(compress(names, map(not_, pids))),
+            leaves=tuple(compress(names, map(not_, kids))),
             critical_path=cp,
             critical_path_s=cp_s,
         )
@@ -265,7 +271,8 @@ class Workflow:
     @cached_property
     def critical_path(self) -> tuple[float, tuple[str, ...]]:
         """The heaviest path by run time (its seconds, its sets' names): found once, for the analysis and bounds."""
-        return self.heaviest_path(_RUNTIME)
+        with gc_paused():
+            return self.heaviest_path(_RUNTIME)
 
     def heaviest_path(self, weight: Callable[[TaskSet], float]) -> tuple[float, tuple[str, ...]]:
         """The heaviest path through the DAG, each set weighing weight(set), and the names of its sets."""
