@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from operator import attrgetter, mul
+from itertools import repeat
+from operator import attrgetter, is_, mul
 
 from hetflow.errors import FitError
 from hetflow.spec.features import Features
@@ -14,6 +15,7 @@ from hetflow.spec.workflow import TaskSet, Workflow
 
 _VARIANTS, _RUNTIME, _COUNT = attrgetter("variants"), attrgetter("runtime"), attrgetter("count")
 _RESOURCES, _CORES, _GPU_UNITS = attrgetter("resources"), attrgetter("cores"), attrgetter("gpu_units")
+_REQUIRES = attrgetter("requires")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,11 @@ class Platform:
 
     def check_fits(self, workflow: Workflow) -> None:
         """Raise FitError for the first task set that fits on no node."""
+        sets = workflow.sets
+        if not any(map(_VARIANTS, sets)) and all(map(is_, map(_REQUIRES, sets), repeat(None))):
+            res = list(map(_RESOURCES, sets))  # loaded sets share their Resources: one set asked per object
+            if all(map(self.can_run, dict(zip(map(id, res), sets, strict=True)).values())):
+                return  # (else the loop below finds the first set that does not fit)
         fits: dict[Resources, bool] = {}  # a set with no variants fits as its resources do: asked once per need
         for i, s in enumerate(workflow.sets):
             if s.variants or s.requires is not None:
