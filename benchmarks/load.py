@@ -31,6 +31,7 @@ import yaml
 from hetflow.spec import Platform, Workflow, load_workflow, read_document
 from hetflow.spec.native import task_sets_from_dict
 from hetflow.spec.platform import NodeType
+from hetflow.spec.resources import GPU_UNIT
 
 try:
     from yaml import CSafeDumper as Dumper
@@ -130,7 +131,7 @@ def per_record(n_records: int, folder: Path, repeat: int) -> dict[str, Any]:
     doc: Any = read_document(path)
     name, sets = task_sets_from_dict(doc)
     wf = Workflow(name or "records", tuple(sets))
-    pf = Platform("bench", (NodeType("node", count=64, cores=64),))
+    pf = Platform("bench", (NodeType("node", count=64, cores=64, gpu_units=4 * GPU_UNIT),))
     seconds = {
         "parse": best_of(repeat, lambda: read_document(path)),
         "validate": best_of(repeat, lambda: task_sets_from_dict(doc)),

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from hetflow.errors import SpecError
 from hetflow.spec.gcpause import gc_paused as gc_paused  # where the loaders' callers have always found it
@@ -21,33 +19,11 @@ from hetflow.spec.native import platform_from_dict, workflow_from_dict
 from hetflow.spec.platform import Platform
 from hetflow.spec.workflow import Workflow
 
-try:
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
 if TYPE_CHECKING:
     from hetflow.spec.sebsflow import Flow
 
 PathLike = str | os.PathLike[str]
 _SUFFIXES = (".yaml", ".yml", ".json")
-
-
-class _Loader(_SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[str] = set()
-        for key, _ in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    raise SpecError(
-                        f"key {key.value!r} appears twice in one mapping",
-                        place=f"line {key.start_mark.line + 1}",
-                        fix="keep one of them",
-                    )
-                seen.add(key.value)
-        return super().construct_mapping(node, deep)
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -75,22 +51,6 @@ def _parse_json(text: str, source: str) -> object:
         ) from None
 
 
-def _parse_yaml(text: str, source: str) -> object:
-    try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise SpecError(
-            f"malformed YAML: {problem}",
-            source=source,
-            place=f"line {mark.line + 1}, column {mark.column + 1}" if mark else None,
-            fix="correct the YAML syntax there (indentation, a missing colon or quote)",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"malformed YAML: {exc}", source=source, fix="correct the YAML syntax") from None
-
-
 def read_document(path: PathLike) -> object:
     """The data a workflow or platform file holds, by its suffix; SpecError when it cannot be read or parsed."""
     source = os.fspath(path)
@@ -112,7 +72,12 @@ def read_document(path: PathLike) -> object:
         kind = f"unknown file type {suffix!r}" if suffix else "the file name has no suffix"
         raise SpecError(kind, source=source, fix="name it .yaml, .yml or .json")
     try:
-        data = _parse_json(text, source) if suffix == ".json" else _parse_yaml(text, source)
+        if suffix == ".json":
+            data = _parse_json(text, source)
+        else:  # PyYAML loads only for a YAML file
+            from hetflow.spec.yamltext import parse_yaml
+
+            data = parse_yaml(text, source)
     except SpecError as exc:
         raise exc.at(source) from None
     if data is None:
