@@ -230,24 +230,24 @@ class _Splitter:
         self.tokens = 0
 
     def components(self, nodes: list[int], token: int) -> list[list[int]]:
-        """Weakly connected components of the nodes (all the nodes of part token), each given a token of its own.
-        Each is found a ring of neighbours at a time, with set operations (in C) rather than a loop per edge."""
+        """Weakly connected components of the nodes (all of part token), each given a token of its own."""
         member, parents, kids = self.member, self.parents, self.kids
-        left = set(nodes)
         parts: list[list[int]] = []
         for seed in nodes:
             if member[seed] != token:
                 continue
             self.tokens += 1
-            left.discard(seed)
-            part = ring = [seed]
-            while ring:
-                near = set(chain.from_iterable(map(parents.__getitem__, ring)))
-                near.update(chain.from_iterable(map(kids.__getitem__, ring)))
-                ring = list(near & left)
-                left.difference_update(ring)
-                part += ring
-            deque(map(member.__setitem__, part, repeat(self.tokens)), 0)
+            mine = member[seed] = self.tokens
+            part = [seed]
+            for n in part:  # grows while it is walked: a breadth-first search
+                for m in parents[n]:
+                    if member[m] == token:
+                        member[m] = mine
+                        part.append(m)
+                for m in kids[n]:
+                    if member[m] == token:
+                        member[m] = mine
+                        part.append(m)
             parts.append(part)
         return parts
 
