@@ -141,7 +141,7 @@ class Workflow:
                 placed = set(order)
                 exc = dag.cycle_error([n for i, n in enumerate(names) if i not in placed], self.parents)
                 raise (exc.at(self.source) if self.source else exc) from None
-        object.__setattr__(self, "_index", dict(zip(names, self.sets, strict=True)))
+        object.__setattr__(self, "_index", index)  # name -> id: a set by name is one look-up more
 
     @cached_property
     def _kid_ids(self) -> list[list[int]]:
@@ -204,7 +204,7 @@ class Workflow:
                 )
 
     def __getitem__(self, name: str) -> TaskSet:
-        return self._index[name]  # type: ignore[attr-defined,no-any-return]
+        return self.sets[self._index[name]]  # type: ignore[attr-defined]
 
     def __contains__(self, name: object) -> bool:
         return name in self._index  # type: ignore[attr-defined]
