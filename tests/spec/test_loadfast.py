@@ -85,6 +85,12 @@ def test_task_sets_built_a_field_at_a_time_are_the_constructors(data: st.DataObj
     assert [hash(b) for b in built] == [hash(m) for m in made] and repr(built) == repr(made)
 
 
+def test_task_sets_may_skip_init_as_taskset_does_nothing_in_it_but_store() -> None:
+    # task_sets stores fields without calling __init__: a __post_init__ (checks, derived fields) would be skipped
+    assert not hasattr(TaskSet, "__post_init__"), "records.task_sets must then call it (or TaskSet)"
+    assert TaskSet.__slots__ == tuple(f.name for f in dataclasses.fields(TaskSet))
+
+
 def test_task_sets_need_a_name_column() -> None:
     with pytest.raises(TypeError, match="name"):
         task_sets(1, {"runtime": [1.0]})
