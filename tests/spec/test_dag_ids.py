@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hetflow.spec import TaskSet, Workflow, dag
+from hetflow.spec import Platform, TaskSet, Workflow, dag
+from hetflow.spec.platform import NodeType
+from hetflow.spec.resources import Resources
 
 
 def ref_children(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
@@ -187,3 +189,49 @@ def test_the_workflow_analysis_is_the_reference_one(g: Graph, data: st.DataObjec
     kids = ref_children(declared, unique)
     assert a.roots == tuple(n for n in declared if not unique[n])
     assert a.leaves == tuple(n for n in declared if not kids[n])
+
+
+@st.composite
+def ordered_dags(draw: st.DrawFn) -> Graph:
+    """A random DAG declared parents first (as traces are), with few distinct weights so that ends tie."""
+    n = draw(st.integers(1, 16))
+    names = [f"N{i}" for i in range(n)]
+    parents = {v: draw(st.lists(st.sampled_from(names[:i]), max_size=3)) if i else [] for i, v in enumerate(names)}
+    return names, parents
+
+
+def ref_bound(w: Workflow, speed: float, cores: int) -> float:
+    """The lower bound as spec/platform.py computed it before: per set, weights through a lambda."""
+    unique = {s.name: list(dict.fromkeys(s.after)) for s in w.sets}
+    order = ref_order([s.name for s in w.sets], unique)
+    cp, _ = ref_longest(order, unique, lambda n: w[n].runtime / speed)
+    core_s = sum([s.count * (s.resources.cores * s.runtime) for s in w.sets])
+    return max(cp, core_s / (cores * speed))
+
+
+@settings(max_examples=300, deadline=None)
+@given(ordered_dags(), st.data())
+def test_a_dag_declared_parents_first_is_analysed_as_the_reference(g: Graph, data: st.DataObject) -> None:
+    names, parents = g
+    runtime = {n: float(data.draw(st.integers(0, 3), label=n)) for n in names}
+    cores = {n: data.draw(st.integers(1, 4), label=f"{n} cores") for n in names}
+    w = Workflow(
+        "g",
+        tuple(TaskSet(n, runtime=runtime[n], resources=Resources(cores[n]), after=tuple(parents[n])) for n in names),
+    )
+    unique = {n: list(dict.fromkeys(parents[n])) for n in names}
+    assert dag.declared_in_order([tuple(names.index(p) for p in unique[n]) for n in names])
+    order = ref_order(names, unique)
+    a = w.analysis
+    assert a.order == w.order == tuple(order)
+    assert a.levels == ref_levels(order, unique)
+    assert (a.critical_path_s, list(a.critical_path)) == ref_longest(order, unique, runtime.__getitem__)
+    assert w.critical_path == (a.critical_path_s, a.critical_path)
+    branches, shared = ref_workloads(order, unique)
+    assert a.shared == tuple(shared)
+    assert [list(a.workloads[a.workload_of[b[0]]]) for b in branches] == [sorted(b, key=names.index) for b in branches]
+    kids = ref_children(names, unique)
+    assert a.leaves == tuple(n for n in names if not kids[n])
+    for speed in (1.0, 2.0, 0.5):
+        pf = Platform("p", (NodeType("n", count=2, cores=4, speed=speed),))
+        assert pf.lower_bound(w) == ref_bound(w, speed, 8)

@@ -8,7 +8,10 @@ derivation, which recomputes connected components only at fork points. `workload
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain, compress, repeat
+from operator import contains, not_
 
 from hetflow.errors import CycleError
 
@@ -85,10 +88,16 @@ def longest_path(
 def kid_ids(parents: Sequence[Sequence[int]]) -> list[list[int]]:
     """The children of each node, in id order."""
     kids: list[list[int]] = [[] for _ in parents]
-    for n, ps in enumerate(parents):
-        for p in ps:
-            kids[p].append(n)
+    each = chain.from_iterable(map(repeat, range(len(parents)), map(len, parents)))  # a node once per parent
+    deque(map(list.append, map(kids.__getitem__, chain.from_iterable(parents)), each), 0)  # (the loop, in C)
     return kids
+
+
+def declared_in_order(parents: Sequence[tuple[int, ...]]) -> bool:
+    """True when every node comes after all its parents: the ids are then a topological order (so no cycle), and
+    what needs only some topological order (levels, path weights) walks them without Kahn's algorithm."""
+    ids = range(len(parents))
+    return all(map(int.__gt__, compress(ids, parents), map(max, compress(parents, parents))))
 
 
 def order_ids(parents: Sequence[Sequence[int]], kids: Sequence[Sequence[int]]) -> list[int]:
@@ -120,19 +129,44 @@ def heaviest_ids(
     """The heaviest path (node weights) and its nodes; ties go to the parent listed first, the end first in order."""
     if not order:
         return 0.0, []
+    best, via = path_weights(order, parents, weight)
+    return path_to(max(order, key=best.__getitem__), best, via)
+
+
+def path_weights(
+    order: Iterable[int], parents: Sequence[Sequence[int]], weight: Sequence[float]
+) -> tuple[list[float], list[int]]:
+    """Per node (by id), in any topological order: the weight of the heaviest path ending there, its own included,
+    and the node before it on that path (the first of the heaviest parents; -1 for a root)."""
     best = [0.0] * len(parents)
     via = [-1] * len(parents)
     at = best.__getitem__
     for n in order:
         ps = parents[n]
-        if ps:
-            p = via[n] = max(ps, key=at)  # the first of the heaviest parents
+        if not ps:
+            best[n] = 0.0 + weight[n]
+        elif len(ps) == 1:
+            p = via[n] = ps[0]
             best[n] = best[p] + weight[n]
         else:
-            best[n] = 0.0 + weight[n]
-    cur = max(order, key=at)  # the first heaviest end in order
-    high = best[cur]
+            p = via[n] = max(ps, key=at)
+            best[n] = best[p] + weight[n]
+    return best, via
+
+
+def heaviest_ends(best: list[float]) -> list[int]:
+    """The nodes where a heaviest path ends (those of the highest weight), in id order."""
+    total = sum(best)
+    if total != total:  # a NaN among them: no order of comparisons is safe to assume, so none is found
+        return []
+    return list(compress(range(len(best)), map(max(best, default=0.0).__eq__, best)))
+
+
+def path_to(end: int, best: Sequence[float], via: Sequence[int]) -> tuple[float, list[int]]:
+    """The weight of the heaviest path that ends at end, and its nodes from its root, by path_weights' links."""
+    high = best[end]
     path: list[int] = []
+    cur = end
     while cur >= 0:
         path.append(cur)
         cur = via[cur]
@@ -225,7 +259,8 @@ class _Splitter:
         member, parents, kids = self.member, self.parents, self.kids
         token = member[comp[0]]
         at = member.__getitem__
-        sources = [n for n in comp if token not in map(at, parents[n])]
+        tokens_above = map(map, repeat(at), map(parents.__getitem__, comp))  # per node, its parents' tokens
+        sources = list(compress(comp, map(not_, map(contains, tokens_above, repeat(token)))))  # type: ignore[arg-type]
         if len(sources) != 1:
             return [], [comp]
         left = len(comp)
@@ -254,11 +289,8 @@ def workload_labels(branches: Sequence[Sequence[str]], shared: Iterable[str], pr
     AB, ... in order, and a shared ancestor is a workload of its own, named after itself (never prefixed)."""
     label: dict[str, str] = {}
     for i, members in enumerate(branches):
-        name = prefix + _letters(i)
-        for m in members:
-            label[m] = name
-    for m in shared:
-        label[m] = m
+        label.update(dict.fromkeys(members, prefix + _letters(i)))
+    label.update({m: m for m in shared})
     return label
 
 

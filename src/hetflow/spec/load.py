@@ -7,25 +7,17 @@ are imported only when a document is one, so loading a native file does not buil
 
 from __future__ import annotations
 
-import gc
 import json
 import os
-from collections.abc import Hashable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from hetflow.errors import SpecError
+from hetflow.spec.gcpause import gc_paused as gc_paused  # where the loaders' callers have always found it
 from hetflow.spec.native import platform_from_dict, workflow_from_dict
 from hetflow.spec.platform import Platform
 from hetflow.spec.workflow import Workflow
-
-try:
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from hetflow.spec.sebsflow import Flow
@@ -34,25 +26,12 @@ PathLike = str | os.PathLike[str]
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class _Loader(_SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[str] = set()
-        for key, _ in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    raise SpecError(
-                        f"key {key.value!r} appears twice in one mapping",
-                        place=f"line {key.start_mark.line + 1}",
-                        fix="keep one of them",
-                    )
-                seen.add(key.value)
-        return super().construct_mapping(node, deep)
-
-
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    """The object of pairs; SpecError for the first key given twice (made in C, looked into only when it is short)."""
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    out = {}
     for k, v in pairs:
         if k in out:
             raise SpecError(f"key {k!r} appears twice in one object", fix="keep one of them")
@@ -70,22 +49,6 @@ def _parse_json(text: str, source: str) -> object:
             place=f"line {exc.lineno}, column {exc.colno}",
             fix="correct the JSON syntax there",
         ) from None
-
-
-def _parse_yaml(text: str, source: str) -> object:
-    try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise SpecError(
-            f"malformed YAML: {problem}",
-            source=source,
-            place=f"line {mark.line + 1}, column {mark.column + 1}" if mark else None,
-            fix="correct the YAML syntax there (indentation, a missing colon or quote)",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"malformed YAML: {exc}", source=source, fix="correct the YAML syntax") from None
 
 
 def read_document(path: PathLike) -> object:
@@ -109,7 +72,12 @@ def read_document(path: PathLike) -> object:
         kind = f"unknown file type {suffix!r}" if suffix else "the file name has no suffix"
         raise SpecError(kind, source=source, fix="name it .yaml, .yml or .json")
     try:
-        data = _parse_json(text, source) if suffix == ".json" else _parse_yaml(text, source)
+        if suffix == ".json":
+            data = _parse_json(text, source)
+        else:  # PyYAML loads only for a YAML file
+            from hetflow.spec.yamltext import parse_yaml
+
+            data = parse_yaml(text, source)
     except SpecError as exc:
         raise exc.at(source) from None
     if data is None:
@@ -132,24 +100,6 @@ def is_wfformat(data: object) -> bool:
 def is_sebsflow(data: object) -> bool:
     """True when a parsed document has the shape of a SeBS-Flow definition: a root and a mapping of states."""
     return isinstance(data, dict) and "root" in data and isinstance(data.get("states"), dict)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cycle collector: loading makes millions of acyclic objects, whose only effect on it is slow passes.
-
-    At the end they move to the oldest generation unscanned (freeze, then unfreeze), so the first young collection
-    afterwards does not walk them all (a quarter of a second per million); full collections still see them.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
 
 
 def load_workflow(source: PathLike | Mapping[str, Any] | Workflow) -> Workflow:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import chain, compress, count, repeat
+from operator import attrgetter, is_not, not_
 
 from hetflow.errors import SpecError
 from hetflow.spec import dag
 from hetflow.spec.distribution import Distribution
 from hetflow.spec.features import Requirement
+from hetflow.spec.gcpause import gc_paused
 from hetflow.spec.gpu_speed import GpuSpeed
 from hetflow.spec.resources import GPU_UNIT, Resources
 
@@ -87,6 +91,12 @@ class TaskSet:
         )
 
 
+_NAME = attrgetter("name")
+_AFTER = attrgetter("after")
+_RUNTIME = attrgetter("runtime")
+_WORKLOAD = attrgetter("workload")
+
+
 @dataclass(frozen=True)
 class Analysis:
     """What the DAG of a workflow looks like."""
@@ -118,20 +128,29 @@ class Workflow:
     outside: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
-        names = [s.name for s in self.sets]
+        names = list(map(_NAME, self.sets))
         index = dict(zip(names, range(len(names)), strict=True))
         if len(index) != len(names):
             self._twice(names)
         pids = self._parent_ids(index)
-        kids = dag.kid_ids(pids)
-        order = dag.order_ids(pids, kids)
-        if len(order) != len(names):
-            placed = set(order)
-            exc = dag.cycle_error([n for i, n in enumerate(names) if i not in placed], self.parents)
-            raise (exc.at(self.source) if self.source else exc) from None
-        object.__setattr__(self, "_index", dict(zip(names, self.sets, strict=True)))
-        object.__setattr__(self, "_ids", (pids, kids, order))
-        object.__setattr__(self, "_order", tuple([names[i] for i in order]))
+        object.__setattr__(self, "_pids", pids)
+        object.__setattr__(self, "_in_order", dag.declared_in_order(pids))
+        if not self._in_order:  # type: ignore[attr-defined]
+            order = self._order_ids  # Kahn's algorithm, which finds a cycle; parents first in the file need none
+            if len(order) != len(names):
+                placed = set(order)
+                exc = dag.cycle_error([n for i, n in enumerate(names) if i not in placed], self.parents)
+                raise (exc.at(self.source) if self.source else exc) from None
+        object.__setattr__(self, "_index", index)  # name -> id: a set by name is one look-up more
+
+    @cached_property
+    def _kid_ids(self) -> list[list[int]]:
+        return dag.kid_ids(self._pids)  # type: ignore[attr-defined]
+
+    @cached_property
+    def _order_ids(self) -> list[int]:
+        """Kahn's order of the set ids, stable in declaration order (shorter than the sets on a cycle)."""
+        return dag.order_ids(self._pids, self._kid_ids)  # type: ignore[attr-defined]
 
     def _twice(self, names: list[str]) -> None:
         """Raise for the first task set whose name an earlier one has."""
@@ -148,9 +167,13 @@ class Workflow:
 
     def _parent_ids(self, index: dict[str, int]) -> list[tuple[int, ...]]:
         """Each set's parents as ids (each once; sets outside left out), after checking every dependency."""
-        get, outside = index.get, self.outside
+        get, outside, sets = index.get, self.outside, self.sets
+        if not outside:  # all sets at once: each set's parents, once each, looked up in C
+            found_all = list(map(tuple, map(map, repeat(get), map(dict.fromkeys, map(_AFTER, sets)))))
+            if None not in chain.from_iterable(found_all) and not any(map(tuple.__contains__, found_all, count())):
+                return found_all  # type: ignore[return-value]  # no None in it
         pids: list[tuple[int, ...]] = []
-        for i, s in enumerate(self.sets):
+        for i, s in enumerate(sets):  # one set at a time: the first wrong dependency raises
             after = s.after
             if not after:
                 pids.append(())
@@ -181,7 +204,7 @@ class Workflow:
                 )
 
     def __getitem__(self, name: str) -> TaskSet:
-        return self._index[name]  # type: ignore[attr-defined,no-any-return]
+        return self.sets[self._index[name]]  # type: ignore[attr-defined]
 
     def __contains__(self, name: object) -> bool:
         return name in self._index  # type: ignore[attr-defined]
@@ -199,9 +222,10 @@ class Workflow:
     def children(self) -> dict[str, list[str]]:
         return dag.children_of([s.name for s in self.sets], self.parents)
 
-    @property
+    @cached_property
     def order(self) -> tuple[str, ...]:
-        return self._order  # type: ignore[attr-defined,no-any-return]
+        """The sets' names in Kahn's order, stable in declaration order."""
+        return tuple(map(_NAME, map(self.sets.__getitem__, self._order_ids)))
 
     @property
     def n_tasks(self) -> int:
@@ -215,36 +239,59 @@ class Workflow:
 
     @cached_property
     def analysis(self) -> Analysis:
-        pids, kids, ids = self._ids  # type: ignore[attr-defined]
-        names = [s.name for s in self.sets]
-        level = dag.level_ids(ids, pids)
+        with gc_paused():  # it makes a list or two per set, which would set off collections of the whole workflow
+            return self._analysed()
+
+    def _analysed(self) -> Analysis:
+        pids, kids, ids = self._pids, self._kid_ids, self._order_ids  # type: ignore[attr-defined]
+        sets = self.sets
+        names = list(map(_NAME, sets))
+        level = dag.level_ids(range(len(names)) if self._in_order else ids, pids)  # type: ignore[attr-defined]
         branch_ids, shared_ids = dag.workload_ids(ids, pids, kids)
-        shared = [names[i] for i in shared_ids]
-        workload_of = dag.workload_labels([[names[i] for i in b] for b in branch_ids], shared)
-        for s in self.sets:
-            if s.workload is not None:
-                workload_of[s.name] = s.workload
-        groups: dict[str, list[str]] = {}
-        for s in self.sets:
-            groups.setdefault(workload_of[s.name], []).append(s.name)
-        cp_s, cp = self.heaviest_path(lambda s: s.runtime)
+        shared = list(map(names.__getitem__, shared_ids))
+        workload_of = dag.workload_labels([list(map(names.__getitem__, b)) for b in branch_ids], shared)
+        for s in compress(sets, map(is_not, map(_WORKLOAD, sets), repeat(None))):
+            workload_of[s.name] = s.workload  # type: ignore[assignment]  # not None
+        labels = list(map(workload_of.__getitem__, names))
+        groups: dict[str, list[str]] = {k: [] for k in dict.fromkeys(labels)}  # in order of first appearance
+        deque(map(list.append, map(groups.__getitem__, labels), names), 0)
+        cp_s, cp = self.critical_path
         return Analysis(
             order=self.order,
             levels=dict(zip(self.order, map(level.__getitem__, ids), strict=True)),
             workloads={k: tuple(v) for k, v in groups.items()},
             workload_of=workload_of,
             shared=tuple(m for m in shared if self[m].workload is None),
-            roots=tuple(n for n, ps in zip(names, pids, strict=True) if not ps),
-            leaves=tuple(n for n, ks in zip(names, kids, strict=True) if not ks),
+            roots=tuple(compress(names, map(not_, pids))),
+            leaves=tuple(compress(names, map(not_, kids))),
             critical_path=cp,
             critical_path_s=cp_s,
         )
 
+    @cached_property
+    def critical_path(self) -> tuple[float, tuple[str, ...]]:
+        """The heaviest path by run time (its seconds, its sets' names): found once, for the analysis and bounds."""
+        with gc_paused():
+            return self.heaviest_path(_RUNTIME)
+
     def heaviest_path(self, weight: Callable[[TaskSet], float]) -> tuple[float, tuple[str, ...]]:
         """The heaviest path through the DAG, each set weighing weight(set), and the names of its sets."""
-        pids, _, ids = self._ids  # type: ignore[attr-defined]
-        best, path = dag.heaviest_ids(ids, pids, [weight(s) for s in self.sets])
-        return best, tuple(self.sets[i].name for i in path)
+        return self.heaviest_path_of(list(map(weight, self.sets)))
+
+    def heaviest_path_of(self, weights: list[float]) -> tuple[float, tuple[str, ...]]:
+        """The heaviest path, set i weighing weights[i]; of paths equally heavy, the one ending first in `order`."""
+        pids = self._pids  # type: ignore[attr-defined]
+        if not self._in_order:  # type: ignore[attr-defined]
+            best_s, path = dag.heaviest_ids(self._order_ids, pids, weights)
+        else:  # declaration order is topological: Kahn's order only to break a tie between ends
+            best, via = dag.path_weights(range(len(pids)), pids, weights)
+            ends = dag.heaviest_ends(best)
+            if len(ends) == 1:
+                best_s, path = dag.path_to(ends[0], best, via)
+            else:
+                best_s, path = dag.heaviest_ids(self._order_ids, pids, weights)
+        sets = self.sets
+        return best_s, tuple([sets[i].name for i in path])
 
     def emulated(self, scale: float) -> Workflow:
         """The workflow to replay a trace for real: every task set with nothing to run gets `sleep` for its run time
