@@ -67,7 +67,7 @@ def test_a_child_posted_by_another_thread_never_reaches_the_driver_before_its_pa
 
         def post(message: Message) -> None:
             if isinstance(message, SubmitSets) and threading.current_thread().name == "A" and not a_marked.is_set():
-                parent.extend(message.sets[0].futures or [])
+                parent.extend(message.sets[0].all_futures())
                 a_marked.set()
                 b_done.wait(2.0)  # with the fix B waits for this post: the wait times out
             order.extend(info.spec.name for info in getattr(message, "sets", ()))

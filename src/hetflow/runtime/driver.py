@@ -352,7 +352,7 @@ class Driver:
                     if cause == PREEMPTION:
                         self._requeued.add((name, index))
                     if cause != REFUSAL:  # a refused task never started: its next start is the same attempt
-                        info.starts[index] = info.starts.get(index, 0) + 1
+                        info.again(index)
                     log.info("%s: attempt %d ended (%s): it runs again", info.spec.task_id(index), attempt, reason)
                     self._publish(ev.TaskRetried(self.clock.time(), name, index, attempt, reason))
                 case Failed(name, index, error):
@@ -360,7 +360,7 @@ class Driver:
                     self._touched.add(name)
                     self.failed_tasks += 1
                     self.triggers.failed(name)
-                    last = info.last.pop(index, None)
+                    last = info.failure(index)
                     log.info("%s failed: %s", info.spec.task_id(index), error)
                     self._publish(ev.TaskGaveUp(self.clock.time(), info, index, error, last))
                 case Skipped(name, count, reason):
@@ -383,9 +383,8 @@ class Driver:
                 self._touched.add(ins.set)
                 self._publish(ev.TaskKept(now, info, idx, info.kept[idx]))
                 continue
-            attempt = 1 + info.starts.get(idx, 0) if info.starts else 1
             run = info.task_run(
-                self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt, ins.memory
+                self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), info.attempt(idx), ins.memory
             )
             batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
         if batch:
@@ -450,19 +449,19 @@ class Driver:
             info = r.info
             log.debug("%s: %s: %s", r.run.task_id, status, o.error)
             if status == LOST:
-                lost = info.losses[r.index] = info.losses.get(r.index, 0) + 1
+                lost = info.lost(r.index)
                 if lost < MAX_LOSSES:  # not the task's fault: run it again on a fresh worker, same resources
                     self._rerun(r, o)
                     continue
                 o.error = f"{o.error}; its worker died {lost} times under it"
-            info.last[r.index] = (o, r)
+            info.failing(r.index, o, r)
             stimuli.append(st.TaskFailed(r.launch, r.index, o.error or status, retry=status != LOST))
             self._publish(ev.TaskEnded(r, o, status))
 
     def _rerun(self, r: Running, o: Outcome) -> None:
         info = r.info
         log.info("%s: %s; it runs again on a fresh worker", r.run.task_id, o.error)
-        info.starts[r.index] = info.starts.get(r.index, 0) + 1
+        info.again(r.index)
         run = dataclasses.replace(r.run, key=self._key(), attempt=r.run.attempt + 1)
         now = self.clock.time()
         self._publish(ev.TaskStopped(now, r, "lost", o.error))

@@ -291,8 +291,10 @@ class Session:
         if pending.wait:
             return self._enqueue(pending, "call")[0]
         # the hot path of a program calling a task once per item: straight to the driver
-        self._post([pending.info], "call", options=pending.options)
-        return pending.info.futures[0]  # type: ignore[index]
+        info = pending.info
+        self._post([info], "call", options=pending.options)
+        assert info.future is not None  # a call's set holds one task
+        return info.future
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
@@ -320,7 +322,7 @@ class Session:
     def _enqueue(self, pending: Pending, kind: str) -> list[TaskFuture]:
         """Hand a task set to the driver now, or once the single tasks it waits for are done."""
         info = pending.info
-        futures = info.futures or []
+        futures = info.all_futures()
         if pending.wait:
             when_done(pending.wait, futures, lambda: self._post([info], kind, options=pending.options))
         else:

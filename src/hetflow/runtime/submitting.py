@@ -54,7 +54,7 @@ def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs
         admit.after(items)
     fut = TaskFuture(name, name, 0, on_cancel)
     info = SetInfo(
-        spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
+        spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, future=fut, deps=bool(found)
     )
     return Pending(info, items, opts)
 
@@ -95,7 +95,7 @@ def shell(
     )
     admit.check_fits(spec)
     fut = TaskFuture(name, name, 0, on_cancel)
-    info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
+    info = SetInfo(spec, command=command, timeout=opts.timeout, future=fut)
     wait = [f for f in after if f.task_id != f.set or not admit.submitted(f)]
     admit.after(wait)
     return Pending(info, wait)
