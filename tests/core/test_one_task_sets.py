@@ -8,6 +8,8 @@ from __future__ import annotations
 import gc
 from collections import deque
 
+import pytest
+
 from hetflow.core.engine import Engine
 from hetflow.core.instructions import Instruction, Launch
 from hetflow.core.sets import NO_ATTEMPTS, NO_RANGES, NONE_WAITING, ONE_READY
@@ -21,6 +23,7 @@ from hetflow.core.stimuli import (
     TaskFinished,
     TasksSubmitted,
 )
+from hetflow.errors import EngineError
 from hetflow.policies import make_policy
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet
@@ -84,3 +87,20 @@ def test_a_queued_one_task_set_costs_three_tracked_objects_fewer() -> None:
     per_set = (len(gc.get_objects()) - before) / len(specs)
     assert all(e.sets[s.name].ready is ONE_READY for s in specs)
     assert per_set < 3.1, per_set  # was 5: a ready deque and its range list of its own each
+
+
+def test_a_batch_naming_a_set_twice_is_refused_and_leaves_the_engine_as_it_was() -> None:
+    e = Engine([node("n-0", cores=1)], "task", make_policy("fifo"))
+    out = step(e, 0, TasksSubmitted((ts("a"), ts("b"))))
+    assert list(launched(out)) == ["a"]
+    for batch in [(ts("c"), ts("d"), ts("c")), (ts("e"), ts("b"))]:  # twice in the batch; submitted before
+        with pytest.raises(EngineError, match="was submitted before"):
+            e.handle(1, [TasksSubmitted(batch)])
+        e.validate()
+        assert sorted(e.sets) == ["a", "b"] and e.unfinished == 2
+    # the engine goes on as if nothing had come: b runs after a, then the names refused before are taken
+    out = step(e, 2, TaskFinished(launched(out)["a"], None), TasksSubmitted((ts("c"), ts("e"))))
+    assert list(launched(out)) == ["b"]
+    out = step(e, 3, TaskFinished(launched(out)["b"], None))
+    assert list(launched(out)) == ["c"]
+    assert [s.sid for s in e.sets.values()] == [0, 1, 2, 3]

@@ -232,11 +232,7 @@ class SetBook:
 
         The DAG is worked on as set ids (declaration order, counting the sets submitted before): a batch declared
         parents first needs no sorting, and workloads are derived only for the gate that uses them."""
-        if (
-            self.always_open
-            and all(not s.after and s.partition is None for s in sets)
-            and self._submit_independent(sets)
-        ):
+        if self.always_open and self._submit_independent(sets):
             return
         known, base = self.by_name, self.by_sid.next
         local: dict[str, int] = {}
@@ -362,17 +358,24 @@ class SetBook:
     def _submit_independent(self, sets: Sequence[TaskSet]) -> bool:
         """Add sets that depend on nothing and target no partition, in the task mode (each program call of a task
         without futures in its arguments): each is released at the next release, with level 0 and its own run time
-        as its rank, as submit would make it. False (nothing done) for a name seen before: submit says so."""
-        known = self.by_name
-        if len({s.name for s in sets}) != len(sets) or any(s.name in known for s in sets):
-            return False
-        by_sid, fresh, unfinished = self.by_sid, self._fresh, 0
+        as its rank, as submit would make it. False (nothing done) when a set depends on another or targets a
+        partition, or for a name seen before: submit does those (and says so)."""
+        known, by_sid, fresh = self.by_name, self.by_sid, self._fresh
+        base, had, unfinished = by_sid.next, len(fresh), 0
         for s in sets:
+            if s.after or s.partition is not None or s.name in known:  # undo what was added: submit does it all
+                for sid in range(base, by_sid.next):
+                    del known[by_sid.pop(sid).name]
+                by_sid.next = base
+                del fresh[had:]
+                return False
             variants, alike = self._ways_of(s)
-            st = SetState(by_sid.next, s, s.workload or "", variants, alike)
+            sid = by_sid.next
+            st = SetState(sid, s, s.workload or "", variants, alike)
             st.rank = st.own
             known[s.name] = st
-            by_sid.append(st)
+            by_sid[sid] = st
+            by_sid.next = sid + 1
             fresh.append(st)
             unfinished += st.count
         self.unfinished += unfinished

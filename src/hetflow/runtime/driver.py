@@ -111,16 +111,31 @@ class Driver:
     def post(self, message: Message) -> None:
         """Hand the driver a request; it takes it at its next step. New task sets that came the same way as the last
         message still waiting join it, so that N calls in a loop cost the driver one message, as one map does."""
+        if type(message) is SubmitSets and message.workflow is None:
+            self.post_sets(message.sets, message.kind, message.times)
+            return
+        with self._lock:
+            if not self._accepting:
+                raise ExecutionError("the session is closed")
+            self._inbox.append(message)
+            if self._posted or threading.get_ident() == self._thread.ident:
+                return
+            self._posted = True
+        self.executor.wake()
+
+    def post_sets(self, infos: list[SetInfo], kind: str, times: list[float]) -> None:
+        """post(SubmitSets(infos, kind, None, times)), without making the message when they join the last one (the
+        hot path of calls in a loop)."""
         with self._lock:
             if not self._accepting:
                 raise ExecutionError("the session is closed")
             inbox = self._inbox
             last = inbox[-1] if inbox else None
-            if type(message) is SubmitSets and type(last) is SubmitSets and last.joins(message.kind, message.workflow):
-                last.sets.extend(message.sets)
-                last.times.extend(message.times)
+            if type(last) is SubmitSets and last.joins(kind, None):
+                last.sets.extend(infos)
+                last.times.extend(times)
             else:
-                inbox.append(message)
+                inbox.append(SubmitSets(infos, kind, None, times))
             if self._posted or threading.get_ident() == self._thread.ident:
                 return
             self._posted = True
@@ -340,13 +355,21 @@ class Driver:
 
     # ---- instructions ---------------------------------------------------------------------------------------------
     def _apply(self, out: list[Instruction], stimuli: list[st.Stimulus]) -> None:
+        """Carry out the engine's instructions: the runs of every launch of the step go to the executor in one
+        submit (a step that places one-task sets makes a launch each: one call per step, not per set)."""
+        batch: list[TaskRun] = []
         for ins in out:
+            if isinstance(ins, Launch):  # the two instructions of every set first, without pattern matching
+                self._launch(ins, stimuli, batch)
+                continue
+            if isinstance(ins, Released):
+                if ev.SetReleased in self._routes:  # the journal's
+                    self._publish(ev.SetReleased(self.clock.time(), ins.set))
+                continue
+            if batch and isinstance(ins, Cancel):  # what was launched before a cancel reaches the executor first
+                self.executor.submit(batch)
+                batch = []
             match ins:
-                case Launch():
-                    self._launch(ins, stimuli)
-                case Released(name):
-                    if ev.SetReleased in self._routes:  # the journal's
-                        self._publish(ev.SetReleased(self.clock.time(), name))
                 case Retried(name, index, attempt, reason, _, cause):
                     info = self.sets[name]
                     if cause == PREEMPTION:
@@ -370,11 +393,13 @@ class Driver:
                     self._publish(ev.TasksSkipped(self.clock.time(), name, self.sets.get(name), count, reason))
                 case Cancel(launch, index):
                     self._cancel(launch, index)
+        if batch:
+            self.executor.submit(batch)
 
-    def _launch(self, ins: Launch, stimuli: list[st.Stimulus]) -> None:
+    def _launch(self, ins: Launch, stimuli: list[st.Stimulus], batch: list[TaskRun]) -> None:
+        """The runs of a launch join the step's batch (a task kept from an earlier run ends at once instead)."""
         info = self.sets[ins.set]
         now = self.clock.time()
-        batch: list[TaskRun] = []
         for k in range(ins.stop - ins.start):
             idx = ins.start + k
             if info.kept is not None and idx in info.kept:
@@ -387,9 +412,7 @@ class Driver:
                 self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), info.attempt(idx), ins.memory
             )
             batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
-        if batch:
-            log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
-            self.executor.submit(batch)
+        log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
 
     def _key(self) -> int:
         self._next_key += 1
@@ -406,7 +429,7 @@ class Driver:
     def _ended(self, r: Running) -> None:
         self.cores_busy -= r.run.cores
         self.gpu_units_busy -= r.gpu_units
-        self._touched.add(r.set)
+        self._touched.add(r.info.spec.name)
 
     def _cancel(self, launch: int, index: int | None) -> None:
         keys = [k for k, r in self.inflight.items() if r.launch == launch and (index is None or r.index == index)]
@@ -472,13 +495,17 @@ class Driver:
         if not self._touched:
             return
         touched, self._touched = self._touched, set()
+        engine, sets = self.engine, self.sets
         for name in touched:
-            if not self.engine.ended(name):
+            if not engine.ended(name):
                 continue
-            info = self.sets.pop(name, None)
-            if info is not None:
-                self._publish(ev.SetEnded(info, self.engine.count(name, TaskState.CANCELLED)))
-        self.engine.forget_ended()  # what ended was read: a forgetting engine drops it (core/sets.py)
+            info = sets.pop(name, None)
+            if info is None:
+                continue
+            cancelled = engine.count(name, TaskState.CANCELLED)
+            if cancelled or info.group is not None:  # else each future has its result or error (events.py)
+                self._publish(ev.SetEnded(info, cancelled))
+        engine.forget_ended()  # what ended was read: a forgetting engine drops it (core/sets.py)
 
     def _unstick(self, stimuli: list[st.Stimulus]) -> None:
         """Nothing runs, nothing will: cancel what is left (a safety net; submissions check that tasks fit)."""

@@ -139,8 +139,6 @@ class FuturesObserver:
                 else:  # it holds nothing until it is retried, or fails for good
                     requeued(f)
             return
-        if type(event) is SetEnded and not event.cancelled and event.info.group is None:
-            return  # every future of it has its result or error (a program's call, mostly): nothing to do
         match event:
             case TaskStopped(_, r, why):  # cancelled for good, or lost or preempted: queued again
                 f = r.info.future_at(r.index)

@@ -290,9 +290,14 @@ class Session:
         pending = call(self._admit, fn, args, kwargs, self._on_cancel)
         if pending.wait:
             return self._enqueue(pending, "call")[0]
-        # the hot path of a program calling a task once per item: straight to the driver
-        info = pending.info
-        self._post([info], "call", options=pending.options)
+        # the hot path of a program calling a task once per item: straight to the driver, its name never unposted
+        info, d = pending.info, self._require()
+        if self._closed and not d.alive:
+            raise ExecutionError("the session is closed")
+        t = self._clock.time()
+        with self._posting:
+            self._admit.posted_call(info.spec, pending.options)
+            d.post_sets([info], "call", [t])
         assert info.future is not None  # a call's set holds one task
         return info.future
 

@@ -20,7 +20,7 @@ from hetflow.spec.workflow import TaskSet
 OnCancel = Callable[[TaskFuture], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per call, and a frozen dataclass sets each field the slow way
 class Pending:
     """A task set ready to go, and the single tasks it waits for first (an item of a map, or a task that itself
     still waits for its inputs): it goes to the driver once they are done, not once their whole sets are."""
@@ -41,7 +41,7 @@ def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs
             find_futures(value, found)
     if kwargs:
         find_futures(kwargs, found)
-    name = admit.new_name(opts.name or str(getattr(target, "__name__", "task")))
+    name = admit.new_name(opts.name or str(getattr(target, "__name__", "task")), at_once=not found)
     items: list[TaskFuture] = []
     whole: tuple[str, ...] = ()
     if found:
