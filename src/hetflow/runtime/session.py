@@ -36,6 +36,7 @@ from hetflow.runtime.actions import SessionPort
 from hetflow.runtime.active import innermost, pop_session, push_session
 from hetflow.runtime.admission import Admission
 from hetflow.runtime.clock import Clock, WallClock
+from hetflow.runtime.collector import session_closed, session_opened
 from hetflow.runtime.configure import connected, executor_for, history_for, kept_tasks, run_shape
 from hetflow.runtime.driver import Driver
 from hetflow.runtime.events import Observer
@@ -222,6 +223,7 @@ class Session:
         )  # fmt: skip
         self._driver.start()
         push_session(self)
+        session_opened()  # a larger young generation while it is open (runtime/collector.py)
         atexit.register(self._at_exit)
         return self
 
@@ -244,6 +246,7 @@ class Session:
             return
         self._closed = True
         pop_session(self)
+        session_closed()
         atexit.unregister(self._at_exit)
         with contextlib.suppress(ExecutionError):  # it stopped already
             driver.post(Close(cancel))
