@@ -12,7 +12,7 @@ from hetflow.executors.api import TaskRun
 from hetflow.executors.fake import FakeExecutor, FakeResult
 from hetflow.runtime.clock import FakeClock
 from hetflow.runtime.futures import TaskFuture, abandon, resolve
-from hetflow.runtime.messages import Message, SubmitSets
+from hetflow.runtime.sets import SetInfo
 
 ONE_CORE = {"platform": "one", "nodes": [{"type": "n", "cores": 1}]}
 
@@ -61,19 +61,19 @@ def test_a_child_posted_by_another_thread_never_reaches_the_driver_before_its_pa
     ) as s:
         driver = s._driver  # white box: hold thread A's post between marking its set posted and posting it
         assert driver is not None
-        real, order = driver.post, list[str]()
+        real, order = driver.post_sets, list[str]()
         a_marked, b_done = threading.Event(), threading.Event()
         parent: list[TaskFuture] = []
 
-        def post(message: Message) -> None:
-            if isinstance(message, SubmitSets) and threading.current_thread().name == "A" and not a_marked.is_set():
-                parent.extend(message.sets[0].futures or [])
+        def post_sets(infos: list[SetInfo], kind: str, times: list[float]) -> None:
+            if threading.current_thread().name == "A" and not a_marked.is_set():
+                parent.extend(infos[0].all_futures())
                 a_marked.set()
                 b_done.wait(2.0)  # with the fix B waits for this post: the wait times out
-            order.extend(info.spec.name for info in getattr(message, "sets", ()))
-            real(message)
+            order.extend(info.spec.name for info in infos)
+            real(infos, kind, times)
 
-        driver.post = post  # type: ignore[method-assign]
+        driver.post_sets = post_sets  # type: ignore[method-assign]
         ta = threading.Thread(target=s.submit, args=(slow,), name="A")
         ta.start()
         assert a_marked.wait(10)

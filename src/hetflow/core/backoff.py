@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import heapq
 
-from hetflow.core.sets import SetBook, SetState
+from hetflow.core.sets import NONE_WAITING, SetBook, SetState
 from hetflow.core.states import TaskState, check_transition
 from hetflow.errors import EngineError
 
@@ -50,6 +50,8 @@ class Waiting:
         if not st.counts[TaskState.RUNNING]:
             raise EngineError(f"{st.name}: no running task {index} to retry")
         st.counts[TaskState.RUNNING] -= 1
+        if st.waiting is NONE_WAITING:  # shared while none waits: the set gets its own
+            st.waiting = {}
         st.waiting[index] = until
         heapq.heappush(self._heap, (until, st.sid, index))
 

@@ -27,7 +27,7 @@ from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
 from hetflow.core.placement import LedgerView, NodeFilter
 from hetflow.core.policy import Policy
-from hetflow.core.sets import NO_RANGES, SetState
+from hetflow.core.sets import NO_RANGES, ONE_READY, SetState
 from hetflow.core.staging import Staging
 from hetflow.core.states import TaskState
 from hetflow.errors import EngineError
@@ -240,10 +240,12 @@ class Dispatcher:
                         f"what partition {parts.label(st.scope)} holds there"
                     )
                 grants = allocate(node, need, k)  # raises, taking nothing, when the node cannot hold them
-                if b == rng[1]:
-                    ready.popleft()
-                else:
+                if b != rng[1]:
                     rng[0] = b
+                elif ready is ONE_READY:  # shared (core/sets.py): the set's one task is placed, nothing is left
+                    ready = NO_RANGES
+                else:
+                    ready.popleft()
                 n -= k
                 if parts is not None:
                     parts.take(st.scope, node, need, k)

@@ -8,6 +8,7 @@ would fit on a busy node), core/ledger.py and core/partitions.py (capacity).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
 from hetflow.core.backoff import Waiting, backoff_delay
@@ -19,7 +20,7 @@ from hetflow.core.ledger import Ledger
 from hetflow.core.modes import make_gate
 from hetflow.core.partitions import Partitions, Share
 from hetflow.core.policy import Policy
-from hetflow.core.sets import SetBook, SetState
+from hetflow.core.sets import NO_RANGES, SetBook, SetState
 from hetflow.core.staging import Staging
 from hetflow.core.states import TaskState
 from hetflow.core.stimuli import (
@@ -229,8 +230,7 @@ class Engine:
         rec = self._launches.get(s.launch)
         st = rec.set
         self._launches.stop(rec, s.index)
-        attempt = st.attempts.get(s.index, 0) + 1
-        st.attempts[s.index] = attempt
+        attempt = st.failed_attempt(s.index)
         if s.retry and attempt <= st.spec.retries:
             pause = backoff_delay(self.retry_backoff, attempt)
             if pause > 0:  # READY, but placeable only from now + pause; it holds nothing meanwhile
@@ -304,8 +304,7 @@ class Engine:
             if lo < hi
         ]
         n_gone = st.counts[READY] - sum(b - a for a, b in keep)
-        st.ready.clear()
-        st.ready.extend(keep)
+        st.ready = deque(keep) if keep else NO_RANGES  # a set's own, never the shared ONE_READY
         self._book.move(st, READY, CANCELLED, n_gone)
         if st.waiting:  # waiting for their backoff: READY too
             self._waiting.cancel(st, wanted)

@@ -17,6 +17,7 @@ from hetflow.core.view import AvailableAt, FitCount, Link, ReadySet
 from hetflow.spec.features import Features, Requirement
 from hetflow.spec.platform import Node
 from hetflow.spec.resources import Resources
+from hetflow.spec.workflow import Variant
 
 
 class NodeFilter:
@@ -32,17 +33,24 @@ class NodeFilter:
         self.ledger = ledger
         self._stamp = ledger.epoch
         self._cache: dict[tuple[str | None, Resources, Requirement | None], list[int]] = {}
+        # the way to run asked about last, and its answer: sets alike share their Variant objects (core/sets.py), so
+        # a run of one-task calls asks about the same one again and again (no key to make and hash)
+        self._last: tuple[Variant | None, list[int]] = (None, [])
 
     def nodes(self, s: ReadySet, variant: int) -> list[int]:
         v = s.variants[variant]
-        req = v.requires
-        key = (v.node_type, v.resources, req)
         led = self.ledger
         if self._stamp != led.epoch:
-            self._stamp, self._cache = led.epoch, {}
-        usable = self._cache.get(key)
-        if usable is not None:
+            self._stamp, self._cache, self._last = led.epoch, {}, (None, [])
+        last, usable = self._last
+        if v is last:
             return usable
+        req = v.requires
+        key = (v.node_type, v.resources, req)
+        got = self._cache.get(key)
+        if got is not None:
+            self._last = (v, got)
+            return got
         # it may use a node by these only (its features only when the variant requires some)
         shapes: dict[tuple[str, int, int, int, str | None, str, Features | None], bool] = {}
         usable = []
@@ -60,6 +68,7 @@ class NodeFilter:
                 if ok:
                     usable.append(i)
         self._cache[key] = usable
+        self._last = (v, usable)
         return usable
 
 

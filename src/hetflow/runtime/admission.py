@@ -41,8 +41,9 @@ class Admission:
         self._fits: dict[tuple[Resources, Requirement | None], bool] = {}
         self._fit: Resources | None = None  # the resources of the last set that fits (a call's come again and again)
 
-    def new_name(self, prefix: str) -> str:
-        """A fresh task set name: prefix-N."""
+    def new_name(self, prefix: str, at_once: bool = False) -> str:
+        """A fresh task set name: prefix-N. at_once: the set goes to the driver before anyone else can see its name
+        (a call without futures in its arguments, posted in the same call), so it is never seen unposted."""
         if not prefix or "[" in prefix or "]" in prefix:
             prefix = prefix.replace("[", "(").replace("]", ")") or "task"
         with self.lock:
@@ -50,7 +51,8 @@ class Admission:
                 name = f"{prefix}-{next(self._counter)}"
                 if name not in self._names:
                     self._names[name] = None
-                    self._unposted.add(name)
+                    if not at_once:
+                        self._unposted.add(name)
                     return name
 
     def claim(self, wf: Workflow) -> None:
@@ -81,6 +83,22 @@ class Admission:
                 else:
                     specs.append((spec,))
                     self._like = options
+            if len(specs) >= CHUNK:
+                self._older.append(tuple(specs))
+                specs.clear()
+
+    def posted_call(self, spec: TaskSet, options: object) -> None:
+        """posted() for one call's set made at once (new_name(at_once=True)): the hot path of a program that calls a
+        task once per item."""
+        with self.lock:
+            specs = self._specs
+            if spec.after:
+                specs.append(spec)
+            elif options is self._like:  # call() makes nothing but the name differ (runtime/submitting.py)
+                specs.append(spec.name)
+            else:
+                specs.append((spec,))
+                self._like = options
             if len(specs) >= CHUNK:
                 self._older.append(tuple(specs))
                 specs.clear()

@@ -111,16 +111,31 @@ class Driver:
     def post(self, message: Message) -> None:
         """Hand the driver a request; it takes it at its next step. New task sets that came the same way as the last
         message still waiting join it, so that N calls in a loop cost the driver one message, as one map does."""
+        if type(message) is SubmitSets and message.workflow is None:
+            self.post_sets(message.sets, message.kind, message.times)
+            return
+        with self._lock:
+            if not self._accepting:
+                raise ExecutionError("the session is closed")
+            self._inbox.append(message)
+            if self._posted or threading.get_ident() == self._thread.ident:
+                return
+            self._posted = True
+        self.executor.wake()
+
+    def post_sets(self, infos: list[SetInfo], kind: str, times: list[float]) -> None:
+        """post(SubmitSets(infos, kind, None, times)), without making the message when they join the last one (the
+        hot path of calls in a loop)."""
         with self._lock:
             if not self._accepting:
                 raise ExecutionError("the session is closed")
             inbox = self._inbox
             last = inbox[-1] if inbox else None
-            if type(message) is SubmitSets and type(last) is SubmitSets and last.joins(message.kind, message.workflow):
-                last.sets.extend(message.sets)
-                last.times.extend(message.times)
+            if type(last) is SubmitSets and last.joins(kind, None):
+                last.sets.extend(infos)
+                last.times.extend(times)
             else:
-                inbox.append(message)
+                inbox.append(SubmitSets(infos, kind, None, times))
             if self._posted or threading.get_ident() == self._thread.ident:
                 return
             self._posted = True
@@ -340,19 +355,27 @@ class Driver:
 
     # ---- instructions ---------------------------------------------------------------------------------------------
     def _apply(self, out: list[Instruction], stimuli: list[st.Stimulus]) -> None:
+        """Carry out the engine's instructions: the runs of every launch of the step go to the executor in one
+        submit (a step that places one-task sets makes a launch each: one call per step, not per set)."""
+        batch: list[TaskRun] = []
         for ins in out:
+            if isinstance(ins, Launch):  # the two instructions of every set first, without pattern matching
+                self._launch(ins, stimuli, batch)
+                continue
+            if isinstance(ins, Released):
+                if ev.SetReleased in self._routes:  # the journal's
+                    self._publish(ev.SetReleased(self.clock.time(), ins.set))
+                continue
+            if batch and isinstance(ins, Cancel):  # what was launched before a cancel reaches the executor first
+                self.executor.submit(batch)
+                batch = []
             match ins:
-                case Launch():
-                    self._launch(ins, stimuli)
-                case Released(name):
-                    if ev.SetReleased in self._routes:  # the journal's
-                        self._publish(ev.SetReleased(self.clock.time(), name))
                 case Retried(name, index, attempt, reason, _, cause):
                     info = self.sets[name]
                     if cause == PREEMPTION:
                         self._requeued.add((name, index))
                     if cause != REFUSAL:  # a refused task never started: its next start is the same attempt
-                        info.starts[index] = info.starts.get(index, 0) + 1
+                        info.again(index)
                     log.info("%s: attempt %d ended (%s): it runs again", info.spec.task_id(index), attempt, reason)
                     self._publish(ev.TaskRetried(self.clock.time(), name, index, attempt, reason))
                 case Failed(name, index, error):
@@ -360,7 +383,7 @@ class Driver:
                     self._touched.add(name)
                     self.failed_tasks += 1
                     self.triggers.failed(name)
-                    last = info.last.pop(index, None)
+                    last = info.failure(index)
                     log.info("%s failed: %s", info.spec.task_id(index), error)
                     self._publish(ev.TaskGaveUp(self.clock.time(), info, index, error, last))
                 case Skipped(name, count, reason):
@@ -370,11 +393,13 @@ class Driver:
                     self._publish(ev.TasksSkipped(self.clock.time(), name, self.sets.get(name), count, reason))
                 case Cancel(launch, index):
                     self._cancel(launch, index)
+        if batch:
+            self.executor.submit(batch)
 
-    def _launch(self, ins: Launch, stimuli: list[st.Stimulus]) -> None:
+    def _launch(self, ins: Launch, stimuli: list[st.Stimulus], batch: list[TaskRun]) -> None:
+        """The runs of a launch join the step's batch (a task kept from an earlier run ends at once instead)."""
         info = self.sets[ins.set]
         now = self.clock.time()
-        batch: list[TaskRun] = []
         for k in range(ins.stop - ins.start):
             idx = ins.start + k
             if info.kept is not None and idx in info.kept:
@@ -383,14 +408,11 @@ class Driver:
                 self._touched.add(ins.set)
                 self._publish(ev.TaskKept(now, info, idx, info.kept[idx]))
                 continue
-            attempt = 1 + info.starts.get(idx, 0) if info.starts else 1
             run = info.task_run(
-                self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), attempt, ins.memory
+                self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), info.attempt(idx), ins.memory
             )
             batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
-        if batch:
-            log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
-            self.executor.submit(batch)
+        log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
 
     def _key(self) -> int:
         self._next_key += 1
@@ -407,7 +429,7 @@ class Driver:
     def _ended(self, r: Running) -> None:
         self.cores_busy -= r.run.cores
         self.gpu_units_busy -= r.gpu_units
-        self._touched.add(r.set)
+        self._touched.add(r.info.spec.name)
 
     def _cancel(self, launch: int, index: int | None) -> None:
         keys = [k for k, r in self.inflight.items() if r.launch == launch and (index is None or r.index == index)]
@@ -450,19 +472,19 @@ class Driver:
             info = r.info
             log.debug("%s: %s: %s", r.run.task_id, status, o.error)
             if status == LOST:
-                lost = info.losses[r.index] = info.losses.get(r.index, 0) + 1
+                lost = info.lost(r.index)
                 if lost < MAX_LOSSES:  # not the task's fault: run it again on a fresh worker, same resources
                     self._rerun(r, o)
                     continue
                 o.error = f"{o.error}; its worker died {lost} times under it"
-            info.last[r.index] = (o, r)
+            info.failing(r.index, o, r)
             stimuli.append(st.TaskFailed(r.launch, r.index, o.error or status, retry=status != LOST))
             self._publish(ev.TaskEnded(r, o, status))
 
     def _rerun(self, r: Running, o: Outcome) -> None:
         info = r.info
         log.info("%s: %s; it runs again on a fresh worker", r.run.task_id, o.error)
-        info.starts[r.index] = info.starts.get(r.index, 0) + 1
+        info.again(r.index)
         run = dataclasses.replace(r.run, key=self._key(), attempt=r.run.attempt + 1)
         now = self.clock.time()
         self._publish(ev.TaskStopped(now, r, "lost", o.error))
@@ -473,13 +495,17 @@ class Driver:
         if not self._touched:
             return
         touched, self._touched = self._touched, set()
+        engine, sets = self.engine, self.sets
         for name in touched:
-            if not self.engine.ended(name):
+            if not engine.ended(name):
                 continue
-            info = self.sets.pop(name, None)
-            if info is not None:
-                self._publish(ev.SetEnded(info, self.engine.count(name, TaskState.CANCELLED)))
-        self.engine.forget_ended()  # what ended was read: a forgetting engine drops it (core/sets.py)
+            info = sets.pop(name, None)
+            if info is None:
+                continue
+            cancelled = engine.count(name, TaskState.CANCELLED)
+            if cancelled or info.group is not None:  # else each future has its result or error (events.py)
+                self._publish(ev.SetEnded(info, cancelled))
+        engine.forget_ended()  # what ended was read: a forgetting engine drops it (core/sets.py)
 
     def _unstick(self, stimuli: list[st.Stimulus]) -> None:
         """Nothing runs, nothing will: cancel what is left (a safety net; submissions check that tasks fit)."""

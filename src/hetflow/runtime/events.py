@@ -127,6 +127,10 @@ class TasksSkipped:
 
 @dataclass(frozen=True, slots=True)
 class SetEnded:
+    """A set ended with tasks of it cancelled, or one of a group (a WorkflowRun, which counts its sets): those are
+    what someone may still wait on. A set that ended otherwise (a program's call, mostly) has nobody left waiting,
+    each of its futures having its result or error: no event."""
+
     info: SetInfo
     cancelled: int  # its tasks that ended cancelled (running or not)
 

@@ -101,9 +101,16 @@ class TaskFuture(concurrent.futures.Future[Any]):
             except Exception:
                 LOGGER.exception("exception calling callback for %r", self)
 
-    # concurrent.futures' methods that run for every task, without the Condition where nobody waits
+    # concurrent.futures' methods that run for every task, or that a program polls, without the Condition where
+    # nobody waits (a state is one string: reading it needs no lock)
     def done(self) -> bool:
         return self._state in DONE
+
+    def running(self) -> bool:
+        return self._state == RUNNING
+
+    def cancelled(self) -> bool:
+        return self._state in (CANCELLED, NOTIFIED)
 
     def result(self, timeout: float | None = None) -> Any:
         if self._state == FINISHED and self._exception is None:

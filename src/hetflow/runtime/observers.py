@@ -127,43 +127,45 @@ class FuturesObserver:
 
     def notify(self, event: Event) -> None:
         if type(event) is TaskStarted:  # every task's events, so no pattern matching
-            if event.running.info.futures:
-                started(event.running.info.futures[event.running.index])
+            f = event.running.info.future_at(event.running.index)
+            if f is not None:
+                started(f)
             return
         if type(event) is TaskEnded:
-            r = event.running
-            if r.info.futures:
+            f = event.running.info.future_at(event.running.index)
+            if f is not None:
                 if event.status == DONE:
-                    resolve(r.info.futures[r.index], event.value)
+                    resolve(f, event.value)
                 else:  # it holds nothing until it is retried, or fails for good
-                    requeued(r.info.futures[r.index])
+                    requeued(f)
             return
-        if type(event) is SetEnded and not event.cancelled and event.info.group is None:
-            return  # every future of it has its result or error (a program's call, mostly): nothing to do
         match event:
-            case TaskStopped(_, r, why) if r.info.futures:  # cancelled for good, or lost or preempted: queued again
-                (abandon if why == "cancelled" else requeued)(r.info.futures[r.index])
+            case TaskStopped(_, r, why):  # cancelled for good, or lost or preempted: queued again
+                f = r.info.future_at(r.index)
+                if f is not None:
+                    (abandon if why == "cancelled" else requeued)(f)
             case TaskGaveUp(_, info, index, error, last):
                 task_id = info.spec.task_id(index)
                 if info.group is not None:
                     info.group.failed.append((task_id, error))
-                if info.futures:
-                    reject(info.futures[index], failure(task_id, error, last[0] if last is not None else None))
+                f = info.future_at(index)
+                if f is not None:
+                    reject(f, failure(task_id, error, last[0] if last is not None else None))
             case TasksSkipped(_, name, info, count, reason) if info is not None:
                 if info.group is not None:
                     info.group.skipped.append((name, count, reason))
-                for f in info.futures or ():
+                for f in info.all_futures():
                     if not f.done():
                         reject(f, TaskSkippedError(f"{f.task_id} skipped: {reason}", task_id=f.task_id))
             case TaskKept(_, info):
                 if info.group is not None:
                     info.group.kept += 1
             case SetCancelled(info=info, closing=True):
-                for f in info.futures or ():
+                for f in info.all_futures():
                     if not f.done():
                         abandon(f)
             case SetEnded(info, cancelled):
-                for f in (info.futures or ()) if cancelled else ():  # else every future has its result or error
+                for f in info.all_futures() if cancelled else ():  # else every future has its result or error
                     if not f.done():  # ended without a result: cancelled before it ran
                         abandon(f)
                 g = info.group
@@ -175,11 +177,11 @@ class FuturesObserver:
             case SetAbandoned(info, err):
                 if info.group is not None and info.group.error is None:
                     info.group.error = err
-                for f in info.futures or ():
+                for f in info.all_futures():
                     reject(f, err)
             case RunCrashed(sets, err):
                 for info in sets:
-                    for f in info.futures or ():
+                    for f in info.all_futures():
                         reject(f, err)
                     if info.group is not None:
                         info.group.error = err

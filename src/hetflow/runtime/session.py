@@ -36,6 +36,7 @@ from hetflow.runtime.actions import SessionPort
 from hetflow.runtime.active import innermost, pop_session, push_session
 from hetflow.runtime.admission import Admission
 from hetflow.runtime.clock import Clock, WallClock
+from hetflow.runtime.collector import session_closed, session_opened
 from hetflow.runtime.configure import connected, executor_for, history_for, kept_tasks, run_shape
 from hetflow.runtime.driver import Driver
 from hetflow.runtime.events import Observer
@@ -222,6 +223,7 @@ class Session:
         )  # fmt: skip
         self._driver.start()
         push_session(self)
+        session_opened()  # a larger young generation while it is open (runtime/collector.py)
         atexit.register(self._at_exit)
         return self
 
@@ -244,6 +246,7 @@ class Session:
             return
         self._closed = True
         pop_session(self)
+        session_closed()
         atexit.unregister(self._at_exit)
         with contextlib.suppress(ExecutionError):  # it stopped already
             driver.post(Close(cancel))
@@ -290,9 +293,16 @@ class Session:
         pending = call(self._admit, fn, args, kwargs, self._on_cancel)
         if pending.wait:
             return self._enqueue(pending, "call")[0]
-        # the hot path of a program calling a task once per item: straight to the driver
-        self._post([pending.info], "call", options=pending.options)
-        return pending.info.futures[0]  # type: ignore[index]
+        # the hot path of a program calling a task once per item: straight to the driver, its name never unposted
+        info, d = pending.info, self._require()
+        if self._closed and not d.alive:
+            raise ExecutionError("the session is closed")
+        t = self._clock.time()
+        with self._posting:
+            self._admit.posted_call(info.spec, pending.options)
+            d.post_sets([info], "call", [t])
+        assert info.future is not None  # a call's set holds one task
+        return info.future
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[TaskFuture]:
         """One task per item, fn(*item), as one task set (cheaper than one call each); their futures in order."""
@@ -320,7 +330,7 @@ class Session:
     def _enqueue(self, pending: Pending, kind: str) -> list[TaskFuture]:
         """Hand a task set to the driver now, or once the single tasks it waits for are done."""
         info = pending.info
-        futures = info.futures or []
+        futures = info.all_futures()
         if pending.wait:
             when_done(pending.wait, futures, lambda: self._post([info], kind, options=pending.options))
         else:

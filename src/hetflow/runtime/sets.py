@@ -23,6 +23,7 @@ class SetInfo:
         "command",
         "deps",
         "fn",
+        "future",
         "futures",
         "group",
         "items",
@@ -47,6 +48,7 @@ class SetInfo:
         command: str | None = None,
         timeout: float | None = None,
         futures: list[TaskFuture] | None = None,
+        future: TaskFuture | None = None,
         deps: bool = False,
         group: Group | None = None,
         kept: dict[int, Interval] | None = None,
@@ -60,13 +62,56 @@ class SetInfo:
         self.command = command
         self.timeout = timeout
         self.futures = futures
+        # the future of a set of one task (a call, a shell command) in place of a list of one: one object fewer per
+        # call in flight for the collector to walk (futures is then None)
+        self.future = future
         self.deps = deps  # the arguments hold futures, replaced by their results at launch
         self.group = group
         self.kept = kept  # resume: tasks done in an earlier run, not run again
         self.reads = reads  # the files its tasks read (spec/data.py staged_inputs)
-        self.starts: dict[int, int] = {}  # extra starts per index (retries, lost workers)
-        self.losses: dict[int, int] = {}
-        self.last: dict[int, tuple[Outcome, Running]] = {}  # the failure a Failed instruction reports, and its run
+        # made when first needed (most sets never fail): extra starts per index (retries, lost workers), worker
+        # deaths per index, the failure a Failed instruction reports and its run
+        self.starts: dict[int, int] | None = None
+        self.losses: dict[int, int] | None = None
+        self.last: dict[int, tuple[Outcome, Running]] | None = None
+
+    def future_at(self, index: int) -> TaskFuture | None:
+        """The future of task index (None: nobody holds one, as for a declarative workflow's tasks)."""
+        if self.future is not None:
+            return self.future
+        futures = self.futures
+        return futures[index] if futures else None
+
+    def all_futures(self) -> list[TaskFuture]:
+        """The futures of its tasks, in index order (empty when nobody holds one)."""
+        return [self.future] if self.future is not None else self.futures or []
+
+    def attempt(self, index: int) -> int:
+        """The attempt the next start of task index is (1: its first)."""
+        return 1 + self.starts.get(index, 0) if self.starts else 1
+
+    def again(self, index: int) -> None:
+        """Task index will start once more (a retry, a worker that died under it)."""
+        if self.starts is None:
+            self.starts = {}
+        self.starts[index] = self.starts.get(index, 0) + 1
+
+    def lost(self, index: int) -> int:
+        """A worker died under task index: how many have."""
+        if self.losses is None:
+            self.losses = {}
+        n = self.losses[index] = self.losses.get(index, 0) + 1
+        return n
+
+    def failing(self, index: int, outcome: Outcome, running: Running) -> None:
+        """Task index's execution failed: what a Failed instruction for it will report."""
+        if self.last is None:
+            self.last = {}
+        self.last[index] = (outcome, running)
+
+    def failure(self, index: int) -> tuple[Outcome, Running] | None:
+        """Task index's last failed execution, forgotten here (None: it never ran)."""
+        return self.last.pop(index, None) if self.last else None
 
     def task_run(
         self, key: int, index: int, node: str, cores: int, gpus: GpuGrant, attempt: int, memory: int = 0

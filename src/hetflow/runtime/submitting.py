@@ -20,7 +20,7 @@ from hetflow.spec.workflow import TaskSet
 OnCancel = Callable[[TaskFuture], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per call, and a frozen dataclass sets each field the slow way
 class Pending:
     """A task set ready to go, and the single tasks it waits for first (an item of a map, or a task that itself
     still waits for its inputs): it goes to the driver once they are done, not once their whole sets are."""
@@ -41,7 +41,7 @@ def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs
             find_futures(value, found)
     if kwargs:
         find_futures(kwargs, found)
-    name = admit.new_name(opts.name or str(getattr(target, "__name__", "task")))
+    name = admit.new_name(opts.name or str(getattr(target, "__name__", "task")), at_once=not found)
     items: list[TaskFuture] = []
     whole: tuple[str, ...] = ()
     if found:
@@ -54,7 +54,7 @@ def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs
         admit.after(items)
     fut = TaskFuture(name, name, 0, on_cancel)
     info = SetInfo(
-        spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, futures=[fut], deps=bool(found)
+        spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, future=fut, deps=bool(found)
     )
     return Pending(info, items, opts)
 
@@ -95,7 +95,7 @@ def shell(
     )
     admit.check_fits(spec)
     fut = TaskFuture(name, name, 0, on_cancel)
-    info = SetInfo(spec, command=command, timeout=opts.timeout, futures=[fut])
+    info = SetInfo(spec, command=command, timeout=opts.timeout, future=fut)
     wait = [f for f in after if f.task_id != f.set or not admit.submitted(f)]
     admit.after(wait)
     return Pending(info, wait)
