@@ -68,11 +68,15 @@ class RunResult:
 
     @property
     def cpu_utilization(self) -> float:
-        return utilization(self._shifted(), self.platform.cores, self.makespan_s)
+        return self.busy_fraction(self.makespan_s)
 
     @property
     def gpu_utilization(self) -> float:
-        return utilization(self._shifted(), self.platform.gpus, self.makespan_s, gpus=True)
+        return self.busy_fraction(self.makespan_s, gpus=True)
+
+    def busy_fraction(self, makespan: float, gpus: bool = False) -> float:
+        """The mean fraction of the platform's cores (or GPUs) busy over [0, makespan]."""
+        return utilization(self._shifted(), self.platform.gpus if gpus else self.platform.cores, makespan, gpus)
 
     @property
     def tasks(self) -> int:
@@ -119,7 +123,7 @@ class RunResult:
 
     def summary(self) -> dict[str, Any]:
         """The --json object of DESIGN.md (the makespan worked out once: it is a pass over every interval)."""
-        makespan, shifted = self.makespan_s, self._shifted()
+        makespan = self.makespan_s
         return {
             "workflow": self.workflow.name,
             "platform": self.platform.name,
@@ -128,8 +132,8 @@ class RunResult:
             "source": self.source,
             "makespan_s": round(makespan, 6),
             "lower_bound_s": round(self.lower_bound_s, 6),
-            "cpu_utilization": round(utilization(shifted, self.platform.cores, makespan), 6),
-            "gpu_utilization": round(utilization(shifted, self.platform.gpus, makespan, gpus=True), 6),
+            "cpu_utilization": round(self.busy_fraction(makespan), 6),
+            "gpu_utilization": round(self.busy_fraction(makespan, gpus=True), 6),
             "tasks": self.tasks,
         } | ({"transfers": self.transfer_records()} if self.transfers else {})
 
