@@ -61,7 +61,7 @@ def assert_same(wf: Workflow, plat: Platform) -> FlatResult:
 
 
 # ---- random runs the gate accepts ------------------------------------------------------------------------------------
-NODE_CORES = (0, 1, 2, 4, 6, 8)
+NODE_CORES = (0, 1, 2, 4, 6, 8, 12, 16)  # many distinct needs: many lanes
 SPEEDS = (1.0, 2.0, 0.5, 1.5, 3.0)
 TIMES = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0)
 
@@ -88,7 +88,7 @@ def runs(draw: st.DrawFn) -> tuple[Workflow, Platform]:
         )
     with_memory = draw(st.booleans())
     sets = []
-    for i in range(draw(st.integers(0, 40))):
+    for i in range(draw(st.integers(0, 60))):
         home = draw(st.sampled_from(types))  # a node type it fits on
         cores = draw(st.integers(0, home.cores))
         memory = draw(st.integers(0, home.memory or 20)) if with_memory else 0

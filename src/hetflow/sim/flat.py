@@ -284,22 +284,20 @@ class FlatRun:
 # ---- the inputs as the loop wants them -------------------------------------------------------------------------------
 def children(n_after: list[int], after: list[int], left: list[int], kid_start: list[int], kids: list[int]) -> None:
     """Each task's distinct parents counted into left, and its children into kids, in CSR form: the children of t are
-    kids[kid_start[t]:kid_start[t + 1]], each once."""
+    kids[kid_start[t]:kid_start[t + 1]], each once. (A repeat is looked for among the task's own few parents: no
+    array of marks, whose every write would make an int object once compiled.)"""
     n = len(n_after)
-    parent: list[int] = []  # each task's distinct parents, one after another
-    seen = [-1] * n  # the last task that named each task as its parent
     k = 0
     for t in range(n):
+        first = k
         stop = k + n_after[t]
         got = 0
         while k < stop:
             p = after[k]
-            k += 1
-            if seen[p] != t:
-                seen[p] = t
-                parent.append(p)
+            if not named_before(after, first, k, p):
                 got += 1
                 kid_start[p + 1] = kid_start[p + 1] + 1
+            k += 1
         left[t] = got
     total = 0
     for t in range(n):
@@ -309,13 +307,23 @@ def children(n_after: list[int], after: list[int], left: list[int], kid_start: l
     kids.extend([0] * total)
     k = 0
     for t in range(n):
-        stop = k + left[t]
+        first = k
+        stop = k + n_after[t]
         while k < stop:
-            p = parent[k]
+            p = after[k]
+            if not named_before(after, first, k, p):
+                f = fill[p]
+                kids[f] = t
+                fill[p] = f + 1
             k += 1
-            f = fill[p]
-            kids[f] = t
-            fill[p] = f + 1
+
+
+def named_before(after: list[int], first: int, k: int, p: int) -> bool:
+    """Whether after[first:k] holds p."""
+    for j in range(first, k):  # noqa: SIM110 (any() over a generator: an object per call, compiled or not)
+        if after[j] == p:
+            return True
+    return False
 
 
 def lanes(
