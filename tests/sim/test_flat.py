@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import pickle
 import random
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -137,12 +138,12 @@ def test_the_trace_profile_gives_the_same_schedule() -> None:
     assert len(result.intervals) == 3000
 
 
-def test_a_flat_result_pickles_with_its_schedule() -> None:
-    """simulate_many's workers send results back pickled."""
+def test_a_flat_result_pickles_and_replaces_with_its_schedule() -> None:
+    """simulate_many's workers send results back pickled; report code makes new ones with dataclasses.replace."""
     wf, plat = trace(200, 3), Platform("p", (NodeType("node", 4, 48),))
     result = run_simulation(wf, plat)
-    again = pickle.loads(pickle.dumps(result))
-    assert rows(again.intervals) == rows(result.intervals) and again.summary() == result.summary()
+    for again in (pickle.loads(pickle.dumps(result)), replace(result, label="again")):
+        assert rows(again.intervals) == rows(result.intervals) and again.summary() == result.summary()
 
 
 # ---- progress, and stopping from it ----------------------------------------------------------------------------------

@@ -133,21 +133,33 @@ def flat_simulation(
     if run.done != run.n:  # the platform holds each task on some node (check_fits): a stuck run is a bug here
         raise EngineError(f"the simulation stopped with {run.n - run.done} tasks that can never run")
     log.info("simulated %d one-task sets on the flat kernel (%s)", run.n, "compiled" if COMPILED else "interpreted")
-    return FlatResult(workflow, platform, mode, policy, run, inputs)
+    return FlatResult.of(workflow, platform, mode, policy, run, inputs)
 
 
 class FlatResult(SimResult):
     """A run of the flat kernel: a SimResult (engine None) whose intervals, one per task, in the order they ended,
-    are made when first read, and whose figures (makespan, tasks, busy cores) come from the kernel's arrays without
-    making them: a million Interval objects take seconds, and --json needs none."""
+    are made when first read, and whose figures (makespan, tasks, busy cores) come from the kernel's arrays until
+    then: a million Interval objects take seconds, and --json needs none. Made by `of`; its constructor is the
+    dataclass's (so dataclasses.replace gives one whose intervals are made)."""
 
-    def __init__(
-        self, workflow: Workflow, platform: Platform, mode: str, policy: str, run: FlatRun, inputs: FlatInputs
-    ) -> None:
-        self.start, self.end, self.node, self.order = run.start, run.end, run.node, run.order
-        self.names, self.node_names, self.cores = inputs.names, inputs.node_names, inputs.cores
-        super().__init__(workflow, platform, mode, policy, [], steps=run.steps)
-        self.made: list[Interval] | None = None
+    start: list[float]
+    end: list[float]
+    node: list[int]
+    order: list[int]  # tasks in the order they ended
+    names: list[str]
+    node_names: list[str]
+    cores: list[int]
+    made: list[Interval] | None
+
+    @classmethod
+    def of(
+        cls, workflow: Workflow, platform: Platform, mode: str, policy: str, run: FlatRun, inputs: FlatInputs
+    ) -> FlatResult:
+        result = cls(workflow, platform, mode, policy, [], steps=run.steps)
+        result.start, result.end, result.node, result.order = run.start, run.end, run.node, run.order
+        result.names, result.node_names, result.cores = inputs.names, inputs.node_names, inputs.cores
+        result.made = None
+        return result
 
     @property
     def intervals(self) -> list[Interval]:
