@@ -187,14 +187,12 @@ class FlatResult(SimResult):
     def tasks(self) -> int:
         return len(self.order) if self.made is None else super().tasks
 
-    def busy_fraction(self, makespan: float, gpus: bool = False) -> float:
+    def busy_fractions(self, makespan: float) -> tuple[float, float]:
         if self.made is not None or self.origin:
-            return super().busy_fraction(makespan, gpus)
-        if gpus:  # no task holds a GPU
-            return 0.0
+            return super().busy_fractions(makespan)
         capacity = self.platform.cores
         if capacity <= 0 or makespan <= 0:
-            return 0.0
+            return 0.0, 0.0  # (no task holds a GPU)
         start, end, cores = self.start, self.end, self.cores
         # as utilization() adds it up, interval by interval: the same floats in the same order
-        return sum([cores[t] * (end[t] - start[t]) for t in self.order]) / (capacity * makespan)
+        return sum([cores[t] * (end[t] - start[t]) for t in self.order]) / (capacity * makespan), 0.0
