@@ -6,12 +6,14 @@ Prints one JSON object.
 
     python benchmarks/simulate.py [--tasks 1000000] [--set-size 10000] [--nodes 2000] [--profile seedlike|stress]
                                   [--no-peer]
-    python benchmarks/simulate.py --profile trace [--records 200000] [--no-peer]
+    python benchmarks/simulate.py --profile trace [--records 200000] [--no-peer] [--no-engine]
 
 The trace profile is the shape of a converted trace: a random DAG of one-task sets (1-3 parents each in the two
 layers above, run times uniform in 10-300 s, 1-48 cores) on 64 nodes of 48 cores, written as a native JSON
 workflow and platform into a temporary folder. It is timed as whole processes, as a user meets it: `hetflow
-validate` and `hetflow simulate --json` (fifo, task mode), and the SimPy model reading the same JSON files.
+validate`, `hetflow simulate --json` (fifo, task mode: the flat kernel of one-task sets, compiled when the build
+compiled it; "path" says which ran), the same with --no-flat (the engine), and the SimPy model reading the same JSON
+files; the makespans must agree.
 """
 
 from __future__ import annotations
@@ -235,12 +237,18 @@ def simpy_trace_makespan(workflow_file: str, platform_file: str) -> float:
 
 def timed(cmd: list[str]) -> tuple[float, str]:
     """Run a command as its own process; its wall time and stdout. A failure ends the benchmark with its stderr."""
+    seconds, stdout, _ = timed_said(cmd)
+    return seconds, stdout
+
+
+def timed_said(cmd: list[str]) -> tuple[float, str, str]:
+    """timed(), and what the command said on stderr."""
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - t0
     if done.returncode:
         sys.exit(f"{' '.join(cmd[:4])} ... failed ({done.returncode}): {done.stderr.strip()}")
-    return seconds, done.stdout
+    return seconds, done.stdout, done.stderr
 
 
 def hetflow_cli(*args: str) -> list[str]:
@@ -255,10 +263,14 @@ def trace_main(args: argparse.Namespace) -> dict[str, Any]:
         Path(wf_file).write_text(json.dumps(generate_trace(args.records)))
         Path(pf_file).write_text(json.dumps(TRACE_PLATFORM))
         validate_s, _ = timed(hetflow_cli("validate", wf_file, "--platform", pf_file))
-        simulate_s, text = timed(
-            hetflow_cli("simulate", wf_file, "--platform", pf_file, "--mode", "task", "--policy", "fifo", "--json")
-        )
-        makespan = json.loads(text)[0]["makespan_s"]
+        sim = ("-v", "simulate", wf_file, "--platform", pf_file, "--mode", "task", "--policy", "fifo", "--json")
+        simulate_s, text_flat, said = timed_said(hetflow_cli(*sim))
+        makespan = json.loads(text_flat)[0]["makespan_s"]
+        path = "engine"
+        if "flat kernel (compiled)" in said:
+            path = "flat kernel, compiled"
+        elif "flat kernel" in said:
+            path = "flat kernel, interpreted"
         out: dict[str, Any] = {
             "benchmark": "simulate",
             "machine": f"{pyplatform.machine()}, {pyplatform.python_implementation()} {pyplatform.python_version()}",
@@ -269,10 +281,20 @@ def trace_main(args: argparse.Namespace) -> dict[str, Any]:
             "hetflow": {
                 "validate_s": round(validate_s, 3),
                 "simulate_s": round(simulate_s, 3),
+                "path": path,
                 "records_per_s": round(args.records / simulate_s),
                 "makespan_s": makespan,
             },
         }
+        if not args.no_engine:
+            engine_s, text = timed(hetflow_cli(*sim[1:], "--no-flat"))
+            out["hetflow_engine"] = {
+                "simulate_s": round(engine_s, 3),
+                "records_per_s": round(args.records / engine_s),
+                "makespan_s": json.loads(text)[0]["makespan_s"],
+                "same_json": json.loads(text) == json.loads(text_flat),
+            }
+            out["speedup_vs_engine"] = round(engine_s / simulate_s, 2)
         if not args.no_peer:
             peer = [sys.executable, __file__, "--simpy-files", wf_file, pf_file]
             simpy_s, text = timed(peer)
@@ -296,6 +318,7 @@ def main() -> None:
     ap.add_argument("--profile", choices=["seedlike", "stress", "trace"], default="seedlike")
     ap.add_argument("--records", type=int, default=200_000, help="one-task sets of the trace profile")
     ap.add_argument("--no-peer", action="store_true", help="skip the SimPy run")
+    ap.add_argument("--no-engine", action="store_true", help="trace profile: skip the run forced onto the engine")
     ap.add_argument("--simpy-files", nargs=2, metavar=("WORKFLOW", "PLATFORM"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.simpy_files:  # the SimPy side of the trace profile, as its own process

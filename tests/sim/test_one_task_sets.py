@@ -91,7 +91,8 @@ def test_sets_share_empty_containers_once_done() -> None:
     """A set holds a deque of ready ranges only while it has some, and lists of parents and children only once it has
     one: at the end of a run no set holds a deque, and the leaves and roots share the empty lists."""
     records: list[Record] = [(1 + i % 4, 5 + i % 7, (i - 1,) if i % 3 else ()) for i in range(60)]
-    res = run_simulation(as_workflow(records), Platform("p", (NodeType("n", 2, 8, 0, 0),)), "task", "fifo")
+    plat = Platform("p", (NodeType("n", 2, 8, 0, 0),))
+    res = run_simulation(as_workflow(records), plat, "task", "fifo", flat=False)  # the engine's sets, not the kernel
     assert res.engine is not None
     states = list(res.engine.sets.values())
     assert all(s.ready is NO_RANGES for s in states)

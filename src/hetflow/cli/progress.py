@@ -15,9 +15,9 @@ from hetflow.cli.group import is_quiet, note
 from hetflow.terminal import human_duration, plural
 
 if TYPE_CHECKING:
-    from hetflow.core.engine import Engine
     from hetflow.predict import Eta
     from hetflow.runtime import Progress, WorkflowRun
+    from hetflow.sim.result import Running
     from hetflow.spec import Platform, Workflow
 
 FIRST_S = 2.0  # the first line comes after this (or the interval, when shorter): short work stays quiet
@@ -51,23 +51,18 @@ class Ticker:
         click.echo(f"{time.strftime('%H:%M:%S')} {text}", err=True)
 
 
-def simulation_ticker(every: float, label: str, total: int) -> Callable[[Engine], None] | None:
-    """A run_simulation `check` that prints a line when one is due: tasks done of total and the virtual time; None
-    when no line will ever be printed. It looks at the clock every 256 engine steps, so it costs nothing to speak of."""
+def simulation_ticker(every: float, label: str, total: int) -> Callable[[Running], None] | None:
+    """A run_simulation `progress` callback that prints a line when one is due: tasks done of total and the virtual
+    time; None when no line will ever be printed. The simulation calls it every 256 engine steps (the flat kernel:
+    every few thousand task ends), and it counts the tasks done only when a line is due."""
     ticker = Ticker(every)
     if ticker.every == math.inf:
         return None
-    steps = 0
 
-    def tick(engine: Engine) -> None:
-        nonlocal steps
-        steps += 1
-        if steps & 255 or not ticker.due():
-            return
-        from hetflow.core.states import TaskState
-
-        done = engine.state_counts()[TaskState.DONE]
-        ticker.say(f"simulating {label}: {done:,}/{total:,} tasks done, at {human_duration(engine.now)} simulated")
+    def tick(sim: Running) -> None:
+        if ticker.due():
+            done = sim.tasks_done()
+            ticker.say(f"simulating {label}: {done:,}/{total:,} tasks done, at {human_duration(sim.now)} simulated")
 
     return tick
 

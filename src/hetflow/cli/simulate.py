@@ -55,6 +55,13 @@ if TYPE_CHECKING:
     "--calibration", "calibration_file", metavar="FILE", help="Add a backend's fitted overheads (hetflow calibrate)."
 )
 @click.option("--side", metavar="FILE", help=SIDE_HELP)
+@click.option(
+    "--no-flat",
+    "flat",
+    flag_value=False,
+    default=True,
+    help="Simulate with the engine even where the flat kernel of one-task sets would (same schedule; to compare).",
+)
 @sites_options
 @placement_options
 @every_option
@@ -73,6 +80,7 @@ def simulate(
     workers: int | None,
     calibration_file: str | None,
     side: str | None,
+    flat: bool,
     sites_file: str | None,
     start: str | None,
     deadline: str | None,
@@ -134,7 +142,8 @@ def simulate(
             p if accounting is None else site_policy(p, wf, accounting, m, knobs),
             links=None if accounting is None else accounting.sites,
             partitions=shares,
-            check=simulation_ticker(every, f"{m}/{p}", wf.n_tasks),
+            progress=simulation_ticker(every, f"{m}/{p}", wf.n_tasks),
+            flat=flat,
             calibration=calibration,
             seed=seed,
         )

@@ -68,11 +68,19 @@ class RunResult:
 
     @property
     def cpu_utilization(self) -> float:
-        return utilization(self._shifted(), self.platform.cores, self.makespan_s)
+        return self.busy_fractions(self.makespan_s)[0]
 
     @property
     def gpu_utilization(self) -> float:
-        return utilization(self._shifted(), self.platform.gpus, self.makespan_s, gpus=True)
+        return self.busy_fractions(self.makespan_s)[1]
+
+    def busy_fractions(self, makespan: float) -> tuple[float, float]:
+        """The mean fractions of the platform's cores and of its GPUs busy over [0, makespan]."""
+        shifted = self._shifted()
+        return (
+            utilization(shifted, self.platform.cores, makespan),
+            utilization(shifted, self.platform.gpus, makespan, gpus=True),
+        )
 
     @property
     def tasks(self) -> int:
@@ -119,7 +127,8 @@ class RunResult:
 
     def summary(self) -> dict[str, Any]:
         """The --json object of DESIGN.md (the makespan worked out once: it is a pass over every interval)."""
-        makespan, shifted = self.makespan_s, self._shifted()
+        makespan = self.makespan_s
+        cpu, gpu = self.busy_fractions(makespan)
         return {
             "workflow": self.workflow.name,
             "platform": self.platform.name,
@@ -128,8 +137,8 @@ class RunResult:
             "source": self.source,
             "makespan_s": round(makespan, 6),
             "lower_bound_s": round(self.lower_bound_s, 6),
-            "cpu_utilization": round(utilization(shifted, self.platform.cores, makespan), 6),
-            "gpu_utilization": round(utilization(shifted, self.platform.gpus, makespan, gpus=True), 6),
+            "cpu_utilization": round(cpu, 6),
+            "gpu_utilization": round(gpu, 6),
             "tasks": self.tasks,
         } | ({"transfers": self.transfer_records()} if self.transfers else {})
 

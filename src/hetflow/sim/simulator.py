@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +18,7 @@ from hetflow.core.engine import Engine
 from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Released, Retried, Skipped
 from hetflow.core.partitions import Share, describe, parse_shares, repartitioned
 from hetflow.core.policy import Policy
+from hetflow.core.states import TaskState
 from hetflow.core.stimuli import (
     CancelRequested,
     NodeJoined,
@@ -31,8 +31,10 @@ from hetflow.core.stimuli import (
 from hetflow.core.triggers import Actions, Trigger, Triggers
 from hetflow.core.view import Links
 from hetflow.errors import EngineError, SpecError
-from hetflow.metrics.result import RunResult
 from hetflow.policies import make_policy
+from hetflow.sim.flatrun import flat_simulation
+from hetflow.sim.result import Running
+from hetflow.sim.result import SimResult as SimResult
 from hetflow.sim.sampling import Draws, varies
 from hetflow.sim.sharing import shared_durations
 from hetflow.spec.gpu_speed import GpuSpeed
@@ -58,14 +60,6 @@ class Overheads(Protocol):
     def task_overhead_s(self) -> float: ...
 
 
-@dataclass
-class SimResult(RunResult):
-    """A simulated run: its result, how many engine steps it took, and the engine it ended with."""
-
-    steps: int = 0
-    engine: Engine | None = field(default=None, repr=False)
-
-
 def run_simulation(
     workflow: Workflow,
     platform: Platform,
@@ -83,6 +77,8 @@ def run_simulation(
     calibration: Overheads | None = None,
     links: Links | None = None,
     joins: Sequence[tuple[float, Platform]] = (),
+    progress: Callable[[Running], None] | None = None,
+    flat: bool = True,
 ) -> SimResult:
     """Simulate the workflow on the platform. `at` injects more task sets at given virtual times; `partitions` splits
     every node into named shares (task sets name theirs); `triggers` fire when their condition over the results of
@@ -95,10 +91,21 @@ def run_simulation(
     schedule. `links`, for a platform whose nodes are at sites (spec.site.Sites), moves the data sets read between
     sites (core/staging.py); the result lists the transfers. `policy` is a name or a policy (a site policy with its
     grid: hetflow.sim.sites). `joins` adds the nodes of a platform at a virtual time each (NodeJoined: e.g. GPU
-    nodes granted while the workflow runs); the result's platform has them all."""
+    nodes granted while the workflow runs); the result's platform has them all. `progress` is called now and then
+    with the running simulation (its virtual time, the tasks done), as a progress line wants it.
+
+    A workflow of one-task sets in task mode with the fifo policy (and none of the options above but seed and
+    retry_backoff, which change nothing there) runs on the flat kernel (sim/flat.py, sim/flatrun.py says exactly
+    what it takes): the same schedule, without an engine (the result's engine is None). flat=False runs the engine
+    anyway, to compare; a `check` needs the engine, so a run given one uses it."""
     start = platform
     platform = joined(platform, [p for _, p in joins])
     platform.check_fits(workflow)
+    options = (at, check, partitions, triggers, results, failures, calibration, links, joins)
+    if flat and not any(options) and isinstance(policy, str):
+        done = flat_simulation(workflow, platform, mode, policy, progress)
+        if done is not None:
+            return done
     shares = parse_shares(partitions or {})
     for i, s in enumerate(workflow.sets):
         if s.partition is not None and s.partition not in shares:
@@ -118,6 +125,7 @@ def run_simulation(
         links=links,
     )
     sim = Simulation(engine, results, check, failures, calibration)
+    sim.progress = progress
     if varies(workflow, platform):
         sim.draws = Draws(engine.nodes, platform, seed)
         sim.draws.add(workflow.sets)
@@ -170,6 +178,7 @@ class Simulation:
         # (end time, launch id, task index and node index, or -1, -1 for the whole launch): no ties
         self._events: list[tuple[float, int, int, int]] = []
         self.draws: Draws | None = None  # each task's drawn run time, when run times vary
+        self.progress: Callable[[Running], None] | None = None  # called every 256 steps
         self.sharing: dict[str, GpuSpeed] = {}  # set -> its GPU-sharing model, for sets that declare one
         self._sizes: dict[int, int] = {}  # launch whose tasks end one by one -> its number of tasks
         self._started: dict[int, tuple[LaunchGroup, float]] = {}
@@ -197,6 +206,10 @@ class Simulation:
     def arm(self, trigger: Trigger) -> None:
         self.triggers.add(trigger, self.counts)
 
+    def tasks_done(self) -> int:
+        """Tasks done so far (Running: what a progress callback reads)."""
+        return self.engine.state_counts()[TaskState.DONE]
+
     # ---- the loop -------------------------------------------------------------------------------------------------
 
     def submit(self, sets: Sequence[TaskSet]) -> None:
@@ -213,7 +226,7 @@ class Simulation:
         inject_i = join_i = 0
         self.stimuli = [TasksSubmitted(sets)]
         triggers, handle, apply, check, heappop = self.triggers, engine.handle, self._apply, self.check, heapq.heappop
-        end, end_task = self._end, self._end_task
+        end, end_task, progress = self._end, self._end_task, self.progress
         while True:
             if triggers.pending:
                 self._fire()  # before the engine hears of the tasks that ended: what triggers start competes for them
@@ -222,6 +235,8 @@ class Simulation:
             self.steps += 1
             if check is not None:
                 check(engine)
+            if progress is not None and not self.steps & 255:
+                progress(self)
             if triggers.pending:
                 continue  # skipped tasks may have made a trigger due at this instant
             next_inject = injections[inject_i][0] if inject_i < len(injections) else _INF
