@@ -3,19 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint docs bench clean
+.PHONY: setup build demo test lint docs bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
+# setup.py compiles the modules in its COMPILED list with mypyc (pure Python without a C compiler or with
+# HETFLOW_PURE=1); after one of them changes, `make build` compiles it again in place (make test and demo do).
+COMPILED := $(shell sed -n 's/^COMPILED = \[\(.*\)\]$$/\1/p' setup.py | tr -d '",')
+
+build: $(VENV)/.compiled
+
+$(VENV)/.compiled: setup.py $(COMPILED) | $(VENV)/.installed
+	$(BIN)/python setup.py -q build_ext --inplace --force
+	touch $@
+
 SEED := examples/seed/arbitrary-workflow.yaml --platform examples/seed/summit-30.yaml
 
-demo: setup
+demo: setup build
 	$(BIN)/hetflow validate $(SEED)
 	$(BIN)/hetflow simulate $(SEED) --mode all --report out/seed-report
 	$(BIN)/python examples/adaptive/run.py --report out/adaptive-report
@@ -31,7 +41,7 @@ lint: setup
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
-test: lint docs
+test: lint docs build
 	$(BIN)/pytest
 
 bench: setup
@@ -40,4 +50,4 @@ bench: setup
 	$(BIN)/python benchmarks/simulate.py
 
 clean:
-	rm -rf $(VENV) build dist site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist site src/hetflow/*/*.so .pytest_cache .mypy_cache .ruff_cache
