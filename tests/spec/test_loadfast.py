@@ -133,3 +133,23 @@ def test_the_first_set_that_fits_nowhere_is_reported_among_sets_sharing_resource
         pf.check_fits(Workflow("t", sets))
     assert exc.value.place == "tasks[5] (s5)"
     pf.check_fits(Workflow("t", sets[:5]))  # the ones that fit pass
+
+
+def test_a_lower_bound_is_worked_out_once_per_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hetflow.spec.load import load_platform
+
+    calls: list[int] = []
+    bound = Platform._bound
+
+    def counted(self: Platform, wf: Workflow) -> float:
+        calls.append(1)
+        return bound(self, wf)
+
+    monkeypatch.setattr(Platform, "_bound", counted)
+    wf = load_workflow(
+        {"workflow": "w", "tasks": [{"name": "a", "runtime": 10}, {"name": "b", "runtime": 5, "after": "a"}]}
+    )
+    small = load_platform({"platform": "p", "nodes": [{"type": "n", "count": 1, "cores": 1}]})
+    fast = load_platform({"platform": "q", "nodes": [{"type": "n", "count": 1, "cores": 1, "speed": 2.0}]})
+    assert small.lower_bound(wf) == small.lower_bound(wf) == 15.0  # a warning and a summary ask: one pass
+    assert fast.lower_bound(wf) == 7.5 and len(calls) == 2  # another platform: its own

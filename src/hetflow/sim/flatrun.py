@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable
 from dataclasses import fields
 from functools import cache
+from itertools import chain
 from operator import attrgetter
 
 from hetflow.core.ledger import UNTRACKED
@@ -65,10 +66,9 @@ class FlatInputs:
         self.memory: list[int] = list(map(attrgetter("memory"), res))
         self.runtime: list[float] = list(map(attrgetter("runtime"), sets))
         self.names: list[str] = list(map(attrgetter("name"), sets))
-        afters: list[tuple[str, ...]] = list(map(attrgetter("after"), sets))
-        index = dict(zip(self.names, range(len(sets)), strict=True))
-        self.n_after: list[int] = list(map(len, afters))
-        self.after: list[int] = [index[p] for a in afters for p in a]
+        pids = workflow.parent_ids  # each parent once, as ids (the gate declines sets outside)
+        self.n_after: list[int] = list(map(len, pids))
+        self.after: list[int] = list(chain.from_iterable(pids))
         nodes = platform.nodes()
         self.node_names = [n.name for n in nodes]
         self.node_cores = [n.cores for n in nodes]

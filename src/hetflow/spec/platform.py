@@ -190,6 +190,14 @@ class Platform:
 
         Every bound part takes, per task set, the smallest amount over its ways to run, so it holds for any policy.
         """
+        known = workflow.bounds.get(id(self))
+        if known is not None and known[0] is self:
+            return known[1]
+        bound = self._bound(workflow)
+        workflow.bounds[id(self)] = (self, bound)
+        return bound
+
+    def _bound(self, workflow: Workflow) -> float:
         speed = self.max_speed
         sets = workflow.sets
         if not any(map(_VARIANTS, sets)):  # one way to run each set: its amounts are read a column at a time, in C

@@ -143,6 +143,18 @@ class Workflow:
                 raise (exc.at(self.source) if self.source else exc) from None
         object.__setattr__(self, "_index", index)  # name -> id: a set by name is one look-up more
 
+    @property
+    def parent_ids(self) -> list[tuple[int, ...]]:
+        """Each set's parents as set ids (positions in sets), each once, sets outside left out: the DAG as the
+        analysis and sim/flat.py read it."""
+        return self._pids  # type: ignore[attr-defined, no-any-return]
+
+    @cached_property
+    def bounds(self) -> dict[int, tuple[object, float]]:
+        """Lower bounds worked out so far, by id of the platform (kept beside it): Platform.lower_bound fills it, so a
+        command that asks twice (its warning, its summary) pays once."""
+        return {}
+
     @cached_property
     def _kid_ids(self) -> list[list[int]]:
         return dag.kid_ids(self._pids)  # type: ignore[attr-defined]
