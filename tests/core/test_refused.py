@@ -96,3 +96,17 @@ def test_a_lost_paused_node_is_no_longer_paused() -> None:
     e.validate()
     (a3,) = launches(e.handle(3, [NodeJoined(site_node("a-0", "a")), TasksSubmitted((ts("B"),))]))
     assert a3.node == "a-0"  # it joins again taking new work
+
+
+def test_a_node_joining_a_paused_site_is_paused_with_it() -> None:
+    """The refusing endpoint answers for every node of its site, the ones that join later included."""
+    e = Engine([site_node("a-0", "a"), site_node("b-0", "b")], "task", make_policy("fifo"))
+    r, _ = launches(e.handle(0, [TasksSubmitted((ts("R", runtime=100), ts("A", runtime=100)))]))
+    e.handle(1, [TaskRefused(r.launch, 0, "site a: busy", 5)])
+    assert e.ledger.paused == {0: 5}
+    out = e.handle(2, [NodeJoined(site_node("a-1", "a")), NodeJoined(site_node("c-0", "c"))])
+    assert e.ledger.paused == {0: 5, 2: 5}  # a-1 waits with its site; c-0 is not paused
+    assert [(x.set, x.node) for x in launches(out)] == [("R", "c-0")]
+    e.validate()
+    assert e.handle(5, []) == [] and e.ledger.paused == {}  # the pause ends for both
+    e.validate()

@@ -87,9 +87,14 @@ class Ledger:
         self.used_gpu_memory.append([0] * len(gpus))
         self.mig_excess.append(0)
         self.counters_unsure = self.counters_unsure or bool(table or (node.gpu_units and self.gpu_memory_cap[-1]))
+        i = len(self.nodes) - 1
         if node.cores:
-            self.open_nodes.append(len(self.nodes) - 1)
-        return len(self.nodes) - 1
+            self.open_nodes.append(i)
+        if node.site is not None and self.paused:  # joining a paused site: paused as long as its nodes are
+            until = max((t for j, t in self.paused.items() if self.nodes[j].site == node.site), default=None)
+            if until is not None:
+                self.pause(i, until)
+        return i
 
     def remove(self, i: int) -> None:
         """Mark a node gone. Its allocations must have been released first."""
