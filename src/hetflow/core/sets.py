@@ -202,6 +202,7 @@ class SetBook:
         self._ended: list[SetState] = []  # sets that ended since forget_ended was last called (when forgetting)
         self._waiting: list[SetState] = []  # dependencies met, held by the gate when last asked
         self._fresh: list[SetState] = []  # dependencies met since the last release
+        self._emptied = False  # a set released in this pass had no task to run (it ended at once)
         self._moved = False  # the gate may have opened since the last release
         self._next_seq = 0
         self._shapes: dict[tuple[tuple[Resources, str | None, Requirement | None], ...], int] = {}
@@ -442,8 +443,14 @@ class SetBook:
         A gate only opens when a set ends and the gate says so (the mode's gates count unended sets), so the sets
         it held before are asked again only then: in sync mode a step costs the sets it releases, not all that wait.
         """
-        if not self._fresh and not self._moved:
-            return
+        self._emptied = False
+        while self._fresh or self._moved:
+            self._release_pass(out, ready)
+            if not self._emptied:  # the common case: no set ended as it was released
+                return
+            self._emptied = False  # one did (no task of it to run): its children may go in this same step
+
+    def _release_pass(self, out: list[Instruction], ready: Callable[[SetState], None]) -> None:
         closed: list[SetState] = []  # held by the gate when last asked, and not asked now
         if self._moved:
             todo, self._waiting = self._waiting + self._fresh, []
@@ -506,6 +513,7 @@ class SetBook:
         if n:
             ready(st)
         else:
+            self._emptied = True
             self.maybe_end(st, out)
         return n
 
