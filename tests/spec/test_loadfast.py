@@ -153,3 +153,4 @@ def test_a_lower_bound_is_worked_out_once_per_platform(monkeypatch: pytest.Monke
     fast = load_platform({"platform": "q", "nodes": [{"type": "n", "count": 1, "cores": 1, "speed": 2.0}]})
     assert small.lower_bound(wf) == small.lower_bound(wf) == 15.0  # a warning and a summary ask: one pass
     assert fast.lower_bound(wf) == 7.5 and len(calls) == 2  # another platform: its own
+    assert list(wf.bounds.values()) == [(fast, 7.5)]  # only the last is kept (a sweep keeps no platform alive)

@@ -14,6 +14,7 @@ policy by name, and no option but progress, seed and retry_backoff (the last two
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from dataclasses import fields
 from functools import cache
 from itertools import chain
 from operator import attrgetter
+from pathlib import Path
+from types import ModuleType
 
 from hetflow.core.ledger import UNTRACKED
 from hetflow.errors import EngineError
@@ -33,7 +36,7 @@ from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet, Workflow
 
 log = logging.getLogger(__name__)
-COMPILED = not flat.__file__.endswith(".py")  # sim/flat.py built with mypyc (the build does it; else interpreted)
+STALE_S = 1.0  # a source this much newer than its extension was changed after the build (an install writes both)
 CHUNK = 1 << 14  # task ends per call into the kernel: progress is shown, and Ctrl-C felt, between calls
 # (fields that must hold these values in every set, a getter of them)
 PINNED_SET = ("count", "variants", "partition", "runtime_dist", "gpu_speed", "requires", "cold_start")
@@ -54,6 +57,28 @@ KNOWN: dict[type, frozenset[str]] = {
 def knows_the_spec() -> bool:
     """Whether the gate knows every field of the spec's classes it reads (a new one turns the kernel off)."""
     return all({f.name for f in fields(cls)} == names for cls, names in KNOWN.items())
+
+
+def kernel_of(module: ModuleType) -> tuple[type[FlatRun], str]:
+    """The kernel to run and how it runs: the compiled module's when the build made it from the source as it is now,
+    else the source's. Python imports an extension before its source, so one built before the source last changed
+    (an edit or a pull without `make build`) would run old code: the source runs instead, with a warning."""
+    built = Path(module.__file__ or "")
+    if built.suffix == ".py":
+        return module.FlatRun, "interpreted"
+    source = built.with_name("flat.py")
+    if not source.is_file() or source.stat().st_mtime <= built.stat().st_mtime + STALE_S:
+        return module.FlatRun, "compiled"
+    spec = importlib.util.spec_from_file_location(f"{module.__name__}_source", source)
+    assert spec is not None and spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    log.warning("%s was built before %s last changed: running the source (`make build` compiles it)", built, source)
+    return fresh.FlatRun, "interpreted: the compiled module is older than its source"
+
+
+KERNEL, HOW = kernel_of(flat)
+COMPILED = HOW == "compiled"  # sim/flat.py built with mypyc and current (the build does it; else interpreted)
 
 
 class FlatInputs:
@@ -117,7 +142,7 @@ def flat_simulation(
     mode: str,
     policy: str,
     progress: Callable[[Running], None] | None = None,
-    kernel: type[FlatRun] = FlatRun,
+    kernel: type[FlatRun] | None = None,
 ) -> FlatResult | None:
     """The run on the flat kernel, or None when the gate declines it. progress is called between calls into the
     kernel (every CHUNK task ends): an exception it raises (or Ctrl-C) ends the run there."""
@@ -126,13 +151,13 @@ def flat_simulation(
     inputs = flat_inputs(workflow, platform)
     if inputs is None:
         return None
-    run = inputs.kernel(kernel)
+    run = inputs.kernel(KERNEL if kernel is None else kernel)
     while not run.advance(CHUNK):
         if progress is not None:
             progress(run)
     if run.done != run.n:  # the platform holds each task on some node (check_fits): a stuck run is a bug here
         raise EngineError(f"the simulation stopped with {run.n - run.done} tasks that can never run")
-    log.info("simulated %d one-task sets on the flat kernel (%s)", run.n, "compiled" if COMPILED else "interpreted")
+    log.info("simulated %d one-task sets on the flat kernel (%s)", run.n, HOW if kernel is None else "given")
     return FlatResult.of(workflow, platform, mode, policy, run, inputs)
 
 

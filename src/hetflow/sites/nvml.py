@@ -78,10 +78,26 @@ class NvmlMeter:
 
 
 def given(pynvml: Any) -> list[Any]:
-    """NVML's handles of the GPUs this process may use: those CUDA_VISIBLE_DEVICES names (an index, or a GPU-/MIG-
-    UUID), else every GPU NVML sees."""
+    """NVML's handles of the GPUs this process may use: every GPU NVML sees, or, when CUDA_VISIBLE_DEVICES is set,
+    those it names (an index, or a whole GPU-/MIG- UUID) as CUDA reads it: each once, up to the first entry that
+    names no GPU."""
+    count = int(pynvml.nvmlDeviceGetCount())
     ids = visible_devices()
     if ids is None:
-        return [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
-    return [pynvml.nvmlDeviceGetHandleByIndex(int(d)) if d.isdigit() else pynvml.nvmlDeviceGetHandleByUUID(d)
-            for d in ids]  # fmt: skip
+        return [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+    handles, seen = [], set()
+    for entry in ids:
+        if entry.isdigit():
+            if int(entry) >= count:
+                break
+            handle = pynvml.nvmlDeviceGetHandleByIndex(int(entry))
+        else:
+            try:
+                handle = pynvml.nvmlDeviceGetHandleByUUID(entry)
+            except pynvml.NVMLError:
+                break
+        key = entry.lstrip("0") if entry.isdigit() else entry
+        if key not in seen:
+            seen.add(key)
+            handles.append(handle)
+    return handles

@@ -194,6 +194,7 @@ class Platform:
         if known is not None and known[0] is self:
             return known[1]
         bound = self._bound(workflow)
+        workflow.bounds.clear()  # the last platform only: a sweep over many platforms keeps none of them alive
         workflow.bounds[id(self)] = (self, bound)
         return bound
 

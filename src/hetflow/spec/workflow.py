@@ -151,8 +151,8 @@ class Workflow:
 
     @cached_property
     def bounds(self) -> dict[int, tuple[object, float]]:
-        """Lower bounds worked out so far, by id of the platform (kept beside it): Platform.lower_bound fills it, so a
-        command that asks twice (its warning, its summary) pays once."""
+        """The lower bound last worked out, by id of its platform (kept beside it): Platform.lower_bound fills it, so
+        a command that asks twice (its warning, its summary) pays once."""
         return {}
 
     @cached_property
