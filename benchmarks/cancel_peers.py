@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from staging_peers import each_peer  # (its folder is on sys.path: faas_cancel.py puts it there)
+
 PEERS = ("dask", "ray")
 # A Dask client batches what it sends the scheduler, one batch per 10 ms at most (BatchedSend(interval="10ms")): a
 # cancel that follows another message by less waits for the rest of that interval, so each cancel is made 20 ms after
@@ -244,13 +246,7 @@ def run_peers(peers: list[str], folder: Path, samples: int, dask_hold_s: float) 
         "dask": lambda: dask_cancels(folder, samples, dask_hold_s),
         "ray": lambda: ray_cancels(folder, samples),
     }
-    out: dict[str, Any] = {}
-    for name in peers:
-        try:
-            out[name] = runs[name]()
-        except Exception as exc:  # a peer's failure is reported, the run goes on
-            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
-    return out
+    return each_peer(runs, peers)
 
 
 def ratios(mine: dict[str, Any], peers: dict[str, Any]) -> dict[str, float]:

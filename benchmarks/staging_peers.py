@@ -197,6 +197,12 @@ def run_peers(peers: list[str], folder: Path, sizes: list[int], repeats: int) ->
         "ray-1node": lambda: ray_moves(sizes, repeats, nodes=1),
         "http": lambda: http_gets(folder, sizes, repeats),
     }
+    return each_peer(runs, peers)
+
+
+def each_peer(runs: dict[str, Callable[[], dict[str, Any]]], peers: list[str]) -> dict[str, Any]:
+    """runs[name]() for each peer asked for, in turn; a peer that fails is an error line in its place, not a lost
+    run (benchmarks/cancel_peers.py uses it too)."""
     out: dict[str, Any] = {}
     for name in peers:
         try:

@@ -72,36 +72,29 @@ class Admission:
         """These task sets go to the driver now. options: the TaskOptions a call's set was made from (None: not a
         call); a call without dependencies made from the options of the last one kept whole is kept as its name."""
         with self.lock:
-            specs = self._specs
             for info in infos:
-                spec = info.spec
-                self._unposted.discard(spec.name)
-                if options is None or spec.after:
-                    specs.append(spec)
-                elif options is self._like:  # call() makes nothing but the name differ (runtime/submitting.py)
-                    specs.append(spec.name)
-                else:
-                    specs.append((spec,))
-                    self._like = options
-            if len(specs) >= CHUNK:
-                self._older.append(tuple(specs))
-                specs.clear()
+                self._unposted.discard(info.spec.name)
+                self._keep(info.spec, options)
 
     def posted_call(self, spec: TaskSet, options: object) -> None:
         """posted() for one call's set made at once (new_name(at_once=True)): the hot path of a program that calls a
         task once per item."""
         with self.lock:
-            specs = self._specs
-            if spec.after:
-                specs.append(spec)
-            elif options is self._like:  # call() makes nothing but the name differ (runtime/submitting.py)
-                specs.append(spec.name)
-            else:
-                specs.append((spec,))
-                self._like = options
-            if len(specs) >= CHUNK:
-                self._older.append(tuple(specs))
-                specs.clear()
+            self._keep(spec, options)
+
+    def _keep(self, spec: TaskSet, options: object) -> None:
+        """Record a posted set (under the lock): whole, or as its name when made like the last one kept whole."""
+        specs = self._specs
+        if options is None or spec.after:
+            specs.append(spec)
+        elif options is self._like:  # call() makes nothing but the name differ (runtime/submitting.py)
+            specs.append(spec.name)
+        else:
+            specs.append((spec,))
+            self._like = options
+        if len(specs) >= CHUNK:
+            self._older.append(tuple(specs))
+            specs.clear()
 
     @property
     def specs(self) -> list[TaskSet]:
