@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import logging
 import statistics
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from staging_peers import each_peer  # (its folder is on sys.path: faas_cancel.py puts it there)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # however this file was loaded
+from staging_peers import each_peer
 
 PEERS = ("dask", "ray")
 # A Dask client batches what it sends the scheduler, one batch per 10 ms at most (BatchedSend(interval="10ms")): a

@@ -42,3 +42,20 @@ def test_a_chain_through_empty_sets_simulates_to_its_end() -> None:
         ("A", 0, 1),
         ("B", 1, 3),
     ]
+
+
+def test_the_children_of_an_empty_set_keep_their_place_in_declaration_order() -> None:
+    """B (after the empty Z) is declared before C: both are freed when A ends, and fifo takes B first, as if Z were
+    not there; in sync mode B's level (after Z's) comes after C's."""
+    sets = (
+        ts("A", runtime=1),
+        ts("Z", count=0, after=["A"]),
+        ts("B", runtime=2, after=["Z"]),
+        ts("C", runtime=3, after=["A"]),
+    )
+    platform = Platform("p", (NodeType("n", 1, 1),))
+    order = {
+        m: [i.set for i in run_simulation(Workflow("w", sets), platform, m, "fifo").intervals]
+        for m in ("task", "workload", "sync")
+    }
+    assert order == {"task": ["A", "B", "C"], "workload": ["A", "B", "C"], "sync": ["A", "C", "B"]}

@@ -58,13 +58,14 @@ def fake_nvml(
     nvml.nvmlDeviceGetCount = lambda: len(steps_mj)  # type: ignore[attr-defined]
     nvml.nvmlDeviceGetHandleByIndex = lambda i: i  # type: ignore[attr-defined]
 
-    def by_uuid(uuid: str) -> int:
-        number = uuid.removeprefix("GPU-uuid-")
+    def by_uuid(uuid: bytes) -> int:
+        number = uuid.decode().removeprefix("GPU-uuid-")
         if not number.isdigit() or int(number) >= len(steps_mj):
             raise NVMLError("Not Found")
         return int(number)
 
     nvml.nvmlDeviceGetHandleByUUID = by_uuid  # type: ignore[attr-defined]
+    nvml.nvmlDeviceGetIndex = lambda h: h  # type: ignore[attr-defined]
     nvml.nvmlDeviceGetTotalEnergyConsumption = total  # type: ignore[attr-defined]
 
     def unsupported(name: str) -> Callable[..., object]:  # what else NVML offers (discovery asks): not here
@@ -102,7 +103,7 @@ def test_the_meter_sums_what_each_gpu_used_between_start_and_stop(use: Install) 
 @pytest.mark.parametrize(
     ("visible", "joules"),
     [("1", 0.5), ("GPU-uuid-0", 7.0), ("1,0", 7.5), ("", None), ("0,0", 7.0), ("00,0", 7.0), ("1,-1,0", 0.5),
-     ("0,5,1", 7.0), ("GPU-uuid-9,0", None)],
+     ("0,5,1", 7.0), ("GPU-uuid-9,0", None), ("0,,1", 7.0), ("1,GPU-uuid-1", 0.5), (" 1 , 0 ", 7.5)],
 )  # fmt: skip
 def test_only_the_gpus_this_process_was_given_are_metered(
     use: Install, monkeypatch: pytest.MonkeyPatch, visible: str, joules: float | None

@@ -202,7 +202,6 @@ class SetBook:
         self._ended: list[SetState] = []  # sets that ended since forget_ended was last called (when forgetting)
         self._waiting: list[SetState] = []  # dependencies met, held by the gate when last asked
         self._fresh: list[SetState] = []  # dependencies met since the last release
-        self._emptied = False  # a set released in this pass had no task to run (it ended at once)
         self._moved = False  # the gate may have opened since the last release
         self._next_seq = 0
         self._shapes: dict[tuple[tuple[Resources, str | None, Requirement | None], ...], int] = {}
@@ -443,14 +442,8 @@ class SetBook:
         A gate only opens when a set ends and the gate says so (the mode's gates count unended sets), so the sets
         it held before are asked again only then: in sync mode a step costs the sets it releases, not all that wait.
         """
-        self._emptied = False
-        while self._fresh or self._moved:
-            self._release_pass(out, ready)
-            if not self._emptied:  # the common case: no set ended as it was released
-                return
-            self._emptied = False  # one did (no task of it to run): its children may go in this same step
-
-    def _release_pass(self, out: list[Instruction], ready: Callable[[SetState], None]) -> None:
+        if not self._fresh and not self._moved:
+            return
         closed: list[SetState] = []  # held by the gate when last asked, and not asked now
         if self._moved:
             todo, self._waiting = self._waiting + self._fresh, []
@@ -458,10 +451,15 @@ class SetBook:
             todo, closed = self._fresh, self._waiting
         self._fresh, self._moved = [], False
         if self.always_open:  # the task mode's gate holds nothing: release in id order, with no heap
-            if len(todo) > 1:
-                todo.sort(key=by_id)
-            for st in todo:
-                self._release(st, out, ready)
+            while todo:
+                if len(todo) > 1:
+                    todo.sort(key=by_id)
+                for k, st in enumerate(todo):
+                    if not self._release(st, out, ready) and self._fresh:  # it ended at once, freeing its children:
+                        todo, self._fresh = self._fresh + todo[k + 1 :], []  # they join the rest of the pass, by id
+                        break
+                else:
+                    return
             return
         heap = [(st.sid, st) for st in todo]
         if len(heap) > 1:
@@ -475,6 +473,9 @@ class SetBook:
                 continue
             if self._release(st, out, ready):
                 continue
+            for child in self._fresh:  # it ended at once (no task to run): its children join this pass, by id
+                heapq.heappush(heap, (child.sid, child))
+            self._fresh = []
             if self._moved and closed:  # its end opened the gate: the sets held after it are asked in this pass too
                 for w in closed:
                     if w.sid > sid:
@@ -513,7 +514,6 @@ class SetBook:
         if n:
             ready(st)
         else:
-            self._emptied = True
             self.maybe_end(st, out)
         return n
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import fields
 from functools import cache
@@ -72,6 +73,7 @@ def kernel_of(module: ModuleType) -> tuple[type[FlatRun], str]:
     spec = importlib.util.spec_from_file_location(f"{module.__name__}_source", source)
     assert spec is not None and spec.loader is not None
     fresh = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = fresh  # its FlatRun pickles as the compiled one does
     spec.loader.exec_module(fresh)
     log.warning("%s was built before %s last changed: running the source (`make build` compiles it)", built, source)
     return fresh.FlatRun, "interpreted: the compiled module is older than its source"

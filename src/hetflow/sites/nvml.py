@@ -12,6 +12,7 @@ same machine are not this run's energy).
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from hetflow.spec.local import visible_devices
@@ -79,25 +80,25 @@ class NvmlMeter:
 
 def given(pynvml: Any) -> list[Any]:
     """NVML's handles of the GPUs this process may use: every GPU NVML sees, or, when CUDA_VISIBLE_DEVICES is set,
-    those it names (an index, or a whole GPU-/MIG- UUID) as CUDA reads it: each once, up to the first entry that
-    names no GPU."""
+    those it names (an index, or a whole GPU-/MIG- UUID) as CUDA reads it: up to the first entry that names no GPU
+    (an empty one included), each device once however it is named."""
     count = int(pynvml.nvmlDeviceGetCount())
-    ids = visible_devices()
-    if ids is None:
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is None:
         return [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
     handles, seen = [], set()
-    for entry in ids:
-        if entry.isdigit():
-            if int(entry) >= count:
-                break
-            handle = pynvml.nvmlDeviceGetHandleByIndex(int(entry))
-        else:
-            try:
-                handle = pynvml.nvmlDeviceGetHandleByUUID(entry)
-            except pynvml.NVMLError:
-                break
-        key = entry.lstrip("0") if entry.isdigit() else entry
-        if key not in seen:
-            seen.add(key)
+    for entry in (e.strip() for e in listed.split(",")):
+        try:
+            if entry.isdigit():
+                if int(entry) >= count:
+                    break
+                handle = pynvml.nvmlDeviceGetHandleByIndex(int(entry))
+            else:
+                handle = pynvml.nvmlDeviceGetHandleByUUID(entry.encode())  # (bytes: every pynvml takes them)
+        except pynvml.NVMLError:
+            break
+        device = int(pynvml.nvmlDeviceGetIndex(handle))
+        if device not in seen:
+            seen.add(device)
             handles.append(handle)
     return handles
