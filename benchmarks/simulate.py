@@ -13,7 +13,8 @@ layers above, run times uniform in 10-300 s, 1-48 cores) on 64 nodes of 48 cores
 workflow and platform into a temporary folder. It is timed as whole processes, as a user meets it: `hetflow
 validate`, `hetflow simulate --json` (fifo, task mode: the flat kernel of one-task sets, compiled when the build
 compiled it; "path" says which ran), the same with --no-flat (the engine), and the SimPy model reading the same JSON
-files; the makespans must agree.
+files; the makespans must agree. "phases" splits one process's time (imports, load, simulation, summary) for the
+flat kernel and for the engine, each in a process of its own.
 """
 
 from __future__ import annotations
@@ -256,6 +257,29 @@ def hetflow_cli(*args: str) -> list[str]:
     return [sys.executable, "-c", "import sys; from hetflow.cli import main; sys.argv[0] = 'hetflow'; main()", *args]
 
 
+PHASES = """
+import json, sys, time
+t0 = time.perf_counter()
+from hetflow.sim.simulator import run_simulation
+from hetflow.spec.load import load_definition, load_platform
+t1 = time.perf_counter()
+wf, pf = load_definition(sys.argv[1]), load_platform(sys.argv[2])
+t2 = time.perf_counter()
+result = run_simulation(wf, pf, "task", "fifo", flat=sys.argv[3] == "flat")
+t3 = time.perf_counter()
+result.summary()
+t4 = time.perf_counter()
+print(json.dumps({"imports_s": t1 - t0, "load_s": t2 - t1, "simulation_s": t3 - t2, "summary_s": t4 - t3}))
+"""
+
+
+def phases(wf_file: str, pf_file: str, path: str) -> dict[str, float]:
+    """Where one process's time goes (imports, load, simulation, summary: lower bound, utilization), on the flat
+    kernel or the engine, in a process of its own."""
+    _, text = timed([sys.executable, "-c", PHASES, wf_file, pf_file, path])
+    return {k: round(v, 3) for k, v in json.loads(text).items()}
+
+
 def trace_main(args: argparse.Namespace) -> dict[str, Any]:
     """The trace profile, whole processes from JSON files: hetflow validate, hetflow simulate, and the SimPy model."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -286,7 +310,9 @@ def trace_main(args: argparse.Namespace) -> dict[str, Any]:
                 "makespan_s": makespan,
             },
         }
+        out["hetflow"]["phases"] = phases(wf_file, pf_file, "flat")
         if not args.no_engine:
+            out["hetflow_engine_phases"] = phases(wf_file, pf_file, "engine")
             engine_s, text = timed(hetflow_cli(*sim[1:], "--no-flat"))
             out["hetflow_engine"] = {
                 "simulate_s": round(engine_s, 3),
