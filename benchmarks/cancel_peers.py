@@ -21,6 +21,7 @@ its end (perf_counter is CLOCK_MONOTONIC, one clock for every process of the mac
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import statistics
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # however this file was loaded
-from staging_peers import each_peer
+from staging_peers import dask_cluster, each_peer
 
 PEERS = ("dask", "ray")
 # A Dask client batches what it sends the scheduler, one batch per 10 ms at most (BatchedSend(interval="10ms")): a
@@ -125,21 +126,13 @@ def worker_seen(key: str) -> Callable[[Any], list[tuple[str, str, float]]]:
 
 def dask_cancels(folder: Path, samples: int, hold_s: float) -> dict[str, Any]:
     """See the module's docstring."""
-    try:
-        import distributed
-    except ImportError as exc:
-        return {"error": f"dask.distributed is not installed: {exc}"}
+    if importlib.util.find_spec("distributed") is None:
+        return {"error": "dask.distributed is not installed"}
     hold, noop = tasks()
     sched, work = transitions()
     got: dict[str, list[float]] = defaultdict(list)
     ran_to_end = 0
-    with (
-        distributed.LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        distributed.Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):  # fmt: skip
+    with dask_cluster(1) as (cluster, client):
         cluster.scheduler.add_plugin(sched)
         client.register_plugin(work)
         client.submit(noop, pure=False).result()

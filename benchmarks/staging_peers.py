@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
 import logging
 import os
 import statistics
@@ -55,22 +56,30 @@ def median_row(size: int, moves: list[float], **extra: float) -> dict[str, float
     return row
 
 
-def dask_moves(sizes: list[int], repeats: int) -> dict[str, Any]:
-    """Worker A to worker B through Dask distributed (see the module's docstring)."""
-    try:
-        import distributed
-    except ImportError as exc:
-        return {"error": f"dask.distributed is not installed: {exc}"}
-    size_of, _ = tasks()
-    rows = []
-    t = time.perf_counter()
+@contextlib.contextmanager
+def dask_cluster(workers: int) -> Iterator[tuple[Any, Any]]:
+    """A Dask LocalCluster of `workers` processes of one thread on 127.0.0.1, quiet and without a dashboard, and its
+    Client (benchmarks/cancel_peers.py uses it too)."""
+    import distributed
+
     with (
         distributed.LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
             silence_logs=logging.ERROR,
         ) as cluster,
         distributed.Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):  # fmt: skip
+        yield cluster, client
+
+
+def dask_moves(sizes: list[int], repeats: int) -> dict[str, Any]:
+    """Worker A to worker B through Dask distributed (see the module's docstring)."""
+    if importlib.util.find_spec("distributed") is None:
+        return {"error": "dask.distributed is not installed"}
+    size_of, _ = tasks()
+    rows = []
+    t = time.perf_counter()
+    with dask_cluster(2) as (_, client):
         start = time.perf_counter() - t
         a, b = sorted(client.scheduler_info()["workers"])
         for size in sizes:
