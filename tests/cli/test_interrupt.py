@@ -53,7 +53,12 @@ def start(args: list[str], tmp: Path) -> subprocess.Popen[str]:
 
 def interrupt_when_long_runs(proc: subprocess.Popen[str], folder: Path, times: int = 1) -> set[int]:
     """Wait until both long tasks run (quick ended), note every process below the run, send SIGINT; those pids."""
-    wait_for(lambda: all((folder / f"long-{i}.pid").exists() for i in range(2)) or proc.poll() is not None)
+
+    def written(i: int) -> bool:  # the shell makes the file before it writes the pid into it
+        path = folder / f"long-{i}.pid"
+        return path.exists() and path.read_text().strip().isdigit()
+
+    wait_for(lambda: all(written(i) for i in range(2)) or proc.poll() is not None)
     assert proc.poll() is None, proc.communicate()
     below = descendants(proc.pid) | {int((folder / f"long-{i}.pid").read_text()) for i in range(2)}
     for _ in range(times):
