@@ -1,14 +1,19 @@
-"""Busy cores and GPUs over time, as step series, from execution intervals."""
+"""Busy cores and GPUs over time, as step series, from execution intervals.
+
+numpy is imported by the series only: a run that reports its utilization alone (a simulation's summary) never loads
+it, which is a quarter of a short command's start-up."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from hetflow.spec.resources import GPU_UNIT
 from hetflow.spec.trace import Interval
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -22,12 +27,16 @@ class StepSeries:
         """Integral of the series from its first time to `until`."""
         if len(self.times) == 0:
             return 0.0
+        import numpy as np
+
         ends = np.append(self.times[1:], until)
         return float(np.sum(self.values * np.clip(ends - self.times, 0, None)))
 
 
 def busy_series(intervals: Sequence[Interval], gpus: bool = False) -> StepSeries:
     """Cores (or GPUs) busy over time."""
+    import numpy as np
+
     n = len(intervals)
     if n == 0:
         return StepSeries(np.zeros(0), np.zeros(0))

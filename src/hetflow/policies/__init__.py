@@ -12,7 +12,6 @@ from hetflow.policies.carbon_wait import CarbonWait
 from hetflow.policies.critical_path import CriticalPath
 from hetflow.policies.dot_product import DotProduct
 from hetflow.policies.fastest import Fastest
-from hetflow.policies.fgd import Fgd
 from hetflow.policies.fifo import Fifo
 from hetflow.policies.gpu_clustering import GpuClustering
 from hetflow.policies.gpu_packing import GpuPacking
@@ -20,6 +19,14 @@ from hetflow.policies.greenest_now import GreenestNow
 from hetflow.policies.heft import Heft, Hha
 from hetflow.policies.random_fit import RandomFit
 from hetflow.policies.sited import Grid
+
+
+def _fgd() -> Policy:
+    """fgd, imported when it is chosen: its fragment vectors need numpy, which no other policy loads."""
+    from hetflow.policies.fgd import Fgd
+
+    return Fgd()
+
 
 POLICIES: dict[str, Callable[[], Policy]] = {
     "fifo": Fifo,
@@ -31,7 +38,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "dot-product": DotProduct,
     "gpu-packing": GpuPacking,
     "gpu-clustering": GpuClustering,
-    "fgd": Fgd,
+    "fgd": _fgd,
 }
 
 SITE_POLICIES: dict[str, Callable[[Grid | None], Policy]] = {
