@@ -12,7 +12,7 @@ import sys
 
 from setuptools import Extension, setup
 
-COMPILED = ["src/hetflow/sim/flat.py"]
+COMPILED = ["src/hetflow/sim/flat.py", "src/hetflow/spec/passes.py"]
 # The build environment has mypy but not hetflow's dependencies: the packages around a compiled module are read for
 # their types only, and what they import from outside is Any (the full check is `make lint`'s).
 MYPY_OPTIONS = ["--follow-imports=silent", "--ignore-missing-imports"]

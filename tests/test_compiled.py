@@ -7,9 +7,14 @@ import ast
 import importlib
 import os
 import shutil
+import subprocess
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 import pytest
+
+from hetflow import built
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,3 +56,57 @@ def test_the_install_compiled_them_where_it_could() -> None:
         str(src.relative_to(REPO)) for src in compiled_sources() if not list(src.parent.glob(f"{src.stem}.*.so"))
     ]
     assert not missing, f"{', '.join(missing)}: not compiled; `make build` says why (or set HETFLOW_PURE=1)"
+
+
+def test_setup_compiles_the_modules_the_package_checks() -> None:
+    names = {".".join(src.relative_to(REPO / "src").with_suffix("").parts) for src in compiled_sources()}
+    assert names == built.COMPILED
+
+
+def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An extension built before its source last changed would run old code (Python imports it first): the source
+    is imported instead; one built after it, or within the second an install takes to write both, is imported."""
+    package = tmp_path / "builtpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    source = package / "fast.py"
+    source.write_text("WHERE = 'source'\n")
+    extension = package / f"fast{EXTENSION_SUFFIXES[0]}"
+    extension.write_bytes(b"")  # never loaded: the finder only chooses
+    finder = built.FreshSource(frozenset(("builtpkg.fast",)))
+    at = source.stat().st_mtime
+    monkeypatch.setattr(built, "stale", set())
+    os.utime(extension, (at - 60, at - 60))  # built a minute before the source changed
+    spec = finder.find_spec("builtpkg.fast", [str(package)])
+    assert spec is not None and spec.origin == str(source) and built.stale == {"builtpkg.fast"}
+    os.utime(extension, (at - built.STALE_S / 2, at - built.STALE_S / 2))  # written by the same install
+    spec = finder.find_spec("builtpkg.fast", [str(package)])
+    assert spec is not None and spec.origin == str(extension)
+    os.utime(extension, (at + 60, at + 60))  # built again after the edit
+    spec = finder.find_spec("builtpkg.fast", [str(package)])
+    assert spec is not None and spec.origin == str(extension)
+    assert finder.find_spec("builtpkg.other", [str(package)]) is None  # other modules: the usual finders
+
+
+def test_a_stale_module_is_imported_from_its_source_for_real(tmp_path: Path) -> None:
+    """End to end in a fresh interpreter: a stale extension's module is its source, and says so."""
+    package = tmp_path / "builtpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    source = package / "fast.py"
+    source.write_text("WHERE = 'source'\n")
+    extension = package / f"fast{EXTENSION_SUFFIXES[0]}"
+    extension.write_bytes(b"not a shared object")  # importing it would fail
+    at = source.stat().st_mtime
+    os.utime(extension, (at - 60, at - 60))
+    code = (
+        "import sys; from hetflow import built; "
+        "sys.meta_path.insert(0, built.FreshSource(frozenset(['builtpkg.fast']))); "
+        "import builtpkg.fast as m; print(m.WHERE, built.how(m))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split(None, 1) == ["source", "interpreted: the compiled module is older than its source\n"]
+    assert "was built before" in done.stderr

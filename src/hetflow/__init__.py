@@ -5,6 +5,10 @@ The names below are imported on first use (hetflow.lazy), so `import hetflow` co
 
 from typing import TYPE_CHECKING
 
+from hetflow import built
+
+built.install()  # a compiled module older than its source is passed over for the source (hetflow/built.py)
+
 if TYPE_CHECKING:
     from hetflow.core.partitions import Share
     from hetflow.core.triggers import Observed, Trigger

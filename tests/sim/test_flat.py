@@ -173,28 +173,3 @@ def test_the_engine_calls_progress_too() -> None:
     seen: list[int] = []
     run_simulation(wf, Platform("p", (NodeType("node", 1, 1),)), progress=lambda sim: seen.append(sim.tasks_done()))
     assert seen and seen == sorted(seen)
-
-
-def test_a_compiled_kernel_older_than_its_source_is_not_run(tmp_path: Path) -> None:
-    """An extension built before its source last changed would run old code (Python imports it first): the source
-    runs instead; one built after it, or within the second an install takes to write both, runs."""
-    import os
-    import types
-
-    from hetflow.sim.flatrun import STALE_S, kernel_of
-
-    source = tmp_path / "flat.py"
-    source.write_text(Path(hetflow.sim.flat.__file__).with_name("flat.py").read_text())
-    built = tmp_path / "flat.cpython-311-x86_64-linux-gnu.so"
-    built.write_bytes(b"")
-    module = types.ModuleType("hetflow_flat_built")
-    module.__file__ = str(built)
-    module.FlatRun = object  # type: ignore[attr-defined]  # stands for the compiled class
-    at = source.stat().st_mtime
-    os.utime(built, (at - 60, at - 60))  # built a minute before the source changed
-    kernel, how = kernel_of(module)
-    assert kernel is not object and kernel.__module__ == "hetflow_flat_built_source" and how.startswith("interpreted")
-    os.utime(built, (at - STALE_S / 2, at - STALE_S / 2))  # written by the same install
-    assert kernel_of(module) == (object, "compiled")
-    os.utime(built, (at + 60, at + 60))  # built again after the edit
-    assert kernel_of(module) == (object, "compiled")

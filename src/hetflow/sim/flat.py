@@ -32,7 +32,7 @@ class FlatRun:
     order they ended (ties in time: in the order they started), as the simulator records its intervals.
 
     Inputs, by task id: cores, memory (bytes; all zero when no task asks any: memory is then not tracked), run time,
-    and parents: n_after[t] ids in `after` each (a parent named twice counts once). By node id: cores, memory and
+    and parents (their ids, each once: Workflow.parent_ids). By node id: cores, memory and
     speed (memory counts only when some task asks for memory; a node that does not track it gives a number no sum
     of tasks' memory reaches, as the ledger does)."""
 
@@ -41,8 +41,7 @@ class FlatRun:
         cores: list[int],
         memory: list[int],
         runtime: list[float],
-        n_after: list[int],
-        after: list[int],
+        parents: list[tuple[int, ...]],
         node_cores: list[int],
         node_memory: list[int],
         speed: list[float],
@@ -61,7 +60,7 @@ class FlatRun:
         self.left = [0] * n  # parents not yet ended
         self.kid_start = [0] * (n + 1)
         self.kids: list[int] = []
-        children(n_after, after, self.left, self.kid_start, self.kids)
+        children(parents, self.left, self.kid_start, self.kids)
         # lanes, sorted by cores (then memory): the lanes [0, k) are those needing at most lane_cores[k - 1] cores
         self.lane = [0] * n
         self.lane_cores: list[int] = []
@@ -282,48 +281,31 @@ class FlatRun:
 
 
 # ---- the inputs as the loop wants them -------------------------------------------------------------------------------
-def children(n_after: list[int], after: list[int], left: list[int], kid_start: list[int], kids: list[int]) -> None:
-    """Each task's distinct parents counted into left, and its children into kids, in CSR form: the children of t are
-    kids[kid_start[t]:kid_start[t + 1]], each once. (A repeat is looked for among the task's own few parents: no
-    array of marks, whose every write would make an int object once compiled.)"""
-    n = len(n_after)
-    k = 0
+def children(parents: list[tuple[int, ...]], left: list[int], kid_start: list[int], kids: list[int]) -> None:
+    """Each task's parents counted into left, and its children into kids, in CSR form: the children of t are
+    kids[kid_start[t]:kid_start[t + 1]], in id order."""
+    n = len(parents)
     for t in range(n):
-        first = k
-        stop = k + n_after[t]
-        got = 0
-        while k < stop:
-            p = after[k]
-            if not named_before(after, first, k, p):
-                got += 1
-                kid_start[p + 1] = kid_start[p + 1] + 1
-            k += 1
-        left[t] = got
+        ps = parents[t]
+        left[t] = len(ps)
+        for p in ps:
+            kid_start[p + 1] = kid_start[p + 1] + 1  # (x[i] += 1 would be a generic Python operation once compiled)
     total = 0
     for t in range(n):
         total += kid_start[t + 1]
         kid_start[t + 1] = total
     fill = kid_start[:n]
     kids.extend([0] * total)
-    k = 0
     for t in range(n):
-        first = k
-        stop = k + n_after[t]
-        while k < stop:
-            p = after[k]
-            if not named_before(after, first, k, p):
-                f = fill[p]
-                kids[f] = t
-                fill[p] = f + 1
-            k += 1
+        for p in parents[t]:
+            f = fill[p]
+            kids[f] = t
+            fill[p] = f + 1
 
 
-def named_before(after: list[int], first: int, k: int, p: int) -> bool:
-    """Whether after[first:k] holds p."""
-    for j in range(first, k):  # noqa: SIM110 (any() over a generator: an object per call, compiled or not)
-        if after[j] == p:
-            return True
-    return False
+def core_seconds(cores: list[int], start: list[float], end: list[float], order: list[int]) -> list[float]:
+    """Each task's cores x its time running, in the order tasks ended (utilization adds them up in that order)."""
+    return [cores[t] * (end[t] - start[t]) for t in order]
 
 
 def lanes(

@@ -14,22 +14,18 @@ policy by name, and no option but progress, seed and retry_backoff (the last two
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import fields
 from functools import cache
-from itertools import chain
 from operator import attrgetter
-from pathlib import Path
-from types import ModuleType
 
+from hetflow.built import how
 from hetflow.core.ledger import UNTRACKED
 from hetflow.errors import EngineError
 from hetflow.sim import flat
-from hetflow.sim.flat import FlatRun
+from hetflow.sim.flat import FlatRun, core_seconds
 from hetflow.sim.result import Running, SimResult
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import Resources
@@ -37,7 +33,6 @@ from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import TaskSet, Workflow
 
 log = logging.getLogger(__name__)
-STALE_S = 1.0  # a source this much newer than its extension was changed after the build (an install writes both)
 CHUNK = 1 << 14  # task ends per call into the kernel: progress is shown, and Ctrl-C felt, between calls
 # (fields that must hold these values in every set, a getter of them)
 PINNED_SET = ("count", "variants", "partition", "runtime_dist", "gpu_speed", "requires", "cold_start")
@@ -60,27 +55,8 @@ def knows_the_spec() -> bool:
     return all({f.name for f in fields(cls)} == names for cls, names in KNOWN.items())
 
 
-def kernel_of(module: ModuleType) -> tuple[type[FlatRun], str]:
-    """The kernel to run and how it runs: the compiled module's when the build made it from the source as it is now,
-    else the source's. Python imports an extension before its source, so one built before the source last changed
-    (an edit or a pull without `make build`) would run old code: the source runs instead, with a warning."""
-    built = Path(module.__file__ or "")
-    if built.suffix == ".py":
-        return module.FlatRun, "interpreted"
-    source = built.with_name("flat.py")
-    if not source.is_file() or source.stat().st_mtime <= built.stat().st_mtime + STALE_S:
-        return module.FlatRun, "compiled"
-    spec = importlib.util.spec_from_file_location(f"{module.__name__}_source", source)
-    assert spec is not None and spec.loader is not None
-    fresh = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = fresh  # its FlatRun pickles as the compiled one does
-    spec.loader.exec_module(fresh)
-    log.warning("%s was built before %s last changed: running the source (`make build` compiles it)", built, source)
-    return fresh.FlatRun, "interpreted: the compiled module is older than its source"
-
-
-KERNEL, HOW = kernel_of(flat)
-COMPILED = HOW == "compiled"  # sim/flat.py built with mypyc and current (the build does it; else interpreted)
+KERNEL = flat.FlatRun
+HOW = how(flat)  # compiled (the build compiles sim/flat.py), else interpreted
 
 
 class FlatInputs:
@@ -93,9 +69,7 @@ class FlatInputs:
         self.memory: list[int] = list(map(attrgetter("memory"), res))
         self.runtime: list[float] = list(map(attrgetter("runtime"), sets))
         self.names: list[str] = list(map(attrgetter("name"), sets))
-        pids = workflow.parent_ids  # each parent once, as ids (the gate declines sets outside)
-        self.n_after: list[int] = list(map(len, pids))
-        self.after: list[int] = list(chain.from_iterable(pids))
+        self.parents = workflow.parent_ids  # each parent once, as ids (the gate declines sets outside)
         nodes = platform.nodes()
         self.node_names = [n.name for n in nodes]
         self.node_cores = [n.cores for n in nodes]
@@ -108,8 +82,7 @@ class FlatInputs:
             self.cores,
             self.memory,
             self.runtime,
-            self.n_after,
-            self.after,
+            self.parents,
             self.node_cores,
             self.node_memory,
             self.speed,
@@ -222,4 +195,4 @@ class FlatResult(SimResult):
             return 0.0, 0.0  # (no task holds a GPU)
         start, end, cores = self.start, self.end, self.cores
         # as utilization() adds it up, interval by interval: the same floats in the same order
-        return sum([cores[t] * (end[t] - start[t]) for t in self.order]) / (capacity * makespan), 0.0
+        return sum(core_seconds(cores, start, end, self.order)) / (capacity * makespan), 0.0

@@ -14,6 +14,7 @@ from itertools import chain, compress, repeat
 from operator import contains, not_
 
 from hetflow.errors import CycleError
+from hetflow.spec.passes import path_weights
 
 
 def children_of(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
@@ -131,27 +132,6 @@ def heaviest_ids(
         return 0.0, []
     best, via = path_weights(order, parents, weight)
     return path_to(max(order, key=best.__getitem__), best, via)
-
-
-def path_weights(
-    order: Iterable[int], parents: Sequence[Sequence[int]], weight: Sequence[float]
-) -> tuple[list[float], list[int]]:
-    """Per node (by id), in any topological order: the weight of the heaviest path ending there, its own included,
-    and the node before it on that path (the first of the heaviest parents; -1 for a root)."""
-    best = [0.0] * len(parents)
-    via = [-1] * len(parents)
-    at = best.__getitem__
-    for n in order:
-        ps = parents[n]
-        if not ps:
-            best[n] = 0.0 + weight[n]
-        elif len(ps) == 1:
-            p = via[n] = ps[0]
-            best[n] = best[p] + weight[n]
-        else:
-            p = via[n] = max(ps, key=at)
-            best[n] = best[p] + weight[n]
-    return best, via
 
 
 def heaviest_ends(best: list[float]) -> list[int]:

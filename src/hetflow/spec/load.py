@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hetflow.errors import SpecError
+from hetflow.spec import passes
 from hetflow.spec.gcpause import gc_paused as gc_paused  # where the loaders' callers have always found it
 from hetflow.spec.native import platform_from_dict, workflow_from_dict
 from hetflow.spec.platform import Platform
@@ -26,22 +27,9 @@ PathLike = str | os.PathLike[str]
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """The object of pairs; SpecError for the first key given twice (made in C, looked into only when it is short)."""
-    out = dict(pairs)
-    if len(out) == len(pairs):
-        return out
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise SpecError(f"key {k!r} appears twice in one object", fix="keep one of them")
-        out[k] = v
-    return out
-
-
 def _parse_json(text: str, source: str) -> object:
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return json.loads(text, object_pairs_hook=passes.unique_keys)
     except json.JSONDecodeError as exc:
         raise SpecError(
             f"malformed JSON: {exc.msg}",

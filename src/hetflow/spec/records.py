@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hetflow.errors import SpecError
+from hetflow.spec import passes
 from hetflow.spec.distribution import Distribution, parse_runtime
 from hetflow.spec.resources import Resources
 from hetflow.spec.schema import MEMORY_BYTES, TASK_GPU_UNITS
@@ -116,13 +117,9 @@ def _runtimes(values: list[Any]) -> tuple[list[float], list[Distribution | None]
 
 def _after(values: list[Any]) -> list[tuple[str, ...]]:
     """Dependencies (or GPU models) as tuples of names; one name alone stands for a list of it."""
-    if set(map(type, values)) <= _LISTS:
-        out = list(map(tuple, values))
-    else:
-        out = [(v,) if type(v) is str else tuple(v) if type(v) in _LISTS else None for v in values]  # type: ignore[misc]
-        if None in out:
-            raise NotPlain
-    _names(list(chain.from_iterable(out)))
+    out = passes.name_tuples(values)
+    if out is None:
+        raise NotPlain
     return out
 
 

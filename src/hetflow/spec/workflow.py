@@ -6,11 +6,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from itertools import chain, compress, count, repeat
+from itertools import compress, repeat
 from operator import attrgetter, is_not, not_
 
 from hetflow.errors import SpecError
-from hetflow.spec import dag
+from hetflow.spec import dag, passes
 from hetflow.spec.distribution import Distribution
 from hetflow.spec.features import Requirement
 from hetflow.spec.gcpause import gc_paused
@@ -132,9 +132,9 @@ class Workflow:
         index = dict(zip(names, range(len(names)), strict=True))
         if len(index) != len(names):
             self._twice(names)
-        pids = self._parent_ids(index)
+        pids, in_order = self._parent_ids(index)
         object.__setattr__(self, "_pids", pids)
-        object.__setattr__(self, "_in_order", dag.declared_in_order(pids))
+        object.__setattr__(self, "_in_order", in_order)
         if not self._in_order:  # type: ignore[attr-defined]
             order = self._order_ids  # Kahn's algorithm, which finds a cycle; parents first in the file need none
             if len(order) != len(names):
@@ -177,13 +177,14 @@ class Workflow:
                 )
             seen.add(name)
 
-    def _parent_ids(self, index: dict[str, int]) -> list[tuple[int, ...]]:
-        """Each set's parents as ids (each once; sets outside left out), after checking every dependency."""
+    def _parent_ids(self, index: dict[str, int]) -> tuple[list[tuple[int, ...]], bool]:
+        """Each set's parents as ids (each once; sets outside left out), after checking every dependency, and
+        whether declaration order is topological."""
         get, outside, sets = index.get, self.outside, self.sets
-        if not outside:  # all sets at once: each set's parents, once each, looked up in C
-            found_all = list(map(tuple, map(map, repeat(get), map(dict.fromkeys, map(_AFTER, sets)))))
-            if None not in chain.from_iterable(found_all) and not any(map(tuple.__contains__, found_all, count())):
-                return found_all  # type: ignore[return-value]  # no None in it
+        if not outside:  # all sets in one compiled loop, which gives up on anything the loop below must name
+            found_all = passes.parent_ids(list(map(_AFTER, sets)), index)
+            if found_all is not None:
+                return found_all
         pids: list[tuple[int, ...]] = []
         for i, s in enumerate(sets):  # one set at a time: the first wrong dependency raises
             after = s.after
@@ -196,7 +197,7 @@ class Workflow:
                 pids.append(tuple(index[p] for p in dict.fromkeys(after) if p not in outside))
             else:
                 pids.append(found)  # type: ignore[arg-type]  # no None in it
-        return pids
+        return pids, dag.declared_in_order(pids)
 
     def _check_after(self, i: int, s: TaskSet, index: dict[str, int]) -> None:
         for p in s.after:
@@ -296,7 +297,7 @@ class Workflow:
         if not self._in_order:  # type: ignore[attr-defined]
             best_s, path = dag.heaviest_ids(self._order_ids, pids, weights)
         else:  # declaration order is topological: Kahn's order only to break a tie between ends
-            best, via = dag.path_weights(range(len(pids)), pids, weights)
+            best, via = passes.path_weights(range(len(pids)), pids, weights)
             ends = dag.heaviest_ends(best)
             if len(ends) == 1:
                 best_s, path = dag.path_to(ends[0], best, via)

@@ -1,0 +1,114 @@
+"""The per-record loops of loading a workflow, typed for mypyc: setup.py compiles this module as it does the flat
+kernel (sim/flat.py), and it runs the same interpreted.
+
+A converted trace is hundreds of thousands of one-task sets, and these loops run once per record or per dependency:
+compiled, one typed loop costs a fraction of the same work done as several passes in C over intermediate lists.
+Each takes what the general path takes and gives the same result, or gives up (None) on anything it is not sure of,
+and the caller takes the general path, which names the problem. Standard library and hetflow.errors only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hetflow.errors import SpecError
+
+EMPTY: tuple[str, ...] = ()
+NO_IDS: tuple[int, ...] = ()
+
+
+def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object from its pairs (json's object_pairs_hook); SpecError for the first key given twice."""
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: dict[str, object] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise SpecError(f"key {key!r} appears twice in one object", fix="keep one of them")
+        seen[key] = value
+    return seen
+
+
+def is_name(text: str) -> bool:
+    """Whether text is a Name (spec/schema.py): non-empty, without brackets, and without a lone surrogate (JSON may
+    escape one; the models refuse it)."""
+    if not text or "[" in text or "]" in text:
+        return False
+    if text.isascii():  # (a flag of the string: no scan)
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def name_tuples(values: list[object]) -> list[tuple[str, ...]] | None:
+    """Each value (a list or tuple of names, or one name standing for a list of it) as a tuple of names; None when
+    some value is anything else or holds something that is not a Name."""
+    out: list[tuple[str, ...]] = []
+    for value in values:
+        if type(value) is str:
+            if not is_name(value):
+                return None
+            out.append((value,))
+        elif type(value) is list or type(value) is tuple:
+            names: list[str] = []
+            for item in value:
+                if type(item) is not str or not is_name(item):
+                    return None
+                names.append(item)
+            out.append(tuple(names) if names else EMPTY)
+        else:
+            return None
+    return out
+
+
+def parent_ids(afters: list[object], index: dict[str, int]) -> tuple[list[tuple[int, ...]], bool] | None:
+    """Each set's parents as set ids, each once in the order first named, and whether every set comes after its
+    parents (declaration order is then topological); None when a dependency is not a set of index, is the set
+    itself, or a set's after is not a tuple of names (the caller's own check names the problem)."""
+    out: list[tuple[int, ...]] = []
+    in_order = True
+    for i, after in enumerate(afters):
+        if type(after) is not tuple:
+            return None
+        if not after:
+            out.append(NO_IDS)
+            continue
+        ids: list[int] = []
+        for name in after:
+            if type(name) is not str:
+                return None
+            p = index.get(name, -1)
+            if p < 0 or p == i:
+                return None
+            if p not in ids:
+                ids.append(p)
+                if p > i:
+                    in_order = False
+        out.append(tuple(ids))
+    return out, in_order
+
+
+def path_weights(
+    order: Sequence[int], parents: Sequence[Sequence[int]], weight: Sequence[float]
+) -> tuple[list[float], list[int]]:
+    """Per node (by id), in any topological order: the weight of the heaviest path ending there, its own included,
+    and the node before it on that path (the first of the heaviest parents, as max() picks; -1 for a root)."""
+    best = [0.0] * len(parents)
+    via = [-1] * len(parents)
+    for n in order:
+        ps = parents[n]
+        if not ps:
+            best[n] = 0.0 + weight[n]
+            continue
+        p = ps[0]
+        high = best[p]
+        for q in ps:
+            if best[q] > high:
+                p, high = q, best[q]
+        via[n] = p
+        best[n] = high + weight[n]
+    return best, via

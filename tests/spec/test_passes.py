@@ -1,0 +1,142 @@
+"""The compiled loops of loading (spec/passes.py) against plain reference code, interpreted (the source, loaded on its
+own) and, when the build compiled the module, compiled: the same results, and None exactly where the reference finds
+something the general path must name."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hetflow.spec.passes
+from hetflow.errors import SpecError
+from hetflow.spec.load import load_workflow
+from hetflow.spec.resources import Resources
+from hetflow.spec.workflow import TaskSet, Workflow
+
+
+def source_passes() -> ModuleType:
+    """spec/passes.py as interpreted Python, whether or not the installed module is compiled."""
+    path = Path(hetflow.spec.passes.__file__).with_name("passes.py")
+    spec = importlib.util.spec_from_file_location("hetflow_passes_source", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MODULES = [source_passes()] + ([] if hetflow.spec.passes.__file__.endswith(".py") else [hetflow.spec.passes])
+NAMES = st.sampled_from(["a", "b", "T1", "with space", "é", "x\n", "", "[x]", "y]", "a\ud800", "\udcff"])
+
+
+def names_reference(values: list[Any]) -> list[tuple[str, ...]] | None:
+    out = []
+    for v in values:
+        items = (v,) if type(v) is str else tuple(v) if type(v) in (list, tuple) else None
+        if items is None or any(type(x) is not str for x in items):
+            return None
+        for x in items:
+            if not x or "[" in x or "]" in x:
+                return None
+            try:
+                x.encode()
+            except UnicodeEncodeError:
+                return None
+        out.append(items)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(NAMES, st.lists(NAMES, max_size=3), st.tuples(NAMES), st.just(3), st.just(None))))
+def test_name_tuples_take_what_a_name_is_and_nothing_else(values: list[Any]) -> None:
+    for module in MODULES:
+        assert module.name_tuples(values) == names_reference(values)
+
+
+def parents_reference(afters: list[Any], index: dict[str, int]) -> tuple[list[tuple[int, ...]], bool] | None:
+    pids = []
+    for i, after in enumerate(afters):
+        if type(after) is not tuple or any(type(p) is not str for p in after):
+            return None
+        ids = tuple(dict.fromkeys(index.get(p, -1) for p in after))
+        if -1 in ids or i in ids:
+            return None
+        pids.append(ids)
+    return pids, all(max(ps) < i for i, ps in enumerate(pids) if ps)
+
+
+@st.composite
+def afters(draw: st.DrawFn) -> tuple[list[Any], dict[str, int]]:
+    n = draw(st.integers(1, 12))
+    names = [f"s{i}" for i in range(n)]
+    pick = st.one_of(
+        st.sampled_from(names), st.sampled_from(["nowhere", "s99"]) if draw(st.booleans()) else st.nothing()
+    )
+    out: list[Any] = [tuple(draw(st.lists(pick, max_size=4))) for _ in range(n)]
+    if not draw(st.integers(0, 5)):
+        out[draw(st.integers(0, n - 1))] = list(out[0])  # a hand-made set's list
+    return out, {name: i for i, name in enumerate(names)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(afters())
+def test_parent_ids_are_each_parent_once_in_the_order_named(case: tuple[list[Any], dict[str, int]]) -> None:
+    values, index = case
+    for module in MODULES:
+        assert module.parent_ids(values, index) == parents_reference(values, index)
+
+
+def weights_reference(order: Any, parents: list[tuple[int, ...]], weight: list[Any]) -> tuple[list[float], list[int]]:
+    best, via = [0.0] * len(parents), [-1] * len(parents)
+    for n in order:
+        if parents[n]:
+            via[n] = max(parents[n], key=best.__getitem__)
+            best[n] = best[via[n]] + weight[n]
+        else:
+            best[n] = 0.0 + weight[n]
+    return best, via
+
+
+WEIGHTS = st.one_of(st.integers(0, 10**6), st.floats(0, 1e9), st.sampled_from([0.0, 1.5, math.inf, math.nan]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(WEIGHTS, st.lists(st.integers(0, 30), max_size=3)), min_size=1, max_size=30))
+def test_path_weights_pick_the_first_heaviest_parent_as_max_does(nodes: list[tuple[Any, list[int]]]) -> None:
+    weight = [w for w, _ in nodes]
+    parents = [tuple(dict.fromkeys(p % i for p in ps)) if i else () for i, (_, ps) in enumerate(nodes)]
+    for module in MODULES:
+        got = module.path_weights(range(len(nodes)), parents, weight)
+        assert repr(got) == repr(weights_reference(range(len(nodes)), parents, weight))  # (nan == nan, by repr)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_unique_keys_refuses_a_key_given_twice(module: ModuleType) -> None:
+    assert module.unique_keys([("a", 1), ("b", 2)]) == {"a": 1, "b": 2}
+    with pytest.raises(SpecError, match="key 'a' appears twice"):
+        module.unique_keys([("a", 1), ("b", 2), ("a", 3)])
+
+
+def test_a_file_with_a_key_twice_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    path.write_text('{"workflow": "w", "tasks": [{"name": "a", "cores": 1, "cores": 2}]}')
+    with pytest.raises(SpecError, match="key 'cores' appears twice") as info:
+        load_workflow(path)
+    assert str(path) in info.value.line()
+
+
+def test_sets_made_by_hand_with_lists_or_unknown_parents_take_the_general_path() -> None:
+    """The compiled loop gives up on what it does not take; the workflow's own check then names the problem."""
+    a, b = TaskSet("a", 1, Resources(1), 1.0), TaskSet("b", 1, Resources(1), 2.0, after=["a", "a"])  # type: ignore[arg-type]
+    wf = Workflow("w", (a, b))
+    assert wf.parent_ids == [(), (0,)] and wf.critical_path == (3.0, ("a", "b"))
+    with pytest.raises(SpecError, match="depends on 'c', which is not a task set"):
+        Workflow("w", (a, TaskSet("b", after=("c",))))
+    with pytest.raises(SpecError, match="b depends on itself"):
+        Workflow("w", (a, TaskSet("b", after=("b",))))
