@@ -20,6 +20,7 @@ flat kernel and for the engine, each in a process of its own.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import platform as pyplatform
 import random
@@ -34,6 +35,7 @@ from typing import Any
 
 import simpy
 
+import hetflow
 from hetflow.sim.simulator import run_simulation
 from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import GPU_UNIT, Resources
@@ -281,7 +283,11 @@ def phases(wf_file: str, pf_file: str, path: str) -> dict[str, float]:
 
 
 def trace_main(args: argparse.Namespace) -> dict[str, Any]:
-    """The trace profile, whole processes from JSON files: hetflow validate, hetflow simulate, and the SimPy model."""
+    """The trace profile, whole processes from JSON files: hetflow validate, hetflow simulate, and the SimPy model.
+
+    hetflow's modules are compiled to bytecode first, as an install leaves them (and as SimPy's are): a source tree
+    run with PYTHONDONTWRITEBYTECODE set would compile every module again in every process."""
+    compileall.compile_dir(Path(hetflow.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         wf_file, pf_file = str(Path(tmp) / "trace.json"), str(Path(tmp) / "platform.json")
         Path(wf_file).write_text(json.dumps(generate_trace(args.records)))

@@ -11,12 +11,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import hetflow.spec.passes
 from hetflow.errors import SpecError
 from hetflow.spec.load import load_workflow
+from hetflow.spec.native import validated_task_sets
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Workflow
 
@@ -140,3 +141,61 @@ def test_sets_made_by_hand_with_lists_or_unknown_parents_take_the_general_path()
         Workflow("w", (a, TaskSet("b", after=("c",))))
     with pytest.raises(SpecError, match="b depends on itself"):
         Workflow("w", (a, TaskSet("b", after=("b",))))
+
+
+GOOD_NAMES = st.sampled_from(["a", "b", "T1", "with space", "é", "x\n"])
+SIMPLE_GOOD: dict[str, st.SearchStrategy[Any]] = {
+    "cores": st.integers(0, 64),
+    "runtime": st.one_of(st.integers(0, 10**6), st.floats(0, 1e12)),
+    "after": st.one_of(GOOD_NAMES, st.lists(GOOD_NAMES, max_size=3), st.tuples(GOOD_NAMES)),
+}
+SIMPLE_BAD: dict[str, st.SearchStrategy[Any]] = {
+    "cores": st.sampled_from([-1, -2, True, False, 2.0, "4", None]),
+    "runtime": st.sampled_from([-1, -0.5, -0.0, math.nan, math.inf, 10**400, True, "3", None, {"samples": [1, 2]}]),
+    "after": st.one_of(NAMES, st.lists(NAMES, max_size=3), st.sampled_from([3, None, {"a": 1}])),
+}
+
+
+@st.composite
+def simple_records(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A trace's records, now and then one value the models refuse or one key of another kind."""
+    out = []
+    for i in range(draw(st.integers(1, 4))):
+        keys = draw(st.lists(st.sampled_from(["cores", "runtime", "after"]), unique=True))
+        record = {k: draw(SIMPLE_BAD[k] if not draw(st.integers(0, 6)) else SIMPLE_GOOD[k]) for k in keys}
+        if draw(st.integers(0, 12)):
+            record["name"] = f"s{i}" if draw(st.integers(0, 5)) else draw(NAMES)
+        if not draw(st.integers(0, 20)):
+            record["count"] = 2
+        out.append(record)
+    return out
+
+
+@settings(max_examples=600, deadline=None)
+@given(simple_records())
+@example([{"name": "a", "cores": -1}])
+@example([{"name": "a", "runtime": True}])
+@example([{"name": "a", "runtime": math.inf}])
+@example([{"name": "a", "cores": 2, "count": 2}])
+@example([{"name": "a", "after": "b[1]"}])
+def test_simple_columns_read_a_trace_s_records_as_the_models_do(tasks: list[dict[str, Any]]) -> None:
+    """Whatever the models refuse gives None; what it gives is what the models read; it gives up only on a key of
+    another kind or a run-time distribution."""
+    try:
+        sets: list[TaskSet] | None = validated_task_sets({"workflow": "w", "tasks": tasks}, "w.json")[1]
+    except SpecError:
+        sets = None
+    for module in MODULES:
+        got = module.simple_columns(tasks)
+        if got is None:
+            assert (
+                sets is None
+                or any(r.keys() - {"name", "cores", "runtime", "after"} for r in tasks)
+                or any(isinstance(r.get("runtime"), dict) for r in tasks)
+            )
+            continue
+        assert sets is not None and all(r.keys() <= {"name", "cores", "runtime", "after"} for r in tasks)
+        names, cores, runtimes, afters = got
+        assert names == [s.name for s in sets] and cores == [s.resources.cores for s in sets]
+        assert afters == [s.after for s in sets]
+        assert repr(runtimes) == repr([s.runtime for s in sets])  # floats alike, to the bit

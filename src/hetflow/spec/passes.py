@@ -9,12 +9,14 @@ and the caller takes the general path, which names the problem. Standard library
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from hetflow.errors import SpecError
 
 EMPTY: tuple[str, ...] = ()
 NO_IDS: tuple[int, ...] = ()
+ABSENT = object()  # a key a record does not have
 
 
 def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -49,20 +51,25 @@ def name_tuples(values: list[object]) -> list[tuple[str, ...]] | None:
     some value is anything else or holds something that is not a Name."""
     out: list[tuple[str, ...]] = []
     for value in values:
-        if type(value) is str:
-            if not is_name(value):
-                return None
-            out.append((value,))
-        elif type(value) is list or type(value) is tuple:
-            names: list[str] = []
-            for item in value:
-                if type(item) is not str or not is_name(item):
-                    return None
-                names.append(item)
-            out.append(tuple(names) if names else EMPTY)
-        else:
+        names = name_tuple(value)
+        if names is None:
             return None
+        out.append(names)
     return out
+
+
+def name_tuple(value: object) -> tuple[str, ...] | None:
+    """name_tuples' of one value."""
+    if type(value) is str:
+        return (value,) if is_name(value) else None
+    if type(value) is not list and type(value) is not tuple:
+        return None
+    names: list[str] = []
+    for item in value:
+        if type(item) is not str or not is_name(item):
+            return None
+        names.append(item)
+    return tuple(names) if names else EMPTY
 
 
 def parent_ids(afters: list[object], index: dict[str, int]) -> tuple[list[tuple[int, ...]], bool] | None:
@@ -112,3 +119,66 @@ def path_weights(
         via[n] = p
         best[n] = high + weight[n]
     return best, via
+
+
+def simple_columns(
+    records: list[dict[str, object]],
+) -> tuple[list[str], list[int], list[float], list[tuple[str, ...]]] | None:
+    """The names, cores, run times and dependencies of records that hold nothing else (a converted trace's), in one
+    loop; None when some record holds another key or a value the models might refuse or read otherwise (the column
+    path then decides). Cores default to 1, run times to 0.0, dependencies to none, as in the models."""
+    names: list[str] = []
+    cores: list[int] = []
+    runtimes: list[float] = []
+    afters: list[tuple[str, ...]] = []
+    for record in records:
+        keys = 1
+        name = record.get("name", ABSENT)
+        if type(name) is not str or not is_name(name):
+            return None
+        names.append(name)
+        c = record.get("cores", ABSENT)
+        if c is ABSENT:
+            cores.append(1)
+        elif type(c) is int and c >= 0:
+            cores.append(c)
+            keys += 1
+        else:
+            return None
+        t = record.get("runtime", ABSENT)
+        if t is ABSENT:
+            runtimes.append(0.0)
+        else:
+            seconds = seconds_of(t)
+            if seconds < 0.0:
+                return None
+            runtimes.append(seconds)
+            keys += 1
+        a = record.get("after", ABSENT)
+        if a is ABSENT:
+            afters.append(EMPTY)
+        else:
+            after = name_tuple(a)
+            if after is None:
+                return None
+            afters.append(after)
+            keys += 1
+        if len(record) != keys:
+            return None
+    return names, cores, runtimes, afters
+
+
+def seconds_of(value: object) -> float:
+    """An int or a finite float >= 0 as a float (what a strict float field makes of it); -1.0 for anything else."""
+    if type(value) is float:
+        seconds: float = value
+    elif type(value) is int:
+        try:
+            seconds = float(value)
+        except OverflowError:
+            return -1.0
+    else:
+        return -1.0
+    if seconds >= 0.0 and seconds < math.inf:
+        return seconds
+    return -1.0

@@ -138,6 +138,12 @@ def task_sets(n: int, columns: dict[str, list[Any]]) -> list[TaskSet]:
     return sets
 
 
+def _by_cores(cores: list[int]) -> list[Resources]:
+    """The resources of sets that ask for cores only: one Resources per distinct number, shared."""
+    shared = {c: Resources(c) for c in set(cores)}
+    return list(map(shared.__getitem__, cores))
+
+
 def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | None, list[TaskSet]]:
     """(workflow name, task sets) of a native workflow document; NotPlain when the models must decide.
 
@@ -150,6 +156,11 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
         raise NotPlain
     if name is not None:
         _names([name])
+    n = len(records)
+    simple = passes.simple_columns(records)
+    if simple is not None:  # a converted trace's records (name, cores, run time, dependencies): one compiled loop
+        names, cores, runtime, after = simple
+        return name, task_sets(n, {"name": names, "resources": _by_cores(cores), "runtime": runtime, "after": after})
     keys: set[str] = set(chain.from_iterable(records))  # every key of every record
     own = [i for i, r in enumerate(records) if r.keys() - PLAIN_KEYS] if keys - PLAIN_KEYS else []
     try:
@@ -157,7 +168,6 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
     except KeyError:
         raise NotPlain from None
     _names(names)
-    n = len(records)
 
     def column(key: str, default: object) -> list[Any]:
         return list(map(dict.get, records, repeat(key, n), repeat(default, n))) if key in keys else [default] * n
@@ -184,8 +194,7 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
             raise NotPlain
         _encodable("".join([v for v in command if v is not None]))
     if keys.isdisjoint(_NEEDS):  # cores alone tell the resources apart
-        shared = {c: Resources(c) for c in set(cores)}
-        resources = list(map(shared.__getitem__, cores))
+        resources = _by_cores(cores)
     else:
         needs = list(zip(cores, gpus, memory, gpu_memory, gpu_models, strict=True))
         shared_needs = {need: Resources(*need) for need in set(needs)}  # one Resources per distinct need
