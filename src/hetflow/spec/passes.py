@@ -78,18 +78,26 @@ def parent_ids(afters: list[object], index: dict[str, int]) -> tuple[list[tuple[
     itself, or a set's after is not a tuple of names (the caller's own check names the problem)."""
     out: list[tuple[int, ...]] = []
     in_order = True
-    for i, after in enumerate(afters):
-        if type(after) is not tuple:
+    for i in range(len(afters)):
+        after = afters[i]
+        if not isinstance(after, tuple):
             return None
-        if not after:
+        m = len(after)
+        if m == 0:
             out.append(NO_IDS)
             continue
-        ids: list[int] = []
-        for name in after:
-            if type(name) is not str:
-                return None
-            p = index.get(name, -1)
-            if p < 0 or p == i:
+        first = id_of(after[0], index, i)
+        if first < 0:
+            return None
+        if first > i:
+            in_order = False
+        if m == 1:
+            out.append((first,))
+            continue
+        ids: list[int] = [first]
+        for k in range(1, m):
+            p = id_of(after[k], index, i)
+            if p < 0:
                 return None
             if p not in ids:
                 ids.append(p)
@@ -97,6 +105,14 @@ def parent_ids(afters: list[object], index: dict[str, int]) -> tuple[list[tuple[
                     in_order = False
         out.append(tuple(ids))
     return out, in_order
+
+
+def id_of(name: object, index: dict[str, int], i: int) -> int:
+    """The id of the set name names, as a dependency of set i: -1 when it is no name of index, or set i itself."""
+    if not isinstance(name, str):
+        return -1
+    p = index.get(name, -1)
+    return -1 if p == i else p
 
 
 def path_weights(
