@@ -347,3 +347,21 @@ FLAT_RUN = (
 )
 def test_importing_a_part_loads_only_what_it_needs(statement: str, absent: set[str]) -> None:
     assert not absent & fresh_imports(statement)
+
+
+def test_simulate_json_loads_neither_numpy_nor_rich(tmp_path: Path) -> None:
+    """A short `hetflow simulate --json` pays for what it prints: no numpy (the flat kernel's summary needs none) and
+    no rich (only a table needs it)."""
+    (tmp_path / "w.json").write_text(
+        '{"workflow": "w", "tasks": [{"name": "a", "runtime": 3}, {"name": "b", "after": "a"}]}'
+    )
+    (tmp_path / "p.json").write_text('{"platform": "p", "nodes": [{"type": "n", "count": 1, "cores": 2}]}')
+    code = (
+        "import atexit, sys; from hetflow.cli import main; "
+        "atexit.register(lambda: sys.stderr.write('LOADED ' + ' '.join({m.partition('.')[0] for m in sys.modules})));"
+        "sys.argv = ['hetflow', 'simulate', 'w.json', '--platform', 'p.json', '--json']; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert '"makespan_s": 3.0' in done.stdout
+    loaded = set(done.stderr.rpartition("LOADED ")[2].split())
+    assert "hetflow" in loaded and not {"numpy", "rich", "matplotlib", "yaml"} & loaded

@@ -88,12 +88,9 @@ def simulate(
 ) -> None:
     """Predict how WORKFLOW runs on a platform: makespan, bound, CPU and GPU utilization per mode and policy (with
     --sites: on every site's nodes, and the energy and carbon of each run)."""
-    from rich.console import Console
-
     from hetflow.core.modes import MODES, make_gate
     from hetflow.core.partitions import parse_shares
     from hetflow.policies import POLICIES, SITE_POLICIES, make_policy
-    from hetflow.report import print_table
     from hetflow.sim.simulator import run_simulation
 
     modes = list(MODES) if mode == "all" else [mode]
@@ -156,7 +153,11 @@ def simulate(
         for row, fp in zip(rows, footprints, strict=False):
             row.update(fp.summary())
         click.echo(json.dumps(rows, indent=2))
-    else:
+    else:  # (rich only for a table: a tenth of a --json run's start-up)
+        from rich.console import Console
+
+        from hetflow.report import print_table
+
         print_table(results, Console(highlight=False, width=None if sys.stdout.isatty() else 140))
         for line in footprint_lines(results, footprints) if footprints else ():
             click.echo(line)
@@ -239,10 +240,11 @@ def repeated(
 
 def drawn_seed(wf: Workflow, pf: Platform, seed: int | None) -> int | None:
     """The seed of one simulation whose run times vary: the one given, else one drawn now and said, to replay it."""
-    from hetflow.sim.montecarlo import run_seeds
     from hetflow.sim.sampling import varies
 
     if seed is None and varies(wf, pf):
+        from hetflow.sim.montecarlo import run_seeds
+
         seed = run_seeds(None, 0)[0]
         note(f"run times drawn with --seed {seed} (give it to see this run again)")
     return seed
