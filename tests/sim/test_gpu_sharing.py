@@ -18,7 +18,8 @@ from hetflow.journal.codec import set_from_dict, set_to_dict
 from hetflow.sim.simulator import run_simulation
 from hetflow.spec import load_platform, load_workflow
 from hetflow.spec.gpu_speed import GpuSpeed, curve, saturating
-from hetflow.spec.native import TaskDoc, task_sets_from_dict, validated_task_sets
+from hetflow.spec.models import validated_task_sets
+from hetflow.spec.native import own_record, task_sets_from_dict
 from hetflow.spec.records import plain_task_sets
 from hetflow.spec.trace import Interval
 
@@ -131,7 +132,7 @@ def test_both_loader_paths_give_the_same_models() -> None:
             task("c", after="a"),
         ],
     }
-    _, fast = plain_task_sets(doc, TaskDoc)  # plain records, the two with a model validated by their own model
+    _, fast = plain_task_sets(doc, own_record)  # plain records, the two with a model validated by their own model
     _, slow = validated_task_sets(doc)
     assert fast == slow
     assert [s.gpu_speed for s in fast] == [

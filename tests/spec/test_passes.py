@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import hetflow.spec.passes
 from hetflow.errors import SpecError
 from hetflow.spec.load import load_workflow
-from hetflow.spec.native import validated_task_sets
+from hetflow.spec.models import validated_task_sets
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Workflow
 

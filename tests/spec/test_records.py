@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from hetflow.errors import SpecError
 from hetflow.spec import Workflow, load_workflow
 from hetflow.spec.distribution import Distribution
-from hetflow.spec.native import TaskDoc, task_sets_from_dict, validated_task_sets, workflow_from_dict
+from hetflow.spec.models import validated_task_sets
+from hetflow.spec.native import own_record, task_sets_from_dict, workflow_from_dict
 from hetflow.spec.records import NotPlain, plain_task_sets
 
 _ODD: st.SearchStrategy[Any] = st.sampled_from(
@@ -135,7 +136,7 @@ def outcome(fn: Any, doc: Any) -> tuple[str, Any]:
 def test_the_fast_path_accepts_only_what_the_models_accept_and_builds_the_same(doc: Any) -> None:
     models = outcome(validated_task_sets, doc)
     try:
-        fast = plain_task_sets(doc, TaskDoc)
+        fast = plain_task_sets(doc, own_record)
     except NotPlain:
         fast = None
     if fast is not None:
@@ -164,7 +165,7 @@ def plain(n: int) -> dict[str, Any]:
 
 def test_plain_records_take_the_fast_path_and_match_the_models() -> None:
     doc = plain(50)
-    name, sets = plain_task_sets(doc, TaskDoc)
+    name, sets = plain_task_sets(doc, own_record)
     assert (name, sets) == validated_task_sets(doc)
     assert sets[1].after == ("t0",) and sets[2].after == ("t0", "t1")
     assert isinstance(sets[0].runtime, float)
@@ -173,7 +174,7 @@ def test_plain_records_take_the_fast_path_and_match_the_models() -> None:
 def test_a_record_with_keys_of_its_own_is_validated_alone() -> None:
     doc = plain(5)
     doc["tasks"][2] |= {"variants": [{"gpus": 1, "runtime": 4}], "function": "pkg.mod:f"}
-    name, sets = plain_task_sets(doc, TaskDoc)
+    name, sets = plain_task_sets(doc, own_record)
     assert (name, sets) == validated_task_sets(doc)
     assert sets[2].variants and sets[2].function == "pkg.mod:f"
 
@@ -257,7 +258,7 @@ def test_runtime_distributions_take_the_fast_path_and_match_the_models() -> None
             t["runtime"] = {"dist": "lognormal", "median": 100 + i, "cv": 0.2}
         elif i % 3 == 1:
             t["runtime"] = {"samples": [i, i + 2, i + 1]}
-    name, sets = plain_task_sets(doc, TaskDoc)
+    name, sets = plain_task_sets(doc, own_record)
     assert (name, sets) == validated_task_sets(doc)
     assert sets[3].runtime == 103.0 and sets[3].runtime_dist is not None
     assert sets[4].runtime == 5.0 and sets[4].runtime_dist == Distribution("samples", (4.0, 5.0, 6.0))
@@ -268,7 +269,7 @@ def test_gpu_memory_and_models_take_the_fast_path_and_match_the_models() -> None
     doc = plain(6)
     for i, t in enumerate(doc["tasks"]):
         t["gpus"], t["gpu_memory"], t["gpu_models"] = 0.5, f"{i + 1}GiB", ["A100", "h200"] if i % 2 else "V100M32"
-    name, sets = plain_task_sets(doc, TaskDoc)
+    name, sets = plain_task_sets(doc, own_record)
     assert (name, sets) == validated_task_sets(doc)
     assert sets[1].gpu_memory == 2 * 1024**3 and sets[1].gpu_models == ("A100", "h200")
     assert sets[2].gpu_models == ("V100M32",)

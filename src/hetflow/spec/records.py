@@ -18,13 +18,10 @@ from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from hetflow.errors import SpecError
 from hetflow.spec import passes
 from hetflow.spec.distribution import Distribution, parse_runtime
 from hetflow.spec.resources import Resources
-from hetflow.spec.schema import MEMORY_BYTES, TASK_GPU_UNITS
 from hetflow.spec.workflow import TaskSet
 
 PLAIN_KEYS = frozenset(
@@ -38,6 +35,7 @@ _INT = frozenset((int,))
 _NUMBER = frozenset((int, float))
 _NAME_OR_NONE = frozenset((str, type(None)))
 _LISTS = frozenset((list, tuple))
+_CONVERTED = frozenset(("gpus", "memory", "gpu_memory"))  # the keys read by the models' converters
 _NEEDS = frozenset(("gpus", "memory", "gpu_memory", "gpu_models"))  # the keys of a need beyond cores
 _NAME = itemgetter("name")
 
@@ -144,10 +142,13 @@ def _by_cores(cores: list[int]) -> list[Resources]:
     return list(map(shared.__getitem__, cores))
 
 
-def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | None, list[TaskSet]]:
+def plain_task_sets(
+    doc: dict[str, Any], by_model: Callable[[dict[str, Any]], TaskSet]
+) -> tuple[str | None, list[TaskSet]]:
     """(workflow name, task sets) of a native workflow document; NotPlain when the models must decide.
 
-    model validates a record with keys beyond the plain ones (its `task_set()` builds the set).
+    by_model makes the set of a record with keys beyond the plain ones (through its model: a ValueError if it refuses).
+    pydantic's converters are imported only for columns that need them (GPUs, memory).
     """
     if doc.keys() - _TOP_KEYS or "tasks" not in doc:
         raise NotPlain
@@ -176,6 +177,8 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
     _ints(count, 1)
     _ints(cores, 0)
     _ints(retries, 0)
+    if keys & _CONVERTED:
+        from hetflow.spec.schema import MEMORY_BYTES, TASK_GPU_UNITS
     gpus = _converted(column("gpus", 0), TASK_GPU_UNITS) if "gpus" in keys else [0] * n
     memory = _converted(column("memory", 0), MEMORY_BYTES) if "memory" in keys else [0] * n
     gpu_memory = _converted(column("gpu_memory", 0), MEMORY_BYTES) if "gpu_memory" in keys else [0] * n
@@ -204,7 +207,7 @@ def plain_task_sets(doc: dict[str, Any], model: type[BaseModel]) -> tuple[str | 
     sets = task_sets(n, columns | {"runtime_dist": dists})
     for i in own:
         try:
-            sets[i] = model.model_validate(records[i]).task_set()  # type: ignore[attr-defined]
-        except ValidationError:
+            sets[i] = by_model(records[i])
+        except ValueError:  # (pydantic's ValidationError is one)
             raise NotPlain from None
     return name, sets
