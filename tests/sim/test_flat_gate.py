@@ -144,3 +144,22 @@ def test_simulate_json_is_the_same_with_the_kernel_and_the_engine(
     assert json.loads(flat.stdout) == json.loads(engine.stdout)
     assert json.loads(flat.stdout)[0]["tasks"] == 300
     assert "300 one-task sets on the flat kernel" in said and "flat kernel" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("need", "node"),
+    [
+        (Resources(2, 0, (1 << 62) + 1), NodeType("node", 2, 8, 0, 1 << 63)),  # memory past the kernel's 64 bits
+        (Resources((1 << 62) + 1), NodeType("node", 2, 1 << 63)),  # cores alike
+        (Resources(2), NodeType("node", 2, 1 << 63)),  # a node's alone
+    ],
+    ids=["memory", "cores", "node cores"],
+)
+def test_amounts_past_64_bits_go_to_the_engine(need: Resources, node: NodeType) -> None:
+    """The kernel keeps amounts in 64-bit ints (the ledger's untracked memory, 2**62, is the largest it takes)."""
+    wf, plat = Workflow("w", sets(resources=need)), Platform("p", (node,))
+    assert flat_inputs(wf, plat) is None
+    if need.cores < 1 << 62:  # (the engine finds no room for a task of more cores than that: left as it was)
+        engine_ran(wf, plat)
+    edge = Workflow("w", sets(resources=Resources(2, 0, 1 << 62)))
+    assert flat_inputs(edge, Platform("p", (NodeType("node", 2, 8),))) is not None  # untracked memory holds it

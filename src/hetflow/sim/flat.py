@@ -5,8 +5,9 @@ instructions); a converted trace is nothing but one-task sets, a million of them
 on lists of ints and floats: children in CSR form; each node's free cores (and memory) as the leaves of a max tree,
 so that first fit is a walk down it; the ready tasks in FIFO lanes, one per need (cores, memory), linked through an
 int array, with the lanes (sorted by cores) the leaves of a min tree over their first task's release order; the
-events a binary heap of task ids. It imports nothing but the standard library and is typed throughout, so that mypyc
-compiles it to C; interpreted, it gives the same schedule, slower.
+events a binary heap of task ids. Every array is a librt vec of i64 or float (mypyc's unboxed vectors: reading or
+writing one allocates no int or float object, where a list would box each); it is typed throughout, so that mypyc
+compiles it to C, and interpreted it gives the same schedule, slower.
 
 What it reproduces (sim/flatrun.py says which runs may use it, and tests hold it to the engine): after the tasks that
 end at one instant (an event pop, as the simulator's loop does) give their resources back, the tasks whose parents
@@ -22,19 +23,47 @@ from __future__ import annotations
 
 from typing import Final
 
-NONE: Final = 1 << 60  # the key of a lane with no ready task (keys are release order x lanes + lane, far below)
-MAX_TABLE: Final = 1 << 16  # the most free cores of a node up to which lanes_within is a table
+from librt.vecs import append, pop, vec
+from mypy_extensions import i64
+
+NONE: Final[i64] = 1 << 60  # the key of a lane with no ready task (keys are release order x lanes + lane, far below)
+MAX_TABLE: Final[i64] = 1 << 16  # the most free cores of a node up to which lanes_within is a table
+
+
+def zeros(n: i64) -> vec[i64]:
+    """n zeros."""
+    out = vec[i64](capacity=n)
+    for _ in range(n):
+        out = append(out, 0)
+    return out
+
+
+def filled(n: i64, value: i64) -> vec[i64]:
+    """n times value."""
+    out = vec[i64](capacity=n)
+    for _ in range(n):
+        out = append(out, value)
+    return out
+
+
+def floats(n: i64) -> vec[float]:
+    """n zeros, as floats."""
+    out = vec[float](capacity=n)
+    for _ in range(n):
+        out = append(out, 0.0)
+    return out
 
 
 class FlatRun:
     """One simulation on flat arrays. advance() runs it a number of task ends at a time (the caller may show progress
-    and be interrupted in between); start, end and node then hold each task's schedule, and order the tasks in the
-    order they ended (ties in time: in the order they started), as the simulator records its intervals.
+    and be interrupted in between); then start, end, node and order (lists: results() makes them) hold each task's
+    schedule and the tasks in the order they ended (ties in time: in the order they started), as the simulator
+    records its intervals.
 
     Inputs, by task id: cores, memory (bytes; all zero when no task asks any: memory is then not tracked), run time,
-    and parents (their ids, each once: Workflow.parent_ids). By node id: cores, memory and
-    speed (memory counts only when some task asks for memory; a node that does not track it gives a number no sum
-    of tasks' memory reaches, as the ledger does)."""
+    and parents (their ids, each once: Workflow.parent_ids). By node id: cores, memory and speed (memory counts only
+    when some task asks for memory; a node that does not track it gives a number no sum of tasks' memory reaches, as
+    the ledger does). Every amount fits in 62 bits (the gate declines others)."""
 
     def __init__(
         self,
@@ -46,72 +75,80 @@ class FlatRun:
         node_memory: list[int],
         speed: list[float],
     ) -> None:
-        n = len(cores)
+        n: i64 = len(cores)
         self.n = n
-        self.cores = cores
-        self.memory = memory
-        self.runtime = runtime
-        self.speed = speed
+        self.cores = vec[i64](cores)
+        self.memory = vec[i64](memory)
+        self.runtime = vec[float](runtime)
+        self.speed = vec[float](speed)
         self.track_memory = False
         for m in memory:
             if m:
                 self.track_memory = True
                 break
-        self.left = [0] * n  # parents not yet ended
-        self.kid_start = [0] * (n + 1)
-        self.kids: list[int] = []
-        children(parents, self.left, self.kid_start, self.kids)
+        self.left = zeros(n)  # parents not yet ended
+        self.kid_start = zeros(n + 1)
+        self.kids = children(parents, self.left, self.kid_start)
         # lanes, sorted by cores (then memory): the lanes [0, k) are those needing at most lane_cores[k - 1] cores
-        self.lane = [0] * n
-        self.lane_cores: list[int] = []
-        self.lane_memory: list[int] = []
-        lanes(cores, memory, self.track_memory, self.lane, self.lane_cores, self.lane_memory)
-        n_lanes = len(self.lane_cores)
+        self.lane = zeros(n)
+        self.lane_cores = vec[i64]()
+        self.lane_memory = vec[i64]()
+        self.lane_cores, self.lane_memory = lanes(self.cores, self.memory, self.track_memory, self.lane)
+        n_lanes: i64 = len(self.lane_cores)
         self.n_lanes = n_lanes
-        self.head = [-1] * n_lanes  # each lane's first ready task (-1: none), then next_in_lane, in release order
-        self.tail = [-1] * n_lanes
-        self.next_in_lane = [-1] * n
-        lane_size = 1
+        self.head = filled(n_lanes, -1)  # each lane's first ready task (-1: none), then next_in_lane, in release order
+        self.tail = filled(n_lanes, -1)
+        self.next_in_lane = filled(n, -1)
+        lane_size: i64 = 1
         while lane_size < n_lanes:
             lane_size *= 2
         self.lane_size = lane_size
-        self.lane_tree = [NONE] * (2 * lane_size)  # min over lanes of release order x n_lanes + lane
-        self.set_aside: list[int] = []  # lanes whose first task found no node in this pass
+        self.lane_tree = filled(2 * lane_size, NONE)  # min over lanes of release order x n_lanes + lane
+        self.set_aside = vec[i64]()  # lanes whose first task found no node in this pass
         # how many lanes need at most c cores, for each c a node may have free (up to a bound: else looked up)
-        widest = 0
+        widest: i64 = 0
         for c in node_cores:
             widest = max2(widest, c)
-        self.within = [lanes_within(self.lane_cores, c) for c in range(widest + 1)] if widest <= MAX_TABLE else []
-        size = 1
+        self.within = vec[i64]()
+        if widest <= MAX_TABLE:
+            for c in range(widest + 1):
+                self.within = append(self.within, lanes_within(self.lane_cores, c))
+        size: i64 = 1
         while size < len(node_cores):
             size *= 2
         self.size = size
         # max trees over the nodes' free cores and free memory: leaves at size + node, -1 past the last node
-        self.tree_cores: list[int] = [-1] * (2 * size)
-        self.tree_memory: list[int] = [-1] * (2 * size)
+        self.tree_cores = filled(2 * size, -1)
+        self.tree_memory = filled(2 * size, -1)
         for i in range(len(node_cores)):
             self.tree_cores[size + i] = node_cores[i]
             self.tree_memory[size + i] = node_memory[i]
-        for v in range(size - 1, 0, -1):
+        v: i64 = size - 1
+        while v > 0:
             self.tree_cores[v] = max2(self.tree_cores[2 * v], self.tree_cores[2 * v + 1])
             self.tree_memory[v] = max2(self.tree_memory[2 * v], self.tree_memory[2 * v + 1])
-        self.start: list[float] = [0.0] * n
-        self.end: list[float] = [0.0] * n
-        self.node: list[int] = [-1] * n
-        self.order: list[int] = []  # tasks in the order they ended
-        self.started = [0] * n  # the order tasks started in (the simulator's launch id): ties between equal ends
-        self.seq = [0] * n  # release order
-        self.events: list[int] = []  # heap of running tasks by (end, started)
-        self.released: list[int] = []  # tasks whose parents all ended in this step
+            v -= 1
+        self.start_at = floats(n)
+        self.end_at = floats(n)
+        self.node_of = filled(n, -1)
+        self.ended = vec[i64](capacity=n)  # tasks in the order they ended
+        self.started = zeros(n)  # the order tasks started in (the simulator's launch id): ties between equal ends
+        self.seq = zeros(n)  # release order
+        self.events = vec[i64]()  # heap of running tasks by (end, started)
+        self.released: list[int] = []  # tasks whose parents all ended in this step (a list: sorted in C)
         self.now = 0.0
         self.steps = 0  # the simulator's engine steps: the first, then one per instant at which tasks end
         self.done = 0  # tasks ended
-        self.launched = 0
-        self.n_released = 0
+        self.launched: i64 = 0
+        self.n_released: i64 = 0
         self.begun = False
 
     def tasks_done(self) -> int:
         return self.done
+
+    def results(self) -> tuple[list[float], list[float], list[int], list[int]]:
+        """(start, end, node, order) as lists: what the result keeps (picklable, read from Python)."""
+        return list(self.start_at), list(self.end_at), list(self.node_of), list(self.ended)
 
     # ---- the loop --------------------------------------------------------------------------------------------------
     def advance(self, budget: int) -> bool:
@@ -126,24 +163,23 @@ class FlatRun:
             self.release()
             self.schedule()
             self.steps += 1
-        events, end = self.events, self.end
         ended = 0
-        while events and ended < budget:
-            now = end[events[0]]
+        while len(self.events) > 0 and ended < budget:
+            now = self.end_at[self.events[0]]
             self.now = now
-            while events and end[events[0]] == now:
+            while len(self.events) > 0 and self.end_at[self.events[0]] == now:
                 ended += 1
                 self.finish(self.pop_event())
             self.release()
             self.schedule()
             self.steps += 1
-        return not events
+        return len(self.events) == 0
 
-    def finish(self, t: int) -> None:
+    def finish(self, t: i64) -> None:
         """Task t ends now: its cores (and memory) go back to its node, and its children lose a parent."""
-        self.order.append(t)
+        self.ended = append(self.ended, t)
         self.done += 1
-        i = self.node[t]
+        i = self.node_of[t]
         size = self.size
         tree = self.tree_cores
         raise_leaf(tree, size, i, tree[size + i] + self.cores[t])
@@ -153,7 +189,7 @@ class FlatRun:
         left, kids, released = self.left, self.kids, self.released
         for k in range(self.kid_start[t], self.kid_start[t + 1]):
             child = kids[k]
-            n = left[child] - 1  # (x[i] -= 1 would be a generic Python operation once compiled)
+            n = left[child] - 1
             left[child] = n
             if n == 0:
                 released.append(child)
@@ -167,7 +203,8 @@ class FlatRun:
             released.sort()
         lane, head, tail, nxt, seq = self.lane, self.head, self.tail, self.next_in_lane, self.seq
         tree, size, n_lanes = self.lane_tree, self.lane_size, self.n_lanes
-        for t in released:
+        for task in released:
+            t: i64 = task
             q = self.n_released
             seq[t] = q
             self.n_released = q + 1
@@ -187,12 +224,13 @@ class FlatRun:
         tree, size, n_lanes = self.lane_tree, self.lane_size, self.n_lanes
         lane_cores, head, nxt, seq = self.lane_cores, self.head, self.next_in_lane, self.seq
         tree_cores, tree_memory, track = self.tree_cores, self.tree_memory, self.track_memory
-        aside, within = self.set_aside, self.within
+        within = self.within
+        tabled = len(within) > 0
         while True:
             most = tree_cores[1]
             if most < 0:  # no node at all
                 break
-            k = within[most] if within else lanes_within(lane_cores, most)
+            k = within[most] if tabled else lanes_within(lane_cores, most)
             if k == 0:
                 break
             key = prefix_min(tree, size, k)
@@ -203,7 +241,7 @@ class FlatRun:
             if track:
                 i = first_fit(tree_cores, tree_memory, self.size, lane_cores[s], self.lane_memory[s])
                 if i < 0:
-                    aside.append(s)
+                    self.set_aside = append(self.set_aside, s)
                     raise_min(tree, size, s, NONE)
                     continue
             else:
@@ -216,12 +254,13 @@ class FlatRun:
                 raise_min(tree, size, s, NONE)
             else:
                 raise_min(tree, size, s, seq[nt] * n_lanes + s)
-        if aside:
+        aside = self.set_aside
+        if len(aside) > 0:
             for s in aside:
                 lower_min(tree, size, s, seq[head[s]] * n_lanes + s)
-            aside.clear()
+            self.set_aside = vec[i64]()
 
-    def start_task(self, t: int, i: int) -> None:
+    def start_task(self, t: i64, i: i64) -> None:
         """Task t starts now on node i."""
         size = self.size
         tree = self.tree_cores
@@ -231,16 +270,16 @@ class FlatRun:
             lower_leaf(tree, size, i, tree[size + i] - self.memory[t])
         now = self.now
         e = now + self.runtime[t] / self.speed[i]
-        self.start[t] = now
-        self.end[t] = e
-        self.node[t] = i
+        self.start_at[t] = now
+        end = self.end_at
+        end[t] = e
+        self.node_of[t] = i
         o = self.launched
         self.started[t] = o
         self.launched = o + 1
         # onto the event heap, by (end, started): it started last, so it goes above an equal end
-        events, end = self.events, self.end
-        k = len(events)
-        events.append(t)
+        events = append(self.events, t)
+        k: i64 = len(events) - 1
         while k > 0:
             p = (k - 1) >> 1
             if end[events[p]] <= e:
@@ -248,17 +287,18 @@ class FlatRun:
             events[k] = events[p]
             k = p
         events[k] = t
+        self.events = events
 
-    def pop_event(self) -> int:
+    def pop_event(self) -> i64:
         """The running task that ends first (of equal ends, the one started first)."""
-        events, end, started = self.events, self.end, self.started
-        top = events[0]
-        last = events.pop()
-        n = len(events)
-        if n:
+        end, started = self.end_at, self.started
+        top = self.events[0]
+        events, last = pop(self.events)
+        n: i64 = len(events)
+        if n > 0:
             e = end[last]
             o = started[last]
-            k = 0
+            k: i64 = 0
             while True:
                 c = 2 * k + 1
                 if c >= n:
@@ -277,30 +317,34 @@ class FlatRun:
                 events[k] = tc
                 k = c
             events[k] = last
+        self.events = events
         return top
 
 
 # ---- the inputs as the loop wants them -------------------------------------------------------------------------------
-def children(parents: list[tuple[int, ...]], left: list[int], kid_start: list[int], kids: list[int]) -> None:
-    """Each task's parents counted into left, and its children into kids, in CSR form: the children of t are
+def children(parents: list[tuple[int, ...]], left: vec[i64], kid_start: vec[i64]) -> vec[i64]:
+    """Each task's parents counted into left, and its children, in CSR form: the children of t are
     kids[kid_start[t]:kid_start[t + 1]], in id order."""
-    n = len(parents)
+    n: i64 = len(parents)
     for t in range(n):
         ps = parents[t]
         left[t] = len(ps)
         for p in ps:
-            kid_start[p + 1] = kid_start[p + 1] + 1  # (x[i] += 1 would be a generic Python operation once compiled)
-    total = 0
+            kid_start[p + 1] += 1
+    total: i64 = 0
     for t in range(n):
         total += kid_start[t + 1]
         kid_start[t + 1] = total
-    fill = kid_start[:n]
-    kids.extend([0] * total)
+    fill = zeros(n)
+    for t in range(n):
+        fill[t] = kid_start[t]
+    kids = zeros(total)
     for t in range(n):
         for p in parents[t]:
             f = fill[p]
             kids[f] = t
             fill[p] = f + 1
+    return kids
 
 
 def core_seconds(cores: list[int], start: list[float], end: list[float], order: list[int]) -> list[float]:
@@ -308,37 +352,40 @@ def core_seconds(cores: list[int], start: list[float], end: list[float], order: 
     return [cores[t] * (end[t] - start[t]) for t in order]
 
 
-def lanes(
-    cores: list[int], memory: list[int], track: bool, lane: list[int], lane_cores: list[int], lane_memory: list[int]
-) -> None:
-    """A lane per distinct need (cores, and memory when tracked), numbered in order of cores, then memory."""
+def lanes(cores: vec[i64], memory: vec[i64], track: bool, lane: vec[i64]) -> tuple[vec[i64], vec[i64]]:
+    """A lane per distinct need (cores, and memory when tracked), numbered in order of cores, then memory: each
+    task's lane, and each lane's cores and memory."""
+    lane_cores = vec[i64]()
+    lane_memory = vec[i64]()
+    n: i64 = len(cores)
     if not track:
         by_cores: dict[int, int] = {}
-        for c in cores:
-            by_cores[c] = 0
+        for t in range(n):
+            by_cores[cores[t]] = 0
         for c in sorted(by_cores):
             by_cores[c] = len(lane_cores)
-            lane_cores.append(c)
-            lane_memory.append(0)
-        for t in range(len(cores)):
+            lane_cores = append(lane_cores, c)
+            lane_memory = append(lane_memory, 0)
+        for t in range(n):
             lane[t] = by_cores[cores[t]]
-        return
+        return lane_cores, lane_memory
     by_need: dict[tuple[int, int], int] = {}
-    for t in range(len(cores)):
+    for t in range(n):
         by_need[(cores[t], memory[t])] = 0
     for need in sorted(by_need):
         by_need[need] = len(lane_cores)
-        lane_cores.append(need[0])
-        lane_memory.append(need[1])
-    for t in range(len(cores)):
+        lane_cores = append(lane_cores, need[0])
+        lane_memory = append(lane_memory, need[1])
+    for t in range(n):
         lane[t] = by_need[(cores[t], memory[t])]
+    return lane_cores, lane_memory
 
 
 # ---- the lanes' min tree -----------------------------------------------------------------------------------------
-def lanes_within(lane_cores: list[int], most: int) -> int:
+def lanes_within(lane_cores: vec[i64], most: i64) -> i64:
     """How many lanes need at most `most` cores (lane_cores is sorted)."""
-    lo = 0
-    hi = len(lane_cores)
+    lo: i64 = 0
+    hi: i64 = len(lane_cores)
     while lo < hi:
         mid = (lo + hi) >> 1
         if lane_cores[mid] <= most:
@@ -348,7 +395,7 @@ def lanes_within(lane_cores: list[int], most: int) -> int:
     return lo
 
 
-def prefix_min(tree: list[int], size: int, k: int) -> int:
+def prefix_min(tree: vec[i64], size: i64, k: i64) -> i64:
     """The least key of the lanes [0, k)."""
     best = NONE
     lo = size
@@ -367,7 +414,7 @@ def prefix_min(tree: list[int], size: int, k: int) -> int:
     return best
 
 
-def lower_min(tree: list[int], size: int, s: int, key: int) -> None:
+def lower_min(tree: vec[i64], size: i64, s: i64, key: i64) -> None:
     """Lane s's key drops to key: the minima above it drop to it where they were higher."""
     v = size + s
     tree[v] = key
@@ -377,7 +424,7 @@ def lower_min(tree: list[int], size: int, s: int, key: int) -> None:
         v >>= 1
 
 
-def raise_min(tree: list[int], size: int, s: int, key: int) -> None:
+def raise_min(tree: vec[i64], size: i64, s: i64, key: i64) -> None:
     """Lane s's key rises to key: the minima above it rise where it was theirs."""
     v = size + s
     tree[v] = key
@@ -393,15 +440,15 @@ def raise_min(tree: list[int], size: int, s: int, key: int) -> None:
 
 
 # ---- first fit on max trees over the nodes ---------------------------------------------------------------------------
-def max2(a: int, b: int) -> int:
+def max2(a: i64, b: i64) -> i64:
     return a if a >= b else b
 
 
-def first_fit_cores(tree: list[int], size: int, c: int) -> int:
+def first_fit_cores(tree: vec[i64], size: i64, c: i64) -> i64:
     """The first node (by index) with at least c free cores; -1: none."""
     if tree[1] < c:
         return -1
-    v = 1
+    v: i64 = 1
     while v < size:
         v = 2 * v
         if tree[v] < c:
@@ -409,13 +456,13 @@ def first_fit_cores(tree: list[int], size: int, c: int) -> int:
     return v - size
 
 
-def first_fit(cores: list[int], memory: list[int], size: int, c: int, m: int) -> int:
+def first_fit(cores: vec[i64], memory: vec[i64], size: i64, c: i64, m: i64) -> i64:
     """The first node (by index) with at least c free cores and m free memory; -1: none. A subtree whose most free
     cores or most free memory falls short is passed over; one where each suffices, but on different nodes, is left
     for the next subtree to its right."""
     if cores[1] < c or memory[1] < m:
         return -1
-    v = 1
+    v: i64 = 1
     while v < size:
         v = 2 * v
         if cores[v] >= c and memory[v] >= m:
@@ -433,7 +480,7 @@ def first_fit(cores: list[int], memory: list[int], size: int, c: int, m: int) ->
     return v - size
 
 
-def lower_leaf(tree: list[int], size: int, i: int, value: int) -> None:
+def lower_leaf(tree: vec[i64], size: i64, i: i64, value: i64) -> None:
     """Node i's leaf drops to value: the maxima above it drop where it was theirs."""
     v = size + i
     tree[v] = value
@@ -448,7 +495,7 @@ def lower_leaf(tree: list[int], size: int, i: int, value: int) -> None:
         v >>= 1
 
 
-def raise_leaf(tree: list[int], size: int, i: int, value: int) -> None:
+def raise_leaf(tree: vec[i64], size: i64, i: i64, value: i64) -> None:
     """Node i's leaf rises to value: the maxima above it rise to it where they were lower."""
     v = size + i
     tree[v] = value

@@ -103,8 +103,15 @@ def flat_inputs(workflow: Workflow, platform: Platform) -> FlatInputs | None:
         return None
     inputs = FlatInputs(workflow, platform)
     for r in inputs.needs:
-        if r.gpu_units or r.gpu_memory or r.gpu_models or r.cores < 0 or r.memory < 0:
+        if (
+            r.gpu_units
+            or r.gpu_memory
+            or r.gpu_models
+            or not (0 <= r.cores <= UNTRACKED and 0 <= r.memory <= UNTRACKED)
+        ):
             return None
+    if max(inputs.node_cores) > UNTRACKED or max(inputs.node_memory) > UNTRACKED:
+        return None  # (the kernel's amounts are 64-bit; the ledger's largest, an untracked memory, fits)
     times = inputs.runtime
     if times and not (min(times) >= 0 and math.isfinite(sum(times))):
         return None
@@ -156,7 +163,7 @@ class FlatResult(SimResult):
         cls, workflow: Workflow, platform: Platform, mode: str, policy: str, run: FlatRun, inputs: FlatInputs
     ) -> FlatResult:
         result = cls(workflow, platform, mode, policy, [], steps=run.steps)
-        result.start, result.end, result.node, result.order = run.start, run.end, run.node, run.order
+        result.start, result.end, result.node, result.order = run.results()
         result.names, result.node_names, result.cores = inputs.names, inputs.node_names, inputs.cores
         result.made = None
         return result
