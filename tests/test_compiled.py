@@ -63,18 +63,25 @@ def test_setup_compiles_the_modules_the_package_checks() -> None:
     assert names == built.COMPILED
 
 
-def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An extension built before its source last changed would run old code (Python imports it first): the source
-    is imported instead; one built after it, or within the second an install takes to write both, is imported."""
-    package = tmp_path / "builtpkg"
+def built_package(root: Path) -> tuple[Path, Path, Path]:
+    """A package builtpkg under root whose module fast has a source and an "extension" (not a shared object: importing
+    it would fail), as (package, source, extension)."""
+    package = root / "builtpkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
     source = package / "fast.py"
     source.write_text("WHERE = 'source'\n")
     extension = package / f"fast{EXTENSION_SUFFIXES[0]}"
-    extension.write_bytes(b"")  # never loaded: the finder only chooses
+    extension.write_bytes(b"not a shared object")
+    return package, source, extension
+
+
+def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An extension built before its source last changed would run old code (Python imports it first): the source
+    is imported instead; one built after it, or within the second an install takes to write both, is imported."""
+    package, source, extension = built_package(tmp_path)
     finder = built.FreshSource(frozenset(("builtpkg.fast",)))
     at = source.stat().st_mtime
     monkeypatch.setattr(built, "stale", set())
@@ -92,13 +99,7 @@ def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
 
 def test_a_stale_module_is_imported_from_its_source_for_real(tmp_path: Path) -> None:
     """End to end in a fresh interpreter: a stale extension's module is its source, and says so."""
-    package = tmp_path / "builtpkg"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    source = package / "fast.py"
-    source.write_text("WHERE = 'source'\n")
-    extension = package / f"fast{EXTENSION_SUFFIXES[0]}"
-    extension.write_bytes(b"not a shared object")  # importing it would fail
+    _, source, extension = built_package(tmp_path)
     at = source.stat().st_mtime
     os.utime(extension, (at - 60, at - 60))
     code = (

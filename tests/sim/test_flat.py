@@ -4,12 +4,9 @@ and, when the build compiled it with mypyc, compiled."""
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import random
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,20 +19,9 @@ from hetflow.spec.platform import NodeType, Platform
 from hetflow.spec.resources import Resources
 from hetflow.spec.trace import Interval
 from hetflow.spec.workflow import FileRef, TaskSet, Workflow
+from tests.interpreted import builds
 
-
-def source_kernel() -> ModuleType:
-    """sim/flat.py as interpreted Python, whether or not the installed module is compiled."""
-    path = Path(hetflow.sim.flat.__file__).with_name("flat.py")
-    spec = importlib.util.spec_from_file_location("hetflow_flat_source", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SOURCE = source_kernel()
-KERNELS = [SOURCE.FlatRun] + ([] if hetflow.sim.flat.__file__.endswith(".py") else [hetflow.sim.flat.FlatRun])
+KERNELS = [m.FlatRun for m in builds(hetflow.sim.flat)]
 
 
 def rows(intervals: list[Interval]) -> list[tuple[object, ...]]:

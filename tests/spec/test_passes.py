@@ -4,7 +4,6 @@ something the general path must name."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 from types import ModuleType
@@ -20,19 +19,9 @@ from hetflow.spec.load import load_workflow
 from hetflow.spec.models import validated_task_sets
 from hetflow.spec.resources import Resources
 from hetflow.spec.workflow import TaskSet, Workflow
+from tests.interpreted import builds
 
-
-def source_passes() -> ModuleType:
-    """spec/passes.py as interpreted Python, whether or not the installed module is compiled."""
-    path = Path(hetflow.spec.passes.__file__).with_name("passes.py")
-    spec = importlib.util.spec_from_file_location("hetflow_passes_source", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MODULES = [source_passes()] + ([] if hetflow.spec.passes.__file__.endswith(".py") else [hetflow.spec.passes])
+MODULES = builds(hetflow.spec.passes)
 NAMES = st.sampled_from(["a", "b", "T1", "with space", "é", "x\n", "", "[x]", "y]", "a\ud800", "\udcff"])
 
 
