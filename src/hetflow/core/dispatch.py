@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 
 from hetflow.core.estimate import Availability
-from hetflow.core.instructions import Instruction, Launch, LaunchGroup
+from hetflow.core.instructions import Instruction, Launch, LaunchGroup, launch
 from hetflow.core.launches import Launches, LaunchRecord
 from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
@@ -281,6 +281,6 @@ class Dispatcher:
         """How a default engine announces a new launch record (delay: s its image's deployment waits first)."""
         st, nd = rec.set, self.ledger.nodes[node]
         need, dur = rec.need, st.variants[variant].runtime / nd.speed
-        return Launch(
+        return launch(
             rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants, delay
         )
