@@ -62,8 +62,10 @@ def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs
     return Pending(info, items, opts)
 
 
-# a TaskSet's fields as C-level setters (its slots'), its name's first: a call's TaskSet is filled in through them
-SETTERS = tuple(getattr(TaskSet, f.name).__set__ for f in fields(TaskSet))
+# a TaskSet's fields as C-level setters (its slots'): a call's TaskSet is filled in through them, its name apart
+OTHER_FIELDS = tuple(f.name for f in fields(TaskSet) if f.name != "name")
+SET_NAME = TaskSet.__dict__["name"].__set__
+SETTERS = tuple(TaskSet.__dict__[f].__set__ for f in OTHER_FIELDS)
 NEW = object.__new__
 CALL = operator.call
 
@@ -102,8 +104,8 @@ class Calls:
         admit = self.admit
         name = admit.new_name(prefix, at_once=True)
         spec: TaskSet = NEW(TaskSet)
-        SETTERS[0](spec, name)
-        deque(map(CALL, SETTERS[1:], repeat(spec), values), 0)
+        SET_NAME(spec, name)
+        deque(map(CALL, SETTERS, repeat(spec), values), 0)
         admit.check_fits(spec)
         fut = TaskFuture(name, name, 0, self.on_cancel)
         return SetInfo(spec, fn=target, args=args, kwargs=kwargs or None, timeout=timeout, future=fut), opts
@@ -114,7 +116,7 @@ class Calls:
         opts, target = options_of(fn)
         prefix = opts.name or str(getattr(target, "__name__", "task"))
         like = TaskSet(prefix, 1, opts.resources, opts.runtime, (), retries=opts.retries, partition=opts.partition)
-        values = tuple(getattr(like, f.name) for f in fields(TaskSet)[1:])
+        values = tuple(getattr(like, f) for f in OTHER_FIELDS)
         self.last = last = (fn, getattr(fn, "options", None), opts, target, prefix, values, opts.timeout)
         return last
 
