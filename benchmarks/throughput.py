@@ -17,9 +17,12 @@ that runs nothing and one Ray node of W CPUs), beside plain Ray on the same N ta
 Every side is warmed up first (workers started, the function shipped); each figure is the best of --repeat, and
 rounds_tasks_per_s gives hetflow's map and one-call-each rates round by round (rounds_cpu_us_per_task: the session
 process's CPU per task, the program's thread and the driver's).
+--bytecodes N: instead, where a call's work goes against a task of a map: the bytecodes each task costs the session
+(every thread), N calls against a map of N in turns, twice, per function, the functions that differ most first (a
+count, so the same on a busy machine as on a quiet one; a cost per bytecode varies).
 
     python benchmarks/throughput.py [--tasks 20000] [--workers 2] [--calls 20000] [--dask-tasks 2000]
-                                    [--ray-tasks 2000] [--repeat 3] [--no-peer]
+                                    [--ray-tasks 2000] [--repeat 3] [--no-peer] [--bytecodes 2000]
 """
 
 from __future__ import annotations
@@ -29,10 +32,14 @@ import json
 import logging
 import os
 import platform as pyplatform
+import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import hetflow as hf
@@ -85,6 +92,50 @@ def hetflow_rates(
                 if calls:
                     each.append(once(calls, True))
             return maps, each
+
+
+def bytecodes(n: int, workers: int, top: int = 25) -> dict[str, Any]:
+    """Bytecodes per task, calls against a map, per function (file:function), in one warm Session: every thread's
+    opcodes counted while a round runs (the tracer slows the run, not the count)."""
+    counts: dict[str, Counter[str]] = {"calls": Counter(), "map": Counter()}
+    now: list[Counter[str] | None] = [None]
+
+    def each(frame: FrameType, event: str, arg: object) -> Any:
+        c = now[0]
+        if c is not None and event == "opcode":
+            code = frame.f_code
+            c[f"{Path(code.co_filename).parent.name}/{Path(code.co_filename).name}:{code.co_name}"] += 1
+        return each
+
+    def start(frame: FrameType, event: str, arg: object) -> Any:
+        frame.f_trace_opcodes, frame.f_trace_lines = True, False
+        return each
+
+    plat = {"platform": f"local-{workers}", "nodes": [{"type": "local", "cores": workers}]}
+    threading.settrace(start)
+    try:
+        with hf.Session("local", platform=plat):
+            for f in noop.map(range(workers * 50)):
+                f.result()
+            sys.settrace(start)
+            for kind in ("map", "calls", "map", "calls"):
+                now[0] = counts[kind]
+                futures = [noop(i) for i in range(n)] if kind == "calls" else noop.map(range(n))
+                for f in futures:
+                    f.result()
+                time.sleep(0.1)  # the driver's last step after the last result
+                now[0] = None
+    finally:
+        sys.settrace(None)
+        threading.settrace(None)
+    calls, mapped = counts["calls"], counts["map"]
+    per = 2 * n
+    diff = sorted(set(calls) | set(mapped), key=lambda k: mapped[k] - calls[k])
+    return {
+        "tasks": n,
+        "per_task": {"one_call_each": round(calls.total() / per), "map": round(mapped.total() / per)},
+        "most_different": {k: [round(calls[k] / per, 1), round(mapped[k] / per, 1)] for k in diff[:top]},
+    }
 
 
 def dask_rate(n: int, workers: int, repeat: int) -> tuple[float, str]:
@@ -144,8 +195,12 @@ def main() -> None:
         "--ray-tasks", type=int, default=2_000, help="tasks for hetflow on its ray backend, and plain Ray (0: skip)"
     )
     parser.add_argument("--no-peer", action="store_true", help="skip plain Dask and plain Ray")
+    parser.add_argument("--bytecodes", type=int, default=0, help="only: bytecodes per task, N calls against a map")
     args = parser.parse_args()
     n, w = args.tasks, args.workers
+    if args.bytecodes:
+        print(json.dumps({"benchmark": "throughput-bytecodes", **bytecodes(args.bytecodes, w)}, indent=2))
+        return
 
     def figure(seconds: float, tasks: int) -> dict[str, Any]:
         return {"tasks": tasks, "seconds": round(seconds, 3), "tasks_per_s": round(tasks / seconds)}

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 
 from hetflow.core.estimate import Availability
-from hetflow.core.instructions import Instruction, Launch, LaunchGroup
+from hetflow.core.instructions import Instruction, Launch, LaunchGroup, launch
 from hetflow.core.launches import Launches, LaunchRecord
 from hetflow.core.ledger import MANY, Ledger
 from hetflow.core.partitions import Partitions
@@ -44,6 +44,7 @@ def first(item: tuple[Lane, object]) -> Entry:
     return item[0][0]
 
 
+NO_GROUPS: dict[tuple[int, float, float], LaunchRecord] = {}  # a default engine's launches in a pass: never written
 READY_AT, RUNNING_AT = (
     int(TaskState.READY),
     int(TaskState.RUNNING),
@@ -211,7 +212,7 @@ class Dispatcher:
         counts, ready, variants = st.counts, st.ready, st.variants
         deploy = self._estimate.deployments if self._estimate.deployments.declared else None
         delay, now = 0.0, self.now
-        groups: dict[tuple[int, float, float], LaunchRecord] = {}  # stays empty unless grouped
+        groups: dict[tuple[int, float, float], LaunchRecord] = {} if grouped else NO_GROUPS
         view = self._views[0] if parts is None else self.view(st)
         for node, variant, n in self.policy.place(st, view):
             if n <= 0:
@@ -226,7 +227,7 @@ class Dispatcher:
             if deploy is not None:  # its image deployed on the node from now (core/deploy.py)
                 delay = deploy.delay(st.name, v, node, now)
                 deploy.use(st.name, v, node, now, delay, now + delay + v.runtime / nodes[node].speed)
-            key = (variant, nodes[node].speed, delay)
+            speed = nodes[node].speed
             while n > 0 and ready:
                 rng = ready[0]
                 a = rng[0]
@@ -249,11 +250,11 @@ class Dispatcher:
                 n -= k
                 if parts is not None:
                     parts.take(st.scope, node, need, k)
-                rec = groups.get(key) if grouped else None
+                rec = groups.get((variant, speed, delay)) if grouped else None
                 if rec is None:  # a new launch: a default engine announces it at once, a grouped one after the set
-                    rec = self.launches.open(st, need, now + delay + v.runtime / key[1])
+                    rec = self.launches.open(st, need, now + delay + v.runtime / speed)
                     if grouped:
-                        groups[key] = rec
+                        groups[variant, speed, delay] = rec
                     else:
                         out.append(self._launch(rec, node, variant, a, b, grants, delay))
                 rec.parts.append((node, a, b, grants))
@@ -281,6 +282,6 @@ class Dispatcher:
         """How a default engine announces a new launch record (delay: s its image's deployment waits first)."""
         st, nd = rec.set, self.ledger.nodes[node]
         need, dur = rec.need, st.variants[variant].runtime / nd.speed
-        return Launch(
+        return launch(
             rec.id, st.name, a, b, nd.name, variant, need.cores, need.gpu_units, need.memory, dur, grants, delay
         )

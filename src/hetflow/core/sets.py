@@ -10,8 +10,9 @@ import heapq
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
+from operator import attrgetter
 
-from hetflow.core.instructions import Instruction, Released, Skipped
+from hetflow.core.instructions import Instruction, Skipped, released
 from hetflow.core.modes import Gate, TaskGate
 from hetflow.core.partitions import Partitions
 from hetflow.core.states import IS_TERMINAL, LEGAL, TaskState, check_transition
@@ -39,8 +40,7 @@ MAX_TRAITS = 4096  # distinct needs whose traits a book remembers (a long-lived 
 NO_SETS: list[SetState] = []  # the parents, or children, of every set that has none (never appended to either)
 
 
-def by_id(st: SetState) -> int:
-    return st.sid
+BY_ID = attrgetter("sid")  # a set's id, read in C (the sort key of every release)
 
 
 def traits_of(variants: tuple[Variant, ...], shape: int) -> Traits:
@@ -453,7 +453,7 @@ class SetBook:
         if self.always_open:  # the task mode's gate holds nothing: release in id order, with no heap
             while todo:
                 if len(todo) > 1:
-                    todo.sort(key=by_id)
+                    todo.sort(key=BY_ID)
                 for k, st in enumerate(todo):
                     if not self._release(st, out, ready) and self._fresh:  # it ended at once, freeing its children:
                         todo, self._fresh = self._fresh + todo[k + 1 :], []  # they join the rest of the pass, by id
@@ -510,7 +510,7 @@ class SetBook:
             st.ready = ONE_READY
         elif st.count:
             st.ready = deque(([0, st.count],))
-        out.append(Released(st.name))
+        out.append(released(st.name))
         if n:
             ready(st)
         else:
@@ -520,6 +520,8 @@ class SetBook:
     def forget_ended(self) -> None:
         """Forget the sets that ended since the last call (when the book forgets): their names and ids leave the
         book, their counts join gone_counts, and a set that ended badly leaves its name in gone_bad."""
+        if not self._ended:
+            return
         ended, self._ended = self._ended, []
         by_name, by_sid, gone = self.by_name, self.by_sid, self.gone_counts
         for st in ended:

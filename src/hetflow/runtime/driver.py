@@ -42,6 +42,7 @@ from hetflow.runtime.sets import Running, SetInfo
 from hetflow.spec.platform import Node
 from hetflow.spec.trace import Mark
 
+CANCELLED_AT = int(TaskState.CANCELLED)  # an index into a set's counts
 MAX_LOSSES = 3  # a task whose worker dies this many times under it fails
 WAKE_SLACK_S = 1e-9  # how far before the engine's wake_at a wake-up still counts as due
 log = logging.getLogger("hetflow")
@@ -131,7 +132,7 @@ class Driver:
                 raise ExecutionError("the session is closed")
             inbox = self._inbox
             last = inbox[-1] if inbox else None
-            if type(last) is SubmitSets and last.joins(kind, None):
+            if type(last) is SubmitSets and last.kind == kind and last.workflow is None:  # last.joins(kind, None)
                 last.sets.extend(infos)
                 last.times.extend(times)
             else:
@@ -293,7 +294,8 @@ class Driver:
                         sets[spec.name] = info
                         counts[spec.name] = spec.count
                     new.extend(infos)
-                    self._publish(ev.SetsSubmitted(tuple(times), tuple([i.spec for i in infos]), kind, workflow))
+                    if ev.SetsSubmitted in self._routes:  # the journal's
+                        self._publish(ev.SetsSubmitted(tuple(times), tuple([i.spec for i in infos]), kind, workflow))
                 case CancelTasks(name, index):
                     cancelled = self.sets.get(name)
                     if cancelled is not None:
@@ -358,9 +360,15 @@ class Driver:
         """Carry out the engine's instructions: the runs of every launch of the step go to the executor in one
         submit (a step that places one-task sets makes a launch each: one call per step, not per set)."""
         batch: list[TaskRun] = []
+        now = 0.0  # when this step's launches go to the executor (read at its first)
+        debug = log.isEnabledFor(logging.DEBUG)
         for ins in out:
             if isinstance(ins, Launch):  # the two instructions of every set first, without pattern matching
-                self._launch(ins, stimuli, batch)
+                if not batch:
+                    now = self.clock.time()
+                self._launch(ins, stimuli, batch, now)
+                if debug:
+                    log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
                 continue
             if isinstance(ins, Released):
                 if ev.SetReleased in self._routes:  # the journal's
@@ -396,10 +404,9 @@ class Driver:
         if batch:
             self.executor.submit(batch)
 
-    def _launch(self, ins: Launch, stimuli: list[st.Stimulus], batch: list[TaskRun]) -> None:
+    def _launch(self, ins: Launch, stimuli: list[st.Stimulus], batch: list[TaskRun], now: float) -> None:
         """The runs of a launch join the step's batch (a task kept from an earlier run ends at once instead)."""
         info = self.sets[ins.set]
-        now = self.clock.time()
         for k in range(ins.stop - ins.start):
             idx = ins.start + k
             if info.kept is not None and idx in info.kept:
@@ -412,7 +419,6 @@ class Driver:
                 self._key(), idx, ins.node, ins.cores, ins.gpus[k] if ins.gpus else (), info.attempt(idx), ins.memory
             )
             batch.append(self._started(Running(info, ins.launch, idx, run, ins.gpu_units, now)))
-        log.debug("launch %s[%d:%d] on %s", ins.set, ins.start, ins.stop, ins.node)
 
     def _key(self) -> int:
         self._next_key += 1
@@ -495,14 +501,18 @@ class Driver:
         if not self._touched:
             return
         touched, self._touched = self._touched, set()
-        engine, sets = self.engine, self.sets
+        engine, sets, known = self.engine, self.sets, self.engine.sets
         for name in touched:
-            if not engine.ended(name):
+            state = known.get(name)  # read here, not through engine.ended() and count(): one lookup a set
+            if state is None:
+                if not engine.ended(name):
+                    continue
+            elif not state.ended:
                 continue
             info = sets.pop(name, None)
             if info is None:
                 continue
-            cancelled = engine.count(name, TaskState.CANCELLED)
+            cancelled = engine.count(name, TaskState.CANCELLED) if state is None else state.counts[CANCELLED_AT]
             if cancelled or info.group is not None:  # else each future has its result or error (events.py)
                 self._publish(ev.SetEnded(info, cancelled))
         engine.forget_ended()  # what ended was read: a forgetting engine drops it (core/sets.py)

@@ -46,7 +46,7 @@ from hetflow.runtime.messages import ArmTrigger, CancelTasks, Close, ResizeParti
 from hetflow.runtime.observers import FuturesObserver, IntervalRecorder
 from hetflow.runtime.runs import Group, Progress, WorkflowRun
 from hetflow.runtime.sets import SetInfo
-from hetflow.runtime.submitting import Pending, call, mapped, shell, watched, when_done
+from hetflow.runtime.submitting import Calls, Pending, call, mapped, shell, watched, when_done
 from hetflow.runtime.task import TaskOptions
 from hetflow.spec.data import Transfer, staged_inputs
 from hetflow.spec.load import load_platform, load_workflow
@@ -179,6 +179,7 @@ class Session:
         # parent posted must not reach the (forgetting) engine first, where an unknown parent counts as met
         self._posting = threading.Lock()
         self._on_cancel = self._cancel_future  # one bound method for every future (Admission.after tells whose)
+        self._calls = Calls(self._admit, self._on_cancel)
         self._closed = False
         self._origin = self._clock.time()
 
@@ -290,16 +291,22 @@ class Session:
     # ---- submitting -----------------------------------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Run fn(*args, **kwargs) as a task (with the options of @hetflow.task when fn has them)."""
-        pending = call(self._admit, fn, args, kwargs, self._on_cancel)
-        if pending.wait:
-            return self._enqueue(pending, "call")[0]
+        made = self._calls.make(fn, args, kwargs)
+        options: TaskOptions | None
+        if made is None:
+            pending = call(self._admit, fn, args, kwargs, self._on_cancel)
+            if pending.wait:
+                return self._enqueue(pending, "call")[0]
+            info, options = pending.info, pending.options
+        else:
+            info, options = made
         # the hot path of a program calling a task once per item: straight to the driver, its name never unposted
-        info, d = pending.info, self._require()
+        d = self._require()
         if self._closed and not d.alive:
             raise ExecutionError("the session is closed")
         t = self._clock.time()
         with self._posting:
-            self._admit.posted_call(info.spec, pending.options)
+            self._admit.posted_call(info.spec, options)
             d.post_sets([info], "call", [t])
         assert info.future is not None  # a call's set holds one task
         return info.future

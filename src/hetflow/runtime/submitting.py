@@ -4,9 +4,12 @@ tasks they wait for before they go to the driver), a task's options, what a trig
 from __future__ import annotations
 
 import concurrent.futures
+import operator
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from itertools import repeat
 from typing import Any
 
 from hetflow.errors import ExecutionError, SpecError, TaskSkippedError
@@ -57,6 +60,72 @@ def call(admit: Admission, fn: Callable[..., Any], args: tuple[Any, ...], kwargs
         spec, fn=target, args=args, kwargs=kwargs or None, timeout=opts.timeout, future=fut, deps=bool(found)
     )
     return Pending(info, items, opts)
+
+
+# a TaskSet's fields as C-level setters (its slots'): a call's TaskSet is filled in through them, its name apart
+OTHER_FIELDS = tuple(f.name for f in fields(TaskSet) if f.name != "name")
+SET_NAME = TaskSet.__dict__["name"].__set__
+SETTERS = tuple(TaskSet.__dict__[f].__set__ for f in OTHER_FIELDS)
+NEW = object.__new__
+CALL = operator.call
+
+
+class Calls:
+    """The hot path of a program that calls one task once per item: what call() works out from the task's options
+    is worked out once for the task called last, and a call without futures in its arguments makes its name, its
+    TaskSet (the fields but the name copied in C from one made the usual way), its future and its SetInfo, no more.
+    Any thread may call (what is kept is one tuple, replaced whole)."""
+
+    __slots__ = ("admit", "last", "on_cancel")
+
+    def __init__(self, admit: Admission, on_cancel: OnCancel) -> None:
+        self.admit = admit
+        self.on_cancel = on_cancel
+        # (fn, fn.options, the options used, what to call, name prefix, the TaskSet's other fields, timeout) of the
+        # task called last
+        self.last: tuple[Any, ...] = (None, None, None, None, "", (), None)
+
+    def make(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[SetInfo, TaskOptions] | None:
+        """fn(*args, **kwargs) as a named task set of one task, what call() makes of it, and the options it was made
+        from; None when its arguments hold futures or it targets a partition (call() does those)."""
+        last = self.last
+        if last[0] is not fn or getattr(fn, "options", None) is not last[1]:
+            last = self.learn(fn)
+        _, _, opts, target, prefix, values, timeout = last
+        if opts.partition is not None:
+            return None
+        for value in args:
+            if type(value) not in PLAIN and holds_future(value):
+                return None
+        if kwargs and holds_future(kwargs):
+            return None
+        admit = self.admit
+        name = admit.new_name(prefix, at_once=True)
+        spec: TaskSet = NEW(TaskSet)
+        SET_NAME(spec, name)
+        deque(map(CALL, SETTERS, repeat(spec), values), 0)
+        admit.check_fits(spec)
+        fut = TaskFuture(name, name, 0, self.on_cancel)
+        return SetInfo(spec, fn=target, args=args, kwargs=kwargs or None, timeout=timeout, future=fut), opts
+
+    def learn(self, fn: Callable[..., Any]) -> tuple[Any, ...]:
+        """What calls of fn share (SpecError when fn cannot be called): kept for the next call. A plain callable's
+        options are made once here, so that its calls are recorded as names, as a task's are (Admission)."""
+        opts, target = options_of(fn)
+        prefix = opts.name or str(getattr(target, "__name__", "task"))
+        like = TaskSet(prefix, 1, opts.resources, opts.runtime, (), retries=opts.retries, partition=opts.partition)
+        values = tuple(getattr(like, f) for f in OTHER_FIELDS)
+        self.last = last = (fn, getattr(fn, "options", None), opts, target, prefix, values, opts.timeout)
+        return last
+
+
+def holds_future(value: Any) -> bool:
+    """Whether value holds a TaskFuture (where resolve_futures looks)."""
+    found: list[TaskFuture] = []
+    find_futures(value, found)
+    return bool(found)
 
 
 def mapped(admit: Admission, fn: Callable[..., Any], items: list[tuple[Any, ...]], on_cancel: OnCancel) -> Pending:
