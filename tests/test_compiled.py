@@ -84,10 +84,10 @@ def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
     package, source, extension = built_package(tmp_path)
     finder = built.FreshSource(frozenset(("builtpkg.fast",)))
     at = source.stat().st_mtime
-    monkeypatch.setattr(built, "stale", set())
+    monkeypatch.setattr(built, "stale", {})
     os.utime(extension, (at - 60, at - 60))  # built a minute before the source changed
     spec = finder.find_spec("builtpkg.fast", [str(package)])
-    assert spec is not None and spec.origin == str(source) and built.stale == {"builtpkg.fast"}
+    assert spec is not None and spec.origin == str(source) and list(built.stale) == ["builtpkg.fast"]
     os.utime(extension, (at - built.STALE_S / 2, at - built.STALE_S / 2))  # written by the same install
     spec = finder.find_spec("builtpkg.fast", [str(package)])
     assert spec is not None and spec.origin == str(extension)
@@ -97,17 +97,24 @@ def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
     assert finder.find_spec("builtpkg.other", [str(package)]) is None  # other modules: the usual finders
 
 
-def test_a_stale_module_is_imported_from_its_source_for_real(tmp_path: Path) -> None:
-    """End to end in a fresh interpreter: a stale extension's module is its source, and says so."""
+@pytest.mark.parametrize(
+    ("age", "why"),
+    [(-60, "the compiled module is older than its source"), (60, "the compiled module cannot load")],
+    ids=["stale", "cannot load"],
+)
+def test_the_source_is_imported_for_real_where_the_extension_would_not_do(tmp_path: Path, age: int, why: str) -> None:
+    """End to end in a fresh interpreter: a stale extension, or one that fails to load (a runtime library of another
+    version), gives way to its source, which says why."""
     _, source, extension = built_package(tmp_path)
     at = source.stat().st_mtime
-    os.utime(extension, (at - 60, at - 60))
+    os.utime(extension, (at + age, at + age))
     code = (
         "import sys; from hetflow import built; "
         "sys.meta_path.insert(0, built.FreshSource(frozenset(['builtpkg.fast']))); "
-        "import builtpkg.fast as m; print(m.WHERE, built.how(m))"
+        "import builtpkg.fast as m; print(m.WHERE, m.__file__.endswith('fast.py')); print(built.how(m))"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.split(None, 1) == ["source", "interpreted: the compiled module is older than its source\n"]
-    assert "was built before" in done.stderr
+    first, second = done.stdout.splitlines()
+    assert first == "source True" and second.startswith(f"interpreted: {why}")
+    assert why in done.stderr and "running the source" in done.stderr

@@ -49,7 +49,8 @@ def test_run_then_report(files: dict[str, Path]) -> None:
     assert r.exit_code == 0, r.output
     (summary,) = json.loads(r.stdout)
     assert (summary["workflow"], summary["source"], summary["tasks"], summary["failed"]) == ("small", "real", 5, 0)
-    assert summary["makespan_s"] >= 0.3 and {p.name for p in out.iterdir()} == {
+    # two rounds of `sleep 0.1` (b, a function, returns at once: its 0.1 s is only the estimate the simulation uses)
+    assert summary["makespan_s"] >= 0.2 and {p.name for p in out.iterdir()} == {
         "index.html",
         "gantt.png",
         "utilization.png",

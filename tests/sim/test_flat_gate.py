@@ -163,3 +163,8 @@ def test_amounts_past_64_bits_go_to_the_engine(need: Resources, node: NodeType) 
         engine_ran(wf, plat)
     edge = Workflow("w", sets(resources=Resources(2, 0, 1 << 62)))
     assert flat_inputs(edge, Platform("p", (NodeType("node", 2, 8),))) is not None  # untracked memory holds it
+
+
+def test_a_platform_of_no_nodes_runs_an_empty_workflow_on_the_kernel() -> None:
+    r = run_simulation(Workflow("w", ()), Platform("p", ()))
+    assert isinstance(r, FlatResult) and r.makespan_s == 0.0 and r.tasks == 0

@@ -68,7 +68,7 @@ def afters(draw: st.DrawFn) -> tuple[list[Any], dict[str, int]]:
     pick = st.one_of(
         st.sampled_from(names), st.sampled_from(["nowhere", "s99"]) if draw(st.booleans()) else st.nothing()
     )
-    out: list[Any] = [tuple(draw(st.lists(pick, max_size=4))) for _ in range(n)]
+    out: list[Any] = [tuple(draw(st.lists(pick, max_size=14))) for _ in range(n)]  # (past FEW: the set branch)
     if not draw(st.integers(0, 5)):
         out[draw(st.integers(0, n - 1))] = list(out[0])  # a hand-made set's list
     return out, {name: i for i, name in enumerate(names)}
@@ -80,6 +80,14 @@ def test_parent_ids_are_each_parent_once_in_the_order_named(case: tuple[list[Any
     values, index = case
     for module in MODULES:
         assert module.parent_ids(values, index) == parents_reference(values, index)
+
+
+def test_a_join_of_many_sets_keeps_each_parent_once_in_the_order_named() -> None:
+    index = {f"s{i}": i for i in range(2001)}
+    after = tuple(f"s{i % 1000}" for i in range(2000))  # each of 1,000 parents twice
+    for module in MODULES:
+        assert module.parent_ids([*([()] * 2000), after], index) == ([*([()] * 2000), tuple(range(1000))], True)
+        assert module.parent_ids([*([()] * 2000), (*after, "s2000")], index) is None  # itself, past FEW parents
 
 
 def weights_reference(order: Any, parents: list[tuple[int, ...]], weight: list[Any]) -> tuple[list[float], list[int]]:

@@ -110,7 +110,7 @@ def flat_inputs(workflow: Workflow, platform: Platform) -> FlatInputs | None:
             or not (0 <= r.cores <= UNTRACKED and 0 <= r.memory <= UNTRACKED)
         ):
             return None
-    if max(inputs.node_cores) > UNTRACKED or max(inputs.node_memory) > UNTRACKED:
+    if max(inputs.node_cores, default=0) > UNTRACKED or max(inputs.node_memory, default=0) > UNTRACKED:
         return None  # (the kernel's amounts are 64-bit; the ledger's largest, an untracked memory, fits)
     times = inputs.runtime
     if times and not (min(times) >= 0 and math.isfinite(sum(times))):

@@ -77,12 +77,14 @@ def plain_platform(doc: dict[str, Any], source: str | None, default_name: str) -
     if name is not None and (type(name) is not str or not passes.is_name(name)):
         return None
     types: list[NodeType] = []
+    seen: set[str] = set()
     for node in nodes:
         if type(node) is not dict or node.keys() - PLAIN_NODE_KEYS:
             return None
         kind, count, cores, speed = node.get("type"), node.get("count", 1), node.get("cores"), node.get("speed", 1.0)
-        if type(kind) is not str or not passes.is_name(kind) or any(t.type == kind for t in types):
+        if type(kind) is not str or not passes.is_name(kind) or kind in seen:
             return None
+        seen.add(kind)
         if type(count) is not int or count < 1 or type(cores) is not int or cores < 0:
             return None
         seconds = passes.seconds_of(speed)  # (a finite number >= 0, as a float)

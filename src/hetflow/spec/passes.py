@@ -17,6 +17,7 @@ from hetflow.errors import SpecError
 EMPTY: tuple[str, ...] = ()
 NO_IDS: tuple[int, ...] = ()
 ABSENT = object()  # a key a record does not have
+FEW = 8  # parents up to which a set's are told apart by a scan of those found so far (beyond: a set)
 
 
 def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -95,14 +96,21 @@ def parent_ids(afters: list[object], index: dict[str, int]) -> tuple[list[tuple[
             out.append((first,))
             continue
         ids: list[int] = [first]
+        seen: set[int] | None = None if m <= FEW else {first}  # (a join of many sets: linear, not quadratic)
         for k in range(1, m):
             p = id_of(after[k], index, i)
             if p < 0:
                 return None
-            if p not in ids:
-                ids.append(p)
-                if p > i:
-                    in_order = False
+            if seen is None:
+                if p in ids:
+                    continue
+            elif p in seen:
+                continue
+            else:
+                seen.add(p)
+            ids.append(p)
+            if p > i:
+                in_order = False
         out.append(tuple(ids))
     return out, in_order
 

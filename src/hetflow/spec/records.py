@@ -2,7 +2,7 @@
 
 A converted trace holds hundreds of thousands of records of a few plain keys (name, cores, runtime, after). Checking
 each column at once (its types, its range, its names) costs a fraction of one pydantic model per record. The fast
-path only ever accepts what the models in spec/native.py accept, and builds the same task sets from it: anything it
+path only ever accepts what the models in spec/models.py accept, and builds the same task sets from it: anything it
 is not sure of (an odd type, a value out of range, a key it does not know) makes it give up, and the caller
 validates the whole document with the models, which name the problem. A record with keys of its own (variants, a
 function) is validated alone by its model, as part of an otherwise fast document.
