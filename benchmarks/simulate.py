@@ -7,6 +7,7 @@ Prints one JSON object.
     python benchmarks/simulate.py [--tasks 1000000] [--set-size 10000] [--nodes 2000] [--profile seedlike|stress]
                                   [--no-peer]
     python benchmarks/simulate.py --profile trace [--records 200000] [--no-peer] [--no-engine]
+                                  [--baseline OTHER/src [--rounds 3]]
 
 The trace profile is the shape of a converted trace: a random DAG of one-task sets (1-3 parents each in the two
 layers above, run times uniform in 10-300 s, 1-48 cores) on 64 nodes of 48 cores, written as a native JSON
@@ -14,7 +15,9 @@ workflow and platform into a temporary folder. It is timed as whole processes, a
 validate`, `hetflow simulate --json` (fifo, task mode: the flat kernel of one-task sets, compiled when the build
 compiled it; "path" says which ran), the same with --no-flat (the engine), and the SimPy model reading the same JSON
 files; the makespans must agree. "phases" splits one process's time (imports, load, simulation, summary) for the
-flat kernel and for the engine, each in a process of its own.
+flat kernel and for the engine, each in a process of its own. --baseline OTHER/src times another hetflow (a
+worktree of an earlier commit, its extensions built in place) on the same files, alternated with this one, with its
+phases: the before and after of a change from one run.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import os
 import platform as pyplatform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -238,16 +243,16 @@ def simpy_trace_makespan(workflow_file: str, platform_file: str) -> float:
     return float(env.now)
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     """Run a command as its own process; its wall time and stdout. A failure ends the benchmark with its stderr."""
-    seconds, stdout, _ = timed_said(cmd)
+    seconds, stdout, _ = timed_said(cmd, env)
     return seconds, stdout
 
 
-def timed_said(cmd: list[str]) -> tuple[float, str, str]:
+def timed_said(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str, str]:
     """timed(), and what the command said on stderr."""
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - t0
     if done.returncode:
         sys.exit(f"{' '.join(cmd[:4])} ... failed ({done.returncode}): {done.stderr.strip()}")
@@ -275,11 +280,35 @@ print(json.dumps({"imports_s": t1 - t0, "load_s": t2 - t1, "simulation_s": t3 - 
 """
 
 
-def phases(wf_file: str, pf_file: str, path: str) -> dict[str, float]:
+def phases(wf_file: str, pf_file: str, path: str, env: dict[str, str] | None = None) -> dict[str, float]:
     """Where one process's time goes (imports, load, simulation, summary: lower bound, utilization), on the flat
-    kernel or the engine, in a process of its own."""
-    _, text = timed([sys.executable, "-c", PHASES, wf_file, pf_file, path])
+    kernel or the engine, in a process of its own (env: another hetflow's, see baseline)."""
+    _, text = timed([sys.executable, "-c", PHASES, wf_file, pf_file, path], env)
     return {k: round(v, 3) for k, v in json.loads(text).items()}
+
+
+def baseline(src: str, wf_file: str, pf_file: str, rounds: int) -> dict[str, Any]:
+    """This hetflow against another source tree (src: its src/ folder, e.g. a git worktree of an earlier commit,
+    its extensions built in place), `simulate --json` alternated round by round, both with their bytecode compiled,
+    and the other's phases; its output must be the same JSON."""
+    compileall.compile_dir(src, quiet=1)
+    theirs_env = {**os.environ, "PYTHONPATH": src}
+    sim = ("simulate", wf_file, "--platform", pf_file, "--mode", "task", "--policy", "fifo", "--json")
+    ours_s: list[float] = []
+    theirs_s: list[float] = []
+    for _ in range(rounds):
+        seconds, ours = timed(hetflow_cli(*sim))
+        ours_s.append(round(seconds, 3))
+        seconds, theirs = timed(hetflow_cli(*sim), theirs_env)
+        theirs_s.append(round(seconds, 3))
+    return {
+        "src": src,
+        "simulate_s": theirs_s,
+        "ours_simulate_s": ours_s,
+        "speedup": round(statistics.median(theirs_s) / statistics.median(ours_s), 2),
+        "same_json": json.loads(ours) == json.loads(theirs),
+        "phases": phases(wf_file, pf_file, "flat", theirs_env),
+    }
 
 
 def trace_main(args: argparse.Namespace) -> dict[str, Any]:
@@ -317,6 +346,8 @@ def trace_main(args: argparse.Namespace) -> dict[str, Any]:
             },
         }
         out["hetflow"]["phases"] = phases(wf_file, pf_file, "flat")
+        if args.baseline:
+            out["baseline"] = baseline(args.baseline, wf_file, pf_file, args.rounds)
         if not args.no_engine:
             out["hetflow_engine_phases"] = phases(wf_file, pf_file, "engine")
             engine_s, text = timed(hetflow_cli(*sim[1:], "--no-flat"))
@@ -351,6 +382,10 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=200_000, help="one-task sets of the trace profile")
     ap.add_argument("--no-peer", action="store_true", help="skip the SimPy run")
     ap.add_argument("--no-engine", action="store_true", help="trace profile: skip the run forced onto the engine")
+    ap.add_argument(
+        "--baseline", metavar="SRC", help="trace profile: also time the hetflow whose sources are in SRC (its src/)"
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="alternated rounds against --baseline")
     ap.add_argument("--simpy-files", nargs=2, metavar=("WORKFLOW", "PLATFORM"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.simpy_files:  # the SimPy side of the trace profile, as its own process

@@ -132,7 +132,7 @@ class Driver:
                 raise ExecutionError("the session is closed")
             inbox = self._inbox
             last = inbox[-1] if inbox else None
-            if type(last) is SubmitSets and last.kind == kind and last.workflow is None:  # last.joins(kind, None)
+            if type(last) is SubmitSets and last.joins(kind, None):
                 last.sets.extend(infos)
                 last.times.extend(times)
             else:
