@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml setup.py
 
 # setup.py compiles the modules in its COMPILED list with mypyc (pure Python without a C compiler or with
 # HETFLOW_PURE=1); after one of them changes, `make build` compiles it again in place (make test and demo do).
-COMPILED := $(shell sed -n 's/^COMPILED = \[\(.*\)\]$$/\1/p' setup.py | tr -d '",')
+COMPILED := $(shell sed -n 's/^    "\(src\/hetflow\/.*\.py\)",$$/\1/p' setup.py)
 
 build: $(VENV)/.compiled
 

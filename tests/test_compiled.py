@@ -63,17 +63,16 @@ def test_setup_compiles_the_modules_the_package_checks() -> None:
     assert names == built.COMPILED
 
 
-def built_package(root: Path) -> tuple[Path, Path, Path]:
-    """A package builtpkg under root whose module fast has a source and an "extension" (not a shared object: importing
-    it would fail), as (package, source, extension)."""
+def built_package(root: Path, modules: tuple[str, ...] = ("fast",)) -> tuple[Path, Path, Path]:
+    """A package builtpkg under root whose modules (fast, and any others named) have a source and an "extension"
+    (not a shared object: importing it would fail), as (package, fast's source, fast's extension)."""
     package = root / "builtpkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    source = package / "fast.py"
-    source.write_text("WHERE = 'source'\n")
-    extension = package / f"fast{EXTENSION_SUFFIXES[0]}"
-    extension.write_bytes(b"not a shared object")
-    return package, source, extension
+    for name in modules:
+        (package / f"{name}.py").write_text(f"WHERE = 'source of {name}'\n")
+        (package / f"{name}{EXTENSION_SUFFIXES[0]}").write_bytes(b"not a shared object")
+    return package, package / "fast.py", package / f"fast{EXTENSION_SUFFIXES[0]}"
 
 
 def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
@@ -82,19 +81,50 @@ def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
     """An extension built before its source last changed would run old code (Python imports it first): the source
     is imported instead; one built after it, or within the second an install takes to write both, is imported."""
     package, source, extension = built_package(tmp_path)
-    finder = built.FreshSource(frozenset(("builtpkg.fast",)))
     at = source.stat().st_mtime
     monkeypatch.setattr(built, "stale", {})
+    monkeypatch.delenv("HETFLOW_PURE", raising=False)
+
+    def found() -> str | None:
+        spec = built.FreshSource(frozenset(("builtpkg.fast",))).find_spec("builtpkg.fast", [str(package)])
+        return None if spec is None else spec.origin
+
     os.utime(extension, (at - 60, at - 60))  # built a minute before the source changed
-    spec = finder.find_spec("builtpkg.fast", [str(package)])
-    assert spec is not None and spec.origin == str(source) and list(built.stale) == ["builtpkg.fast"]
+    assert found() == str(source) and list(built.stale) == ["builtpkg.fast"]
     os.utime(extension, (at - built.STALE_S / 2, at - built.STALE_S / 2))  # written by the same install
-    spec = finder.find_spec("builtpkg.fast", [str(package)])
-    assert spec is not None and spec.origin == str(extension)
+    assert found() == str(extension)
     os.utime(extension, (at + 60, at + 60))  # built again after the edit
-    spec = finder.find_spec("builtpkg.fast", [str(package)])
-    assert spec is not None and spec.origin == str(extension)
-    assert finder.find_spec("builtpkg.other", [str(package)]) is None  # other modules: the usual finders
+    assert found() == str(extension)
+    assert built.FreshSource(frozenset(("builtpkg.fast",))).find_spec("builtpkg.other", [str(package)]) is None
+
+
+def test_one_stale_extension_turns_every_compiled_module_to_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled modules are one build (a compiled module reaches the others' classes in C): one of them older
+    than its source, and the others run their sources too, whichever is imported first."""
+    package, _, _ = built_package(tmp_path, ("fast", "quick"))
+    monkeypatch.setattr(built, "stale", {})
+    monkeypatch.delenv("HETFLOW_PURE", raising=False)
+    at = (package / "quick.py").stat().st_mtime
+    os.utime(package / f"quick{EXTENSION_SUFFIXES[0]}", (at - 60, at - 60))
+    finder = built.FreshSource(frozenset(("builtpkg.fast", "builtpkg.quick")))
+    spec = finder.find_spec("builtpkg.fast", [str(package)])  # fast's own extension is current
+    assert spec is not None and spec.origin == str(package / "fast.py")
+    spec = finder.find_spec("builtpkg.quick", [str(package)])
+    assert spec is not None and spec.origin == str(package / "quick.py")
+    assert set(built.stale) == {"builtpkg.fast", "builtpkg.quick"}
+    assert all(why.startswith("builtpkg.quick: the compiled module is older") for why in built.stale.values())
+
+
+def test_hetflow_pure_runs_the_sources_where_extensions_were_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package, source, _ = built_package(tmp_path)
+    monkeypatch.setattr(built, "stale", {})
+    monkeypatch.setenv("HETFLOW_PURE", "1")
+    spec = built.FreshSource(frozenset(("builtpkg.fast",))).find_spec("builtpkg.fast", [str(package)])
+    assert spec is not None and spec.origin == str(source) and built.stale == {"builtpkg.fast": "HETFLOW_PURE=1"}
 
 
 @pytest.mark.parametrize(
@@ -104,17 +134,20 @@ def test_an_extension_older_than_its_source_is_passed_over_for_the_source(
 )
 def test_the_source_is_imported_for_real_where_the_extension_would_not_do(tmp_path: Path, age: int, why: str) -> None:
     """End to end in a fresh interpreter: a stale extension, or one that fails to load (a runtime library of another
-    version), gives way to its source, which says why."""
-    _, source, extension = built_package(tmp_path)
+    version), gives way to its source, which says why; so does the other module of the build, imported after."""
+    _, source, extension = built_package(tmp_path, ("fast", "quick"))
     at = source.stat().st_mtime
     os.utime(extension, (at + age, at + age))
     code = (
         "import sys; from hetflow import built; "
-        "sys.meta_path.insert(0, built.FreshSource(frozenset(['builtpkg.fast']))); "
-        "import builtpkg.fast as m; print(m.WHERE, m.__file__.endswith('fast.py')); print(built.how(m))"
+        "sys.meta_path.insert(0, built.FreshSource(frozenset(['builtpkg.fast', 'builtpkg.quick']))); "
+        "import builtpkg.fast as m; print(m.WHERE, m.__file__.endswith('fast.py')); print(built.how(m)); "
+        "import builtpkg.quick as q; print(q.WHERE)"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    env.pop("HETFLOW_PURE", None)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    first, second = done.stdout.splitlines()
-    assert first == "source True" and second.startswith(f"interpreted: {why}")
-    assert why in done.stderr and "running the source" in done.stderr
+    first, second, third = done.stdout.splitlines()
+    assert first == "source of fast True" and second.startswith(f"interpreted: builtpkg.fast: {why}")
+    assert third == "source of quick"
+    assert why in done.stderr and done.stderr.count("running the sources of the compiled modules") == 1

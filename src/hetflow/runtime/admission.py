@@ -65,7 +65,7 @@ class Admission:
                     source=wf.source,
                     fix="rename the task set, or run the workflow in a new Session",
                 )
-            self._names.update(dict.fromkeys(s.name for s in wf.sets))
+            self._names.update(dict.fromkeys([s.name for s in wf.sets]))
             self._unposted.update(s.name for s in wf.sets)
 
     def posted(self, infos: Iterable[SetInfo], options: object = None) -> None:
@@ -128,7 +128,7 @@ class Admission:
         for f in futures:
             if getattr(f.on_cancel, "__self__", None) is not self.owner:
                 raise ExecutionError(f"{f.task_id} belongs to another Session: pass its result instead")
-        return tuple(dict.fromkeys(f.set for f in futures))
+        return tuple(dict.fromkeys([f.set for f in futures]))
 
     def check_fits(self, spec: TaskSet) -> None:
         if spec.partition is not None:

@@ -177,7 +177,7 @@ def resolve_futures(value: Any) -> Any:
     if isinstance(value, TaskFuture):
         return value.result(timeout=0)
     if type(value) in (list, tuple, set, frozenset):
-        return type(value)(resolve_futures(v) for v in value)
+        return type(value)([resolve_futures(v) for v in value])
     if type(value) is dict:
         return {k: resolve_futures(v) for k, v in value.items()}
     return value
