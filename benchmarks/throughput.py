@@ -16,7 +16,8 @@ that runs nothing and one Ray node of W CPUs), beside plain Ray on the same N ta
 `@ray.remote` no-op, `ray.get([f.remote(i) for i in range(N)])`.
 Every side is warmed up first (workers started, the function shipped); each figure is the best of --repeat, and
 rounds_tasks_per_s gives hetflow's map and one-call-each rates round by round (rounds_cpu_us_per_task: the session
-process's CPU per task, the program's thread and the driver's).
+process's CPU per task, the program's thread and the driver's; rounds_one_call_each_vs_map: each round's calls against
+the map that ran just before, and their median).
 --bytecodes N: instead, where a call's work goes against a task of a map: the bytecodes each task costs the session
 (every thread), N calls against a map of N in turns, twice, per function, the functions that differ most first (a
 count, so the same on a busy machine as on a quiet one; a cost per bytecode varies).
@@ -32,6 +33,7 @@ import json
 import logging
 import os
 import platform as pyplatform
+import statistics
 import sys
 import tempfile
 import threading
@@ -229,6 +231,12 @@ def main() -> None:
             "map": [round(c / n * 1e6, 1) for _, c in mapped],
             "one_call_each": [round(c / args.calls * 1e6, 1) for _, c in called],
         }
+        if n:
+            # each round's calls against the map that ran just before them: a burst of noise that speeds or slows
+            # one round moves one ratio, where it moves the best-of ratio above whenever it lands on a map's best
+            pairs = [(args.calls / tc) / (n / tm) for (tm, _), (tc, _) in zip(mapped, called, strict=True)]
+            out["rounds_one_call_each_vs_map"] = [round(r, 2) for r in pairs]
+            out["median_round_one_call_each_vs_map"] = round(statistics.median(pairs), 2)
     out["hetflow_with_journal"] = figure(hetflow_rate(n, w, args.repeat, journal=True), n)
     if args.dask_tasks:
         # hetflow's engine placing, Dask running: a local Dask cluster of one worker of W threads (the platform's
