@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from hetflow.core.engine import Engine
 from hetflow.core.instructions import NODE_LOST, Cancel, Failed, Launch, Released, Retried, Skipped
 from hetflow.core.states import TaskState
 from hetflow.core.stimuli import CancelRequested, NodeJoined, NodeLost, TaskFailed, TaskFinished, TasksSubmitted
 from hetflow.errors import EngineError, IllegalTransition
+from hetflow.policies import make_policy
 
 from .conftest import node, ts
 
@@ -196,3 +198,30 @@ def test_full_platform_stops_the_pass_but_zero_resource_tasks_still_start(make_d
     out = d(0, TasksSubmitted(sets))
     assert {x.set for x in d.launches(out)} == {"S0", "Z"}
     assert d.engine.passes == 1
+
+
+@pytest.mark.parametrize("mode", ["task", "sync", "workload"])
+def test_an_engine_that_announces_no_releases_gives_every_other_instruction_alike(mode: str) -> None:
+    """releases=False (the simulator's, a session's without a journal) leaves out the Released instructions only."""
+    sets = (
+        ts("A", count=3),
+        ts("B", after=["A"]),
+        ts("C", count=0, after=["A"]),  # released and ended at once
+        ts("D", after=["B", "C"], cores=2),
+        ts("E", runtime=1),
+    )
+    runs: list[list[list[object]]] = []
+    for releases in (True, False):
+        engine = Engine([node("n-0", cores=2), node("n-1", cores=2)], mode, make_policy("fifo"), releases=releases)
+        steps: list[list[object]] = []
+        out = engine.handle(0.0, [TasksSubmitted(sets)])
+        t = 0.0
+        while out or engine.unfinished:
+            steps.append(list(out))
+            t += 1.0
+            out = engine.handle(t, [TaskFinished(x.launch) for x in out if isinstance(x, Launch)])
+            engine.validate()
+        runs.append(steps)
+    announced, quiet = runs
+    assert any(isinstance(i, Released) for step in announced for i in step)
+    assert [[i for i in step if not isinstance(i, Released)] for step in announced] == quiet

@@ -57,6 +57,8 @@ class Engine:
     set until a time (its `not_before`, core/policy.py); like a retried task, it holds nothing meanwhile.
     forget (a long-lived session's choice, in task mode without links): `forget_ended()` drops the sets that ended,
     so that a run of a million one-task calls keeps what it held at the start (core/sets.py SetBook).
+    releases: announce each set's release as a Released instruction; a run that records no releases (the simulator,
+    a session without a journal) turns it off and spares one instruction a set.
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class Engine:
         retry_backoff: float = 0.0,
         links: Links | None = None,
         forget: bool = False,
+        releases: bool = True,
     ) -> None:
         self.mode = mode
         self.grouped = grouped
@@ -78,7 +81,7 @@ class Engine:
         self.ledger = Ledger()
         self.node_index: dict[str, int] = {}
         self.now = 0.0
-        self._book = SetBook(make_gate(mode), forget and links is None)
+        self._book = SetBook(make_gate(mode), forget and links is None, releases)
         self.sets: Mapping[str, SetState] = self._book.by_name
         memo: Memo = []
         self._launches = Launches(self.ledger, memo)

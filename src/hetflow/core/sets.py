@@ -188,15 +188,17 @@ class SetBook:
     only for those that ended with a task failed, skipped or cancelled), so memory and each step's work stay as they
     were however many sets came before. A name the book does not know is then a set that ended and was forgotten
     (the driver names only sets it submitted): a dependency on it is met, or tainted when it ended badly. Only the
-    task mode's gate may forget: the sync and workload gates place a new set by its parents' levels and workloads."""
+    task mode's gate may forget: the sync and workload gates place a new set by its parents' levels and workloads.
+    releases: a Released instruction for each set released (off where nobody records releases)."""
 
-    def __init__(self, gate: Gate, forget: bool = False) -> None:
+    def __init__(self, gate: Gate, forget: bool = False, releases: bool = True) -> None:
         self.gate = gate
         self.by_name: dict[str, SetState] = {}
         self.by_sid = SetIds()
         self.unfinished = 0  # tasks not yet in a terminal state
         self.always_open = isinstance(gate, TaskGate)  # the task mode's: it never holds a set
         self.forget = forget and self.always_open
+        self.releases = releases
         self.gone_counts = [0] * len(TaskState)  # tasks per TaskState of the sets forgotten
         self.gone_bad: set[str] = set()  # forgotten sets that ended with a task failed, skipped or cancelled
         self._ended: list[SetState] = []  # sets that ended since forget_ended was last called (when forgetting)
@@ -510,7 +512,8 @@ class SetBook:
             st.ready = ONE_READY
         elif st.count:
             st.ready = deque(([0, st.count],))
-        out.append(released(st.name))
+        if self.releases:
+            out.append(released(st.name))
         if n:
             ready(st)
         else:

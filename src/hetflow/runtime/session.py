@@ -207,6 +207,7 @@ class Session:
             retry_backoff=self._backoff,
             links=self._links,
             forget=True,  # a long-lived session keeps what it held at its start, however many sets ended
+            releases=self._journal is not None,  # the journal records releases; nothing else reads them
         )
         observers: list[Observer] = [self._recorder]
         buffer = None

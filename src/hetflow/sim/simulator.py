@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hetflow.core.engine import Engine
-from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Released, Retried, Skipped
+from hetflow.core.instructions import Cancel, Failed, Instruction, LaunchGroup, Retried, Skipped
 from hetflow.core.partitions import Share, describe, parse_shares, repartitioned
 from hetflow.core.policy import Policy
 from hetflow.core.states import TaskState
@@ -123,6 +123,7 @@ def run_simulation(
         partitions=shares or None,
         retry_backoff=retry_backoff,
         links=links,
+        releases=False,  # the simulation records no releases
     )
     sim = Simulation(engine, results, check, failures, calibration)
     sim.progress = progress
@@ -273,9 +274,7 @@ class Simulation:
         started, events, now = self._started, self._events, self.now
         requeued: set[tuple[str, int]] = set()
         for ins in out:
-            if type(ins) is Released:  # nearly every instruction is this or a launch: the cheapest tests first
-                continue
-            if type(ins) is LaunchGroup:
+            if type(ins) is LaunchGroup:  # nearly every instruction is a launch: the cheapest test first
                 if self.calibration is None:
                     started[ins.launch] = (ins, now)  # it holds its resources while its image deploys
                     if (self.draws is None and not self.sharing) or not self._start_each(ins, now, ins.cold_start):
