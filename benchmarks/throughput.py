@@ -18,12 +18,15 @@ Every side is warmed up first (workers started, the function shipped); each figu
 rounds_tasks_per_s gives hetflow's map and one-call-each rates round by round (rounds_cpu_us_per_task: the session
 process's CPU per task, the program's thread and the driver's; rounds_one_call_each_vs_map: each round's calls against
 the map that ran just before, and their median).
+--engine N: instead, the engine alone (no driver, no workers, no clock): N one-task sets submitted two a step as two
+tasks end, against one set of N tasks, on a node of two cores; microseconds of CPU per task, best of --repeat, and
+which build ran (HETFLOW_PURE=1 runs the sources where the engine's modules were compiled).
 --bytecodes N: instead, where a call's work goes against a task of a map: the bytecodes each task costs the session
 (every thread), N calls against a map of N in turns, twice, per function, the functions that differ most first (a
 count, so the same on a busy machine as on a quiet one; a cost per bytecode varies).
 
     python benchmarks/throughput.py [--tasks 20000] [--workers 2] [--calls 20000] [--dask-tasks 2000]
-                                    [--ray-tasks 2000] [--repeat 3] [--no-peer] [--bytecodes 2000]
+                                    [--ray-tasks 2000] [--repeat 3] [--no-peer] [--bytecodes 2000] [--engine 20000]
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -140,6 +143,51 @@ def bytecodes(n: int, workers: int, top: int = 25) -> dict[str, Any]:
     }
 
 
+def engine_us(n: int, one_call_each: bool) -> float:
+    """CPU microseconds per task of the engine alone: n one-task sets (two submitted each step, as two tasks end, the
+    way a program's calls reach it) or one set of n tasks, fifo, task mode, on one node of two cores."""
+    from hetflow.core.engine import Engine
+    from hetflow.core.instructions import Launch
+    from hetflow.core.stimuli import Stimulus, TaskFinished, TasksSubmitted
+    from hetflow.policies import make_policy
+    from hetflow.spec.platform import Node
+    from hetflow.spec.resources import Resources
+    from hetflow.spec.workflow import TaskSet
+
+    engine = Engine([Node("n-0", "n", 2, 0, 0)], "task", make_policy("fifo"), forget=True, releases=False)
+    one = Resources.of(1, 0)
+    sets = [TaskSet(f"call-{i}", 1, one, 1.0) for i in range(n)] if one_call_each else [TaskSet("map", n, one, 1.0)]
+    c0 = time.process_time()
+    out = engine.handle(0.0, [TasksSubmitted(tuple(sets[:64]))])
+    given, running, t = 64, deque[tuple[int, int]](), 0.0
+    while True:
+        running.extend((i.launch, k) for i in out if type(i) is Launch for k in range(i.start, i.stop))
+        if not running:
+            break
+        stimuli: list[Stimulus] = [TaskFinished(*running.popleft()) for _ in range(min(2, len(running)))]
+        if given < len(sets):
+            stimuli.append(TasksSubmitted(tuple(sets[given : given + 2])))
+            given += 2
+        t += 1.0
+        out = engine.handle(t, stimuli)
+    assert engine.unfinished == 0
+    return (time.process_time() - c0) / n * 1e6
+
+
+def engine_only(n: int, repeat: int) -> dict[str, Any]:
+    from hetflow import built
+    from hetflow.core import dispatch
+
+    map_us = min(engine_us(n, False) for _ in range(repeat))
+    call_us = min(engine_us(n, True) for _ in range(repeat))
+    return {
+        "tasks": n,
+        "build": built.how(dispatch),
+        "us_per_task": {"map": round(map_us, 2), "one_call_each": round(call_us, 2)},
+        "one_call_each_extra_us": round(call_us - map_us, 2),
+    }
+
+
 def dask_rate(n: int, workers: int, repeat: int) -> tuple[float, str]:
     import dask
     import distributed
@@ -198,8 +246,12 @@ def main() -> None:
     )
     parser.add_argument("--no-peer", action="store_true", help="skip plain Dask and plain Ray")
     parser.add_argument("--bytecodes", type=int, default=0, help="only: bytecodes per task, N calls against a map")
+    parser.add_argument("--engine", type=int, default=0, help="only: the engine alone, N calls against a map of N")
     args = parser.parse_args()
     n, w = args.tasks, args.workers
+    if args.engine:
+        print(json.dumps({"benchmark": "throughput-engine", **engine_only(args.engine, args.repeat)}, indent=2))
+        return
     if args.bytecodes:
         print(json.dumps({"benchmark": "throughput-bytecodes", **bytecodes(args.bytecodes, w)}, indent=2))
         return
