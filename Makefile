@@ -19,7 +19,8 @@ COMPILED := $(shell sed -n 's/^    "\(src\/hetflow\/.*\.py\)",$$/\1/p' setup.py)
 
 build: $(VENV)/.compiled
 
-$(VENV)/.compiled: setup.py $(COMPILED) | $(VENV)/.installed
+# (and after a change to the classes whose declared types the compiled code relies on: spec/, core/, runtime/)
+$(VENV)/.compiled: setup.py $(COMPILED) $(wildcard src/hetflow/spec/*.py src/hetflow/core/*.py src/hetflow/runtime/*.py) | $(VENV)/.installed
 	$(BIN)/python setup.py -q build_ext --inplace --force
 	touch $@
 

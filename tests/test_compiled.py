@@ -56,6 +56,8 @@ def test_the_install_compiled_them_where_it_could() -> None:
         str(src.relative_to(REPO)) for src in compiled_sources() if not list(src.parent.glob(f"{src.stem}.*.so"))
     ]
     assert not missing, f"{', '.join(missing)}: not compiled; `make build` says why (or set HETFLOW_PURE=1)"
+    running = {m: built.how(importlib.import_module(m)) for m in sorted(built.COMPILED)}
+    assert all(how == "compiled" for how in running.values()), running  # built, and loaded (one shared library)
 
 
 def test_setup_compiles_the_modules_the_package_checks() -> None:
@@ -115,6 +117,18 @@ def test_one_stale_extension_turns_every_compiled_module_to_its_source(
     assert spec is not None and spec.origin == str(package / "quick.py")
     assert set(built.stale) == {"builtpkg.fast", "builtpkg.quick"}
     assert all(why.startswith("builtpkg.quick: the compiled module is older") for why in built.stale.values())
+
+
+def test_a_module_left_uncompiled_beside_compiled_ones_turns_them_all_to_their_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package, _, _ = built_package(tmp_path, ("fast", "quick"))
+    (package / f"quick{EXTENSION_SUFFIXES[0]}").unlink()  # its source only: the others would import it compiled
+    monkeypatch.setattr(built, "stale", {})
+    monkeypatch.delenv("HETFLOW_PURE", raising=False)
+    spec = built.FreshSource(frozenset(("builtpkg.fast", "builtpkg.quick"))).find_spec("builtpkg.fast", [str(package)])
+    assert spec is not None and spec.origin == str(package / "fast.py")
+    assert built.stale == {"builtpkg.fast": "builtpkg.quick: not compiled with the others"}
 
 
 def test_hetflow_pure_runs_the_sources_where_extensions_were_built(

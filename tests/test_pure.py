@@ -26,6 +26,7 @@ TESTS = [
     "tests/sim/test_properties.py",
     "tests/sim/test_policies.py",
     "tests/sim/test_one_task_sets.py",
+    "tests/sim/test_user_policy.py",
 ]
 CHECK = (
     "import importlib; from hetflow import built; "

@@ -4,9 +4,10 @@ run, with a warning, where their extensions would run other code or none.
 Python imports an extension module before its source, so one built before an edit (or a pull) without `make build`
 would run old code, silently; and one that cannot load (its runtime library, librt, changed under it) would stop
 every import of hetflow's loaders. hetflow's package puts FreshSource first on sys.meta_path; it looks at these
-modules only, and they are one build (mypyc compiles them together: a compiled module reaches the classes of the
-others in C, so it cannot run beside their sources): when any extension is older than its source (by more than the
-second an install takes to write both) or fails to load, every one of them runs its source. Standard library only,
+modules only, and they are one build (mypyc compiles them together: a compiled module imports the others from the
+build itself and reaches their classes in C, so it cannot run beside their sources): when any extension is older
+than its source (by more than the second an install takes to write both), is missing while others are there, or
+fails to load, every one of them runs its source. Standard library only,
 and no more of it than importlib: every hetflow import passes here. HETFLOW_PURE=1, which builds nothing, also runs
 every source where extensions were built (without a warning: it was asked for), so that one install can test both.
 """
@@ -44,6 +45,7 @@ class FreshSource:
 
     def __init__(self, compiled: frozenset[str] = COMPILED) -> None:
         self.compiled = compiled
+        self.pure = bool(os.environ.get("HETFLOW_PURE"))  # read once: every module of the build alike
         self.why: str | None = None  # why the sources run (None: the extensions do, as far as is known)
         self.looked = False  # the extensions' ages were compared with their sources'
 
@@ -58,15 +60,17 @@ class FreshSource:
         source = os.path.join(os.path.dirname(spec.origin), fullname.rpartition(".")[2] + ".py")
         if not os.path.isfile(source):
             return spec
-        if os.environ.get("HETFLOW_PURE"):
+        if self.pure:
             spec.loader, spec.origin = SourceFileLoader(fullname, source), source
             stale[fullname] = "HETFLOW_PURE=1"
             return spec
         if not self.looked:
             self.looked = True
-            old = self.older(spec.origin, fullname)
+            old, missing = self.older(spec.origin, fullname)
             if old:
                 self.give_way(f"{', '.join(old)}: the compiled module is older than its source", "`make build`")
+            elif missing:
+                self.give_way(f"{', '.join(missing)}: not compiled with the others", "`make build`")
         if self.why is not None:
             use_source(spec, source, self.why)
             return spec
@@ -74,12 +78,14 @@ class FreshSource:
         spec.loader = ExtensionOrSource(spec.loader, source, self)  # type: ignore[assignment]
         return spec
 
-    def older(self, origin: str, fullname: str) -> list[str]:
-        """The modules whose extension is older than their source, found beside the one at origin."""
+    def older(self, origin: str, fullname: str) -> tuple[list[str], list[str]]:
+        """The modules whose extension is older than their source, and those with a source and no extension (the
+        others' compiled code would import their compiled classes all the same), found beside the one at origin."""
         root = origin
         for _ in fullname.split("."):
             root = os.path.dirname(root)
-        old = []
+        old: list[str] = []
+        missing: list[str] = []
         for name in sorted(self.compiled):
             base = os.path.join(root, *name.split("."))
             if not os.path.isfile(base + ".py"):
@@ -89,7 +95,9 @@ class FreshSource:
                     if os.stat(base + ".py").st_mtime > os.stat(base + suffix).st_mtime + STALE_S:
                         old.append(name)
                     break
-        return old
+            else:
+                missing.append(name)
+        return old, missing
 
     def give_way(self, why: str, fix: str) -> None:
         """From now on every compiled module runs its source: say why, once."""

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from operator import index
+from typing import Any
 
 from hetflow.core.estimate import Availability
 from hetflow.core.instructions import Instruction, Launch, LaunchGroup, launch
@@ -33,7 +35,7 @@ from hetflow.core.states import TaskState
 from hetflow.errors import EngineError
 from hetflow.spec.resources import GpuGrant
 
-Entry = tuple[tuple[float, ...], int, SetState]  # (key, tick, set): ties in key go in the order the sets were queued
+Entry = tuple[Any, int, SetState]  # (key, tick, set): ties in key go in the order the sets were queued
 # A lane: a deque while its sets came in key order (fifo's release order: a burst of one-task calls queues thousands,
 # and a heap would cost log n comparisons of keys per set), else a heap. Either way lane[0] is its first set.
 Lane = list[Entry] | deque[Entry]
@@ -108,7 +110,8 @@ class Dispatcher:
         """A set was released with ready tasks: the policy orders it, and it joins the queue, or waits out the time
         before which its policy says it may not start (holding nothing)."""
         view = self._views[0] if self._parts is None else self.view(st)
-        st.key = self.policy.priority(st, view)
+        policy: Any = self.policy  # its key as it gives it (compiled, a declared tuple would be checked as one)
+        st.key = policy.priority(st, view)
         self._estimate.deployments.note(st.variants)
         if self._not_before is not None and self.hold is not None:
             t = self._not_before(st, view)
@@ -214,7 +217,12 @@ class Dispatcher:
         delay, now = 0.0, self.now
         groups: dict[tuple[int, float, float], LaunchRecord] = {} if grouped else NO_GROUPS
         view = self._views[0] if parts is None else self.view(st)
-        for node, variant, n in self.policy.place(st, view):
+        # a policy's placements as Python would take them (numpy integers, lists): this module runs compiled, where a
+        # tuple of three ints is checked as such
+        policy: Any = self.policy
+        placements: Iterator[Any] = policy.place(st, view)
+        for placed in placements:
+            node, variant, n = index(placed[0]), index(placed[1]), index(placed[2])
             if n <= 0:
                 raise EngineError(f"policy {self.policy.name} placed no task of {st.name}")
             memo[node] = None

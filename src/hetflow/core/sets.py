@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from operator import attrgetter
+from typing import Any
 
 from hetflow.core.instructions import Instruction, Skipped, released
 from hetflow.core.modes import Gate, TaskGate
@@ -113,7 +114,9 @@ class SetState:
         self.attempts: dict[int, int] = NO_ATTEMPTS  # index -> failed attempts so far
         self.cancelled: AbstractSet[int] = NONE_CANCELLED  # indices cancelled before release (a set once one is)
         self.seq = -1  # release order
-        self.key: tuple[float, ...] = ()  # the policy's priority, smaller first
+        # the policy's priority, smaller first: a tuple by the protocol, kept as the policy gave it (compiled, a typed
+        # slot would refuse a list or a number that the interpreted engine compares as well)
+        self.key: Any = ()
         self.rank = 0.0  # longest remaining path, own run time included
         self.released = False
         self.in_ready = False  # in the dispatcher's ready queue
