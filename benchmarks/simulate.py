@@ -16,8 +16,8 @@ validate`, `hetflow simulate --json` (fifo, task mode: the flat kernel of one-ta
 compiled it; "path" says which ran), the same with --no-flat (the engine), and the SimPy model reading the same JSON
 files; the makespans must agree. "phases" splits one process's time (imports, load, simulation, summary) for the
 flat kernel and for the engine, each in a process of its own. --baseline OTHER/src times another hetflow (a
-worktree of an earlier commit, its extensions built in place) on the same files, alternated with this one, with its
-phases: the before and after of a change from one run.
+worktree of an earlier commit, its extensions built in place) on the same files, alternated with this one, on the
+flat kernel and (unless --no-engine) on the engine, with its phases: the before and after of a change from one run.
 """
 
 from __future__ import annotations
@@ -287,28 +287,29 @@ def phases(wf_file: str, pf_file: str, path: str, env: dict[str, str] | None = N
     return {k: round(v, 3) for k, v in json.loads(text).items()}
 
 
-def baseline(src: str, wf_file: str, pf_file: str, rounds: int) -> dict[str, Any]:
+def baseline(src: str, wf_file: str, pf_file: str, rounds: int, engine: bool) -> dict[str, Any]:
     """This hetflow against another source tree (src: its src/ folder, e.g. a git worktree of an earlier commit,
     its extensions built in place), `simulate --json` alternated round by round, both with their bytecode compiled,
-    and the other's phases; its output must be the same JSON."""
+    and the other's phases; with engine, `simulate --json --no-flat` (the engine) alternated the same way. Each
+    output must be the same JSON as ours."""
     compileall.compile_dir(src, quiet=1)
     theirs_env = {**os.environ, "PYTHONPATH": src}
     sim = ("simulate", wf_file, "--platform", pf_file, "--mode", "task", "--policy", "fifo", "--json")
-    ours_s: list[float] = []
-    theirs_s: list[float] = []
-    for _ in range(rounds):
-        seconds, ours = timed(hetflow_cli(*sim))
-        ours_s.append(round(seconds, 3))
-        seconds, theirs = timed(hetflow_cli(*sim), theirs_env)
-        theirs_s.append(round(seconds, 3))
-    return {
-        "src": src,
-        "simulate_s": theirs_s,
-        "ours_simulate_s": ours_s,
-        "speedup": round(statistics.median(theirs_s) / statistics.median(ours_s), 2),
-        "same_json": json.loads(ours) == json.loads(theirs),
-        "phases": phases(wf_file, pf_file, "flat", theirs_env),
-    }
+    out: dict[str, Any] = {"src": src}
+    for label, extra in [("", ())] + ([("engine_", ("--no-flat",))] if engine else []):
+        ours_s: list[float] = []
+        theirs_s: list[float] = []
+        for _ in range(rounds):
+            seconds, ours = timed(hetflow_cli(*sim, *extra))
+            ours_s.append(round(seconds, 3))
+            seconds, theirs = timed(hetflow_cli(*sim, *extra), theirs_env)
+            theirs_s.append(round(seconds, 3))
+        out[f"{label}simulate_s"] = theirs_s
+        out[f"ours_{label}simulate_s"] = ours_s
+        out[f"{label}speedup"] = round(statistics.median(theirs_s) / statistics.median(ours_s), 2)
+        out[f"{label}same_json"] = json.loads(ours) == json.loads(theirs)
+    out["phases"] = phases(wf_file, pf_file, "flat", theirs_env)
+    return out
 
 
 def trace_main(args: argparse.Namespace) -> dict[str, Any]:
@@ -347,7 +348,7 @@ def trace_main(args: argparse.Namespace) -> dict[str, Any]:
         }
         out["hetflow"]["phases"] = phases(wf_file, pf_file, "flat")
         if args.baseline:
-            out["baseline"] = baseline(args.baseline, wf_file, pf_file, args.rounds)
+            out["baseline"] = baseline(args.baseline, wf_file, pf_file, args.rounds, not args.no_engine)
         if not args.no_engine:
             out["hetflow_engine_phases"] = phases(wf_file, pf_file, "engine")
             engine_s, text = timed(hetflow_cli(*sim[1:], "--no-flat"))

@@ -7,9 +7,9 @@ every import of hetflow's loaders. hetflow's package puts FreshSource first on s
 modules only, and they are one build (mypyc compiles them together: a compiled module imports the others from the
 build itself and reaches their classes in C, so it cannot run beside their sources): when any extension is older
 than its source (by more than the second an install takes to write both), is missing while others are there, or
-fails to load, every one of them runs its source. Standard library only,
-and no more of it than importlib: every hetflow import passes here. HETFLOW_PURE=1, which builds nothing, also runs
-every source where extensions were built (without a warning: it was asked for), so that one install can test both.
+fails to load, every one of them runs its source. Standard library only, and no more of it than importlib: every
+hetflow import passes here. HETFLOW_PURE=1, which builds nothing, also runs every source where extensions were built
+(without a warning: it was asked for), so that one install can test both.
 """
 
 from __future__ import annotations

@@ -113,8 +113,8 @@ class Released:
 Instruction = Launch | LaunchGroup | Cancel | Retried | Failed | Skipped | Released
 
 # A frozen dataclass's __init__ stores each field through object.__setattr__, a Python-level call per field; the
-# engine makes a Launch per placement and a Released per set (a program's call is a set of its own), so it makes them
-# through their slots' setters instead: the same objects, in about half the time.
+# engine makes a Launch per placement and a Released per set where releases are announced (a program's call is a set
+# of its own), so it makes them through their slots' setters instead: the same objects, in about half the time.
 NEW = object.__new__
 LAUNCH_FIELDS = tuple(getattr(Launch, f.name).__set__ for f in fields(Launch))
 SET_RELEASED = Released.__dict__["set"].__set__  # its slot (Released.set reads as the field to type checkers)
